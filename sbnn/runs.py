@@ -1,0 +1,97 @@
+"""The run directory: how stages hand artefacts to each other.
+
+A run is a folder (``runs/<name>/`` by default) with one subfolder per stage::
+
+    train/   config.yaml  checkpoint.pt  metrics.json
+    export/  config.yaml  model.onnx  ir.json  ir.npz  verify.json
+    hw/      config.yaml  folding.json  rtl/  cycles.json
+    synth/   report.json  report.md
+    sim/     report.json
+
+Each stage reads only what earlier stages wrote, so it can be re-run, resumed and inspected alone.
+Every file is written to a temporary name and renamed into place: an interrupted stage never leaves a
+file that looks complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sbnn.errors import ConfigError
+
+STAGES = ("train", "export", "hw", "synth", "sim", "report")
+
+
+class RunDir:
+    """A run directory; ``run.stage("export")`` is the export stage's folder (created on demand)."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.path)!r})"
+
+    def stage(self, name: str, create: bool = True) -> Path:
+        if name not in STAGES:
+            raise ValueError(f"unknown stage {name!r}")
+        p = self.path / name
+        if create:
+            p.mkdir(parents=True, exist_ok=True)
+        return p
+
+    def require(self, stage: str, filename: str, made_by: str) -> Path:
+        """A file an earlier stage must have written, or a ConfigError naming the command to run."""
+        p = self.path / stage / filename
+        if not p.exists():
+            raise ConfigError(f"{p} not found: run '{made_by}' for this run directory first")
+        return p
+
+
+def write_atomic(path: str | os.PathLike, data: bytes | str) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = data.encode() if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _default(obj: Any):
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> Path:
+    return write_atomic(path, json.dumps(obj, indent=2, default=_default) + "\n")
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path} not found") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid JSON ({exc})") from None
+
+
+def write_yaml(path: str | os.PathLike, obj: Any) -> Path:
+    return write_atomic(path, yaml.safe_dump(obj, sort_keys=False))
