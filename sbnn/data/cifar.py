@@ -1,9 +1,9 @@
 """Reader for the CIFAR-10 "python version": pickled batches, unpacked or inside the official tarball.
 
 Pickle can run arbitrary code, and a data directory or a mirror is not a trusted source, so batches
-are unpickled with an allow-list that admits only what batches contain (dicts, lists, bytes,
-numbers and numpy arrays, as pickled by Python 2 for the official files or by Python 3 for copies). Reading members straight out of the tarball avoids unpacking
-170 MB next to it.
+are unpickled with an allow-list that admits only what batches contain: dicts, lists, bytes,
+numbers and numpy arrays, as pickled by Python 2 (the official files) or Python 3 (copies).
+Reading members straight out of the tarball avoids unpacking 170 MB next to it.
 """
 
 from __future__ import annotations
@@ -11,13 +11,17 @@ from __future__ import annotations
 import io
 import pickle
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from sbnn.data.layout import CIFAR_FOLDER, CIFAR_MEMBERS, cifar_folder_complete
 from sbnn.errors import DataError
+
+CifarArrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]
+"""x_train, y_train, x_test, y_test and the class names."""
 
 TARBALL = "cifar-10-python.tar.gz"
 IMAGE_SHAPE = (3, 32, 32)
@@ -86,8 +90,8 @@ def parse_meta(meta: dict[bytes, Any], source: str) -> tuple[str, ...]:
     return tuple(n.decode("utf-8", "replace") if isinstance(n, bytes) else n for n in names)
 
 
-def _assemble(read: Callable[[str], tuple[bytes, str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
-    """Load every member through ``read(member) -> (bytes, source name)``, shared by folder and tarball."""
+def _assemble(read: Callable[[str], tuple[bytes, str]]) -> CifarArrays:
+    """Load every member through ``read(member) -> (bytes, source name)``: folder and tarball share it."""
     parts = []
     for member in CIFAR_MEMBERS[:5]:
         data, source = read(member)
@@ -101,7 +105,7 @@ def _assemble(read: Callable[[str], tuple[bytes, str]]) -> tuple[np.ndarray, np.
     return x_train, y_train, x_test, y_test, classes
 
 
-def load_cifar10_folder(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
+def load_cifar10_folder(folder: Path) -> CifarArrays:
     """Load the unpacked ``cifar-10-batches-py`` folder."""
 
     def read(member: str) -> tuple[bytes, str]:
@@ -114,30 +118,30 @@ def load_cifar10_folder(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return _assemble(read)
 
 
-def load_cifar10_tarball(tarball: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
+def _tar_member(archive: tarfile.TarFile, tarball: Path, member: str) -> tuple[bytes, str]:
+    """The bytes of one batch inside the tarball, named ``<tarball>:<member>`` in errors."""
+    source = f"{tarball}:{CIFAR_FOLDER}/{member}"
+    try:
+        handle = archive.extractfile(f"{CIFAR_FOLDER}/{member}")
+        if handle is None:
+            raise DataError(f"CIFAR-10 archive member {source} is not a regular file; re-download the archive")
+        return handle.read(), source
+    except KeyError as exc:
+        raise DataError(f"CIFAR-10 archive {tarball} has no member {CIFAR_FOLDER}/{member}; re-download it") from exc
+    except (OSError, tarfile.TarError, EOFError, ValueError) as exc:
+        raise DataError(f"CIFAR-10 archive {tarball} is corrupted at {member} ({exc}); re-download it") from exc
+
+
+def load_cifar10_tarball(tarball: Path) -> CifarArrays:
     """Load the batches directly from the official tarball, without unpacking it."""
     try:
-        archive = tarfile.open(tarball, "r:gz")
+        with tarfile.open(tarball, "r:gz") as archive:
+            return _assemble(lambda member: _tar_member(archive, tarball, member))
     except (OSError, tarfile.TarError, EOFError) as exc:
         raise DataError(f"CIFAR-10 archive {tarball} is not a readable tar.gz ({exc}); re-download it") from exc
 
-    def read(member: str) -> tuple[bytes, str]:
-        source = f"{tarball}:{CIFAR_FOLDER}/{member}"
-        try:
-            handle = archive.extractfile(f"{CIFAR_FOLDER}/{member}")
-            if handle is None:
-                raise DataError(f"CIFAR-10 archive member {source} is not a regular file; re-download the archive")
-            return handle.read(), source
-        except KeyError as exc:
-            raise DataError(f"CIFAR-10 archive {tarball} has no member {CIFAR_FOLDER}/{member}; re-download it") from exc
-        except (OSError, tarfile.TarError, EOFError, ValueError) as exc:
-            raise DataError(f"CIFAR-10 archive {tarball} is corrupted at {member} ({exc}); re-download it") from exc
 
-    with archive:
-        return _assemble(read)
-
-
-def load_cifar10(directory: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
+def load_cifar10(directory: Path) -> CifarArrays:
     """Load CIFAR-10 from ``directory``: the unpacked folder when complete, else the tarball."""
     if cifar_folder_complete(directory):
         return load_cifar10_folder(directory / CIFAR_FOLDER)

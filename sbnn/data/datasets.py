@@ -41,14 +41,18 @@ class Dataset:
 
     def __post_init__(self) -> None:
         for split, x, y in (("train", self.x_train, self.y_train), ("test", self.x_test, self.y_test)):
+            where = f"data set {self.name!r}: "
             if x.dtype != np.uint8 or x.ndim != 4:
-                raise DataError(f"data set {self.name!r}: x_{split} must be uint8 (N, C, H, W), got {x.dtype} {x.shape}")
+                raise DataError(f"{where}x_{split} must be uint8 (N, C, H, W), got {x.dtype} {x.shape}")
             if y.dtype != np.int64 or y.shape != (x.shape[0],):
-                raise DataError(f"data set {self.name!r}: y_{split} must be int64 of shape ({x.shape[0]},), got {y.dtype} {y.shape}")
+                raise DataError(f"{where}y_{split} must be int64 of shape ({x.shape[0]},), got {y.dtype} {y.shape}")
             if y.size and (y.min() < 0 or y.max() >= len(self.classes)):
-                raise DataError(f"data set {self.name!r}: y_{split} has labels outside 0..{len(self.classes) - 1}")
+                raise DataError(f"{where}y_{split} has labels outside 0..{len(self.classes) - 1}")
         if self.x_train.shape[1:] != self.x_test.shape[1:]:
-            raise DataError(f"data set {self.name!r}: train images {self.x_train.shape[1:]} and test images {self.x_test.shape[1:]} differ in shape")
+            raise DataError(
+                f"data set {self.name!r}: train images {self.x_train.shape[1:]} and "
+                f"test images {self.x_test.shape[1:]} differ in shape"
+            )
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -80,7 +84,7 @@ def load_digits_dataset() -> Dataset:
     test_parts = []
     for cls in range(10):
         members = np.flatnonzero(labels == cls)
-        n_test = int(round(DIGITS_TEST_FRACTION * members.size))
+        n_test = round(DIGITS_TEST_FRACTION * members.size)
         test_parts.append(rng.permutation(members)[:n_test])
     test_idx = np.sort(np.concatenate(test_parts))
     train_mask = np.ones(labels.size, dtype=bool)
@@ -103,7 +107,9 @@ def _read_pair(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.nda
             "do not match; re-download them"
         )
     if labels.size and labels.max() > 9:
-        raise DataError(f"IDX label file {labels_path} has labels outside 0..9 (max {int(labels.max())}); re-download it")
+        raise DataError(
+            f"IDX label file {labels_path} has labels outside 0..9 (max {int(labels.max())}); re-download it"
+        )
     return images[:, None, :, :], labels.astype(np.int64)
 
 

@@ -9,6 +9,7 @@ served by hand.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import os
@@ -38,6 +39,8 @@ def source_urls(name: str, spec: FileSpec) -> tuple[str, ...]:
     """The URLs to try for ``spec``: ``$SBNN_DATA_MIRROR/<name>/<file>`` if set, else the official mirrors."""
     base = os.environ.get(MIRROR_ENV, "").strip()
     if base:
+        if not base.lower().startswith(("http://", "https://")):
+            raise DataError(f"{MIRROR_ENV}={base!r} is not an http:// or https:// URL; fix or unset it")
         return (f"{base.rstrip('/')}/{name}/{spec.filename}",)
     return spec.urls
 
@@ -51,11 +54,11 @@ def _progress_bar(spec: FileSpec, total: int | None, progress: bool) -> tqdm:
 
 def _stream(url: str, part: Path, spec: FileSpec, *, progress: bool, timeout: float) -> None:
     """Copy ``url`` into ``part`` and check it; raises ``_Failure`` with a one-line reason."""
-    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     digest = hashlib.sha256()
     received = 0
     announced: int | None = None
     try:
+        request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
         with urllib.request.urlopen(request, timeout=timeout) as response:
             length = response.headers.get("Content-Length", "")
             announced = int(length) if length.strip().isdigit() else None
@@ -76,7 +79,7 @@ def _stream(url: str, part: Path, spec: FileSpec, *, progress: bool, timeout: fl
         raise _Failure(f"truncated download: connection closed after {received + len(exc.partial)} bytes") from exc
     except (http.client.HTTPException, TimeoutError, ConnectionError) as exc:
         raise _Failure(f"transfer failed ({type(exc).__name__}: {exc})") from exc
-    except ValueError as exc:  # a malformed URL, typically a bad SBNN_DATA_MIRROR
+    except ValueError as exc:  # a malformed URL in the registry
         raise _Failure(f"invalid URL ({exc})") from exc
     except OSError as exc:
         raise _Failure(f"I/O error ({exc.strerror or exc})") from exc
@@ -110,7 +113,8 @@ def fetch_file(
             reasons.append(f"{url}: cannot move the download into place ({exc.strerror or exc})")
             break
         finally:
-            part.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # a leftover is named .part, so it never passes for the file
+                part.unlink(missing_ok=True)
     raise DataError(f"cannot download {dest.name}: {'; '.join(reasons)}")
 
 

@@ -95,7 +95,9 @@ def encode_idx(array: np.ndarray) -> bytes:
     codes = {dtype.newbyteorder("="): code for code, dtype in IDX_TYPES.items()}
     native = array.dtype.newbyteorder("=")
     if native not in codes:
-        raise DataError(f"cannot write dtype {array.dtype} to IDX; use one of uint8, int8, int16, int32, float32, float64")
+        raise DataError(
+            f"cannot write dtype {array.dtype} to IDX; use one of uint8, int8, int16, int32, float32, float64"
+        )
     if array.ndim == 0 or array.ndim > 255:
         raise DataError(f"cannot write a {array.ndim}-dimensional array to IDX (1..255 dimensions)")
     code = codes[native]

@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sbnn.data.registry import DATA_DIR_ENV, FileSpec, REGISTRY, check_name
+from sbnn.data.registry import DATA_DIR_ENV, REGISTRY, FileSpec, check_name
 from sbnn.errors import DataError
 
 CIFAR_FOLDER = "cifar-10-batches-py"
-CIFAR_MEMBERS: tuple[str, ...] = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch", "batches.meta")
+CIFAR_MEMBERS: tuple[str, ...] = (*(f"data_batch_{i}" for i in range(1, 6)), "test_batch", "batches.meta")
 """The files of the unpacked CIFAR-10 folder (also the member names inside the tarball, under ``CIFAR_FOLDER``)."""
 
 

@@ -1,0 +1,111 @@
+"""The training stage's configuration (saved as ``<run>/train/config.yaml``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sbnn.config import StageConfig
+
+Method = Literal["bnn", "ab-closed", "ab-learned", "sd-bnn"]
+Arch = Literal["tfc", "sfc", "lfc", "mlp", "cnv", "vgg-small", "resnet20", "resnet18"]
+SteMode = Literal["identity", "clipped", "ede", "approxsign"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(_Section):
+    #: digits (scikit-learn, embedded), mnist, fashion-mnist, cifar10
+    dataset: Literal["digits", "mnist", "fashion-mnist", "cifar10"] = "digits"
+    #: folder holding <dataset>/ files; default $SBNN_DATA_DIR or ~/.cache/sbnn/data
+    data_dir: str | None = None
+    #: download missing files from the official mirrors
+    download: bool = True
+    #: first-layer input: "binary" (pixel >= threshold -> +1) or "multibit" (raw integer pixels)
+    input: Literal["binary", "multibit"] = "binary"
+    #: binary input threshold in pixel units; None = mean pixel of the training set, rounded
+    input_threshold: int | None = None
+    #: random crop (pad 4) and horizontal flip, for CIFAR-10-size images
+    augment: bool = False
+    #: train on the first N training images only (quick runs and tests)
+    train_subset: int | None = Field(default=None, ge=1)
+    #: evaluate on the first N test images only
+    test_subset: int | None = Field(default=None, ge=1)
+
+
+class ModelConfig(_Section):
+    arch: Arch = "tfc"
+    #: hidden layer widths of an MLP (tfc/sfc/lfc presets: 64/256/1024 x 3)
+    hidden: list[int] | None = None
+    #: conv widths and the conv indices followed by a 2x2 max-pool (cnv / vgg-small presets)
+    conv_channels: list[int] | None = None
+    pool_after: list[int] | None = None
+    #: fully-connected widths after the convs
+    fc: list[int] | None = None
+    #: conv padding: valid (FINN CNV), same (pad binary maps with -1), auto = valid if it fits
+    padding: Literal["auto", "valid", "same"] = "auto"
+    #: multiply every preset width by this factor (rounded, >= 1)
+    width: float = Field(default=1.0, gt=0)
+    #: score head: scalar TensorNorm (argmax-preserving, hardware gives the class) or per-class BN
+    head: Literal["scalar", "bn"] = "scalar"
+
+
+class QuantConfig(_Section):
+    method: Method = "ab-closed"
+    #: fraction of weight bits equal to 0 (the alpha level, skipped by the hardware); for ab-learned
+    #: the EC target is 1 - sparsity
+    sparsity: float = Field(default=0.75, ge=0.0, lt=1.0)
+    #: sparsity of the first and last binary layers (None = same as sparsity)
+    first_last_sparsity: float | None = Field(default=None, ge=0.0, lt=1.0)
+    #: closed-form levels: l2 (conditional means), moment (keep mean/std), zero (alpha = 0)
+    levels: Literal["l2", "moment", "zero"] = "l2"
+    #: alpha / (beta - alpha) is snapped to a 2^-level_bits grid (integer hardware levels)
+    level_bits: int = Field(default=4, ge=1, le=8)
+    #: strength of the EC penalty (ab-learned)
+    ec_gamma: float = Field(default=0.02, ge=0.0, lt=1.0)
+    #: straight-through estimators for weights and activations
+    weight_ste: SteMode = "clipped"
+    act_ste: SteMode = "clipped"
+    #: EDE temperature range (used when an STE is "ede")
+    ede_t_min: float = Field(default=0.1, gt=0)
+    ede_t_max: float = Field(default=10.0, gt=0)
+    #: activation shift before each sign: none, static (foldable), dynamic (SD-BNN's SE branch);
+    #: None = static for sd-bnn, none otherwise
+    asd: Literal["none", "static", "dynamic"] | None = None
+    asd_reduction: int = Field(default=16, ge=1)
+
+    @property
+    def resolved_asd(self) -> str:
+        if self.asd is not None:
+            return self.asd
+        return "static" if self.method == "sd-bnn" else "none"
+
+
+class OptimConfig(_Section):
+    epochs: int = Field(default=30, ge=1)
+    batch_size: int = Field(default=128, ge=1)
+    lr: float = Field(default=3e-3, gt=0)
+    weight_decay: float = Field(default=0.0, ge=0)
+    #: latent weights are clamped to [-clamp, clamp] after every step (0 = no clamp)
+    clamp: float = Field(default=1.0, ge=0)
+    seed: int = 0
+    #: torch CPU threads (None = torch's default)
+    threads: int | None = Field(default=None, ge=1)
+
+
+class TrainConfig(StageConfig):
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    quant: QuantConfig = QuantConfig()
+    optim: OptimConfig = OptimConfig()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "TrainConfig":
+        if self.quant.ede_t_min > self.quant.ede_t_max:
+            raise ValueError("quant.ede_t_min must not exceed quant.ede_t_max")
+        if self.model.arch == "mlp" and not self.model.hidden:
+            raise ValueError("model.arch 'mlp' needs model.hidden, e.g. --set model.hidden=[256,256]")
+        return self

@@ -1,0 +1,168 @@
+"""The quantizer formulas, one function each.
+
+Training (the Brevitas quantizers), export (folding the trained latent weights into bits) and the tests
+all call these functions, so a formula exists in exactly one place. Notation follows
+../shared/methods.md: latent weights ``w``, weight bit ``b`` (b = 0 is the alpha level, the weight the
+hardware skips), levels ``alpha`` (b = 0) and ``beta`` (b = 1), ``W_q = alpha + (beta - alpha) * b``.
+Sparsity ``s`` is the fraction of bits equal to 0.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+#: |alpha / (beta - alpha)| is clamped here so that integer weight levels stay small in hardware
+MAX_LEVEL_RATIO = 4.0
+
+
+def sign_bits(x: torch.Tensor) -> torch.Tensor:
+    """The sbnn sign convention for activations and bipolar weights: ``x >= 0`` is +1 (bit 1).
+
+    It matches QONNX BipolarQuant and MultiThreshold (``>=``); note that ``torch.sign(0) == 0``.
+    """
+    return x >= 0
+
+
+def positive_bits(w: torch.Tensor) -> torch.Tensor:
+    """Weight bits of the learned {alpha, beta} domain: ``b = [w > 0]`` (w = 0 is the alpha level)."""
+    return w > 0
+
+
+def exact_count_bits(w: torch.Tensor, sparsity: float) -> torch.Tensor:
+    """Exactly ``round(sparsity * N)`` zeros: the smallest latent weights, ties broken by flat index.
+
+    A stable sort makes the tie-break deterministic: of equal values, the one with the lower flat
+    index gets the 0 bit.
+    """
+    if not 0.0 <= sparsity < 1.0:
+        raise ValueError(f"sparsity must be in [0, 1), got {sparsity}")
+    flat = w.detach().reshape(-1)
+    zeros = int(round(sparsity * flat.numel()))
+    bits = torch.ones(flat.numel(), dtype=torch.bool, device=w.device)
+    if zeros:
+        order = torch.sort(flat, stable=True).indices
+        bits[order[:zeros]] = False
+    return bits.reshape(w.shape)
+
+
+def _masked_mean(w: torch.Tensor, mask: torch.Tensor, fallback: torch.Tensor) -> torch.Tensor:
+    n = mask.sum()
+    total = torch.where(mask, w, torch.zeros_like(w)).sum()
+    return torch.where(n > 0, total / n.clamp(min=1), fallback)
+
+
+def l2_levels(w: torch.Tensor, bits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """L2-optimal levels for a fixed assignment: alpha = mean(w | b=0), beta = mean(w | b=1).
+
+    An empty level takes the other level's value (the layer is then constant).
+    """
+    w = w.detach()
+    mean = w.mean()
+    alpha = _masked_mean(w, ~bits, mean)
+    beta = _masked_mean(w, bits, mean)
+    alpha = torch.where((~bits).any(), alpha, beta)
+    beta = torch.where(bits.any(), beta, alpha)
+    return alpha, beta
+
+
+def moment_levels(w: torch.Tensor, bits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Levels that keep the mean and (population) std of ``w`` for the ones-rate ``p`` of ``bits``.
+
+    ``alpha = mu - sigma * sqrt(p / (1 - p))``, ``beta = mu + sigma * sqrt((1 - p) / p)``; at p = 0.5
+    this is the symmetric ``mu -+ sigma``. With p in {0, 1} both levels are ``mu``.
+    """
+    w = w.detach()
+    mu = w.mean()
+    sigma = w.std(unbiased=False)
+    p = bits.float().mean()
+    if p <= 0 or p >= 1:
+        return mu, mu
+    return mu - sigma * torch.sqrt(p / (1 - p)), mu + sigma * torch.sqrt((1 - p) / p)
+
+
+def zero_alpha_levels(w: torch.Tensor, bits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The {0, beta} domain of the predecessor paper: alpha = 0, beta L2-optimal given alpha = 0."""
+    w = w.detach()
+    beta = _masked_mean(w, bits, torch.zeros((), dtype=w.dtype, device=w.device))
+    return torch.zeros_like(beta), beta
+
+
+LEVELS = {"l2": l2_levels, "moment": moment_levels, "zero": zero_alpha_levels}
+
+
+def snap_ratio(ratio: torch.Tensor, level_bits: int) -> torch.Tensor:
+    """Round ``alpha / (beta - alpha)`` to the grid ``2**-level_bits`` (clamped to +-MAX_LEVEL_RATIO).
+
+    With the ratio on that grid, ``W_q = (beta - alpha) / 2**F * (R + 2**F * b)`` for an integer R:
+    the layer is exactly an integer-weight layer with levels {R, R + 2**F}, which is what the
+    hardware evaluates (``acc = R * S + 2**F * P``). The gradient passes straight through.
+    """
+    q = 2.0**level_bits
+    r = ratio.clamp(-MAX_LEVEL_RATIO, MAX_LEVEL_RATIO)
+    return r + (torch.round(r * q) / q - r).detach()
+
+
+def snap_levels(alpha: torch.Tensor, beta: torch.Tensor, level_bits: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Move both levels by the same amount so that their ratio lies on the hardware grid.
+
+    ``beta - alpha`` is kept; each level moves by at most ``(beta - alpha) / 2**(F + 1)`` (unless the
+    ratio clamp applies). Equal levels (a constant layer) are returned unchanged.
+    """
+    d = beta - alpha
+    if float(d) == 0.0:
+        return alpha, beta
+    r = snap_ratio(alpha / d, level_bits)
+    return r * d, (r + 1) * d
+
+
+def integer_levels(alpha: float, beta: float, level_bits: int) -> tuple[int, int, float]:
+    """Integer levels ``(w0, w1)`` with ``w1 - w0 = 2**F`` and the scale with ``W_q = scale * w_int``.
+
+    The inverse of :func:`snap_levels`, used by export: ``alpha = scale * w0``, ``beta = scale * w1``.
+    Raises ValueError when the ratio is not on the grid (the levels were not snapped).
+    """
+    d = beta - alpha
+    if d == 0:
+        raise ValueError("equal levels: the layer is constant")
+    q = 1 << level_bits
+    r = alpha / d * q
+    w0 = round(r)
+    if abs(r - w0) > 1e-3 * max(1.0, abs(r)):
+        raise ValueError(f"level ratio {alpha / d!r} is not on the 2^-{level_bits} grid")
+    return int(w0), int(w0) + q, d / q
+
+
+def ec_penalty(ones: torch.Tensor, total: int, ec: float, gamma: float, loss: torch.Tensor) -> torch.Tensor:
+    """The soft "expected connections" penalty of the official SBNN code (methods.md 1.4).
+
+    ``h = relu(ones / total - ec)`` (0 when ``ec == 0.5``); ``lam = gamma * L / (h * (1 - gamma))`` under
+    no_grad when ``h > 1e-4``; the penalty is ``lam * h``: its value is ``gamma / (1 - gamma) * L`` and
+    its gradient reaches every latent weight equally (``lam * 0.5 / total`` through the STE count).
+    """
+    if ec == 0.5:
+        return torch.zeros((), dtype=loss.dtype, device=loss.device)
+    h = torch.relu(ones / total - ec)
+    with torch.no_grad():
+        lam = gamma * loss.detach() / (h.detach() * (1 - gamma)) if float(h) > 1e-4 else torch.zeros_like(loss)
+    return lam * h
+
+
+def ede_schedule(epoch: int, epochs: int, t_min: float, t_max: float) -> tuple[float, float]:
+    """IR-Net's annealed EDE: ``t`` grows log-linearly from t_min to t_max; ``k = max(1 / t, 1)``."""
+    frac = epoch / max(1, epochs)
+    t = 10 ** (math.log10(t_min) + (math.log10(t_max) - math.log10(t_min)) * frac)
+    return max(1.0 / t, 1.0), t
+
+
+def wsd_shift(w: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """SD-BNN weight self-distribution: ``w + sigmoid(alpha_c) * 0.01 * mean_c(w)`` (mean detached).
+
+    ``alpha`` has one entry per output channel (dim 0 of ``w``); the shift moves each channel's sign
+    threshold by at most 1 % of its mean.
+    """
+    dims = tuple(range(1, w.dim()))
+    m = 0.01 * w.detach().mean(dim=dims, keepdim=True)
+    shape = (-1,) + (1,) * (w.dim() - 1)
+    return w + torch.sigmoid(alpha).reshape(shape) * m

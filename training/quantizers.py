@@ -1,0 +1,214 @@
+"""Brevitas quantizers for the sparse-binary methods.
+
+Each method is a Brevitas ``tensor_quant`` module (returning ``(value, scale, zero_point, bit_width)``)
+wrapped in an injector, so it plugs into ``brevitas.nn.QuantLinear`` / ``QuantConv2d`` like any
+built-in quantizer. The arithmetic comes from :mod:`sbnn.training.formulas`; this module only wires it
+into Brevitas and chooses the straight-through estimator. Every weight quantizer also exposes
+``bits(w)`` and ``levels(w)``, which export uses to read the trained weights back exactly.
+
+Methods:
+
+* ``bnn``: ``sign(w)`` in {-1, +1}, no scaling (the dense baseline).
+* ``ab-closed``: the {alpha, beta} domain with the closed form for a target sparsity: exactly
+  ``round(s N)`` zero bits, levels by L2 or moment matching (or alpha = 0), recomputed every step.
+* ``ab-learned``: the official code's learned domain ``tau * (2b - 1) + phi`` with ``b = [w > 0]``;
+  sparsity comes from the EC penalty in the training loop.
+* ``sd-bnn``: SD-BNN's weight self-distribution (per-channel learnable shift before the sign).
+
+All {alpha, beta} levels are snapped so that ``alpha / (beta - alpha)`` is on a ``2**-level_bits``
+grid (:func:`formulas.snap_ratio`): the trained layer is then exactly an integer-weight layer.
+"""
+
+from __future__ import annotations
+
+import torch
+from brevitas.inject import ExtendedInjector
+from brevitas.quant.solver import ActQuantSolver, WeightQuantSolver
+from torch import nn
+
+from sbnn.training import formulas
+from sbnn.training.ste import StePolicy, sign_ste, ste_grad
+
+
+def _meta(scale: torch.Tensor, zero_point: torch.Tensor):
+    one = torch.ones((), dtype=scale.dtype, device=scale.device)
+    return scale.detach().reshape(()), zero_point.detach().reshape(()), one
+
+
+class _ValueSTE(torch.autograd.Function):
+    """Returns the precomputed quantized value; the gradient reaches the latent weight via the STE."""
+
+    @staticmethod
+    def forward(ctx, w, q, policy):
+        ctx.save_for_backward(w)
+        ctx.policy = policy
+        return q
+
+    @staticmethod
+    def backward(ctx, grad):
+        (w,) = ctx.saved_tensors
+        p = ctx.policy
+        return grad * ste_grad(w, p.mode, p.k, p.t), None, None
+
+
+class BipolarWeightQuant(nn.Module):
+    """Plain BNN weights: sign(w) in {-1, +1}."""
+
+    level_bits = 1
+
+    def __init__(self, ste_mode: str):
+        super().__init__()
+        self.ste = StePolicy(ste_mode)
+
+    def bits(self, w: torch.Tensor) -> torch.Tensor:
+        return formulas.sign_bits(w)
+
+    def levels(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        one = torch.ones((), dtype=w.dtype, device=w.device)
+        return -one, one
+
+    def forward(self, w: torch.Tensor):
+        y = self.ste.sign(w)
+        one = torch.ones((), dtype=w.dtype, device=w.device)
+        return (y, *_meta(one, torch.zeros_like(one)))
+
+
+class WSDWeightQuant(BipolarWeightQuant):
+    """SD-BNN: sign(w + sigmoid(alpha_c) * 0.01 * mean_c(w)); alpha_c learnable, initialised to 0."""
+
+    def __init__(self, ste_mode: str, out_channels: int):
+        super().__init__(ste_mode)
+        self.wsd_alpha = nn.Parameter(torch.zeros(int(out_channels)))
+
+    def shifted(self, w: torch.Tensor) -> torch.Tensor:
+        return formulas.wsd_shift(w, self.wsd_alpha)
+
+    def bits(self, w: torch.Tensor) -> torch.Tensor:
+        return formulas.sign_bits(self.shifted(w))
+
+    def forward(self, w: torch.Tensor):
+        y = self.ste.sign(self.shifted(w))
+        one = torch.ones((), dtype=w.dtype, device=w.device)
+        return (y, *_meta(one, torch.zeros_like(one)))
+
+
+class ClosedFormWeightQuant(nn.Module):
+    """{alpha, beta} with exactly round(s N) zero bits and closed-form levels (methods.md 1.3)."""
+
+    def __init__(self, ste_mode: str, sparsity: float, levels: str, level_bits: int):
+        super().__init__()
+        if levels not in formulas.LEVELS:
+            raise ValueError(f"unknown levels {levels!r}; choose one of {', '.join(formulas.LEVELS)}")
+        self.ste = StePolicy(ste_mode)
+        self.sparsity = float(sparsity)
+        self.level_rule = levels
+        self.level_bits = int(level_bits)
+
+    def bits(self, w: torch.Tensor) -> torch.Tensor:
+        return formulas.exact_count_bits(w, self.sparsity)
+
+    def levels(self, w: torch.Tensor, bits: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        bits = self.bits(w) if bits is None else bits
+        alpha, beta = formulas.LEVELS[self.level_rule](w, bits)
+        if self.level_rule == "zero":
+            return alpha, beta  # {0, beta}: ratio 0 is on every grid
+        return formulas.snap_levels(alpha, beta, self.level_bits)
+
+    def forward(self, w: torch.Tensor):
+        with torch.no_grad():
+            bits = self.bits(w)
+            alpha, beta = self.levels(w, bits)
+            q = torch.where(bits, beta, alpha).to(w.dtype)
+        y = _ValueSTE.apply(w, q, self.ste)
+        d = beta - alpha
+        d_safe = torch.where(d == 0, torch.ones_like(d), d)
+        return (y, *_meta(d_safe, -alpha / d_safe))
+
+
+class LearnedWeightQuant(nn.Module):
+    """The official code's learned domain: W_q = tau * (2b - 1) + phi, b = [w > 0], tau/phi learned."""
+
+    def __init__(self, ste_mode: str, level_bits: int):
+        super().__init__()
+        self.ste = StePolicy(ste_mode)
+        self.level_bits = int(level_bits)
+        self.tau = nn.Parameter(torch.tensor(1.0))
+        self.phi = nn.Parameter(torch.tensor(0.0))
+
+    def bits(self, w: torch.Tensor) -> torch.Tensor:
+        return formulas.positive_bits(w)
+
+    def _ratio(self) -> tuple[torch.Tensor, torch.Tensor]:
+        d = 2 * self.tau
+        d = torch.where(d.abs() < 1e-8, torch.full_like(d, 1e-8), d)
+        return d, formulas.snap_ratio((self.phi - self.tau) / d, self.level_bits)
+
+    def levels(self, w: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        d, r = self._ratio()
+        return r * d, (r + 1) * d
+
+    def ones(self, w: torch.Tensor) -> torch.Tensor:
+        """Number of b = 1 weights with an identity STE: the quantity the EC penalty constrains."""
+        return 0.5 * (self.ste_count(w) + 1).sum()
+
+    @staticmethod
+    def ste_count(w: torch.Tensor) -> torch.Tensor:
+        return sign_ste(w, "identity", strict=True)
+
+    def forward(self, w: torch.Tensor):
+        s = self.ste.sign(w, strict=True)
+        d, r = self._ratio()
+        y = d * ((s + 1) / 2 + r)
+        return (y, *_meta(d, -r))
+
+
+class SignActQuant(nn.Module):
+    """Binary activations in {-1, +1} (``x >= 0`` -> +1) with a selectable STE; scale 1."""
+
+    def __init__(self, ste_mode: str):
+        super().__init__()
+        self.ste = StePolicy(ste_mode)
+
+    def forward(self, x: torch.Tensor):
+        y = self.ste.sign(x)
+        one = torch.ones((), dtype=x.dtype, device=x.device)
+        return (y, *_meta(one, torch.zeros_like(one)))
+
+
+class _Binary(ExtendedInjector):
+    bit_width = 1
+    narrow_range = False
+    ste_mode = "clipped"
+    level_bits = 4
+
+
+class BipolarWeight(_Binary, WeightQuantSolver):
+    tensor_quant = BipolarWeightQuant
+    signed = True
+
+
+class WSDWeight(_Binary, WeightQuantSolver):
+    tensor_quant = WSDWeightQuant
+    signed = True
+
+
+class ClosedFormWeight(_Binary, WeightQuantSolver):
+    tensor_quant = ClosedFormWeightQuant
+    signed = False
+    sparsity = 0.9
+    levels = "l2"
+
+
+class LearnedWeight(_Binary, WeightQuantSolver):
+    tensor_quant = LearnedWeightQuant
+    signed = False
+
+
+class SignAct(_Binary, ActQuantSolver):
+    tensor_quant = SignActQuant
+    signed = True
+    min_val = -1.0
+    max_val = 1.0
+
+
+WEIGHT_QUANTS = {"bnn": BipolarWeight, "sd-bnn": WSDWeight, "ab-closed": ClosedFormWeight, "ab-learned": LearnedWeight}
