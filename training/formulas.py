@@ -76,7 +76,7 @@ def moment_levels(w: torch.Tensor, bits: torch.Tensor) -> tuple[torch.Tensor, to
     w = w.detach()
     mu = w.mean()
     sigma = w.std(unbiased=False)
-    p = bits.float().mean()
+    p = bits.to(w.dtype).mean()
     if p <= 0 or p >= 1:
         return mu, mu
     return mu - sigma * torch.sqrt(p / (1 - p)), mu + sigma * torch.sqrt((1 - p) / p)
@@ -145,7 +145,7 @@ def ec_penalty(ones: torch.Tensor, total: int, ec: float, gamma: float, loss: to
         return torch.zeros((), dtype=loss.dtype, device=loss.device)
     h = torch.relu(ones / total - ec)
     with torch.no_grad():
-        lam = gamma * loss.detach() / (h.detach() * (1 - gamma)) if float(h) > 1e-4 else torch.zeros_like(loss)
+        lam = gamma * loss.detach() / (h.detach() * (1 - gamma)) if float(h.detach()) > 1e-4 else torch.zeros_like(loss)
     return lam * h
 
 

@@ -149,7 +149,8 @@ class ResidualBlock(nn.Module):
             if option_a:  # subsample and zero-pad channels (ResNet-20 CIFAR)
                 self.down = _OptionA(out_ch - in_ch, stride)
             else:
-                self.down = nn.Sequential(nn.AvgPool2d(stride), nn.Conv2d(in_ch, out_ch, 1, bias=False),
+                self.down = nn.Sequential(nn.AvgPool2d(stride, ceil_mode=True, count_include_pad=False),
+                                          nn.Conv2d(in_ch, out_ch, 1, bias=False),
                                           nn.BatchNorm2d(out_ch))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

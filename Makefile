@@ -1,0 +1,66 @@
+# sbnn: two commands on a fresh machine
+#   make all    set everything up and run the main job (train -> export -> synth) on the embedded digits
+#   make test   set everything up and run the test suite
+# Every target is idempotent: a stage whose outputs are up to date says so and returns at once.
+
+PYTHON  ?= python3
+VENV    ?= .venv
+RUN     ?= runs/default
+CONFIG  ?= configs/default.yaml
+DATA_DIR ?=
+PYTEST_ARGS ?=
+SBNN    := $(VENV)/bin/sbnn
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+FORCE_FLAG := $(if $(FORCE),--force,)
+DATA_FLAG  := $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
+
+.DEFAULT_GOAL := help
+.PHONY: help all setup train export sim synth report test test-slow test-rtl bench clean clean-runs
+
+help: ## list the targets
+	@echo "sbnn make targets (variables: RUN=$(RUN) CONFIG=$(CONFIG) DATA_DIR=... FORCE=1):"
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+all: setup train export synth ## set up, then run the main job on the embedded default data
+
+setup: $(STAMP) ## create .venv with pinned sbnn dependencies and open-source HW tools (no root)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e ".[hw,hls,dev]"
+	@touch $(STAMP)
+
+train: setup ## train the model of CONFIG into RUN/train (FORCE=1 retrains)
+	$(SBNN) train --run $(RUN) --config $(CONFIG) $(DATA_FLAG) $(FORCE_FLAG)
+
+export: setup ## QONNX + hardware IR + verification into RUN/export
+	$(SBNN) export --run $(RUN) $(FORCE_FLAG)
+
+sim: setup ## bit-exact simulation of RUN's IR on the test set
+	$(SBNN) sim --run $(RUN)
+
+synth: setup ## generate the zero-skipping RTL and synthesize it (Yosys) into RUN/hw, RUN/synth
+	$(SBNN) synth --run $(RUN) $(FORCE_FLAG)
+
+report: setup ## summarise RUN
+	$(SBNN) report --run $(RUN)
+
+test: setup ## run the test suite (what CI runs)
+	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+test-slow: setup ## run the long tests too (nightly)
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+test-rtl: setup ## only the RTL regression tests (Verilator)
+	$(PY) -m pytest -q -m "rtl and not slow" $(PYTEST_ARGS)
+
+bench: setup ## run the committed benchmarks (writes benchmarks/results/)
+	$(PY) benchmarks/run_all.py
+
+clean-runs: ## delete run directories
+	rm -rf runs
+
+clean: clean-runs ## delete the virtual environment and caches
+	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

@@ -1,0 +1,56 @@
+"""``sbnn train``: train a sparse binary network into ``<run>/train/``."""
+
+from __future__ import annotations
+
+import argparse
+
+from sbnn.cliutil import add_run_args, console, show_progress, table
+from sbnn.runs import RunDir
+
+#: shortcut options -> config keys (each also settable with --set)
+SHORTCUTS = {
+    "dataset": "data.dataset",
+    "data_dir": "data.data_dir",
+    "input": "data.input",
+    "arch": "model.arch",
+    "method": "quant.method",
+    "sparsity": "quant.sparsity",
+    "epochs": "optim.epochs",
+    "seed": "optim.seed",
+}
+
+
+def add_parser(sub, name: str, help_text: str) -> None:
+    p = sub.add_parser(name, help=help_text, description=help_text + ". Writes <run>/train/{config.yaml,"
+                       "checkpoint.pt,metrics.json}.")
+    add_run_args(p)
+    p.add_argument("--dataset", choices=["digits", "mnist", "fashion-mnist", "cifar10"])
+    p.add_argument("--data-dir", metavar="DIR", help="data folder (default: $SBNN_DATA_DIR or ~/.cache/sbnn/data)")
+    p.add_argument("--input", choices=["binary", "multibit"], help="first-layer input: binarized or integer pixels")
+    p.add_argument("--arch", choices=["tfc", "sfc", "lfc", "mlp", "cnv", "vgg-small", "resnet20", "resnet18"])
+    p.add_argument("--method", choices=["bnn", "ab-closed", "ab-learned", "sd-bnn"])
+    p.add_argument("--sparsity", type=float, help="fraction of zero weight bits, in [0, 1)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run exactly")
+    p.add_argument("--force", action="store_true", help="discard an existing checkpoint and train from scratch")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from sbnn.training.config import TrainConfig
+    from sbnn.training.trainer import train
+
+    values = {key: getattr(args, opt) for opt, key in SHORTCUTS.items()}
+    cfg = TrainConfig.resolve(args.config, args.overrides, section=None, **values)
+    run_dir = RunDir(args.run)
+    console.print(f"[bold]sbnn train[/bold] {cfg.model.arch} / {cfg.quant.method} / sparsity {cfg.quant.sparsity} "
+                  f"on {cfg.data.dataset} -> {run_dir.path}/train")
+    final = train(cfg, run_dir, resume=args.resume, force=args.force, progress=show_progress(),
+                  log=console.print)
+    if final:
+        rows = [["test accuracy", f"{final['test_acc']:.4f}"], ["train accuracy", f"{final['train_acc']:.4f}"],
+                ["weight-bit sparsity", f"{final['sparsity']:.4f}"]]
+        rows += [[f"  {k}", f"{v:.4f}"] for k, v in final["layer_sparsity"].items()]
+        console.print(table("final metrics", ["metric", "value"], rows))
+    return 0
