@@ -121,7 +121,9 @@ def integer_levels(alpha: float, beta: float, level_bits: int) -> tuple[int, int
     """Integer levels ``(w0, w1)`` with ``w1 - w0 = 2**F`` and the scale with ``W_q = scale * w_int``.
 
     The inverse of :func:`snap_levels`, used by export: ``alpha = scale * w0``, ``beta = scale * w1``.
-    Raises ValueError when the ratio is not on the grid (the levels were not snapped).
+    Common factors of two are divided out (``{-2, 14}`` becomes ``{-1, 7}``) so hardware words stay
+    narrow; the scale is negative when beta < alpha. Raises ValueError when the ratio is not on the
+    grid (the levels were not snapped).
     """
     d = beta - alpha
     if d == 0:
@@ -131,7 +133,10 @@ def integer_levels(alpha: float, beta: float, level_bits: int) -> tuple[int, int
     w0 = round(r)
     if abs(r - w0) > 1e-3 * max(1.0, abs(r)):
         raise ValueError(f"level ratio {alpha / d!r} is not on the 2^-{level_bits} grid")
-    return int(w0), int(w0) + q, d / q
+    w0 = int(w0)
+    while q > 1 and w0 % 2 == 0:
+        w0, q = w0 // 2, q // 2
+    return w0, w0 + q, d / q
 
 
 def ec_penalty(ones: torch.Tensor, total: int, ec: float, gamma: float, loss: torch.Tensor) -> torch.Tensor:

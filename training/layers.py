@@ -158,5 +158,5 @@ class TensorNorm(nn.Module):
     def affine(self) -> tuple[float, float]:
         """(gain, bias) of the inference-mode map ``gain * x + bias``."""
         sd = float(torch.sqrt(self.running_var + self.eps))
-        gain = float(self.weight) / sd
-        return gain, float(self.bias) - gain * float(self.running_mean)
+        gain = float(self.weight.detach()) / sd
+        return gain, float(self.bias.detach()) - gain * float(self.running_mean)

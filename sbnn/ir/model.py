@@ -59,6 +59,11 @@ class ValueType:
 BIPOLAR = ValueType(1)
 
 
+def default_pad_value(vtype: ValueType) -> int:
+    """The canonical pad value: -1 (bit 0) for bipolar maps, 0 for integer maps."""
+    return -1 if vtype.bipolar else 0
+
+
 @dataclass
 class InputSpec:
     """The accelerator's input: an integer image, channels last."""
