@@ -27,7 +27,10 @@ import onnx
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.general.bipolar_quant import binary_quant
 from qonnx.custom_op.general.intquant import int_quant, resolve_rounding_mode
-from qonnx.util.cleanup import cleanup_model
+from qonnx.transformation.fold_constants import FoldConstants
+from qonnx.transformation.general import GiveUniqueParameterTensors, RemoveStaticGraphInputs, RemoveUnusedTensors
+from qonnx.transformation.infer_shapes import InferShapes
+from qonnx.transformation.quant_constant_folding import FoldTransposeIntoQuantInit
 
 from sbnn.errors import ExportError
 from sbnn.export import layout
@@ -97,39 +100,22 @@ def _channel_vector(const: np.ndarray, channels: int, node) -> np.ndarray:
     _fail(node, f"constant of shape {c.shape} is not per-tensor or per-channel over {channels} channels")
 
 
-def weight_levels(q: np.ndarray, bits: np.ndarray, node) -> tuple[int, int, np.ndarray]:
-    """Integer levels and per-output-channel real scale of quantized binary weights ``q`` (M, K)."""
-    m = q.shape[0]
-    scales = np.empty(m)
-    ratios = []
-    for c in range(m):
-        row, brow = q[c], bits[c]
-        l1 = row[brow][0] if brow.any() else None
-        l0 = row[~brow][0] if (~brow).any() else None
-        if l1 is None or l0 is None:
-            ratios.append(None)
-            scales[c] = np.nan
-            continue
-        if l1 == l0:
-            _fail(node, "both weight bits map to the same value (degenerate quantizer)")
-        scales[c] = l1 - l0
-        ratios.append(l0 / (l1 - l0))
-    known = [r for r in ratios if r is not None]
-    if not known:
-        _fail(node, "every output channel uses a single weight level; cannot infer the binary levels")
-    if max(known) - min(known) > 1e-6 * max(1.0, abs(known[0])):
+def weight_levels(level0: np.ndarray, level1: np.ndarray, node) -> tuple[int, int, np.ndarray]:
+    """Integer levels ``w0, w1 = w0 + 2**F`` and the per-output-channel real scale of binary weights
+    whose bit-0 / bit-1 real values are ``level0`` / ``level1`` (one entry per output channel)."""
+    d = level1 - level0
+    if np.any(d == 0):
+        _fail(node, "both weight bits map to the same value (degenerate quantizer)")
+    ratios = level0 / d
+    if np.ptp(ratios) > 1e-6 * max(1.0, float(np.abs(ratios).max())):
         _fail(node, "the weight levels differ between output channels by more than a scale (per-channel zero points)")
-    r = float(np.mean(known))
+    r = float(ratios[0])
     for f in range(MAX_LEVEL_BITS + 1):
         w0 = r * (1 << f)
         if abs(w0 - round(w0)) < 1e-6 * max(1.0, abs(w0)):
-            w0, q_ = int(round(w0)), 1 << f
-            break
-    else:
-        _fail(node, f"the weight level ratio {r:.6g} is not a multiple of 2^-{MAX_LEVEL_BITS}")
-    fill = np.nanmedian(scales) if np.isfinite(scales).any() else 1.0
-    scales = np.where(np.isfinite(scales), scales, fill) / q_
-    return w0, w0 + q_, scales
+            w0 = int(round(w0))
+            return w0, w0 + (1 << f), d / (1 << f)
+    _fail(node, f"the weight level ratio {r:.6g} is not a multiple of 2^-{MAX_LEVEL_BITS}")
 
 
 class Lowering:
@@ -159,35 +145,64 @@ class Lowering:
         self.nodes[layer.name] = self.pending
         self.pending = []
 
-    def _weights(self, name: str, node) -> tuple[np.ndarray, np.ndarray]:
-        """(quantized real weights, bit b) of a weight tensor: a quantizer on a constant, or a constant."""
+    def _weights(self, name: str, node) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(bits b, real level of b=0, real level of b=1) of a weight tensor; the levels are per
+        output channel (axis 0) and come from the quantizer's parameters, not from the values used."""
         prod = self.m.find_producer(name)
         raw = self.const(name)
         if prod is None and raw is not None:
-            q = raw.astype(np.float64)
-            values = np.unique(q)
+            values = np.unique(raw.astype(np.float64))
             if values.size > 2:
                 _fail(node, f"its weights take {values.size} distinct values; sbnn needs binary weights")
-            return q, q == values.max()
+            hi = float(values.max())
+            lo = float(values.min()) if values.size == 2 else (0.0 if hi != 0 else -1.0)
+            return raw == hi, self._per_channel(lo, raw), self._per_channel(hi, raw)
         if prod is None or prod.op_type not in ("BipolarQuant", "Quant") or self.const(prod.input[0]) is None:
             _fail(node, "its weights are not a constant or a quantizer applied to a constant")
         w = self.const(prod.input[0]).astype(np.float64)
-        scale = self.const(prod.input[1]).astype(np.float64)
+        scale = self._per_channel(self.const(prod.input[1]).astype(np.float64), w, node)
         if prod.op_type == "BipolarQuant":
-            return binary_quant(w, scale), w >= 0
+            return w >= 0, -scale, scale
         zp, bw = self.const(prod.input[2]).astype(np.float64), self.const(prod.input[3]).astype(np.float64)
-        if float(bw) != 1:
-            _fail(node, f"its weights are {float(bw):g}-bit ('{prod.name}'); sbnn needs 1-bit weights")
+        if float(np.asarray(bw).reshape(-1)[0]) != 1:
+            _fail(node, f"its weights are {float(np.asarray(bw).reshape(-1)[0]):g}-bit ('{prod.name}'); "
+                        "sbnn needs 1-bit weights")
+        zp = self._per_channel(zp, w, node)
         signed, narrow = int(_attr(prod, "signed", 1)), int(_attr(prod, "narrow", 0))
         rounding = _attr(prod, "rounding_mode", "ROUND")
         rounding = rounding.decode() if isinstance(rounding, bytes) else rounding
-        q = int_quant(w, scale, zp, bw, signed, narrow, rounding)
-        code = w / scale + zp
-        if signed:  # qonnx evaluates a signed 1-bit Quant as bipolar (>= 0)
-            bits = code >= 0
-        else:
-            bits = np.clip(resolve_rounding_mode(rounding)(code), 0, 0 if narrow else 1) == 1
-        return q, bits
+        code = w / scale.reshape((-1,) + (1,) * (w.ndim - 1)) + zp.reshape((-1,) + (1,) * (w.ndim - 1))
+        if signed:  # qonnx evaluates a signed 1-bit Quant as bipolar (>= 0): codes -1 / +1
+            return code >= 0, (-1 - zp) * scale, (1 - zp) * scale
+        if narrow:
+            _fail(node, "an unsigned narrow-range 1-bit quantizer has a single level")
+        bits = np.clip(resolve_rounding_mode(rounding)(code), 0, 1) == 1
+        return bits, -zp * scale, (1 - zp) * scale
+
+    def _weights_transposed(self, name: str, node):
+        """_weights for a (K, M) matrix whose per-channel parameters are per column."""
+        prod = self.m.find_producer(name)
+        tensors = [name] + (list(prod.input) if prod is not None else [])
+        saved = {t: self.const(t) for t in tensors if self.const(t) is not None}
+        try:
+            for t, v in saved.items():  # transpose the weights and any (1, M) / (K, M) parameter
+                if v.ndim == 2:
+                    self.m.set_initializer(t, np.ascontiguousarray(v.T))
+            return self._weights(name, node)
+        finally:
+            for t, v in saved.items():
+                self.m.set_initializer(t, v)
+
+    @staticmethod
+    def _per_channel(value, w: np.ndarray, node=None) -> np.ndarray:
+        """A per-tensor or per-output-channel (axis 0) quantizer parameter as a (M,) vector."""
+        v = np.asarray(value, dtype=np.float64)
+        m = w.shape[0]
+        if v.size == 1:
+            return np.full(m, float(v.reshape(-1)[0]))
+        if v.size == m and v.shape[0] == m:
+            return v.reshape(-1)
+        _fail(node, f"quantizer parameter of shape {v.shape} is neither per-tensor nor per-output-channel")
 
     # --- walk ----------------------------------------------------------------------------------
     def run(self) -> Lowered:
@@ -359,24 +374,26 @@ class Lowering:
                 if len(set(pads)) != 1 or pad:
                     _fail(node, f"unsupported padding {list(pads)}")
                 pad, pad_real = int(pads[0]), 0.0
-            q, bits = self._weights(node.input[1], node)
-            m, _, k, k2 = q.shape
+            bits, lv0, lv1 = self._weights(node.input[1], node)
+            m, _, k, k2 = bits.shape
             if k != k2:
                 _fail(node, "only square kernels are supported")
-            q2, b2 = layout.conv_to_ir(q), layout.conv_to_ir(bits)
+            b2 = layout.conv_to_ir(bits)
             kind = "conv"
         else:
-            q, bits = self._weights(node.input[1], node)
             trans_b = op == "Gemm" and _attr(node, "transB", 0)
             if op == "Gemm" and (_attr(node, "transA", 0) or _attr(node, "alpha", 1.0) != 1.0):
                 _fail(node, "Gemm with transA or alpha != 1 is not supported")
-            if not trans_b:
-                q, bits = q.T, bits.T
-            q2, b2 = (layout.dense_to_ir(q, st.shape), layout.dense_to_ir(bits, st.shape)) if st.shape[:2] != (1, 1) else (q, bits)
+            w_name = node.input[1]
+            if not trans_b:  # MatMul / Gemm weights are (K, M): quantizer parameters run along axis 1
+                bits, lv0, lv1 = self._weights_transposed(w_name, node)
+            else:
+                bits, lv0, lv1 = self._weights(w_name, node)
+            b2 = layout.dense_to_ir(bits, st.shape) if st.shape[:2] != (1, 1) else bits
             kind, k = "dense", 1
-            if st.shape[0] * st.shape[1] * st.shape[2] != q2.shape[1]:
-                _fail(node, f"weights expect {q2.shape[1]} inputs, the stream has {np.prod(st.shape)}")
-        w0, w1, wscale = weight_levels(q2, b2, node)
+            if st.shape[0] * st.shape[1] * st.shape[2] != b2.shape[1]:
+                _fail(node, f"weights expect {b2.shape[1]} inputs, the stream has {int(np.prod(st.shape))}")
+        w0, w1, wscale = weight_levels(lv0, lv1, node)
         pad_value = default_pad_value(vtype)
         if pad:
             if bipolar:
@@ -391,7 +408,7 @@ class Lowering:
                 pad_value = int(round(iv))
         name = f"mvu{self.n_mvu}"
         self.n_mvu += 1
-        layer = MVU(name, kind, st.shape, int(q2.shape[0]), vtype, b2.astype(bool), w0, w1, kernel=int(k), pad=pad,
+        layer = MVU(name, kind, st.shape, int(b2.shape[0]), vtype, b2.astype(bool), w0, w1, kernel=int(k), pad=pad,
                     pad_value=pad_value)
         layer.scale = float(np.median(wscale)) * st.scale
         b = np.zeros(layer.out_channels)
@@ -437,9 +454,26 @@ def load_qonnx(path: str | Path) -> ModelWrapper:
         raise ExportError(f"{path} has no QONNX quantization nodes (Quant/BipolarQuant): export the model with "
                           "Brevitas' export_qonnx, not as plain ONNX")
     try:
-        return cleanup_model(ModelWrapper(proto))
+        return clean(ModelWrapper(proto))
     except Exception as exc:
         raise ExportError(f"{path}: QONNX clean-up failed ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})") from None
+
+
+def clean(model: ModelWrapper) -> ModelWrapper:
+    """qonnx's clean-up without its renaming passes, so errors can name the user's own nodes."""
+    for node in model.graph.node:
+        if node.op_type in ("Quant", "Trunc", "BipolarQuant", "MultiThreshold"):
+            node.domain = "qonnx.custom_op.general"
+    for t in (InferShapes(), GiveUniqueParameterTensors(),
+              FoldConstants(exclude_op_types=["Quant", "BipolarQuant", "QuantizeLinear", "DequantizeLinear"]),
+              FoldTransposeIntoQuantInit(), RemoveUnusedTensors(), RemoveStaticGraphInputs()):
+        model = model.transform(t)
+    seen: set[str] = set()
+    for i, node in enumerate(model.graph.node):  # name unnamed (or duplicate) nodes only
+        if not node.name or node.name in seen:
+            node.name = f"{node.op_type}_{i}"
+        seen.add(node.name)
+    return model
 
 
 def lower(model: ModelWrapper | str | Path, *, input_bits: int | None = None, input_signed: bool | None = None,

@@ -18,6 +18,7 @@ from qonnx.util.cleanup import cleanup_model
 from sbnn import __version__
 from sbnn.errors import ExportError
 from sbnn.export.brevitas_patch import exact_one_bit_export
+from sbnn.export.lower import clean
 from sbnn.export.torch_ir import IRNet
 from sbnn.ir import IRModel
 from sbnn.runs import write_atomic
@@ -70,7 +71,7 @@ class QonnxRunner:
 
     def _model(self, n: int) -> ModelWrapper:
         if n not in self._models:
-            self._models[n] = cleanup_model(self.base.transform(ChangeBatchSize(n)))
+            self._models[n] = clean(self.base.transform(ChangeBatchSize(n)))
         return self._models[n]
 
     def run(self, x: np.ndarray, tensors: list[str] | None = None) -> dict[str, np.ndarray]:

@@ -108,7 +108,7 @@ class Simulator:
         self._packed = {layer.name: PackedMVU.prepare(layer) for layer in model.mvus}
 
     def run(self, x: np.ndarray, *, trace: bool = False, batch_size: int = 256) -> SimResult:
-        """Run integer images ``x`` (N, H, W, C) through the model."""
+        """Run integer images ``x`` (N, H, W, C) through the model (bits 0/1 for a bipolar input)."""
         x = np.asarray(x)
         expected = tuple(self.model.input.shape)
         if x.ndim != 4 or tuple(x.shape[1:]) != expected:

@@ -37,10 +37,13 @@ def mvu_accumulators(layer: MVU, x: np.ndarray) -> np.ndarray:
 def run_reference(model: IRModel, x: np.ndarray, trace: bool = False):
     """Integer class scores (N, outputs) for integer images ``x`` (N, H, W, C).
 
-    Bipolar activations are carried as -1/+1 integers. With ``trace`` also returns every layer's
-    output (bipolar maps as bool, True = +1; scores as int64), keyed by layer name.
+    Bipolar activations are carried as -1/+1 integers; a bipolar model input is given as bits (1 = +1).
+    With ``trace`` also returns every layer's output (bipolar maps as bool, True = +1; scores as
+    int64), keyed by layer name.
     """
     values = np.asarray(x).astype(np.int64)
+    if model.input.type.bipolar:
+        values = np.where(values > 0, 1, -1)
     outputs = {}
     for layer in model.layers:
         if isinstance(layer, Threshold):

@@ -56,7 +56,7 @@ def fold_threshold(a: np.ndarray, b: np.ndarray, bound: int) -> tuple[np.ndarray
     bound = int(bound)
     thr = np.empty(a.shape, dtype=np.int64)
     direction = np.full(a.shape, UP, dtype=np.int8)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ratio = np.where(a != 0, -b / np.where(a != 0, a, 1.0), 0.0)
     ratio = np.clip(ratio, -bound - 2.0, bound + 2.0)
 

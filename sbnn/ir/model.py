@@ -6,7 +6,7 @@ The IR is deliberately small. A model is an input description and an ordered lis
 * ``dense`` / ``conv``: a matrix-vector unit (MVU). ``conv`` is a k x k, stride-1 sliding window with
   ``pad`` rows/columns of ``pad_value`` around the map; windows are flattened in (ky, kx, c) order.
   Weights are one bit per position, ``b``; the integer weight is ``w0 + (w1 - w0) * b`` with
-  ``w1 - w0 = 2**F``. The accumulator is ``acc_c = sum_i w_int[c, i] * x_i`` and is computed as
+  ``w1 - w0 = 2**F``, in lowest terms (``w0`` odd unless ``F = 0``), so every network has one IR. The accumulator is ``acc_c = sum_i w_int[c, i] * x_i`` and is computed as
 
       acc_c = w0 * S(x) + (w1 - w0) * P_c(x),   S(x) = sum_i x_i,   P_c(x) = sum_{i: b_ci = 1} x_i
 
@@ -295,6 +295,8 @@ def validate_model(model: IRModel) -> None:
             d = int(layer.w1) - int(layer.w0)
             if d <= 0 or d & (d - 1):
                 _fail(where, f"weight levels w0={layer.w0}, w1={layer.w1}: w1 - w0 must be a positive power of two")
+            if d > 1 and int(layer.w0) % 2 == 0:
+                _fail(where, f"weight levels w0={layer.w0}, w1={layer.w1} are not in lowest terms (divide both by 2)")
             if layer.pe < 1 or m % layer.pe:
                 _fail(where, f"PE={layer.pe} does not divide the {m} output channels")
             if layer.simd < 1 or k % layer.simd:

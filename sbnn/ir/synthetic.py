@@ -37,7 +37,10 @@ def random_levels(rng: np.random.Generator) -> tuple[int, int]:
         return 0, 1
     f = int(rng.integers(1, 5))
     r = int(rng.integers(-(1 << f), 1 << f))
-    return r, r + (1 << f)
+    d = 1 << f
+    while d > 1 and r % 2 == 0:  # lowest terms, as the IR requires
+        r, d = r // 2, d // 2
+    return r, r + d
 
 
 def random_thresholds(rng: np.random.Generator, layer: MVU, spread: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
@@ -94,21 +97,23 @@ def random_model(rng: np.random.Generator, *, input_shape=(8, 8, 1), input_bits:
     if binarize_input:
         lo, hi = vtype.value_range()
         c = shape[2]
-        layers.append(Threshold("in_thr", shape, rng.integers(lo + 1, hi + 1, size=c).astype(np.int64),
+        layers.append(Threshold("input", shape, rng.integers(lo + 1, hi + 1, size=c).astype(np.int64),
                                 np.full(c, UP, dtype=np.int8)))
         vtype = BIPOLAR
+    # canonical names, as export/lower produce them: input, mvu<i>, pool<j>
     for i, ch in enumerate(convs):
-        layer = random_mvu(rng, f"conv{i}", "conv", shape, ch, sparsity=sparsity, in_type=vtype)
+        layer = random_mvu(rng, f"mvu{i}", "conv", shape, ch, sparsity=sparsity, in_type=vtype)
         layers.append(layer)
         shape, vtype = layer.out_shape, BIPOLAR
     if pool and convs and shape[0] % 2 == 0 and shape[1] % 2 == 0:
         layers.append(MaxPool("pool0", shape, 2))
         shape = layers[-1].out_shape
     for i, units in enumerate(dense):
-        layer = random_mvu(rng, f"fc{i}", "dense", shape, units, sparsity=sparsity, in_type=vtype)
+        layer = random_mvu(rng, f"mvu{len(convs) + i}", "dense", shape, units, sparsity=sparsity, in_type=vtype)
         layers.append(layer)
         shape, vtype = layer.out_shape, BIPOLAR
-    last = random_mvu(rng, "out", "dense", shape, classes, sparsity=sparsity, in_type=vtype, output=True)
+    last = random_mvu(rng, f"mvu{len(convs) + len(dense)}", "dense", shape, classes, sparsity=sparsity,
+                      in_type=vtype, output=True)
     layers.append(last)
     head = Head(np.ones(classes), np.zeros(classes))
     return IRModel(name, spec, layers, head).validate()
