@@ -8,8 +8,8 @@ into 64-bit words and evaluates the zero-skipping decomposition of :mod:`sbnn.ir
     acc = w0 * S + (w1 - w0) * P_c
 
 Integer (multi-bit) inputs, i.e. a first layer fed with pixels, use the same decomposition with
-``S = sum(x)`` and ``P = x @ b`` in float64 (exact below 2**53). Work is chunked so temporaries stay
-small; there is no per-element Python loop.
+``S = sum(x)`` and ``P = x @ b`` in float64 (exact below 2**53). The popcount loop is in
+:mod:`sbnn.sim.kernels` (numba, numpy fallback); there is no per-element Python loop.
 """
 
 from __future__ import annotations
@@ -20,11 +20,8 @@ import numpy as np
 
 from sbnn.ir.fold import apply_threshold
 from sbnn.ir.model import MVU, IRModel, MaxPool, Threshold
+from sbnn.sim.kernels import popcount_matmul
 from sbnn.sim.reference import windows
-
-#: bytes of the (vectors x channels x words) AND/popcount temporary per chunk
-_CHUNK_BYTES = 1 << 21
-
 
 def pack_bits(bits: np.ndarray) -> np.ndarray:
     """Pack the last axis of a bool array into little-endian uint64 words (zero-padded)."""
@@ -35,18 +32,6 @@ def pack_bits(bits: np.ndarray) -> np.ndarray:
         pad = [(0, 0)] * (packed.ndim - 1) + [(0, nbytes - packed.shape[-1])]
         packed = np.pad(packed, pad)
     return np.ascontiguousarray(packed).view(np.uint64)
-
-
-def popcount_matmul(xp: np.ndarray, wp: np.ndarray) -> np.ndarray:
-    """``popcount(x_i & w_c)`` for all pairs: (V, words) x (M, words) -> (V, M) int64."""
-    v, words = xp.shape
-    m = wp.shape[0]
-    out = np.empty((v, m), dtype=np.int64)
-    rows = max(1, _CHUNK_BYTES // max(1, m * words * 8))
-    for start in range(0, v, rows):
-        block = xp[start : start + rows, None, :] & wp[None, :, :]
-        np.sum(np.bitwise_count(block), axis=2, dtype=np.int64, out=out[start : start + rows])
-    return out
 
 
 @dataclass

@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 from sbnn.ir import BIPOLAR, Head, InputSpec, IRModel, MaxPool, ValueType
 from sbnn.ir.synthetic import random_input, random_model, random_mvu
-from sbnn.sim.bitexact import Simulator, pack_bits, popcount_matmul, simulate
+from sbnn.sim import kernels
+from sbnn.sim.bitexact import Simulator, pack_bits, simulate
 from sbnn.sim.reference import run_reference
 
 sparsity = st.sampled_from([0.0, 0.3, 0.5, 0.75, 0.9, 0.99])
@@ -63,11 +64,26 @@ def test_whole_models_equal_reference_with_trace(seed, s, binarize, convs, dense
         assert np.array_equal(r.trace[k], trace[k]), k
 
 
-def test_popcount_matmul_against_integer_dot():
-    rng = np.random.default_rng(0)
-    x = rng.integers(0, 2, (37, 200)).astype(bool)
-    w = rng.integers(0, 2, (13, 200)).astype(bool)
-    assert np.array_equal(popcount_matmul(pack_bits(x), pack_bits(w)), x.astype(int) @ w.T.astype(int))
+@pytest.mark.parametrize("k", [1, 63, 64, 65, 200, 1024])
+def test_both_popcount_kernels_against_integer_dot(k, monkeypatch):
+    rng = np.random.default_rng(k)
+    x = rng.integers(0, 2, (37, k)).astype(bool)
+    w = rng.integers(0, 2, (13, k)).astype(bool)
+    expected = x.astype(int) @ w.T.astype(int)
+    for name in ("numba", "numpy"):
+        monkeypatch.setenv("SBNN_SIM_KERNEL", name)
+        assert kernels.backend() == name
+        assert np.array_equal(kernels.popcount_matmul(pack_bits(x), pack_bits(w)), expected)
+
+
+def test_simulator_agrees_across_kernels(monkeypatch):
+    rng = np.random.default_rng(5)
+    model = random_model(rng, convs=(6,), dense=(20,))
+    x = random_input(rng, model.input, 25)
+    monkeypatch.setenv("SBNN_SIM_KERNEL", "numpy")
+    a = simulate(model, x).scores
+    monkeypatch.setenv("SBNN_SIM_KERNEL", "numba")
+    assert np.array_equal(a, simulate(model, x).scores)
 
 
 def test_maxpool_is_or_and_input_shape_is_checked():
