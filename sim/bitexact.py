@@ -17,10 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from sbnn.ir.fold import apply_threshold
 from sbnn.ir.model import MVU, IRModel, MaxPool, Threshold
-from sbnn.sim.kernels import popcount_matmul
+from sbnn.sim import kernels
 from sbnn.sim.reference import windows
 
 def pack_bits(bits: np.ndarray) -> np.ndarray:
@@ -36,40 +37,69 @@ def pack_bits(bits: np.ndarray) -> np.ndarray:
 
 @dataclass
 class PackedMVU:
-    """Per-layer constants prepared once: packed weight rows and per-row non-zero counts."""
+    """Per-layer constants prepared once.
+
+    Bits are packed pixel-aligned: every pixel's C channel bits start a new 64-bit word (zero-padded),
+    so a conv window or a flattened map is a plain concatenation of pixel words. Windows are then cut
+    from the packed map without unpacking, and zero padding of a bipolar map (value -1, bit 0) is a
+    zero word.
+    """
 
     layer: MVU
-    packed: np.ndarray  # (M, words) uint64
+    packed: np.ndarray  # (M, words) uint64, pixel-aligned
     nnz: np.ndarray  # (M,) int64
-    bits_f: np.ndarray  # (K, M) float64, for integer inputs
+    bits_f: np.ndarray  # (K, M) float, for integer inputs
+
+    aligned: bool  # pixel-aligned packing (wide conv inputs) or one contiguous bit vector
 
     @classmethod
     def prepare(cls, layer: MVU) -> "PackedMVU":
         bits = layer.weight_bits
-        return cls(layer, pack_bits(bits), bits.sum(axis=1).astype(np.int64), bits.T.astype(np.float64))
+        m, c = layer.out_channels, layer.in_shape[2]
+        # pixel alignment lets conv windows be cut from packed words; it pays when little is padded
+        aligned = layer.kind == "conv" and -(-c // 64) * 64 <= 1.25 * c
+        packed = pack_bits(bits.reshape(m, -1, c)).reshape(m, -1) if aligned else pack_bits(bits)
+        lo, hi = layer.in_type.value_range()
+        exact32 = layer.in_features * max(abs(lo), abs(hi)) < (1 << 24)
+        dtype = np.float32 if exact32 else np.float64
+        return cls(layer, packed, bits.sum(axis=1).astype(np.int64), bits.T.astype(dtype), aligned)
 
-    def accumulators(self, x: np.ndarray) -> np.ndarray:
-        """(N, H, W, C) bool (bipolar) or integer input -> (N, OH, OW, M) int64 accumulators."""
+    def _windows_packed(self, x: np.ndarray) -> np.ndarray:
+        """(N, H, W, C) bool -> (vectors, words) packed input vectors in the weights' packing."""
         layer = self.layer
-        bipolar = layer.in_type.bipolar
-        if layer.kind == "conv":
-            pad_value = False if bipolar else layer.pad_value
-            cols = windows(x, layer.kernel, layer.pad, pad_value)
-        else:
-            cols = x.reshape(x.shape[0], 1, 1, -1)
-        n, oh, ow, k = cols.shape
-        flat = cols.reshape(-1, k)
+        n = x.shape[0]
+        if layer.kind == "dense":
+            return pack_bits(x.reshape(n, -1))
+        if not self.aligned:
+            cols = windows(x, layer.kernel, layer.pad, False)
+            return pack_bits(cols.reshape(-1, cols.shape[-1]))
+        words = pack_bits(x)  # (N, H, W, Cw)
+        if layer.pad:
+            p = layer.pad
+            words = np.pad(words, ((0, 0), (p, p), (p, p), (0, 0)))  # bit 0 = value -1
+        k = layer.kernel
+        v = sliding_window_view(words, (k, k), axis=(1, 2))  # (N, OH, OW, Cw, k, k)
+        return np.ascontiguousarray(v.transpose(0, 1, 2, 4, 5, 3)).reshape(-1, k * k * words.shape[-1])
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """(N, H, W, C) bool (bipolar) or integer input -> (N, OH, OW, M) bits, or int64 scores."""
+        layer = self.layer
+        n = x.shape[0]
+        oh, ow, m = layer.out_shape
         d = layer.w1 - layer.w0
-        if bipolar:
-            xp = pack_bits(flat)
-            s = 2 * np.bitwise_count(xp).sum(axis=1, dtype=np.int64) - k
-            p = 2 * popcount_matmul(xp, self.packed) - self.nnz[None, :]
-        else:
-            xf = flat.astype(np.float64)
-            s = xf.sum(axis=1).astype(np.int64)
-            p = (xf @ self.bits_f).astype(np.int64)
-        acc = layer.w0 * s[:, None] + d * p
-        return acc.reshape(n, oh, ow, -1)
+        if layer.in_type.bipolar:
+            xp = self._windows_packed(x)
+            if layer.is_output:
+                out = kernels.accumulate(xp, self.packed, self.nnz, layer.w0, d, layer.in_features)
+            else:
+                out = kernels.threshold(xp, self.packed, self.nnz, layer.w0, d, layer.in_features,
+                                        layer.thresholds, layer.directions)
+            return out.reshape(n, oh, ow, m)
+        cols = windows(x, layer.kernel, layer.pad, layer.pad_value) if layer.kind == "conv" else x.reshape(n, 1, 1, -1)
+        flat = cols.reshape(-1, cols.shape[-1]).astype(self.bits_f.dtype)
+        s = flat.sum(axis=1, dtype=np.float64).astype(np.int64)
+        acc = (layer.w0 * s[:, None] + d * (flat @ self.bits_f).astype(np.int64)).reshape(n, oh, ow, m)
+        return acc if layer.is_output else apply_threshold(acc, layer.thresholds, layer.directions)
 
 
 @dataclass
@@ -120,8 +150,7 @@ class Simulator:
                 n, h, w, c = values.shape
                 values = values.reshape(n, h // k, k, w // k, k, c).any(axis=(2, 4))
             else:
-                acc = self._packed[layer.name].accumulators(values)
-                values = acc if layer.is_output else apply_threshold(acc, layer.thresholds, layer.directions)
+                values = self._packed[layer.name].run(values)
             if trace:
                 outputs[layer.name] = values
         return values.reshape(values.shape[0], -1), outputs

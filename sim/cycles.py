@@ -21,9 +21,12 @@ gap d costs ceil(d / (2**g - 2)) slots, escapes included). The schedule depends 
 never on data, so ``T`` (clocks per input vector) is exact. ``style="dense"`` is the FINN-like XNOR
 baseline (``T = (M/PE) * (K/SIMD)``); PE = M and SIMD = K is *unrolled* (one vector per clock).
 
-Definitions (all in clock edges): *latency* is from the edge that accepts the first input beat of a frame
-to the edge that transfers its last output beat, with the input always valid and the output always
-ready; *interval* is the distance between the last output beats of consecutive frames in steady state.
+Definitions (all in clock edges, with the input always valid and the output always ready): edge 0 is
+the first rising edge at which the first input beat is offered (``s_axis_tvalid`` high after reset);
+*latency* is the edge that transfers the last output beat of that frame (for every design whose first
+stage accepts a beat as soon as it is offered - all but a folded first MVU, which holds its input vector
+until its last clock - this equals the distance from accepting the first input beat); *interval* is the
+distance between the last output beats of consecutive frames in steady state.
 """
 
 from __future__ import annotations
@@ -313,8 +316,9 @@ class Timeline:
     sink: np.ndarray  # edge that transferred each output beat on the AXI master
 
     def latency(self) -> int:
+        """Edge of the last output beat of frame 0; edge 0 is the first edge the first input beat is offered."""
         per = self.sink.size // self.frames
-        return int(self.sink[per - 1] - self.reads[0][0])
+        return int(self.sink[per - 1])
 
     def frame_ends(self) -> np.ndarray:
         per = self.sink.size // self.frames
