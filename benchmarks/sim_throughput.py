@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 # torch's OpenMP workers spin after each call and would steal the cores from the simulator's threads
+# (sbnn sets this too, but torch is imported here first)
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np
