@@ -28,6 +28,13 @@ COMMANDS: list[tuple[str, str, str]] = [
 ]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (``sbnn train: error: ...``), exit code 2, no usage dump."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def _stage_parser(sub, name: str, module: str, help_text: str) -> None:
     """Register a stage; a stage that this version does not have yet says so clearly when run."""
     try:
@@ -47,7 +54,7 @@ def _missing(name: str) -> int:
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sbnn",
         description="Sparse binary neural networks: Brevitas training -> QONNX -> IR -> verified zero-skipping RTL.",
     )
