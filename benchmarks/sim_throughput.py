@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import best_time, machine, write_results  # noqa: E402
 
 from sbnn.export.deploy import ir_from_trained  # noqa: E402
-from sbnn.export.lower import load_qonnx  # noqa: E402
+from sbnn.export.qonnx_read import load_qonnx  # noqa: E402
 from sbnn.export.qonnx_io import QonnxRunner, export_ir_qonnx  # noqa: E402
 from sbnn.export.torch_ir import torch_weights  # noqa: E402
 from sbnn.ir import MVU, MaxPool, Threshold  # noqa: E402

@@ -100,7 +100,7 @@ def step_lower(ctx: Context) -> None:
 
 def step_verify(ctx: Context) -> None:
     from sbnn.export import verify
-    from sbnn.export.lower import load_qonnx
+    from sbnn.export.qonnx_read import load_qonnx
     from sbnn.export.qonnx_io import QonnxRunner
 
     rep = ctx.report.setdefault("verification", {})

@@ -18,7 +18,7 @@ from qonnx.util.cleanup import cleanup_model
 from sbnn import __version__
 from sbnn.errors import ExportError
 from sbnn.export.brevitas_patch import exact_one_bit_export
-from sbnn.export.lower import clean
+from sbnn.export.qonnx_read import clean
 from sbnn.export.torch_ir import IRNet
 from sbnn.ir import IRModel
 from sbnn.runs import write_atomic
