@@ -53,8 +53,10 @@ def run_point(root: Path, arch: str, name: str, overrides: dict, epochs: int, da
     cfg = TrainConfig.resolve(overrides=[f"{k}={v}" for k, v in values.items()])
     run = RunDir(root / f"{arch}-{name}")
     ckpt = run.path / "train" / "checkpoint.pt"
+    stale = ckpt.exists() and TrainConfig.load(run.path / "train" / "config.yaml") != cfg
     t0 = time.perf_counter()
-    final = train(cfg, run, resume=ckpt.exists(), log=lambda m: print(f"  [{arch} {name}] {m}", flush=True))
+    final = train(cfg, run, resume=ckpt.exists() and not stale, force=stale,
+                  log=lambda m: print(f"  [{arch} {name}] {m}", flush=True))
     history = read_json(run.path / "train" / "metrics.json")["history"]
     return {"arch": arch, "point": name, "method": cfg.quant.method,
             "target_sparsity": cfg.quant.sparsity if cfg.quant.method.startswith("ab-") else None,

@@ -179,7 +179,7 @@ class _Binary(ExtendedInjector):
     bit_width = 1
     narrow_range = False
     ste_mode = "clipped"
-    level_bits = 4
+    level_bits = 6
 
 
 class BipolarWeight(_Binary, WeightQuantSolver):
