@@ -64,3 +64,29 @@ clean-runs: ## delete run directories
 
 clean: clean-runs ## delete the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
+
+# Docker (optional: `make test-rtl` runs the same regression natively). See README, section Docker.
+DOCKER              ?= docker
+DOCKER_IMAGE        ?= sbnn:latest
+DOCKER_BASE_IMAGE   ?=
+DOCKER_BUILD_ARGS   ?=
+DOCKER_RESULTS      ?= build/docker
+DOCKER_CACHE_VOLUME ?= sbnn-cache
+DOCKER_MOUNT        ?=
+LOCAL_DOCKER        ?= auto
+docker-test docker-shell: export DOCKER := $(DOCKER)
+docker-test docker-shell: export DOCKER_IMAGE := $(DOCKER_IMAGE)
+docker-test docker-shell: export DOCKER_BASE_IMAGE := $(DOCKER_BASE_IMAGE)
+docker-test docker-shell: export DOCKER_BUILD_ARGS := $(DOCKER_BUILD_ARGS)
+docker-test docker-shell: export DOCKER_RESULTS := $(DOCKER_RESULTS)
+docker-test docker-shell: export DOCKER_CACHE_VOLUME := $(DOCKER_CACHE_VOLUME)
+docker-test docker-shell: export DOCKER_MOUNT := $(DOCKER_MOUNT)
+docker-test docker-shell: export LOCAL_DOCKER := $(LOCAL_DOCKER)
+docker-test docker-shell: export PYTEST_ARGS := $(PYTEST_ARGS)
+.PHONY: docker-test docker-shell
+
+docker-test: ## build the Docker image, run the RTL regression in it (JUnit XML in DOCKER_RESULTS)
+	@docker/run.sh test
+
+docker-shell: ## interactive shell in the Docker image, this working tree mounted at /sbnn
+	@docker/run.sh shell

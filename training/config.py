@@ -96,6 +96,9 @@ class OptimConfig(_Section):
     seed: int = 0
     #: torch CPU threads (None = torch's default)
     threads: int | None = Field(default=None, ge=1)
+    #: where to train: auto = a CUDA GPU when present, else the CPU (results on a GPU are not
+    #: bit-identical to CPU runs; resume is exact on the same device)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
 
 
 class TrainConfig(StageConfig):

@@ -68,6 +68,14 @@ def model_from_meta(cfg: TrainConfig, meta: dict) -> nn.Module:
     return build_model(cfg, tuple(meta["in_shape"]), len(meta["classes"]), meta["pixel_max"], meta["input_threshold"])
 
 
+def select_device(choice: str) -> torch.device:
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise CheckpointError("optim.device=cuda but no CUDA device is available: use optim.device=auto or cpu")
+    if choice in ("auto", "cuda") and torch.cuda.is_available():
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
 def set_ste_schedule(model: nn.Module, cfg: TrainConfig, epoch: int) -> None:
     k, t = ede_schedule(epoch, cfg.optim.epochs, cfg.quant.ede_t_min, cfg.quant.ede_t_max)
     for m in model.modules():
@@ -106,6 +114,8 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 10
     """(accuracy, mean cross-entropy) in eval mode."""
     model.eval()
     correct, loss = 0, 0.0
+    device = next(model.parameters()).device
+    x, y = x.to(device), y.to(device)
     for i in range(0, len(x), batch):
         out = model(x[i : i + batch])
         loss += float(nn.functional.cross_entropy(out, y[i : i + batch], reduction="sum"))
@@ -153,6 +163,8 @@ def train(cfg: TrainConfig, run: RunDir, *, resume: bool = False, force: bool = 
             raise CheckpointError(f"{ckpt_path} was trained on different data ({state['meta']['dataset']}); cannot resume")
         # Brevitas re-creates quantizer parameters on load: the optimizer must be built afterwards
         _load_model_state(model, state["model"], ckpt_path)
+    device = select_device(cfg.optim.device)
+    model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.optim.epochs * steps_per_epoch)
     if state is not None:
@@ -183,6 +195,7 @@ def train(cfg: TrainConfig, run: RunDir, *, resume: bool = False, force: bool = 
             xb, yb = data.x_train[idx], data.y_train[idx]
             if cfg.data.augment:
                 xb = _augment(xb, gen)
+            xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
             out_b = model(xb)
             loss = nn.functional.cross_entropy(out_b, yb)
             objective = loss
@@ -222,13 +235,24 @@ def train(cfg: TrainConfig, run: RunDir, *, resume: bool = False, force: bool = 
         done = epoch + 1 == cfg.optim.epochs
         save_checkpoint(ckpt_path, {
             "config": cfg_dict, "meta": data.meta, "epoch": epoch + 1, "done": done,
-            "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            "model": {k: v.cpu() for k, v in model.state_dict().items()}, "optimizer": _to_cpu(optimizer.state_dict()),
+            "scheduler": scheduler.state_dict(),
             "rng": {"generator": gen.get_state(), "torch": torch.get_rng_state()}, "history": history,
         })
         write_json(out / "metrics.json", {"meta": data.meta, "history": history, "final": history[-1] if done else None})
         log(f"epoch {epoch + 1:3d}/{cfg.optim.epochs}  loss {metrics['train_loss']:.4f}  train {metrics['train_acc']:.4f}  "
             f"test {test_acc:.4f}  sparsity {sp['global']:.3f}  {metrics['seconds']:.1f}s")
     return history[-1]
+
+
+def _to_cpu(obj):
+    if isinstance(obj, torch.Tensor):
+        return obj.cpu()
+    if isinstance(obj, dict):
+        return {k: _to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_to_cpu(v) for v in obj]
+    return obj
 
 
 def _load_model_state(model: nn.Module, state: dict, path) -> None:
