@@ -67,21 +67,33 @@ def run(args: argparse.Namespace) -> int:
         report["rtl"] = _rtl(run_dir, ir, x, result.scores)
         r = report["rtl"]
         rows += [["RTL scores == simulator", "yes" if r["equal"] else "NO"],
-                 ["RTL latency / interval (cycles)", f"{r['latency']} / {r['interval']}"]]
+                 ["RTL latency / interval (cycles)", f"{r['latency']} / {r['interval']}"],
+                 ["== cycle model", "yes" if r["timing_equals_cycle_model"] else "NO"]]
     write_json(out / "report.json", report)
     console.print(table(f"sbnn sim {run_dir.path}", ["metric", "value"], rows))
-    if args.rtl and not report["rtl"]["equal"]:
-        raise ConfigError(f"the RTL differs from the bit-exact simulator on {report['rtl']['mismatches']} samples "
-                          f"(see {out / 'report.json'})")
+    if args.rtl and not (report["rtl"]["equal"] and report["rtl"]["timing_equals_cycle_model"]):
+        raise ConfigError(f"the RTL differs from the bit-exact simulator ({report['rtl']['mismatches']} samples) or "
+                          f"from the cycle model (see {out / 'report.json'})")
     return 0
 
 
 def _rtl(run_dir: RunDir, ir, x: np.ndarray, scores: np.ndarray) -> dict:
     try:
-        from sbnn.hw.rtlsim import run_rtl
+        from sbnn.hw.api import run_rtl
     except ImportError as exc:
         raise ConfigError(f"RTL simulation is not available in this installation ({exc})") from None
-    res = run_rtl(ir, x, run_dir.stage("sim") / "rtl_build")
+    # simulate the design 'sbnn synth' generated: its folding and generator options, when present
+    options, source = None, "the IR's folding (run 'sbnn synth' first to simulate its design)"
+    hw_dir = run_dir.path / "hw"
+    if (hw_dir / "folding.json").exists() and (hw_dir / "config.yaml").exists():
+        from sbnn.hw import folding as fold
+        from sbnn.hw.config import HwConfig
+
+        ir = fold.apply(ir, fold.load(hw_dir / "folding.json"))
+        options, source = HwConfig.load(hw_dir / "config.yaml").gen_options(), str(hw_dir / "folding.json")
+    res = run_rtl(ir, x, run_dir.stage("sim") / "rtl_build", options)
     equal_rows = np.all(np.asarray(res.scores) == scores, axis=1)
     return {"samples": int(len(x)), "equal": bool(equal_rows.all()), "mismatches": int((~equal_rows).sum()),
-            "latency": int(res.latency), "interval": int(res.interval)}
+            "latency": int(res.latency), "interval": int(res.interval), "model_latency": int(res.model_latency),
+            "model_interval": int(res.model_interval), "timing_equals_cycle_model": bool(res.timing_exact),
+            "design": source}

@@ -17,7 +17,10 @@ Zero-weight skipping (``style="sparse"``). A folded MVU has PE lanes and SIMD *n
 and clock. Channels are sorted by the ROM words they need and cut into folds of PE channels; fold ``f``
 takes ``max(1, max_lane words)`` clocks. A channel's words come from its non-zero input indices, coded
 either as absolute indices (``index``: ceil(log2(K+1)) bits/slot) or as gaps (``delta`` with g bits: a
-gap d costs ceil(d / (2**g - 2)) slots, escapes included). The schedule depends on the weights only,
+gap d costs ceil(d / (2**g - 2)) slots, escapes included). With ``gather="full"`` a slot may read any
+input ((K+1):1 multiplexer per slot, ``ceil(slots / SIMD)`` words per channel); with ``"segmented"``
+slot s reads only inputs i = s (mod SIMD) ((K/SIMD + 1):1, SIMD times smaller, but a channel then needs
+as many words as its busiest residue class). The schedule depends on the weights only,
 never on data, so ``T`` (clocks per input vector) is exact. ``style="dense"`` is the FINN-like XNOR
 baseline (``T = (M/PE) * (K/SIMD)``); PE = M and SIMD = K is *unrolled* (one vector per clock).
 
@@ -40,6 +43,7 @@ from sbnn.ir.model import MVU, IRModel, MaxPool, Threshold
 
 STYLES = ("sparse", "dense")
 CODINGS = ("auto", "index", "delta")
+GATHERS = ("full", "segmented")
 _NEG = -(1 << 60)
 
 
@@ -73,6 +77,7 @@ class MVUPlan:
     code_bits: int
     folds: np.ndarray  # int (NF, PE): channel computed by lane p in fold f
     words: np.ndarray  # int (NF,): ROM words (clocks) of each fold
+    gather: str = "full"  # sparse: slots read any input ("full") or only inputs i = s (mod SIMD)
 
     @property
     def T(self) -> int:
@@ -101,23 +106,38 @@ def slots_per_channel(bits: np.ndarray, coding: str, code_bits: int) -> np.ndarr
     return np.array([channel_slots(row, coding, code_bits) for row in bits], dtype=np.int64)
 
 
-def _sparse_plan(bits: np.ndarray, pe: int, simd: int, coding: str, code_bits: int,
-                 slots: np.ndarray | None = None) -> MVUPlan:
+def channel_words(bits: np.ndarray, simd: int, coding: str, code_bits: int, gather: str) -> np.ndarray:
+    """ROM words every channel needs: ceil(slots / SIMD) with a full gather; with a segmented gather slot
+    s only takes inputs i = s (mod SIMD), so a channel needs as many words as its busiest residue class."""
+    if gather == "full":
+        return -(-slots_per_channel(bits, coding, code_bits) // simd)
+    m, k = bits.shape
+    cls = bits.reshape(m, k // simd, simd).transpose(0, 2, 1).reshape(m * simd, k // simd)
+    return slots_per_channel(cls, coding, code_bits).reshape(m, simd).max(axis=1)
+
+
+def code_range(k: int, simd: int, gather: str) -> int:
+    """Positions a slot can address: all K inputs (full) or the K / SIMD of its residue class."""
+    return k if gather == "full" else k // simd
+
+
+def _sparse_plan(bits: np.ndarray, pe: int, simd: int, coding: str, code_bits: int, gather: str = "full") -> MVUPlan:
     m = bits.shape[0]
-    slots = slots_per_channel(bits, coding, code_bits) if slots is None else slots
-    words = -(-slots // simd)
+    words = channel_words(bits, simd, coding, code_bits, gather)
     order = np.argsort(-words, kind="stable")  # heavy channels together: lanes of a fold finish together
     folds = order.reshape(m // pe, pe)
-    return MVUPlan("sparse", True, pe, simd, coding, code_bits, folds, np.maximum(1, words[folds].max(axis=1)))
+    return MVUPlan("sparse", True, pe, simd, coding, code_bits, folds, np.maximum(1, words[folds].max(axis=1)), gather)
 
 
 def plan_mvu(layer: MVU, style: str = "sparse", coding: str = "auto", delta_bits: int | None = None,
-             max_cycle_overhead: float = 0.10) -> MVUPlan:
+             max_cycle_overhead: float = 0.10, gather: str = "full") -> MVUPlan:
     """The schedule of one MVU for its ``pe``/``simd`` fields.
 
     ``coding="auto"`` picks, among absolute indices and gap codes of every width, the one with the
     fewest weight-memory bits whose clocks are within ``max_cycle_overhead`` of the index coding.
     """
+    if gather not in GATHERS:
+        raise HardwareError(f"unknown gather {gather!r} (use one of {', '.join(GATHERS)})")
     if style not in STYLES:
         raise HardwareError(f"unknown MVU style {style!r} (use one of {', '.join(STYLES)})")
     m, k, pe, simd = layer.out_channels, layer.in_features, layer.pe, layer.simd
@@ -131,26 +151,26 @@ def plan_mvu(layer: MVU, style: str = "sparse", coding: str = "auto", delta_bits
         return MVUPlan("dense", False, pe, simd, "bits", 1, np.arange(m).reshape(nf, pe), np.full(nf, k // simd, np.int64))
     if coding not in CODINGS:
         raise HardwareError(f"unknown sparse coding {coding!r} (use one of {', '.join(CODINGS)})")
-    ib = index_bits(k)
-    if coding == "index":
-        return _sparse_plan(bits, pe, simd, "index", ib)
+    ib = index_bits(code_range(k, simd, gather))
+    if coding == "index" or ib < 2:  # a single addressable input: gap codes cannot be shorter
+        return _sparse_plan(bits, pe, simd, "index", ib, gather)
     if coding == "delta":
-        g = delta_bits or _best_delta(bits, pe, simd, ib, None)
-        if not 2 <= g <= ib:
-            raise HardwareError(f"layer {layer.name!r}: delta code width {g} outside 2..{ib}")
-        return _sparse_plan(bits, pe, simd, "delta", g)
-    base = _sparse_plan(bits, pe, simd, "index", ib)
-    g = _best_delta(bits, pe, simd, ib, base.T * (1 + max_cycle_overhead))
+        g = delta_bits or _best_delta(bits, pe, simd, ib, None, gather)
+        if not 2 <= g <= max(2, ib):
+            raise HardwareError(f"layer {layer.name!r}: delta code width {g} outside 2..{max(2, ib)}")
+        return _sparse_plan(bits, pe, simd, "delta", g, gather)
+    base = _sparse_plan(bits, pe, simd, "index", ib, gather)
+    g = _best_delta(bits, pe, simd, ib, base.T * (1 + max_cycle_overhead), gather)
     if g is None:
         return base
-    delta = _sparse_plan(bits, pe, simd, "delta", g)
+    delta = _sparse_plan(bits, pe, simd, "delta", g, gather)
     return delta if delta.memory_bits < base.memory_bits else base
 
 
-def _best_delta(bits: np.ndarray, pe: int, simd: int, ib: int, max_t: float | None) -> int | None:
+def _best_delta(bits: np.ndarray, pe: int, simd: int, ib: int, max_t: float | None, gather: str) -> int | None:
     best, best_bits = None, None
-    for g in range(2, ib + 1):
-        p = _sparse_plan(bits, pe, simd, "delta", g)
+    for g in range(2, max(2, ib) + 1):
+        p = _sparse_plan(bits, pe, simd, "delta", g, gather)
         if max_t is not None and p.T > max_t:
             continue
         if best_bits is None or p.memory_bits < best_bits:
@@ -234,12 +254,12 @@ def default_pixels_per_beat(model_input: tuple[int, int, int], bits: int, first_
 
 def build_pipeline(model: IRModel, style: str = "sparse", coding: str = "auto", delta_bits: int | None = None,
                    pixels_per_beat: int | None = None, max_input_bits: int = 1024,
-                   max_cycle_overhead: float = 0.10) -> list[Stage]:
+                   max_cycle_overhead: float = 0.10, gather: str = "full") -> list[Stage]:
     """The stage chain of the generated accelerator for an IR model (layers may end before the score layer)."""
     h, w, c = (int(v) for v in model.input.shape)
     vt = model.input.type
     eb, signed = vt.bits, vt.signed
-    plans = {i: plan_mvu(layer, style, coding, delta_bits, max_cycle_overhead)
+    plans = {i: plan_mvu(layer, style, coding, delta_bits, max_cycle_overhead, gather)
              for i, layer in enumerate(model.layers) if isinstance(layer, MVU)}
     first = model.layers[0]
     needs_pixels = isinstance(first, MaxPool) or (isinstance(first, MVU) and first.kind == "conv") or (

@@ -132,7 +132,11 @@ def train(cfg: TrainConfig, run: RunDir, *, resume: bool = False, force: bool = 
     state = None
     if ckpt_path.exists() and not force:
         state = load_checkpoint(ckpt_path)
-        diff = config_diff(state["config"], cfg_dict)
+        try:  # compare resolved configs: fields added since the checkpoint take their defaults
+            stored = TrainConfig.model_validate(state["config"]).model_dump(mode="json")
+        except Exception:
+            stored = state["config"]
+        diff = config_diff(stored, cfg_dict)
         if diff:
             raise CheckpointError(
                 f"{ckpt_path} was trained with a different config ({', '.join(diff[:5])} differ): "

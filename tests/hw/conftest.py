@@ -85,7 +85,8 @@ def check_design_run(design, res, model, upto, x, *, timing: bool = True) -> Non
     assert bad.size == 0, f"{design.name}: {bad.size} of {x.shape[0]} frames differ (first: {bad[:5]})"
     if timing:
         m_out, m_in = model_edges(design, x.shape[0])
-        start = res.in_cycles[0]
+        start = res.first_valid
+        assert start == 0, "the harness offers the first input beat at edge 0"
         assert np.array_equal(res.in_cycles - start, m_in), f"{design.name}: input accept edges differ from the model"
         assert np.array_equal(res.out_cycles - start, m_out), f"{design.name}: output edges differ from the model"
         assert out.latency == design.perf.latency

@@ -48,7 +48,8 @@ def layer_case(draw):
                   simd=draw(st.sampled_from(divs(kk))), output=draw(st.booleans()),
                   zero_rows=draw(st.integers(0, 2)), zero_cols=draw(st.integers(0, 3)))
     opts = dict(style=draw(st.sampled_from(["sparse", "sparse", "dense"])),
-                coding=draw(st.sampled_from(["auto", "index", "delta"])))
+                coding=draw(st.sampled_from(["auto", "index", "delta"])),
+                gather=draw(st.sampled_from(["full", "segmented"])))
     return kind, seed, kwargs, opts
 
 

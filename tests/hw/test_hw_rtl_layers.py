@@ -30,6 +30,11 @@ GRID = {
                                             zero_cols=16), {}),
     "d64x8_delta3": ("dense", dict(shape=(1, 1, 64), m=8, sparsity=0.9, pe=2, simd=4), {"coding": "delta",
                                                                                           "delta_bits": 3}),
+    "d64x16_seg_s90_p4s8": ("dense", dict(shape=(1, 1, 64), m=16, sparsity=0.9, pe=4, simd=8),
+                            {"gather": "segmented", "coding": "index"}),
+    "d48x8_seg_delta_p2s4": ("dense", dict(shape=(1, 1, 48), m=8, sparsity=0.7, pe=2, simd=4, zero_cols=8),
+                             {"gather": "segmented", "coding": "delta"}),
+    "d12x4_seg_simd12": ("dense", dict(shape=(1, 1, 12), m=4, sparsity=0.5, pe=2, simd=12), {"gather": "segmented"}),
     "d32x8_unrolled_s90": ("dense", dict(shape=(1, 1, 32), m=8, sparsity=0.9, pe=8, simd=32), {}),
     "d32x8_unrolled_xnor": ("dense", dict(shape=(1, 1, 32), m=8, sparsity=0.5, pe=8, simd=32), {"style": "dense"}),
     "d64x16_xnor_p4s8": ("dense", dict(shape=(1, 1, 64), m=16, sparsity=0.5, pe=4, simd=8), {"style": "dense"}),
@@ -49,6 +54,8 @@ GRID = {
     "c3_pad1_6x6x4": ("conv", dict(shape=(6, 6, 4), m=8, sparsity=0.5, pe=2, simd=4), {}),
     "c3_pad0_7x5x3_xnor": ("conv", dict(shape=(7, 5, 3), m=6, sparsity=0.5, pe=3, simd=3, pad=0), {"style": "dense"}),
     "c3_pad1_u8_6x6x3": ("conv", dict(shape=(6, 6, 3), m=8, in_bits=8, sparsity=0.5, pe=4, simd=27), {}),
+    "c3_u8_seg_delta": ("conv", dict(shape=(5, 5, 3), m=4, in_bits=8, sparsity=0.8, pe=2, simd=9),
+                        {"gather": "segmented", "coding": "delta"}),
     "c3_unrolled_5x5x2": ("conv", dict(shape=(5, 5, 2), m=4, sparsity=0.9, pe=4, simd=18), {}),
     "c2_pad0_5x6x2": ("conv", dict(shape=(5, 6, 2), m=4, sparsity=0.5, kernel=2, pad=0, pe=2, simd=2), {}),
     "c2_pad1_4x4x2": ("conv", dict(shape=(4, 4, 2), m=4, sparsity=0.5, kernel=2, pad=1, pe=4, simd=8), {}),
@@ -100,4 +107,5 @@ def test_grid_covers_the_required_cases():
     assert {0.0, 0.5, 0.9, 0.99} <= sp
     assert {k for k, _, _ in GRID.values()} == {"dense", "conv", "maxpool", "threshold"}
     assert {o.get("style", "sparse") for _, _, o in GRID.values()} == {"sparse", "dense"}
+    assert {o.get("gather", "full") for _, _, o in GRID.values()} == {"full", "segmented"}
     assert any(kw.get("zero_rows") for _, kw, _ in GRID.values()) and any(kw.get("zero_cols") for _, kw, _ in GRID.values())

@@ -1,0 +1,62 @@
+"""``HwConfig``: every knob of the hardware stage (``sbnn synth``), saved as ``<run>/hw/config.yaml``."""
+
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from pydantic import Field
+
+from sbnn.config import StageConfig
+from sbnn.hw.design import GenOptions
+
+
+class HwConfig(StageConfig):
+    """Generation and synthesis options. Folding comes from (highest priority first) ``unrolled``,
+    ``folding`` (a FINN-style JSON file), ``target_fps`` (automatic), else the IR's own PE/SIMD."""
+
+    #: FINN-style folding JSON: {"<layer>": {"PE": 4, "SIMD": 8}, ...}
+    folding: Optional[str] = None
+    #: choose the folding automatically for this many frames/s at ``clock_mhz``
+    target_fps: Optional[float] = Field(default=None, gt=0)
+    #: PE = M and SIMD = K for every layer (weights become wiring)
+    unrolled: bool = False
+    #: target clock (MHz) for frames/s, latency and automatic folding
+    clock_mhz: float = Field(default=100.0, gt=0)
+    #: "sparse": zero-weight skipping; "dense": FINN-like XNOR baseline without skipping
+    style: Literal["sparse", "dense"] = "sparse"
+    #: weight-memory coding of sparse folded layers
+    coding: Literal["auto", "index", "delta"] = "auto"
+    #: sparse folded MVUs: "full" (a slot reads any input: fewest clocks) or "segmented" (slot s reads
+    #: inputs i = s mod SIMD: SIMD times smaller multiplexers, more clocks)
+    gather: Literal["full", "segmented"] = "full"
+    #: weight memories of folded MVUs: "auto" (synthesis decides), "block" (BRAM) or "distributed" (LUTs)
+    weight_rom: Literal["auto", "block", "distributed"] = "auto"
+    #: gap-code width for coding "delta" (None: the smallest memory)
+    delta_bits: Optional[int] = Field(default=None, ge=2, le=16)
+    #: coding "auto" accepts a gap code if it costs at most this fraction of extra clocks
+    max_cycle_overhead: float = Field(default=0.10, ge=0)
+    #: input pixels per AXI beat (None: automatic)
+    pixels_per_beat: Optional[int] = Field(default=None, ge=1)
+    #: widest automatic AXI input beat (bits)
+    max_input_bits: int = Field(default=1024, ge=8)
+    #: fixed depth of every FIFO (None: sized by the cycle model so the bottleneck sets the interval)
+    fifo_depth: Optional[int] = Field(default=None, ge=2)
+    #: synthesizer
+    tool: Literal["yosys", "vivado"] = "yosys"
+    #: run synthesis after generating the RTL
+    synth: bool = True
+    #: extra options appended to Yosys' synth_xilinx (e.g. "-nowidelut")
+    yosys_options: str = ""
+    #: ABC9 script: "default" (Yosys' own) or "fast" (no AIG rewriting / don't-care optimisation: much
+    #: faster on large unrolled layers, ~10-30 % more LUTs)
+    yosys_abc: Literal["default", "fast"] = "default"
+    #: seconds before synthesis is abandoned (None: no limit)
+    synth_timeout: Optional[float] = Field(default=None, gt=0)
+    #: report a design that does not fit the device without failing
+    report_only: bool = False
+
+    def gen_options(self) -> GenOptions:
+        return GenOptions(style=self.style, coding=self.coding, delta_bits=self.delta_bits,
+                          max_cycle_overhead=self.max_cycle_overhead, pixels_per_beat=self.pixels_per_beat,
+                          max_input_bits=self.max_input_bits, fifo_depth=self.fifo_depth, gather=self.gather,
+                          weight_rom=self.weight_rom)

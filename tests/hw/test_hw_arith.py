@@ -1,0 +1,44 @@
+"""The MVU datapath algebra (without a simulator): y - off == acc and the folded thresholds agree,
+for every style, input type and weight-level pair, within the derived bit widths."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sbnn.hw.arith import arith
+from sbnn.ir.model import InputSpec, ValueType
+from sbnn.ir.synthetic import random_input, random_mvu
+from sbnn.sim.cycles import plan_mvu
+from sbnn.sim.reference import mvu_accumulators, windows
+
+
+@pytest.mark.parametrize("style", ["sparse", "dense"])
+@pytest.mark.parametrize("bits", [1, 8, 5])
+@pytest.mark.parametrize("levels", [(-1, 1), (0, 1), (-3, 5), (2, 4)])
+def test_decomposition_matches_the_reference(style, bits, levels):
+    rng = np.random.default_rng(bits * 7 + levels[0])
+    vt = ValueType(bits, bits == 5) if bits > 1 else ValueType(1)
+    layer = random_mvu(rng, "l", "conv", (5, 5, 3), 6, sparsity=0.7, in_type=vt, levels=levels, pe=2, simd=3,
+                       zero_rows=1)
+    if bits > 1:
+        layer.pad_value = -16 if vt.signed else 7
+    ar = arith(layer, plan_mvu(layer, style))
+    x = random_input(rng, InputSpec((5, 5, 3), vt), 20)
+    vals = np.where(x > 0, 1, -1) if vt.bipolar else x
+    acc = mvu_accumulators(layer, vals).reshape(-1, 6)
+    raw = windows(x if vt.bipolar else x, 3, 1, 0 if vt.bipolar else layer.pad_value).reshape(-1, 27)
+    b = layer.weight_bits
+    if vt.bipolar and style == "dense":
+        a = (raw[:, None, :] == b[None, :, :]).sum(axis=2)  # XNOR popcount over all K
+    else:
+        a = raw @ b.T.astype(np.int64)  # sum (or popcount) of the b = 1 inputs only
+    y = ar.gmul * raw.sum(axis=1)[:, None] + (a << ar.sh)
+    assert np.array_equal(y - ar.off[None, :], acc)
+    lim = 1 << (ar.yw - 1)
+    assert np.all((y >= -lim) & (y < lim)) and np.all((ar.theta >= -lim) & (ar.theta < lim))
+    assert a.min() >= ar.a_lo and a.max() <= ar.a_hi and a.max() < (1 << ar.acc_w)
+    up = layer.directions > 0
+    want = np.where(up, acc >= layer.thresholds, acc <= layer.thresholds)
+    got = np.where(ar.down, y <= ar.theta, y >= ar.theta)
+    assert np.array_equal(want, got)

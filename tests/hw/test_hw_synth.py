@@ -1,0 +1,80 @@
+"""Synthesis reports: primitive classification, per-layer grouping, device fit, and real Yosys runs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from sbnn.hw import folding
+from sbnn.hw.design import GenOptions, generate
+from sbnn.hw.synth import DEVICE, SynthReport, _report, classify, run_yosys
+from sbnn.ir.synthetic import random_model
+
+
+def test_classify_counts_luts_as_vivado_does():
+    r = classify({"LUT1": 2, "LUT6": 5, "FDRE": 7, "FDSE": 1, "CARRY4": 3, "RAM64X1D": 2, "RAM32M": 1,
+                  "SRLC32E": 4, "RAMB18E1": 1, "RAMB36E1": 2, "DSP48E1": 1, "MUXF7": 2, "mysub": 1})
+    assert (r["LUT_logic"], r["LUTRAM"], r["SRL"], r["LUT"]) == (7, 8, 4, 19)
+    assert (r["FF"], r["CARRY4"], r["BRAM18"], r["BRAM36"], r["DSP"], r["MUXF"]) == (8, 3, 1, 2, 1, 2)
+
+
+def _design():
+    m = random_model(np.random.default_rng(0), input_shape=(6, 6, 1), convs=(4,), dense=(8,), sparsity=0.8)
+    return generate(m)
+
+
+def test_report_grouping_fit_and_markdown():
+    d = _design()
+    mods = {f"\\{name[:-2]}": {"num_cells_by_type": {"LUT6": 10, "FDRE": 5}} for name in d.files}
+    mods[f"\\{d.top}"]["num_cells_by_type"].update({name[:-2]: 1 for name in d.files if name[:-2] != d.top})
+    rep = _report(d, {"modules": mods}, "yosys", 1.0)
+    n_mod = len(d.files)
+    assert rep.total["LUT"] == 10 * n_mod and rep.total["FF"] == 5 * n_mod
+    assert sum(row["LUT"] for row in rep.layers) == rep.total["LUT"]
+    assert [row["layer"] for row in rep.layers][:-1] == [layer.name for layer in d.model.layers]
+    assert rep.fits and "Fits the device" in rep.markdown()
+    big = SynthReport("yosys", "t", {}, {**rep.total, "LUT": 60000, "BRAM36": 150})
+    assert not big.fits and big.over() == ["LUT 112.8%", "BRAM36 107.1%"] and "Does NOT fit" in big.markdown()
+    assert json.loads(json.dumps(big.to_json()))["fits"] is False and DEVICE["LUT"] == 53200
+
+
+def test_yosys_accepts_every_unit_and_reports_per_layer(hwt, tmp_path):
+    """All unit kinds (threshold, window, pool, collector, folded sparse, unrolled) through synth_xilinx."""
+    hwt.need_yosys()
+    m = random_model(np.random.default_rng(2), input_shape=(6, 6, 1), convs=(4,), dense=(8,), sparsity=0.8, name="ys")
+    last = m.mvus[-1]
+    m = folding.apply(m, {last.name: {"PE": last.out_channels, "SIMD": last.in_features}})
+    d = generate(m)
+    d.write(tmp_path)
+    rep = run_yosys(d, tmp_path, use_cache=False)
+    assert rep.total["LUT"] > 0 and rep.total["FF"] > 0 and rep.total["DSP"] == 0 and rep.fits
+    by = {row["layer"]: row for row in rep.layers}
+    assert all(by[layer.name]["LUT"] > 0 for layer in m.layers)
+    again = run_yosys(d, tmp_path)  # cached: same Verilog, same report
+    assert again.total == rep.total
+
+
+def test_yosys_dense_baseline(hwt, tmp_path):
+    hwt.need_yosys()
+    m = random_model(np.random.default_rng(3), input_shape=(4, 4, 1), convs=(), pool=False, dense=(16,), sparsity=0.5,
+                     name="ysd")
+    d = generate(folding.apply(m, {m.mvus[0].name: {"PE": 4, "SIMD": 8}}), GenOptions(style="dense"))
+    d.write(tmp_path)
+    rep = run_yosys(d, tmp_path, use_cache=False)
+    assert rep.total["LUT"] > 0 and rep.fits
+
+
+def test_weight_rom_placement(hwt, tmp_path):
+    """weight_rom per layer: "block" puts a folded layer's weights in BRAM, "distributed" in LUTs."""
+    hwt.need_yosys()
+    m = random_model(np.random.default_rng(4), input_shape=(1, 1, 64), convs=(), pool=False, dense=(64,),
+                     sparsity=0.5, name="rom")
+    a, b = (layer.name for layer in m.mvus)
+    m = folding.apply(m, {a: {"PE": 8, "SIMD": 8}, b: {"PE": 2, "SIMD": 8}})
+    d = generate(m, GenOptions(style="dense", weight_rom={a: "block", b: "distributed"}))
+    d.write(tmp_path)
+    rep = run_yosys(d, tmp_path, use_cache=False)
+    by = {row["layer"]: row for row in rep.layers}
+    assert by[a]["BRAM18"] + by[a]["BRAM36"] > 0
+    assert by[b]["BRAM18"] + by[b]["BRAM36"] == 0

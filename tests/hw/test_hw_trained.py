@@ -1,0 +1,74 @@
+"""RTL regression on networks that went through the whole flow: trained on digits, exported, lowered.
+
+The main job's architecture (SFC on 8x8 digits, multi-bit input, {alpha, beta} at 90 % zero bits) and
+a small CNV-style net are trained for a few seconds, exported (QONNX round trip included), folded for a
+target throughput, generated and simulated in Verilator on >= 1,000 real images: scores == bit-exact
+simulator, latency and interval == cycle model. A FINN CNV-size net (Brevitas bnn_pynq CNV_1W1A,
+lowered from its standard QONNX export) runs under the slow marker.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from sbnn.export.config import ExportConfig
+from sbnn.export.pipeline import export
+from sbnn.hw import folding as fold
+from sbnn.hw.api import run_rtl
+from sbnn.ir import load
+from sbnn.runs import RunDir
+from sbnn.sim.bitexact import Simulator
+from sbnn.training.config import TrainConfig
+from sbnn.training.trainer import train
+
+pytestmark = pytest.mark.rtl
+
+NETS = {
+    "main-job-sfc": {"model.arch": "sfc", "data.input": "multibit", "quant.method": "ab-closed",
+                     "quant.sparsity": 0.9, "optim.epochs": 3},
+    "cnv-small-learned": {"model.arch": "cnv", "model.conv_channels": "[8,8]", "model.pool_after": "[1]",
+                          "model.fc": "[32]", "quant.method": "ab-learned", "quant.sparsity": 0.75,
+                          "optim.epochs": 2, "data.train_subset": 400},
+}
+
+
+@pytest.mark.parametrize("net", list(NETS))
+def test_trained_network_rtl_equals_sim_and_cycle_model(tmp_path, hwt, net):
+    hwt.need_verilator()
+    cfg = TrainConfig.resolve(overrides=[f"{k}={v}" for k, v in NETS[net].items()])
+    run = RunDir(tmp_path / net)
+    train(cfg, run, log=lambda m: None)
+    export(run, ExportConfig(samples=1200), log=lambda m: None)
+    ir = load(run.path / "export" / "ir")
+    ir = fold.apply(ir, fold.auto(ir, 200_000, 100.0).folding)
+    x = np.load(run.path / "export" / "samples.npz")["x"].astype(np.int64)
+    assert len(x) >= 1000
+    res = run_rtl(ir, x, tmp_path / "rtl")
+    want = Simulator(ir).run(x).scores
+    assert np.array_equal(res.scores, want)
+    assert res.latency == res.model_latency and res.interval == res.model_interval
+
+
+@pytest.mark.slow
+def test_finn_cnv_size_network_rtl(tmp_path, hwt):
+    hwt.need_verilator()
+    from brevitas.export import export_qonnx
+    from brevitas_examples.bnn_pynq.models import model_with_cfg
+
+    from sbnn.export.lower import lower
+
+    torch.manual_seed(0)
+    model, _ = model_with_cfg("cnv_1w1a", pretrained=False)
+    model.eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        export_qonnx(model, input_t=torch.rand(1, 3, 32, 32), export_path=str(tmp_path / "cnv.onnx"), dynamo=False)
+    ir = lower(tmp_path / "cnv.onnx").model
+    ir = fold.apply(ir, fold.auto(ir, 3000, 100.0).folding)
+    rng = np.random.default_rng(0)
+    x = rng.integers(-128, 128, (1000, *ir.input.shape)).astype(np.int64)
+    res = run_rtl(ir, x, tmp_path / "rtl")
+    assert np.array_equal(res.scores, Simulator(ir).run(x).scores)
+    assert res.latency == res.model_latency and res.interval == res.model_interval
