@@ -111,7 +111,7 @@ def build(designs: list[Design], workdir: str | Path, jobs: int = 2) -> Build:
     key = hashlib.sha256(("|".join(d.digest for d in designs) + _HARNESS_VERSION + verilator.origin
                           + (Path(__file__).parent / "templates" / "harness.cpp").read_text()).encode()).hexdigest()[:16]
     name = f"bundle_{key}"
-    folder = Path(workdir) / name
+    folder = Path(workdir).resolve() / name  # Verilator runs with cwd=folder: relative paths would break
     binary = folder / "obj" / "sim"
     cached = cache_dir() / "rtl" / name / "sim"
     if binary.exists():

@@ -86,6 +86,19 @@ def test_run_rtl_one_liner_with_backpressure(hwt, tmp_path):
     assert stressed.interval > exact.interval  # back-pressure really happened
 
 
+def test_run_rtl_relative_workdir(hwt, tmp_path, monkeypatch):
+    """A relative run directory (``sbnn sim --rtl --run runs/x``) builds too: Verilator runs in the build folder."""
+    hwt.need_verilator()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SBNN_NO_CACHE", "1")  # force a real Verilator build, not a copy from the cache
+    model = random_model(np.random.default_rng(5), input_shape=(1, 1, 16), convs=(), dense=(6,), sparsity=0.5,
+                         name="relwd")
+    x = random_input(np.random.default_rng(6), model.input, 50)
+    res = run_rtl(model, x, "runs/rel/sim")
+    assert np.array_equal(res.scores, Simulator(model).run(x).scores)
+    assert any((tmp_path / "runs/rel/sim").rglob("obj/sim"))
+
+
 @pytest.mark.slow
 def test_cnv_like_network(hwt, tmp_path):
     """A small CNV-like chain (2 x (conv, conv, pool), 2 dense) at 90 % sparsity, automatic folding."""
