@@ -4,9 +4,11 @@
 Each point is an ordinary sbnn run directory under ``runs/bench-fashion/`` (resumable: finished points
 are reused), trained with the short CPU recipe of ../shared/accuracy_ref.md (Adam 1e-3, cosine, batch
 256, latent clamp 1). Writes ``benchmarks/results/train_fashion.{json,md}`` with test accuracy, the
-achieved weight-bit sparsity and wall time.
+achieved weight-bit sparsity and wall time. With ``--export`` every point is also exported (QONNX + IR) and
+verified on 1,000 test images (integer PyTorch == QONNX == bit-exact simulator, float argmax == simulator
+on non-ties), and the table gains the verification columns.
 
-    python benchmarks/train_fashion.py --data-dir ../shared/data [--only mlp] [--epochs-mlp 10 --epochs-cnv 4]
+    python benchmarks/train_fashion.py --data-dir ../shared/data [--only mlp] [--epochs-mlp 10 --epochs-cnv 4] [--export]
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: see sbnn/__
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, write_results  # noqa: E402
 
+from sbnn.export.config import ExportConfig  # noqa: E402
+from sbnn.export.pipeline import export  # noqa: E402
 from sbnn.runs import RunDir, read_json  # noqa: E402
 from sbnn.training.config import TrainConfig  # noqa: E402
 from sbnn.training.trainer import train  # noqa: E402
@@ -70,15 +74,31 @@ def run_point(root: Path, arch: str, name: str, overrides: dict, epochs: int, da
             "train_seconds": sum(h["seconds"] for h in history), "wall_seconds_this_call": time.perf_counter() - t0}
 
 
+def export_point(root: Path, arch: str, name: str) -> dict:
+    """Export + verify one trained point (skipped when its export is up to date)."""
+    rep = export(RunDir(root / f"{arch}-{name}"), ExportConfig(), log=lambda m: print(f"  [{arch} {name}] {m}", flush=True))
+    v = rep["verification"]
+    fm = v["float_model_vs_sim"]
+    return {"verified": bool(v["passed"]), "verify_samples": v["qonnx_equals_sim"]["samples"],
+            "qonnx_sim_mismatches": v["qonnx_equals_sim"]["mismatching_samples"],
+            "torch_qonnx_mismatches": v["torch_int_equals_qonnx"]["mismatching_samples"],
+            "ties": fm["ties"], "disagree_non_tie": fm["disagree_non_tie"],
+            "sim_acc_1000": rep["accuracy"]["sim_test_accuracy"]}
+
+
 def markdown(rows: list[dict]) -> str:
-    lines = ["| net | method | target zero bits | achieved zero bits | test acc. | vs dense BNN | train time |",
-             "|---|---|---:|---:|---:|---:|---:|"]
+    exported = all("verified" in r for r in rows)
+    extra_h = (" exported + verified | sim acc. (1,000) | ties | float/sim disagree (non-tie) |" if exported else "")
+    lines = ["| net | method | target zero bits | achieved zero bits | test acc. | vs dense BNN | train time |" + extra_h,
+             "|---|---|---:|---:|---:|---:|---:|" + ("---|---:|---:|---:|" if exported else "")]
     dense = {r["arch"]: r["test_acc"] for r in rows if r["point"] == "bnn"}
     for r in rows:
         delta = (r["test_acc"] - dense[r["arch"]]) * 100 if r["arch"] in dense else float("nan")
         target = f"{r['target_sparsity']:.2f}" if r["target_sparsity"] is not None else "-"
         lines.append(f"| {r['arch']} | {r['method']} | {target} | {r['sparsity']:.3f} | {100 * r['test_acc']:.2f} % | "
-                     f"{delta:+.2f} pt | {r['train_seconds']:.0f} s ({r['epochs']} ep.) |")
+                     f"{delta:+.2f} pt | {r['train_seconds']:.0f} s ({r['epochs']} ep.) |"
+                     + (f" {'yes' if r['verified'] else 'NO'} ({r['qonnx_sim_mismatches']} mismatches) |"
+                        f" {100 * r['sim_acc_1000']:.1f} % | {r['ties']} | {r['disagree_non_tie']} |" if exported else ""))
     return "\n".join(lines)
 
 
@@ -89,6 +109,7 @@ def main() -> None:
     ap.add_argument("--only", choices=list(ARCHS))
     ap.add_argument("--epochs-mlp", type=int, default=10)
     ap.add_argument("--epochs-cnv", type=int, default=4)
+    ap.add_argument("--export", action="store_true", help="also export + verify every point (QONNX, IR, sim)")
     a = ap.parse_args()
     rows = []
     for arch in ARCHS:
@@ -97,6 +118,8 @@ def main() -> None:
         epochs = a.epochs_mlp if arch == "mlp" else a.epochs_cnv
         for name, overrides in points():
             rows.append(run_point(Path(a.root), arch, name, overrides, epochs, a.data_dir))
+            if a.export:
+                rows[-1].update(export_point(Path(a.root), arch, name))
             print(f"{arch:4s} {name:16s} acc {rows[-1]['test_acc']:.4f} sparsity {rows[-1]['sparsity']:.3f}", flush=True)
     write_results("train_fashion" + (f"_{a.only}" if a.only else ""), {"machine": machine(), "rows": rows},
                   markdown(rows))
