@@ -1,0 +1,211 @@
+"""hls4ml projects for the xc7z020: conversion, g++ C simulation against the bit-exact simulator, and
+the vendor HLS build with its report read into :class:`sbnn.hw.synth.SynthReport`.
+
+Only ``build()`` needs a vendor tool; conversion, writing and ``compile()``/``predict()`` (g++ with
+hls4ml's bundled ``ap_types``) run anywhere, so the csim == sim check is an ordinary test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sbnn.errors import ConfigError, HardwareError, ToolNotFound
+from sbnn.hw.hls4ml_lower import Lowered, lower
+from sbnn.hw.synth import DEVICE, RESOURCES, SynthReport
+from sbnn.ir.model import IRModel
+from sbnn.tools import find_tool
+
+#: hls4ml backends this path writes projects for
+BACKENDS = ("Vitis", "Vivado", "VivadoAccelerator")
+#: the HLS executable each backend's ``build()`` calls (hls4ml 1.3)
+HLS_TOOL = {"Vitis": "vitis-run", "Vivado": "vivado_hls", "VivadoAccelerator": "vivado_hls"}
+PROJECT = "sbnn"
+
+
+def boards() -> dict[str, dict]:
+    """Boards known to hls4ml's VivadoAccelerator backend (name -> part and block-design scripts)."""
+    import hls4ml.backends.vivado_accelerator as va
+
+    return json.loads((Path(va.__file__).parent / "supported_boards.json").read_text())
+
+
+def board_part(board: str) -> str:
+    known = boards()
+    if board not in known:
+        raise ConfigError(f"unknown board {board!r} for the hls4ml backend (known: {', '.join(sorted(known))})")
+    return known[board]["part"]
+
+
+def hls_config(low: Lowered, trace: bool = False) -> dict:
+    """hls4ml's HLSConfig: Latency strategy, ReuseFactor 1 (constant weights: HLS drops the zeros),
+    integer precisions from :mod:`sbnn.hw.hls4ml_lower` for every layer (the model default is never used
+    by a layer that computes; it is wide only as a guard)."""
+    names = {layer["name"] for layer in low.layers}
+    per_layer: dict[str, dict] = {n: {"Trace": trace} for n in names}
+    for name, prec in low.precisions.items():
+        per_layer[name]["Precision"] = dict(prec) if len(prec) > 1 else prec["result"]
+    return {"Model": {"Precision": "ap_int<32>", "ReuseFactor": 1, "Strategy": "Latency",
+                      "BramFactor": 1_000_000_000}, "LayerName": per_layer}
+
+
+def convert(model: IRModel, out_dir: str | Path, *, backend: str = "Vitis", board: str = "pynq-z2",
+            clock_mhz: float = 100.0, trace: bool = False):
+    """The hls4ml ModelGraph of ``model`` (project written to ``out_dir`` by ``write``/``compile``)."""
+    if backend not in BACKENDS:
+        raise ConfigError(f"unknown hls4ml backend {backend!r} (use one of {', '.join(BACKENDS)})")
+    part = board_part(board)
+    try:
+        from hls4ml.model.graph import ModelGraph
+        from hls4ml.utils.config import create_config
+    except ImportError:
+        raise ToolNotFound("hls4ml is not installed: pip install 'sbnn[hls4ml]' (hls4ml 1.3)") from None
+    low = lower(model)
+    kwargs = {"board": board} if backend == "VivadoAccelerator" else {"part": part}
+    if backend == "VivadoAccelerator":
+        # float AXI words (hls4ml 1.3 writes ap types into the wrapper as "fixed<..>", which does not compile);
+        # a float holds every integer below 2**24 exactly
+        bound = max(model.layers[-1].acc_bound(), 1 << model.input.type.bits)
+        if bound >= 1 << 24:
+            raise HardwareError(f"hls4ml VivadoAccelerator backend: scores up to {bound} do not fit the float AXI "
+                                "words exactly; use the Vitis or Vivado backend")
+    cfg = create_config(output_dir=str(out_dir), project_name=PROJECT, backend=backend, io_type="io_stream",
+                        clock_period=round(1000.0 / clock_mhz, 3), **kwargs)
+    cfg["HLSConfig"] = hls_config(low, trace)
+    with contextlib.redirect_stdout(io.StringIO()):  # hls4ml prints every layer
+        hm = ModelGraph.from_layer_list(cfg, low.layers)
+    _check_types(hm, low)
+    return hm, low
+
+
+def _check_types(hm, low: Lowered) -> None:
+    """Refuse a graph whose bipolar streams lost hls4ml's XNOR type: 0/1 products would be silently wrong."""
+    from hls4ml.model.types import XnorPrecisionType
+
+    for layer in hm.get_layers():
+        if layer.class_name in ("Dense", "Conv2D", "PointwiseConv2D", "Pooling2D"):
+            src = layer.get_input_node()
+            if src is not None and src.class_name in ("BatchNormalizationQuantizedTanh", "Pooling2D"):
+                if not isinstance(src.get_output_variable().type.precision, XnorPrecisionType):
+                    raise HardwareError(f"hls4ml backend: {src.name} does not output hls4ml's 1-bit XNOR type; "
+                                        "its bits would be read as 0/1 instead of -1/+1")
+
+
+def weight_stats(low: Lowered) -> list[dict]:
+    """Per hls4ml layer: constant weights and how many are non-zero (what survives HLS constant folding)."""
+    rows = []
+    for layer in low.layers:
+        if "weight_data" in layer:
+            w = np.asarray(layer["weight_data"])
+            rows.append({"layer": layer["name"], "weights": int(w.size), "nonzero": int(np.count_nonzero(w))})
+    return rows
+
+
+@dataclass
+class CsimResult:
+    """g++ C simulation vs the bit-exact simulator on the same inputs."""
+
+    n: int
+    equal: int
+    max_abs_diff: int
+    compile_s: float
+    predict_s: float
+    first_mismatch: int | None = None
+
+    @property
+    def exact(self) -> bool:
+        return self.equal == self.n
+
+    def to_json(self) -> dict:
+        return {"inputs": self.n, "equal": self.equal, "exact": self.exact, "max_abs_diff": self.max_abs_diff,
+                "compile_s": round(self.compile_s, 2), "predict_s": round(self.predict_s, 3),
+                "first_mismatch": self.first_mismatch}
+
+
+def predict_scores(hm, model: IRModel, x: np.ndarray) -> np.ndarray:
+    """Integer scores of the compiled C model for integer images ``x`` (N, H, W, C)."""
+    y = hm.predict(np.ascontiguousarray(np.asarray(x, dtype=np.float64).reshape(x.shape[0], *model.input.shape)))
+    y = np.asarray(y, dtype=np.float64).reshape(x.shape[0], -1)
+    scores = np.rint(y).astype(np.int64)
+    if not np.array_equal(scores, y):
+        raise HardwareError("hls4ml C simulation returned non-integer scores")
+    return scores
+
+
+def csim_check(hm, model: IRModel, x: np.ndarray) -> CsimResult:
+    """``hm.compile()`` (g++) then compare every score with ``sbnn.sim.bitexact``, with ==."""
+    from sbnn.sim.bitexact import simulate
+
+    t0 = time.time()
+    with contextlib.redirect_stdout(io.StringIO()):
+        hm.compile()
+    t1 = time.time()
+    got = predict_scores(hm, model, x)
+    t2 = time.time()
+    ref = simulate(model, x).scores
+    same = np.all(got == ref, axis=1)
+    bad = np.flatnonzero(~same)
+    return CsimResult(int(x.shape[0]), int(same.sum()), int(np.abs(got - ref).max()) if got.size else 0,
+                      t1 - t0, t2 - t1, int(bad[0]) if bad.size else None)
+
+
+# --------------------------------------------------------------------------------------------- vendor build
+def hls_tool_for(backend: str) -> str:
+    return HLS_TOOL[backend]
+
+
+def build(hm, backend: str, timeout_note: str = "") -> SynthReport:
+    """C synthesis with the vendor tool (Vitis HLS / Vivado HLS); raises ToolNotFound when it is absent."""
+    exe = hls_tool_for(backend)
+    if find_tool(exe) is None:
+        raise ToolNotFound(f"{exe} not found: the hls4ml {backend} build needs "
+                           f"{'Vitis HLS' if backend == 'Vitis' else 'Vivado HLS'} on PATH{timeout_note}")
+    t0 = time.time()
+    try:
+        hm.build(csim=False, synth=True, vsynth=False, export=False)
+    except Exception as exc:  # hls4ml raises bare Exception from its build scripts
+        raise HardwareError(f"hls4ml {backend} build failed: {exc}") from None
+    return read_report(Path(hm.config.get_output_dir()), time.time() - t0, tool=f"hls4ml-{backend}")
+
+
+_XML_KEYS = {"LUT": ("LUT",), "FF": ("FF",), "BRAM18": ("BRAM_18K",), "DSP": ("DSP48E", "DSP")}
+
+
+def parse_csynth_xml(text: str) -> dict[str, int]:
+    """Resources of one ``*_csynth.xml`` (Vivado HLS / Vitis HLS) in SynthReport's resource keys."""
+    root = ET.fromstring(text)
+    res = root.find("AreaEstimates/Resources")
+    if res is None:
+        raise HardwareError("HLS report has no AreaEstimates/Resources")
+    out = dict.fromkeys(RESOURCES, 0)
+    for key, tags in _XML_KEYS.items():
+        for tag in tags:
+            node = res.find(tag)
+            if node is not None and node.text and node.text.strip().isdigit():
+                out[key] = int(node.text)
+                break
+    out["LUT_logic"] = out["LUT"]
+    return out
+
+
+def read_report(prj_dir: Path, elapsed: float = 0.0, tool: str = "hls4ml") -> SynthReport:
+    """The C-synthesis report of an hls4ml project: the top function's total, every sub-function's own."""
+    reports = sorted(prj_dir.glob(f"{PROJECT}_prj/solution1/syn/report/*_csynth.xml"))
+    top = [p for p in reports if p.name == f"{PROJECT}_csynth.xml"]
+    if not top:
+        raise HardwareError(f"no HLS synthesis report under {prj_dir}/{PROJECT}_prj (did the build run?)")
+    total = parse_csynth_xml(top[0].read_text())
+    instances = {p.name[: -len("_csynth.xml")]: parse_csynth_xml(p.read_text()) for p in reports if p not in top}
+    layers = [{"layer": name, "units": [name], **vals} for name, vals in instances.items()]
+    return SynthReport(tool, PROJECT, instances, total, layers, elapsed)
+
+
+__all__ = ["BACKENDS", "DEVICE", "CsimResult", "board_part", "boards", "build", "convert", "csim_check",
+           "hls_config", "parse_csynth_xml", "predict_scores", "read_report", "weight_stats"]
