@@ -25,7 +25,7 @@ import yaml
 
 from sbnn.errors import ConfigError
 
-STAGES = ("train", "export", "hw", "synth", "sim", "report")
+STAGES = ("train", "export", "hw", "synth", "deploy", "sim", "report")
 
 
 class RunDir:
