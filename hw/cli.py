@@ -21,6 +21,11 @@ def add_parser(subparsers, name: str, help_text: str) -> None:
     p.add_argument("--style", choices=["sparse", "dense"], help="sparse: zero-weight skipping (default); "
                    "dense: FINN-like XNOR baseline")
     p.add_argument("--tool", choices=["yosys", "vivado"], help="synthesizer (default yosys)")
+    p.add_argument("--backend", choices=["rtl", "hls4ml"], help="rtl: sbnn's Verilog (default); hls4ml: an "
+                   "hls4ml project in <run>/hls4ml/, C-simulated against the bit-exact simulator")
+    p.add_argument("--hls4ml-backend", choices=["Vitis", "Vivado", "VivadoAccelerator"],
+                   help="hls4ml backend (default Vitis)")
+    p.add_argument("--board", help="board for --backend hls4ml (default pynq-z2)")
     p.add_argument("--no-synth", dest="synth", action="store_const", const=False, help="only generate RTL and cycles")
     p.add_argument("--report-only", action="store_const", const=True,
                    help="write the report of a design that does not fit the device without failing")
@@ -33,13 +38,20 @@ def main(args: argparse.Namespace) -> int:
 
     cfg = HwConfig.resolve(args.config, args.overrides, folding=args.folding, target_fps=args.target_fps,
                            unrolled=args.unrolled, clock_mhz=args.clock_mhz, style=args.style, tool=args.tool,
-                           synth=args.synth, report_only=args.report_only)
+                           synth=args.synth, report_only=args.report_only, backend=args.backend,
+                           hls4ml_backend=args.hls4ml_backend, hls4ml_board=args.board)
 
     def status(msg: str):
         import contextlib
 
         return console.status(msg) if show_progress() else contextlib.nullcontext()
 
+    if cfg.backend == "hls4ml":
+        from sbnn.hw.hls4ml_cli import summary
+        from sbnn.hw.hls4ml_stage import run_hls4ml_stage
+
+        summary(run_hls4ml_stage(RunDir(args.run), cfg, status))
+        return 0
     res = run_stage(RunDir(args.run), cfg, status)
     _summary(res, cfg)
     return 0

@@ -54,6 +54,14 @@ class HwConfig(StageConfig):
     synth_timeout: Optional[float] = Field(default=None, gt=0)
     #: report a design that does not fit the device without failing
     report_only: bool = False
+    #: "rtl": sbnn's own zero-skipping Verilog; "hls4ml": an hls4ml project (see docs/hls4ml.md)
+    backend: Literal["rtl", "hls4ml"] = "rtl"
+    #: hls4ml backend for ``backend: hls4ml`` (VivadoAccelerator adds the board's block design)
+    hls4ml_backend: Literal["Vitis", "Vivado", "VivadoAccelerator"] = "Vitis"
+    #: board (part and block design) for ``backend: hls4ml``, one of hls4ml's supported boards
+    hls4ml_board: str = "pynq-z2"
+    #: inputs on which the hls4ml C simulation must equal the bit-exact simulator
+    hls4ml_csim_inputs: int = Field(default=1000, ge=1)
 
     def gen_options(self) -> GenOptions:
         return GenOptions(style=self.style, coding=self.coding, delta_bits=self.delta_bits,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import subprocess
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -21,12 +22,10 @@ from sbnn.errors import ConfigError, HardwareError, ToolNotFound
 from sbnn.hw.hls4ml_lower import Lowered, lower
 from sbnn.hw.synth import DEVICE, RESOURCES, SynthReport
 from sbnn.ir.model import IRModel
-from sbnn.tools import find_tool
+from sbnn.tools import ToolError, find_tool
 
 #: hls4ml backends this path writes projects for
 BACKENDS = ("Vitis", "Vivado", "VivadoAccelerator")
-#: the HLS executable each backend's ``build()`` calls (hls4ml 1.3)
-HLS_TOOL = {"Vitis": "vitis-run", "Vivado": "vivado_hls", "VivadoAccelerator": "vivado_hls"}
 PROJECT = "sbnn"
 
 
@@ -157,22 +156,47 @@ def csim_check(hm, model: IRModel, x: np.ndarray) -> CsimResult:
 
 
 # --------------------------------------------------------------------------------------------- vendor build
-def hls_tool_for(backend: str) -> str:
-    return HLS_TOOL[backend]
+#: build_opt.tcl of hls4ml's Vitis flow: C synthesis only (csim is done with g++ by csim_check)
+_VITIS_OPTS = ("array set opt {\n    reset 0\n    csim 0\n    synth 1\n    cosim 0\n    validation 0\n"
+               "    export {export}\n    vsynth 0\n    fifo_opt 0\n}}\n")
 
 
-def build(hm, backend: str, timeout_note: str = "") -> SynthReport:
-    """C synthesis with the vendor tool (Vitis HLS / Vivado HLS); raises ToolNotFound when it is absent."""
-    exe = hls_tool_for(backend)
-    if find_tool(exe) is None:
-        raise ToolNotFound(f"{exe} not found: the hls4ml {backend} build needs "
-                           f"{'Vitis HLS' if backend == 'Vitis' else 'Vivado HLS'} on PATH{timeout_note}")
+def build_commands(backend: str) -> list[list[str]]:
+    """The vendor commands that build an hls4ml project (run in the project directory)."""
+    if backend == "Vitis":
+        return [["vitis-run", "--tcl", "build_prj.tcl", "--mode", "hls"]]
+    export = int(backend == "VivadoAccelerator")
+    cmds = [["vivado_hls", "-f", "build_prj.tcl", f"reset=0 csim=0 synth=1 cosim=0 validation=0 export={export} "
+             "vsynth=0 fifo_opt=0"]]
+    if backend == "VivadoAccelerator":  # the pynq-z2 block design + bitstream around the exported IP
+        cmds.append(["vivado", "-mode", "batch", "-source", "design.tcl"])
+    return cmds
+
+
+def instructions(prj_dir: Path, backend: str) -> str:
+    """What to run on a machine with the vendor tools."""
+    lines = [f"cd {prj_dir}"] + [" ".join(c if " " not in c else f'"{c}"' for c in cmd) for cmd in build_commands(backend)]
+    return "\n".join(lines)
+
+
+def build(prj_dir: Path, backend: str, timeout: float | None = None) -> SynthReport:
+    """C synthesis with the vendor tool (Vitis HLS / Vivado HLS); ToolNotFound when it is absent."""
+    cmds = build_commands(backend)
+    tools = [find_tool(cmd[0]) for cmd in cmds[:1]]
+    if tools[0] is None:
+        raise ToolNotFound(f"{cmds[0][0]} not found: the hls4ml {backend} build needs "
+                           f"{'Vitis HLS' if backend == 'Vitis' else 'Vivado HLS'} on PATH; the project is in "
+                           f"{prj_dir} (run there: {' '.join(cmds[0][:3])} ...)")
+    if backend == "Vitis":
+        (prj_dir / "build_opt.tcl").write_text(_VITIS_OPTS.format(export=0))
     t0 = time.time()
     try:
-        hm.build(csim=False, synth=True, vsynth=False, export=False)
-    except Exception as exc:  # hls4ml raises bare Exception from its build scripts
+        tools[0].run(cmds[0][1:], cwd=prj_dir, timeout=timeout)
+    except ToolError as exc:
         raise HardwareError(f"hls4ml {backend} build failed: {exc}") from None
-    return read_report(Path(hm.config.get_output_dir()), time.time() - t0, tool=f"hls4ml-{backend}")
+    except subprocess.TimeoutExpired:
+        raise HardwareError(f"hls4ml {backend} build took longer than {timeout} s") from None
+    return read_report(prj_dir, time.time() - t0, tool=f"hls4ml-{backend}")
 
 
 _XML_KEYS = {"LUT": ("LUT",), "FF": ("FF",), "BRAM18": ("BRAM_18K",), "DSP": ("DSP48E", "DSP")}
@@ -208,4 +232,4 @@ def read_report(prj_dir: Path, elapsed: float = 0.0, tool: str = "hls4ml") -> Sy
 
 
 __all__ = ["BACKENDS", "DEVICE", "CsimResult", "board_part", "boards", "build", "convert", "csim_check",
-           "hls_config", "parse_csynth_xml", "predict_scores", "read_report", "weight_stats"]
+           "build_commands", "hls_config", "instructions", "parse_csynth_xml", "predict_scores", "read_report", "weight_stats"]
