@@ -16,7 +16,7 @@ FORCE_FLAG := $(if $(FORCE),--force,)
 DATA_FLAG  := $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
 
 .DEFAULT_GOAL := help
-.PHONY: help all setup train export sim synth report test test-slow test-rtl bench clean clean-runs
+.PHONY: help all setup train export sim synth report sweep finn-baseline test test-slow test-rtl bench clean clean-runs
 
 help: ## list the targets
 	@echo "sbnn make targets (variables: RUN=$(RUN) CONFIG=$(CONFIG) DATA_DIR=... FORCE=1):"
@@ -29,7 +29,7 @@ setup: $(STAMP) ## create .venv with pinned sbnn dependencies and open-source HW
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e ".[hw,hls,dev]"
+	$(VENV)/bin/pip install -q -e ".[hw,hls,ray,dev]"
 	@touch $(STAMP)
 
 train: setup ## train the model of CONFIG into RUN/train (FORCE=1 retrains)
@@ -44,8 +44,19 @@ sim: setup ## bit-exact simulation of RUN's IR on the test set
 synth: setup ## generate the zero-skipping RTL and synthesize it (Yosys) into RUN/hw, RUN/synth
 	$(SBNN) synth --run $(RUN) $(FORCE_FLAG)
 
-report: setup ## summarise RUN
+report: setup ## tables, figures and an HTML page of RUN (a run directory or a sweep root) into RUN/report
 	$(SBNN) report --run $(RUN)
+
+SWEEP_ROOT   ?= runs/sweep
+SWEEP_CONFIG ?= configs/sweep.yaml
+FINN_VENV    ?= .venv-finn
+sweep: setup ## methods x sparsities x archs (SWEEP_CONFIG) into SWEEP_ROOT, then its report; resumable
+	$(SBNN) sweep --root $(SWEEP_ROOT) --config $(SWEEP_CONFIG) $(DATA_FLAG) $(if $(wildcard $(FINN_VENV)/.sbnn-finn-ready),--finn --finn-venv $(FINN_VENV),)
+
+finn-baseline: setup ## isolated finn-plus venv (FINN_VENV, ~2.3 GB), then FINN estimates of SWEEP_ROOT's dense points
+	$(PY) -m sbnn.sweep.finn setup --venv $(FINN_VENV)
+	$(PY) -m sbnn.sweep.finn run --venv $(FINN_VENV) --root $(SWEEP_ROOT)
+	$(SBNN) report --run $(SWEEP_ROOT)
 
 test: setup ## run the test suite (what CI runs)
 	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)

@@ -1,0 +1,164 @@
+"""The report's figures (matplotlib, PNG + SVG), drawn from report rows only.
+
+One panel per architecture; the {alpha, beta} methods are lines over their sparsity levels, the dense
+BNN and SD-BNN single markers (they have no sparsity knob). Resources use a log axis so the xc7z020's
+capacity (a dashed line) is visible next to designs a thousand times smaller.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from sbnn.hw.synth import DEVICE  # noqa: E402
+
+STYLE = {"bnn": ("black", "s"), "ab-closed": ("tab:blue", "o"), "ab-learned": ("tab:orange", "^"),
+         "sd-bnn": ("tab:green", "D")}
+LABEL = {"bnn": "dense BNN", "ab-closed": "{α,β} closed form", "ab-learned": "{α,β} learned (EC)",
+         "sd-bnn": "SD-BNN (static ASD)"}
+CAPACITY = {"LUT": DEVICE["LUT"], "FF": DEVICE["FF"], "BRAM36": DEVICE["BRAM36"]}
+
+
+def _save(fig, out: Path, stem: str) -> list[Path]:
+    paths = [out / f"{stem}.png", out / f"{stem}.svg"]
+    fig.savefig(paths[0], dpi=130, bbox_inches="tight")
+    fig.savefig(paths[1], bbox_inches="tight")
+    plt.close(fig)
+    return paths
+
+
+def _archs(rows: list[dict]) -> list[str]:
+    return list(dict.fromkeys(r["arch"] for r in rows))
+
+
+def _series(rows: list[dict], arch: str, ykey: str | Callable[[dict], Any]):
+    """(method, xs, ys) per method, sorted by achieved sparsity, rows with missing values dropped."""
+    get = ykey if callable(ykey) else (lambda r: r.get(ykey))
+    out = []
+    for method in STYLE:
+        pts = sorted((r["weight_sparsity"], get(r)) for r in rows if r["arch"] == arch and r["method"] == method
+                     and r["weight_sparsity"] is not None and get(r) is not None)
+        if pts:
+            out.append((method, [p[0] for p in pts], [p[1] for p in pts]))
+    return out
+
+
+def _panel(ax, rows: list[dict], arch: str, ykey, linestyle: str = "-", label_suffix: str = "") -> None:
+    for method, xs, ys in _series(rows, arch, ykey):
+        color, marker = STYLE[method]
+        ax.plot(xs, ys, linestyle=linestyle if len(xs) > 1 else "none", marker=marker, color=color,
+                label=LABEL[method] + label_suffix)
+
+
+def _grid(n_rows: int, archs: list[str], height: float = 3.2):
+    fig, axes = plt.subplots(n_rows, len(archs), figsize=(5.2 * len(archs), height * n_rows), squeeze=False)
+    return fig, axes
+
+
+def accuracy(rows: list[dict], out: Path) -> list[Path]:
+    archs = _archs(rows)
+    fig, axes = _grid(1, archs)
+    for ax, arch in zip(axes[0], archs):
+        _panel(ax, rows, arch, lambda r: None if r["test_acc"] is None else 100 * r["test_acc"])
+        ax.set(title=arch, xlabel="fraction of zero weight bits", ylabel="test accuracy (bit-exact), %")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    return _save(fig, out, "accuracy_vs_sparsity")
+
+
+def resources(rows: list[dict], out: Path) -> list[Path]:
+    archs = _archs(rows)
+    fig, axes = _grid(3, archs)
+    for j, arch in enumerate(archs):
+        for i, key in enumerate(("LUT", "FF", "BRAM36")):
+            ax = axes[i][j]
+            _panel(ax, rows, arch, key)
+            _panel(ax, rows, arch, f"eq_{key}", linestyle="--", label_suffix=" @ target frames/s")
+            if key == "LUT":
+                _panel(ax, rows, arch, "finn_LUT", linestyle=":", label_suffix=" FINN estimate")
+            ax.axhline(CAPACITY[key], color="red", linestyle="--", linewidth=1)
+            ax.text(0.01, CAPACITY[key], f" xc7z020: {CAPACITY[key]:,}", color="red", fontsize=7, va="bottom",
+                    transform=ax.get_yaxis_transform())
+            ax.set_yscale("symlog" if key == "BRAM36" else "log")
+            ax.set(title=f"{arch}: {key}", xlabel="fraction of zero weight bits" if i == 2 else None, ylabel=key)
+            ax.grid(alpha=0.3, which="both")
+    axes[0][0].legend(fontsize=7)
+    return _save(fig, out, "resources_vs_sparsity")
+
+
+def throughput(rows: list[dict], out: Path) -> list[Path]:
+    archs = _archs(rows)
+    fig, axes = _grid(2, archs)
+    for j, arch in enumerate(archs):
+        for i, (key, label) in enumerate((("cycles_per_frame", "cycles / frame"), ("fps", "frames / s"))):
+            ax = axes[i][j]
+            _panel(ax, rows, arch, key)
+            if key == "fps":
+                targets = {r["eq_target_fps"] for r in rows if r["arch"] == arch and r["eq_target_fps"]}
+                for t in targets:
+                    ax.axhline(t, color="gray", linestyle="--", linewidth=1)
+                    ax.text(0.01, t, f" common target {t:,.0f}", color="gray", fontsize=7, va="bottom",
+                            transform=ax.get_yaxis_transform())
+            ax.set_yscale("log")
+            ax.set(title=f"{arch}: {label} (IR folding)", xlabel="fraction of zero weight bits", ylabel=label)
+            ax.grid(alpha=0.3, which="both")
+    axes[0][0].legend(fontsize=8)
+    return _save(fig, out, "throughput_vs_sparsity")
+
+
+def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """(cost, accuracy) points not dominated by a cheaper-or-equal, at-least-as-accurate one."""
+    front: list[tuple[float, float]] = []
+    for cost, acc in sorted(points, key=lambda p: (p[0], -p[1])):
+        if not front or acc > front[-1][1]:
+            front.append((cost, acc))
+    return front
+
+
+def pareto(rows: list[dict], out: Path, key: str = "eq_LUT") -> list[Path]:
+    archs = _archs(rows)
+    fig, axes = _grid(1, archs, height=3.6)
+    for ax, arch in zip(axes[0], archs):
+        mine = [r for r in rows if r["arch"] == arch and r[key] is not None and r["test_acc"] is not None]
+        for r in mine:
+            color, marker = STYLE[r["method"]]
+            ax.scatter(r[key], 100 * r["test_acc"], color=color, marker=marker, zorder=3)
+            ax.annotate(r["name"].removeprefix(f"{arch}-"), (r[key], 100 * r["test_acc"]), fontsize=6,
+                        xytext=(3, 3), textcoords="offset points")
+        front = pareto_front([(r[key], 100 * r["test_acc"]) for r in mine])
+        if front:
+            ax.step([p[0] for p in front], [p[1] for p in front], where="post", color="gray", linewidth=1,
+                    label="Pareto front")
+        for method in STYLE:
+            if any(r["method"] == method for r in mine):
+                ax.scatter([], [], color=STYLE[method][0], marker=STYLE[method][1], label=LABEL[method])
+        ax.set_xscale("log")
+        what = "LUTs at the common target frames/s" if key.startswith("eq_") else "LUTs (IR folding)"
+        ax.set(title=arch, xlabel=what, ylabel="test accuracy (bit-exact), %")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7)
+    return _save(fig, out, "pareto_accuracy_lut")
+
+
+def layers(per_point: dict[str, list[dict]], out: Path, stem: str, title: str) -> list[Path]:
+    """Stacked per-layer LUT and FF bars, one bar per run."""
+    names = list(per_point)
+    layer_names = list(dict.fromkeys(l["layer"] for ls in per_point.values() for l in ls))
+    fig, axes = plt.subplots(1, 2, figsize=(max(6.0, 0.55 * len(names) + 3) * 2, 3.8), squeeze=False)
+    cmap = plt.get_cmap("tab20")
+    for ax, key in zip(axes[0], ("LUT", "FF")):
+        bottom = [0.0] * len(names)
+        for k, layer in enumerate(layer_names):
+            vals = [next((l[key] for l in per_point[n] if l["layer"] == layer), 0) for n in names]
+            ax.bar(range(len(names)), vals, bottom=bottom, color=cmap(k % 20), label=layer)
+            bottom = [b + v for b, v in zip(bottom, vals)]
+        ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=7)
+        ax.set(title=f"{title}: {key} per layer", ylabel=key)
+        ax.grid(alpha=0.3, axis="y")
+    axes[0][1].legend(fontsize=7, bbox_to_anchor=(1.01, 1), loc="upper left")
+    return _save(fig, out, stem)
