@@ -107,6 +107,7 @@ class Accelerator:
         self.classes = list(classes or [])
         self.batch = max(1, min(int(batch), fmt.max_batch()))
         self._buffers: dict[int, tuple[Any, Any]] = {}
+        self.overlay: Any = None  # set by load(): keeps the pynq Overlay alive with the accelerator
 
     @classmethod
     def from_overlay(cls, overlay: Any, description: dict, allocate: Callable[..., Any], **kw: Any) -> "Accelerator":

@@ -167,3 +167,52 @@ def test_trained_network_bundle_on_simulated_overlay(tmp_path, hwt):
     print(f"\n{len(x)} inputs equal; simulated hardware {ol.simulated_fps():,.0f} frames/s at 100 MHz "
           f"(cycle model {stage.design.perf.fps(100.0):,.0f}); simulated overlay wall clock "
           f"{tp.frames_per_second:,.0f} frames/s")
+
+
+
+FAKE_PYNQ = """# pynq stand-in for the test: Overlay is the simulated overlay of the pickled design
+import os
+import pickle
+
+from sbnn.hw.pynq_sim import SimOverlay, allocate  # noqa: F401 (the driver imports allocate from pynq)
+
+
+def Overlay(bitfile, download=True):
+    assert bitfile.endswith("sbnn.bit"), bitfile
+    with open(os.environ["SBNN_TEST_DESIGN"], "rb") as fh:
+        return SimOverlay(pickle.load(fh), os.environ["SBNN_TEST_WORK"])
+"""
+
+
+def test_bundled_example_runs_against_the_simulated_overlay(tmp_path, hwt):
+    """example.py of the bundle, unchanged, with a 'pynq' module whose Overlay is the simulated one."""
+    import os
+    import pickle
+    import subprocess
+
+    from sbnn.hw.config import HwConfig
+    from sbnn.hw.deploy import deploy
+    from sbnn.hw.stage import run_stage
+    from sbnn.ir import save
+    from sbnn.runs import RunDir
+
+    hwt.need_verilator()
+    model, _ = _mlp(name="povx")
+    run = RunDir(tmp_path / "run")
+    save(model, run.stage("export") / "ir")
+    x = random_input(np.random.default_rng(4), model.input, 300)
+    np.savez_compressed(run.stage("export") / "samples.npz", x=x.astype(np.int32), y=np.arange(300) % 10)
+    design = run_stage(run, HwConfig.resolve(None, [], synth=False)).design
+    pq = deploy(run, build=False).folder / "pynq"
+    (tmp_path / "fake").mkdir()
+    (tmp_path / "fake" / "pynq.py").write_text(FAKE_PYNQ)
+    with open(tmp_path / "design.pkl", "wb") as fh:
+        pickle.dump(design, fh)
+    env = dict(os.environ, PYTHONPATH=str(tmp_path / "fake"), SBNN_TEST_DESIGN=str(tmp_path / "design.pkl"),
+               SBNN_TEST_WORK=str(tmp_path / "work"))
+    proc = subprocess.run([sys.executable, "example.py"], cwd=pq, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "300 inputs: 300 equal to the bit-exact simulator, 0 differ"
+    want = np.mean(Simulator(model).run(x).predictions == np.arange(300) % 10)
+    assert lines[1] == f"accuracy {want:.4f} on 300 labelled inputs" and "frames/s" in lines[2]
