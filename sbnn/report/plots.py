@@ -80,7 +80,7 @@ def resources(rows: list[dict], out: Path) -> list[Path]:
             _panel(ax, rows, arch, key)
             _panel(ax, rows, arch, f"eq_{key}", linestyle="--", label_suffix=" @ target frames/s")
             if key == "LUT":
-                _panel(ax, rows, arch, "finn_LUT", linestyle=":", label_suffix=" FINN estimate")
+                _panel(ax, rows, arch, "finn_LUT", linestyle=":", label_suffix=" FINN estimate @ target")
             ax.axhline(CAPACITY[key], color="red", linestyle="--", linewidth=1)
             ax.text(0.01, CAPACITY[key], f" xc7z020: {CAPACITY[key]:,}", color="red", fontsize=7, va="bottom",
                     transform=ax.get_yaxis_transform())

@@ -63,15 +63,17 @@ MAIN: list[tuple[str, Callable[[dict], str]]] = [
     ("frames/s @ target", lambda r: _num(r["eq_fps"])),
     ("RTL == sim (inputs)", _rtl),
 ]
+#: FINN folds for the same target frames/s as our '@ target' design: that is the comparison
 FINN: list[tuple[str, Callable[[dict], str]]] = [
     ("point", lambda r: r["name"]),
-    ("our LUT", lambda r: _int(r["LUT"])),
-    ("FINN LUT (estimate)", lambda r: _int(r["finn_LUT"])),
-    ("our BRAM36", lambda r: _int(r["BRAM36"])),
-    ("FINN BRAM18 (estimate)", lambda r: _int(r["finn_BRAM18"])),
-    ("our cycles/frame", lambda r: _int(r["cycles_per_frame"])),
-    ("FINN cycles/frame (estimate)", lambda r: _int(r["finn_cycles_per_frame"])),
+    ("target frames/s", lambda r: _num(r["eq_target_fps"])),
     ("our LUT @ target", lambda r: _int(r["eq_LUT"])),
+    ("FINN LUT (estimate)", lambda r: _int(r["finn_LUT"])),
+    ("our BRAM36 @ target", lambda r: _int(r["eq_BRAM36"])),
+    ("FINN BRAM18 (estimate)", lambda r: _int(r["finn_BRAM18"])),
+    ("our cycles/frame @ target", lambda r: _int(r["eq_cycles_per_frame"])),
+    ("FINN cycles/frame (estimate)", lambda r: _int(r["finn_cycles_per_frame"])),
+    ("our LUT, IR folding", lambda r: _int(r["LUT"])),
 ]
 
 
