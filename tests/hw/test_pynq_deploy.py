@@ -16,6 +16,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sbnn import tools
 from sbnn.cli import main
@@ -293,3 +295,26 @@ def test_vivado_is_run_in_the_project_folder_when_installed(tmp_path, monkeypatc
             assert res.bitstream == res.folder / "pynq" / "sbnn.bit" and res.bitstream.read_bytes() == b"bit"
     finally:
         tools.find_tool.cache_clear()
+
+
+@st.composite
+def _formats(draw):
+    bits = draw(st.integers(1, 9))
+    c, ppb = draw(st.integers(1, 6)), draw(st.sampled_from([1, 2, 4]))
+    return StreamFormat((2, 2, c), bits, bits > 1 and draw(st.booleans()), ppb, draw(st.integers(1, 12)),
+                        draw(st.sampled_from([8, 16, 32])), True, draw(st.integers(1, 3)))
+
+
+@given(fmt=_formats(), seed=st.integers(0, 2**16))
+def test_dma_packing_is_the_core_packing_plus_zero_bytes(fmt, seed):
+    """For any stream format: DMA words = the core's tdata bytes followed by zero bytes, and scores
+    read back from DMA words ignore whatever lies in the padding."""
+    rng = np.random.default_rng(seed)
+    d = DmaFormat.of(fmt)
+    lo, hi = (-(1 << (fmt.in_bits - 1)), 1 << (fmt.in_bits - 1)) if fmt.in_signed else (0, 1 << fmt.in_bits)
+    x = rng.integers(lo, hi, (3, *fmt.in_shape))
+    wide, core = pack_input(d, x), pack_input(fmt, x)
+    assert wide.shape == (3 * fmt.in_beats, d.in_bus // 8)
+    assert np.array_equal(wide[:, : core.shape[1]], core) and not wide[:, core.shape[1] :].any()
+    out = rng.integers(0, 256, (2 * fmt.out_beats, d.out_bus // 8), dtype=np.uint8)
+    assert np.array_equal(unpack_output(d, out), unpack_output(fmt, out[:, : fmt.out_width // 8]))
