@@ -54,6 +54,8 @@ class Lowered:
     notes: list[str] = field(default_factory=list)
     #: hls4ml layer names per IR layer name, last one = the IR layer's output (for trace comparison)
     ir_map: dict[str, list[str]] = field(default_factory=dict)
+    #: IR layer name -> channels whose bits hls4ml stores inverted ("<=" input thresholds)
+    inverted: dict[str, list[int]] = field(default_factory=dict)
 
 
 class _Builder:
@@ -65,6 +67,7 @@ class _Builder:
         self.shape = list(model.input.shape)  # (H, W, C)
         self.ir_map: dict[str, list[str]] = {}
         self.notes: list[str] = []
+        self.inverted: dict[str, list[int]] = {}
         #: +-1 per channel of the current bipolar stream: -1 where the bit is stored inverted
         self.flip: np.ndarray | None = None
 
@@ -103,6 +106,7 @@ class _Builder:
         self.threshold(layer.name, layer.name, thr, int(np.prod(self.shape)))
         self.flip = np.where(up, 1, -1).astype(np.int64)
         if not up.all():
+            self.inverted[layer.name] = [int(c) for c in np.flatnonzero(~up)]
             self.notes.append(f"{layer.name}: {int((~up).sum())} '<=' input channels stored inverted; the next "
                               "layer's weight columns are negated")
 
@@ -235,4 +239,4 @@ def lower(model: IRModel) -> Lowered:
             raise HardwareError(f"hls4ml backend: unsupported layer {type(layer).__name__}")
     if len(b.shape) == 3 and (b.shape[0] > 1 or b.shape[1] > 1):
         b.flatten("scores")
-    return Lowered(b.layers, b.prec, in_t, b.prev, b.notes, b.ir_map)
+    return Lowered(b.layers, b.prec, in_t, b.prev, b.notes, b.ir_map, b.inverted)

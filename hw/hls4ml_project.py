@@ -80,21 +80,48 @@ def convert(model: IRModel, out_dir: str | Path, *, backend: str = "Vitis", boar
     cfg["HLSConfig"] = hls_config(low, trace)
     with contextlib.redirect_stdout(io.StringIO()):  # hls4ml prints every layer
         hm = ModelGraph.from_layer_list(cfg, low.layers)
-    _check_types(hm, low)
+    _fix_binary_types(hm, model, low)
     return hm, low
 
 
-def _check_types(hm, low: Lowered) -> None:
-    """Refuse a graph whose bipolar streams lost hls4ml's XNOR type: 0/1 products would be silently wrong."""
+#: hls4ml layers that only move values: a 1-bit XNOR input must stay XNOR through them
+_PASS_THROUGH = ("ZeroPadding2D", "Reshape", "Pooling2D")
+
+
+def _fix_binary_types(hm, model: IRModel, low: Lowered) -> None:
+    """Keep bipolar streams in hls4ml's 1-bit XNOR type through the layers hls4ml inserts or copies
+    (the ZeroPadding2D before a padded conv gets the model default precision otherwise), then check every
+    MVU that reads bits really gets XNOR data: 0/1 products would be silently wrong."""
     from hls4ml.model.types import XnorPrecisionType
 
+    changed = False
+    if model.input.type.bipolar:  # a bipolar model input: bit 1 = +1, bit 0 = -1, like every other bit stream
+        from hls4ml.backends.fpga.fpga_types import APTypeConverter
+
+        hm.get_input_variables()[0].type.precision = APTypeConverter().convert(XnorPrecisionType())
+        changed = True
     for layer in hm.get_layers():
-        if layer.class_name in ("Dense", "Conv2D", "PointwiseConv2D", "Pooling2D"):
-            src = layer.get_input_node()
-            if src is not None and src.class_name in ("BatchNormalizationQuantizedTanh", "Pooling2D"):
-                if not isinstance(src.get_output_variable().type.precision, XnorPrecisionType):
-                    raise HardwareError(f"hls4ml backend: {src.name} does not output hls4ml's 1-bit XNOR type; "
-                                        "its bits would be read as 0/1 instead of -1/+1")
+        src = layer.get_input_node()
+        if layer.class_name in _PASS_THROUGH and src is not None and \
+                isinstance(src.get_output_variable().type.precision, XnorPrecisionType):
+            layer.get_output_variable().type.precision = src.get_output_variable().type.precision
+            changed = True
+    if changed:  # the C++ config structs (product type) were formatted during conversion: format them again
+        from hls4ml.model.flow import get_backend_flows
+
+        name = hm.config.backend.name
+        flows = [f for b in (name, "Vivado") for f in get_backend_flows(b) if f.endswith(":apply_templates")]
+        hm.apply_flow(flows[0], reapply="single")  # VivadoAccelerator uses Vivado's templates
+    graph = {layer.name: layer for layer in hm.get_layers()}
+    for ir_layer in model.mvus:
+        if not ir_layer.in_type.bipolar:
+            continue
+        first = low.ir_map[ir_layer.name]
+        name = next(n for n in first if n.endswith("_p") or n == ir_layer.name)
+        prec = graph[name].get_input_variable().type.precision
+        if not isinstance(prec, XnorPrecisionType):
+            raise HardwareError(f"hls4ml backend: the bits into {name} are typed {prec}, not hls4ml's 1-bit XNOR "
+                                "type; they would be read as 0/1 instead of -1/+1")
 
 
 def weight_stats(low: Lowered) -> list[dict]:
@@ -136,6 +163,26 @@ def predict_scores(hm, model: IRModel, x: np.ndarray) -> np.ndarray:
     if not np.array_equal(scores, y):
         raise HardwareError("hls4ml C simulation returned non-integer scores")
     return scores
+
+
+def trace_outputs(hm, model: IRModel, low: Lowered, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Every IR layer's output as the C simulation computes it (needs ``convert(..., trace=True)``), in the
+    simulator's layout (bits as 0/1 with "<=" input channels un-inverted), for layer-by-layer comparison."""
+    xin = np.ascontiguousarray(np.asarray(x, dtype=np.float64).reshape(x.shape[0], *model.input.shape))
+    with contextlib.redirect_stdout(io.StringIO()):
+        _, tr = hm.trace(xin)
+    out = {}
+    for ir_name, names in low.ir_map.items():
+        last = names[-1]
+        key = f"bnbt_{last[:-len('_sign')]}_bn" if last.endswith("_sign") else last
+        if key in tr:
+            val = np.rint(np.asarray(tr[key], dtype=np.float64).reshape(x.shape[0], -1)).astype(np.int64)
+            if ir_name in low.inverted:
+                c = model.input.shape[2]
+                view = val.reshape(x.shape[0], -1, c)
+                view[:, :, low.inverted[ir_name]] ^= 1
+            out[ir_name] = val
+    return out
 
 
 def csim_check(hm, model: IRModel, x: np.ndarray) -> CsimResult:
@@ -232,4 +279,4 @@ def read_report(prj_dir: Path, elapsed: float = 0.0, tool: str = "hls4ml") -> Sy
 
 
 __all__ = ["BACKENDS", "DEVICE", "CsimResult", "board_part", "boards", "build", "convert", "csim_check",
-           "build_commands", "hls_config", "instructions", "parse_csynth_xml", "predict_scores", "read_report", "weight_stats"]
+           "build_commands", "hls_config", "trace_outputs", "instructions", "parse_csynth_xml", "predict_scores", "read_report", "weight_stats"]
