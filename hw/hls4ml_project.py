@@ -78,6 +78,9 @@ def convert(model: IRModel, out_dir: str | Path, *, backend: str = "Vitis", boar
     cfg = create_config(output_dir=str(out_dir), project_name=PROJECT, backend=backend, io_type="io_stream",
                         clock_period=round(1000.0 / clock_mhz, 3), **kwargs)
     cfg["HLSConfig"] = hls_config(low, trace)
+    # complete partitioning of every constant weight array (hls4ml's default stops at 4096 elements), so
+    # each weight is a separate constant that HLS can fold away when it is 0
+    cfg["MaximumSize"] = max([4096] + [row["weights"] for row in weight_stats(low)])
     with contextlib.redirect_stdout(io.StringIO()):  # hls4ml prints every layer
         hm = ModelGraph.from_layer_list(cfg, low.layers)
     _fix_binary_types(hm, model, low)
