@@ -225,7 +225,8 @@ def build_commands(backend: str) -> list[list[str]]:
 
 def instructions(prj_dir: Path, backend: str) -> str:
     """What to run on a machine with the vendor tools."""
-    lines = [f"cd {prj_dir}"] + [" ".join(c if " " not in c else f'"{c}"' for c in cmd) for cmd in build_commands(backend)]
+    quoted = [" ".join(c if " " not in c else f'"{c}"' for c in cmd) for cmd in build_commands(backend)]
+    lines = [f"cd {prj_dir}"] + quoted
     return "\n".join(lines)
 
 
@@ -281,5 +282,6 @@ def read_report(prj_dir: Path, elapsed: float = 0.0, tool: str = "hls4ml") -> Sy
     return SynthReport(tool, PROJECT, instances, total, layers, elapsed)
 
 
-__all__ = ["BACKENDS", "DEVICE", "CsimResult", "board_part", "boards", "build", "convert", "csim_check",
-           "build_commands", "hls_config", "trace_outputs", "instructions", "parse_csynth_xml", "predict_scores", "read_report", "weight_stats"]
+__all__ = ["BACKENDS", "DEVICE", "CsimResult", "board_part", "boards", "build", "build_commands", "convert",
+           "csim_check", "hls_config", "instructions", "parse_csynth_xml", "predict_scores", "read_report",
+           "trace_outputs", "weight_stats"]

@@ -8,6 +8,7 @@ CNV) go through ``sbnn synth --backend hls4ml`` on >= 1,000 inputs. Each ``compi
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -133,8 +134,6 @@ def test_trained_main_job_and_benchmarks_via_cli(tmp_path, trained_hls_runs):
 
     for name, run in trained_hls_runs.items():
         assert main(["synth", "--run", str(run.path), "--backend", "hls4ml"]) == 0, name
-        import json
-
         csim = json.loads((run.path / "hls4ml" / "csim.json").read_text())
         assert csim["exact"] and csim["inputs"] >= 1000 and csim["equal"] == csim["inputs"], (name, csim)
         low = json.loads((run.path / "hls4ml" / "lowering.json").read_text())
@@ -197,7 +196,8 @@ def test_cli_unknown_board_is_one_line(tmp_path, trained_hls_runs, capsys):
 
 # ------------------------------------------------------------------------------------ vendor reports
 CSYNTH = """<?xml version="1.0"?><profile><AreaEstimates><Resources>
-<BRAM_18K>{b}</BRAM_18K><DSP>{d}</DSP><FF>{f}</FF><LUT>{lut}</LUT><URAM>0</URAM></Resources></AreaEstimates></profile>"""
+<BRAM_18K>{b}</BRAM_18K><DSP>{d}</DSP><FF>{f}</FF><LUT>{lut}</LUT><URAM>0</URAM>
+</Resources></AreaEstimates></profile>"""
 
 
 def test_hls_report_reads_into_synth_report(tmp_path):
