@@ -60,12 +60,12 @@ def convert(model: IRModel, out_dir: str | Path, *, backend: str = "Vitis", boar
     """The hls4ml ModelGraph of ``model`` (project written to ``out_dir`` by ``write``/``compile``)."""
     if backend not in BACKENDS:
         raise ConfigError(f"unknown hls4ml backend {backend!r} (use one of {', '.join(BACKENDS)})")
-    part = board_part(board)
     try:
         from hls4ml.model.graph import ModelGraph
         from hls4ml.utils.config import create_config
     except ImportError:
-        raise ToolNotFound("hls4ml is not installed: pip install 'sbnn[hls4ml]' (hls4ml 1.3)") from None
+        raise ToolNotFound("hls4ml is not installed: pip install 'sbnn[hls]' (hls4ml 1.3.0)") from None
+    part = board_part(board)
     low = lower(model)
     kwargs = {"board": board} if backend == "VivadoAccelerator" else {"part": part}
     if backend == "VivadoAccelerator":

@@ -177,6 +177,14 @@ def test_unsupported_models_are_refused(tmp_path):
         lower(_model(rng, [thr, pool, tail], spec, "downpool"))
 
 
+def test_missing_hls4ml_is_one_clear_message(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "hls4ml.model.graph", None)  # import -> ImportError
+    with pytest.raises(ToolNotFound, match=r"hls4ml is not installed: pip install 'sbnn\[hls\]'"):
+        hp.convert(conv_scores(np.random.default_rng(0)), tmp_path / "prj")
+
+
 def test_missing_vendor_tool_names_the_project(tmp_path, monkeypatch):
     monkeypatch.setattr(hp, "find_tool", lambda name: None)
     with pytest.raises(ToolNotFound, match=f"vitis-run not found.*{tmp_path}"):
@@ -230,3 +238,39 @@ def test_stage_config_defaults():
     cfg = HwConfig()
     assert cfg.backend == "rtl" and cfg.hls4ml_backend == "Vitis" and cfg.hls4ml_board == "pynq-z2"
     assert cfg.hls4ml_csim_inputs >= 1000
+
+
+@pytest.mark.slow
+def test_qonnx_ingest_drops_the_weight_zero_point(tmp_path, trained_hls_runs):
+    """Why the project is built from the IR: hls4ml 1.3's own QONNX ingest of an {alpha,beta} layer keeps
+    the weights d*b and drops the zero-point term, so its first pre-activation is off by exactly -w0*S(x)."""
+    import contextlib
+    import io
+
+    import hls4ml
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.transformation.channels_last import ConvertToChannelsLastAndClean
+    from qonnx.transformation.gemm_to_matmul import GemmToMatMul
+    from qonnx.util.cleanup import cleanup_model
+
+    from sbnn.ir import load
+
+    run = trained_hls_runs["main-job-sfc"]
+    m = cleanup_model(ModelWrapper(str(run.path / "export" / "model.onnx")))
+    m = cleanup_model(m.transform(ConvertToChannelsLastAndClean()).transform(GemmToMatMul()))
+    cfg = hls4ml.utils.config.config_from_onnx_model(m, granularity="name", backend="Vitis",
+                                                     default_precision="fixed<32,20>")
+    for layer_cfg in cfg["LayerName"].values():
+        layer_cfg["Trace"] = True
+    with contextlib.redirect_stdout(io.StringIO()):
+        hm = hls4ml.converters.convert_from_onnx_model(m, output_dir=str(tmp_path / "q"), io_type="io_stream",
+                                                       backend="Vitis", hls_config=cfg)
+        x = np.load(run.path / "export" / "samples.npz")["x"][:100].astype(np.int64)
+        _, tr = hm.trace(np.ascontiguousarray(x.reshape(100, -1).astype(np.float64)))
+    ir = load(run.path / "export" / "ir")
+    first = ir.layers[0]
+    assert first.w0 != 0 and (first.directions == UP).all()
+    want = x.reshape(100, -1) @ first.w_int().T - first.thresholds[None, :]  # thresholds sit in the bias
+    s = x.reshape(100, -1).sum(axis=1)
+    got = np.asarray(tr["Dense_MatMul_0"]).reshape(100, -1)
+    assert np.array_equal(got - want, np.repeat((-first.w0 * s)[:, None], first.out_channels, axis=1))
