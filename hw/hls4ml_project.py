@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import shutil
 import subprocess
 import time
 import xml.etree.ElementTree as ET
@@ -192,6 +193,8 @@ def csim_check(hm, model: IRModel, x: np.ndarray) -> CsimResult:
     """``hm.compile()`` (g++) then compare every score with ``sbnn.sim.bitexact``, with ==."""
     from sbnn.sim.bitexact import simulate
 
+    if shutil.which("g++") is None:
+        raise ToolNotFound("g++ not found: hls4ml's C simulation compiles the project with g++ (apt install g++)")
     t0 = time.time()
     with contextlib.redirect_stdout(io.StringIO()):
         hm.compile()

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import numpy as np
 import pytest
 
 pytest.importorskip("hls4ml")
+if shutil.which("g++") is None:
+    pytest.skip("hls4ml's C simulation needs g++", allow_module_level=True)
 
 from sbnn.errors import ConfigError, HardwareError, ToolNotFound  # noqa: E402
 from sbnn.hw import hls4ml_project as hp  # noqa: E402
