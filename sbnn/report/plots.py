@@ -48,15 +48,19 @@ def _series(rows: list[dict], arch: str, ykey: str | Callable[[dict], Any]):
     return out
 
 
-def _panel(ax, rows: list[dict], arch: str, ykey, linestyle: str = "-", label_suffix: str = "") -> None:
+def _panel(ax, rows: list[dict], arch: str, ykey, linestyle: str = "-", label_suffix: str = "",
+           hollow: bool = False, marker: str | None = None) -> None:
+    """One line per method; ``hollow`` / ``marker`` tell a variant (at target, FINN) from the plain design."""
     for method, xs, ys in _series(rows, arch, ykey):
-        color, marker = STYLE[method]
-        ax.plot(xs, ys, linestyle=linestyle if len(xs) > 1 else "none", marker=marker, color=color,
+        color, default_marker = STYLE[method]
+        ax.plot(xs, ys, linestyle=linestyle if len(xs) > 1 else "none", marker=marker or default_marker,
+                color=color, markerfacecolor="none" if hollow else color, markersize=7 if marker else 6,
                 label=LABEL[method] + label_suffix)
 
 
 def _grid(n_rows: int, archs: list[str], height: float = 3.2):
-    fig, axes = plt.subplots(n_rows, len(archs), figsize=(5.2 * len(archs), height * n_rows), squeeze=False)
+    fig, axes = plt.subplots(n_rows, len(archs), figsize=(5.2 * len(archs), height * n_rows), squeeze=False,
+                             layout="constrained")
     return fig, axes
 
 
@@ -78,9 +82,9 @@ def resources(rows: list[dict], out: Path) -> list[Path]:
         for i, key in enumerate(("LUT", "FF", "BRAM36")):
             ax = axes[i][j]
             _panel(ax, rows, arch, key)
-            _panel(ax, rows, arch, f"eq_{key}", linestyle="--", label_suffix=" @ target frames/s")
+            _panel(ax, rows, arch, f"eq_{key}", linestyle="--", label_suffix=" @ target frames/s", hollow=True)
             if key == "LUT":
-                _panel(ax, rows, arch, "finn_LUT", linestyle=":", label_suffix=" FINN estimate @ target")
+                _panel(ax, rows, arch, "finn_LUT", linestyle=":", label_suffix=" FINN estimate @ target", marker="*")
             ax.axhline(CAPACITY[key], color="red", linestyle="--", linewidth=1)
             ax.text(0.01, CAPACITY[key], f" xc7z020: {CAPACITY[key]:,}", color="red", fontsize=7, va="bottom",
                     transform=ax.get_yaxis_transform())
@@ -149,7 +153,8 @@ def layers(per_point: dict[str, list[dict]], out: Path, stem: str, title: str) -
     """Stacked per-layer LUT and FF bars, one bar per run."""
     names = list(per_point)
     layer_names = list(dict.fromkeys(l["layer"] for ls in per_point.values() for l in ls))
-    fig, axes = plt.subplots(1, 2, figsize=(max(6.0, 0.55 * len(names) + 3) * 2, 3.8), squeeze=False)
+    fig, axes = plt.subplots(1, 2, figsize=(max(6.0, 0.55 * len(names) + 3) * 2, 3.8), squeeze=False,
+                             layout="constrained")
     cmap = plt.get_cmap("tab20")
     for ax, key in zip(axes[0], ("LUT", "FF")):
         bottom = [0.0] * len(names)

@@ -71,6 +71,8 @@ class SweepConfig(StageConfig):
     rtl_samples: int = Field(default=32, ge=0)
     #: synthesis clock for frames/s and the equal-throughput folding
     clock_mhz: float = Field(default=100.0, gt=0)
+    #: run Yosys (False: RTL, folding and cycle model only; no resource figures)
+    synth: bool = True
     #: also fold and synthesize every point for its architecture's target_fps
     equal_throughput: bool = True
     #: seconds before one synthesis is abandoned (the point then fails)
@@ -139,7 +141,7 @@ def points(cfg: SweepConfig) -> list[dict]:
 def point_key(point: dict, cfg: SweepConfig) -> str:
     """Hash of everything that decides a point's results: a finished point is reused only if it matches."""
     relevant = {"point": point, "export_samples": cfg.export_samples, "rtl_samples": cfg.rtl_samples,
-                "clock_mhz": cfg.clock_mhz, "equal_throughput": cfg.equal_throughput}
+                "clock_mhz": cfg.clock_mhz, "equal_throughput": cfg.equal_throughput, "synth": cfg.synth}
     return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

@@ -35,7 +35,7 @@ class SweepResult:
 def options_of(cfg: SweepConfig) -> dict:
     """What a worker needs besides its point (plain values: it may travel to another machine)."""
     return {"export_samples": cfg.export_samples, "rtl_samples": cfg.rtl_samples, "clock_mhz": cfg.clock_mhz,
-            "equal_throughput": cfg.equal_throughput, "synth_timeout": cfg.synth_timeout,
+            "equal_throughput": cfg.equal_throughput, "synth": cfg.synth, "synth_timeout": cfg.synth_timeout,
             "reuse_train": str(Path(cfg.reuse_train).resolve()) if cfg.reuse_train else None}
 
 
@@ -51,7 +51,7 @@ def plan(cfg: SweepConfig, root: Path, only: list[str] | None = None) -> tuple[l
 
 
 def run_sweep(cfg: SweepConfig, root: str | Path, *, executor: str = "local", workers: int | None = None,
-              only: list[str] | None = None, ray_address: str | None = None, ray_local_mode: bool = False,
+              only: list[str] | None = None, ray_address: str | None = None,
               progress: bool = False, log: Callable[[str], None] = print) -> SweepResult:
     from sbnn.sweep import executors
 
@@ -59,7 +59,7 @@ def run_sweep(cfg: SweepConfig, root: str | Path, *, executor: str = "local", wo
     root.mkdir(parents=True, exist_ok=True)
     cfg.save(root / "sweep.yaml")
     todo, done = plan(cfg, root, only)
-    result = SweepResult(skipped=[d for d in done])
+    result = SweepResult(skipped=[d["name"] for d in done])
     n = workers or executors.default_workers(max(1, len(todo)))
     log(f"{len(todo) + len(done)} points: {len(done)} already done, {len(todo)} to run "
         f"({executor} executor, {n} worker{'s' if n != 1 else ''})")
@@ -67,7 +67,7 @@ def run_sweep(cfg: SweepConfig, root: str | Path, *, executor: str = "local", wo
     if todo:
         opts = options_of(cfg)
         if executor == "ray":
-            stream = executors.run_ray(todo, opts, str(root), n, address=ray_address, local_mode=ray_local_mode)
+            stream = executors.run_ray(todo, opts, str(root), n, address=ray_address)
         else:
             stream = executors.run_local(todo, opts, str(root), n)
         with tqdm(total=len(todo), unit="point", disable=not progress, desc="sweep") as bar:

@@ -65,17 +65,17 @@ def run_local(points: list[dict], options: dict, root: str, workers: int) -> Ite
                 yield _failed(p, f"{type(exc).__name__}: {exc}")
 
 
-def run_ray(points: list[dict], options: dict, root: str, workers: int, address: str | None = None,
-            local_mode: bool = False) -> Iterator[dict]:
+def run_ray(points: list[dict], options: dict, root: str, workers: int, address: str | None = None) -> Iterator[dict]:
     """One Ray task per point (1 CPU each). ``address`` joins an existing cluster ("auto" or host:port);
-    without it Ray starts a local one with ``workers`` CPUs. ``root`` must be on storage all nodes share."""
+    without it Ray starts a local one on this machine with ``workers`` CPUs (Ray 2.60 has no in-process
+    "local_mode" any more). ``root`` must be on storage that all nodes share."""
     try:
         import ray
     except ImportError:
         raise ConfigError("the Ray executor needs the 'ray' package: pip install 'sbnn[ray]'") from None
     started = False
     if not ray.is_initialized():
-        kwargs = {"address": address} if address else {"num_cpus": workers, "local_mode": local_mode}
+        kwargs = {"address": address} if address else {"num_cpus": workers}
         ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False, **kwargs)
         started = True
     try:

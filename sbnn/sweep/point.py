@@ -126,7 +126,10 @@ def _synth(run: RunDir, options: dict, log: Callable[[str], None], **hw: Any) ->
     from sbnn.hw.config import HwConfig
     from sbnn.hw.stage import run_stage
 
-    cfg = HwConfig(clock_mhz=options["clock_mhz"], report_only=True, synth_timeout=options["synth_timeout"], **hw)
+    cfg = HwConfig(clock_mhz=options["clock_mhz"], report_only=True, synth=options["synth"],
+                   synth_timeout=options["synth_timeout"], **hw)
+    if not cfg.synth:
+        shutil.rmtree(run.path / "synth", ignore_errors=True)  # a report of an older design would look current
     res = run_stage(run, cfg)
     t = res.synth.total if res.synth else {}
     log(f"folding from {res.folding_source}: {res.cycles['interval_cycles']:,} cycles/frame, "

@@ -1,0 +1,88 @@
+"""The grid: expansion into points, keys, and one-line errors for bad grids (no training here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sbnn.cli import main
+from sbnn.errors import ConfigError
+from sbnn.sweep import config as sc
+
+CONFIGS = Path(__file__).parents[2] / "configs"
+
+
+def test_default_grid_has_twenty_points():
+    cfg = sc.resolve(CONFIGS / "sweep.yaml", [])
+    names = [p["name"] for p in sc.points(cfg)]
+    per_arch = ["bnn", "ab-closed-0.5", "ab-closed-0.75", "ab-closed-0.9", "ab-closed-0.95", "ab-learned-0.5",
+                "ab-learned-0.75", "ab-learned-0.9", "ab-learned-0.95", "sd-bnn"]
+    assert names == [f"{a}-{n}" for a in ("mlp", "cnv") for n in per_arch]
+
+
+def test_point_train_overrides():
+    cfg = sc.resolve(CONFIGS / "sweep.yaml", [], epochs=3)
+    by_name = {p["name"]: p for p in sc.points(cfg)}
+    p = by_name["cnv-ab-learned-0.9"]
+    assert p["train"]["quant.sparsity"] == 0.9
+    assert p["train"]["quant.first_last_sparsity"] == 0.5
+    assert p["train"]["optim.epochs"] == 3
+    assert p["target_fps"] == 100000
+    assert by_name["mlp-sd-bnn"]["train"]["quant.asd"] == "static"
+    assert "quant.sparsity" not in by_name["mlp-bnn"]["train"]
+    assert by_name["mlp-bnn"]["sparsity"] is None
+
+
+def test_key_changes_with_what_decides_results():
+    cfg = sc.resolve(CONFIGS / "sweep.yaml", [])
+    p = sc.points(cfg)[0]
+    assert sc.point_key(p, cfg) == sc.point_key(dict(p), cfg)
+    assert sc.point_key(p, cfg) != sc.point_key(p, sc.resolve(CONFIGS / "sweep.yaml", ["rtl_samples=5"]))
+
+
+def test_fashion_grid_reuses_the_benchmark_configs():
+    """configs/sweep-fashion.yaml must produce the configs benchmarks/train_fashion.py trains with."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("tf", CONFIGS.parent / "benchmarks" / "train_fashion.py")
+    tf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tf)
+    from sbnn.training.config import TrainConfig
+
+    cfg = sc.resolve(CONFIGS / "sweep-fashion.yaml", [], data_dir="/data")
+    ours = {p["name"]: TrainConfig.resolve(**p["train"]) for p in sc.points(cfg)}
+    for arch, epochs in (("mlp", 10), ("cnv", 4)):
+        for name, overrides in tf.points():
+            values = {"data.dataset": "fashion-mnist", "data.data_dir": "/data", "data.download": "false",
+                      "optim.epochs": epochs, "optim.lr": 1e-3, "optim.batch_size": 256, "optim.threads": 2,
+                      **tf.ARCHS[arch], **overrides}
+            if str(overrides.get("quant.method", "")).startswith("ab-"):
+                values.update(tf.SPARSE_EXTRA[arch])
+            assert ours[f"{arch}-{name}"] == TrainConfig.resolve(overrides=[f"{k}={v}" for k, v in values.items()])
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--methods", "bnn,xnor"], "invalid SweepConfig value for 'methods.1'"),
+    (["--sparsities", "0,1.5"], "sparsity levels must be in [0, 1)"),
+    (["--sparsities", "0,a"], "cannot read the list '0,a'"),
+    (["--methods", "ab-closed", "--sparsities", "0"], "the grid is empty"),
+    (["--dataset", "fashion-mnist"], "dataset fashion-mnist is read from a data folder: pass --data-dir"),
+    (["--dataset", "mnist", "--data-dir", "/nonexistent/sbnn-data"], "data folder /nonexistent/sbnn-data does not exist"),
+    (["--archs", "mlp,vgg"], "unknown architecture(s) vgg; the grid has mlp, cnv"),
+    (["--workers", "0"], "--workers must be at least 1"),
+])
+def test_bad_grid_is_a_one_line_error(tmp_path, capsys, args, message):
+    rc = main(["sweep", "--root", str(tmp_path / "s"), "--config", str(CONFIGS / "sweep.yaml"), *args])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "s").exists()
+
+
+def test_unknown_method_in_yaml(tmp_path):
+    bad = tmp_path / "g.yaml"
+    bad.write_text("methods: [bnn, magic]\n")
+    with pytest.raises(ConfigError, match="methods.1"):
+        sc.resolve(bad, [])
