@@ -39,7 +39,7 @@ def _sweep(root: Path, out: Path, log: Callable[[str], None]) -> tuple[str, str,
         raise ConfigError(f"{root} holds no sweep points (no <point>/sweep.json): run 'sbnn sweep' first")
     ok = [r for r in rows if r["status"] == "done"]
     figs: list[Path] = []
-    for fn in (plots.accuracy, plots.resources, plots.throughput, plots.pareto):
+    for fn in (plots.summary, plots.accuracy, plots.resources, plots.throughput, plots.pareto):
         figs += fn(ok, out)
     for arch in dict.fromkeys(r["arch"] for r in ok):
         per = {r["name"]: layer_rows(root / r["name"]) for r in ok if r["arch"] == arch}

@@ -115,6 +115,26 @@ def throughput(rows: list[dict], out: Path) -> list[Path]:
     return _save(fig, out, "throughput_vs_sparsity")
 
 
+def summary(rows: list[dict], out: Path) -> list[Path]:
+    """The main figure: accuracy, LUTs at the common target frames/s and frames/s at IR folding, per arch."""
+    archs = _archs(rows)
+    fig, axes = plt.subplots(len(archs), 3, figsize=(15, 3.4 * len(archs)), squeeze=False, layout="constrained")
+    for i, arch in enumerate(archs):
+        _panel(axes[i][0], rows, arch, lambda r: None if r["test_acc"] is None else 100 * r["test_acc"])
+        axes[i][0].set(title=f"{arch}: accuracy", ylabel="test accuracy (bit-exact), %")
+        _panel(axes[i][1], rows, arch, "eq_LUT", linestyle="--", hollow=True)
+        _panel(axes[i][1], rows, arch, "finn_LUT", marker="*", label_suffix=" FINN estimate")
+        target = next((r["eq_target_fps"] for r in rows if r["arch"] == arch and r["eq_target_fps"]), None)
+        axes[i][1].set(title=f"{arch}: LUTs at {target or 0:,.0f} frames/s", ylabel="LUT", yscale="log")
+        _panel(axes[i][2], rows, arch, "fps")
+        axes[i][2].set(title=f"{arch}: frames/s at the same folding (IR)", ylabel="frames / s", yscale="log")
+        for ax in axes[i]:
+            ax.set_xlabel("fraction of zero weight bits")
+            ax.grid(alpha=0.3, which="both")
+    axes[0][1].legend(fontsize=7)
+    return _save(fig, out, "summary")
+
+
 def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """(cost, accuracy) points not dominated by a cheaper-or-equal, at-least-as-accurate one."""
     front: list[tuple[float, float]] = []

@@ -15,7 +15,7 @@ from sbnn.report import tables
 from sbnn.report.build import build_report, rows_of
 from sbnn.report.plots import pareto_front
 
-FIGURES = ["accuracy_vs_sparsity", "resources_vs_sparsity", "throughput_vs_sparsity", "pareto_accuracy_lut",
+FIGURES = ["summary", "accuracy_vs_sparsity", "resources_vs_sparsity", "throughput_vs_sparsity", "pareto_accuracy_lut",
            "layers_tiny", "layers_tiny_at_target"]
 
 
