@@ -73,6 +73,9 @@ class SweepConfig(StageConfig):
     clock_mhz: float = Field(default=100.0, gt=0)
     #: run Yosys (False: RTL, folding and cycle model only; no resource figures)
     synth: bool = True
+    #: also synthesize the design at the IR's own folding (False: only its RTL and cycle model; the IR's
+    #: PE = SIMD = 1 turns a large layer into one huge weight ROM that takes Yosys a long time)
+    synth_ir_folding: bool = True
     #: also fold and synthesize every point for its architecture's target_fps
     equal_throughput: bool = True
     #: seconds before one synthesis is abandoned (the point then fails)
@@ -141,7 +144,8 @@ def points(cfg: SweepConfig) -> list[dict]:
 def point_key(point: dict, cfg: SweepConfig) -> str:
     """Hash of everything that decides a point's results: a finished point is reused only if it matches."""
     relevant = {"point": point, "export_samples": cfg.export_samples, "rtl_samples": cfg.rtl_samples,
-                "clock_mhz": cfg.clock_mhz, "equal_throughput": cfg.equal_throughput, "synth": cfg.synth}
+                "clock_mhz": cfg.clock_mhz, "equal_throughput": cfg.equal_throughput, "synth": cfg.synth,
+                "synth_ir_folding": cfg.synth_ir_folding}
     return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

@@ -122,11 +122,11 @@ def step_export(pdir: Path, point: dict, options: dict, log: Callable[[str], Non
     export(RunDir(pdir), ExportConfig(samples=options["export_samples"]), log=log)
 
 
-def _synth(run: RunDir, options: dict, log: Callable[[str], None], **hw: Any) -> None:
+def _synth(run: RunDir, options: dict, log: Callable[[str], None], synth: bool = True, **hw: Any) -> None:
     from sbnn.hw.config import HwConfig
     from sbnn.hw.stage import run_stage
 
-    cfg = HwConfig(clock_mhz=options["clock_mhz"], report_only=True, synth=options["synth"],
+    cfg = HwConfig(clock_mhz=options["clock_mhz"], report_only=True, synth=options["synth"] and synth,
                    synth_timeout=options["synth_timeout"], **hw)
     if not cfg.synth:
         shutil.rmtree(run.path / "synth", ignore_errors=True)  # a report of an older design would look current
@@ -137,7 +137,7 @@ def _synth(run: RunDir, options: dict, log: Callable[[str], None], **hw: Any) ->
 
 
 def step_synth(pdir: Path, point: dict, options: dict, log: Callable[[str], None]) -> None:
-    _synth(RunDir(pdir), options, log)
+    _synth(RunDir(pdir), options, log, synth=options.get("synth_ir_folding", True))
 
 
 def step_fps(pdir: Path, point: dict, options: dict, log: Callable[[str], None]) -> None:
