@@ -43,14 +43,15 @@ def _sweep(root: Path, out: Path, log: Callable[[str], None]) -> tuple[str, str,
         figs += fn(ok, out)
     for arch in dict.fromkeys(r["arch"] for r in ok):
         per = {r["name"]: layer_rows(root / r["name"]) for r in ok if r["arch"] == arch}
-        figs += plots.layers(per, out, f"layers_{arch}", f"{arch} (IR folding)")
+        if any(per.values()):
+            figs += plots.layers(per, out, f"layers_{arch}", f"{arch} (IR folding)")
         per = {r["name"]: layer_rows(root / r["name"], "fps") for r in ok if r["arch"] == arch}
         if any(per.values()):
             figs += plots.layers(per, out, f"layers_{arch}_at_target", f"{arch} @ target frames/s")
     failed = [r for r in rows if r["status"] != "done"]
     md = [f"# Sparsity sweep: {root}", "", f"{len(ok)} points done, {len(failed)} not done "
           f"({', '.join(r['name'] for r in failed) or 'none'}). Accuracy is the bit-exact integer simulator's on "
-          "the test set; resources are Yosys synth_xilinx for the xc7z020 (LUT 53,200, FF 106,400, BRAM36 140); "
+          "the test images among the export's samples (export_samples, default 1000); resources are Yosys synth_xilinx for the xc7z020 (LUT 53,200, FF 106,400, BRAM36 140); "
           "'@ target' is the same network folded for its architecture's common target frames/s.", ""]
     sections = [("Results", tb.cells(rows, tb.MAIN))]
     if any(r["finn_LUT"] is not None for r in rows):
