@@ -66,8 +66,9 @@ def _summary(res, cfg) -> None:
             continue
         r = syn.get(s["layer"], {})
         rows.append([s["layer"], s["kind"], s.get("PE", ""), s.get("SIMD", ""),
-                     f"{s['style']}/{s['coding']}" if "style" in s else "",
-                     f"{s['sparsity']:.2f}" if "sparsity" in s else "", f"{s['cycles_per_frame']:,}",
+                     f"{s['style']}/{s['coding']}" + (f"/{s['gather']}" if s.get("gather") else "") if "style" in s else "",
+                     f"{s['sparsity']:.2f}" if "sparsity" in s else "",
+                     f"{s.get('layer_cycles_per_frame', s['cycles_per_frame']):,}",
                      f"{s['weight_memory_bits']:,}" if "weight_memory_bits" in s else "",
                      r.get("LUT", "-"), r.get("FF", "-"), (r.get("BRAM36", 0) + r.get("BRAM18", 0) / 2) if r else "-"])
     title = (f"{res.design.name}: folding from {res.folding_source}; latency {cyc['latency_cycles']:,} cycles "

@@ -26,9 +26,14 @@ class HwConfig(StageConfig):
     style: Literal["sparse", "dense"] = "sparse"
     #: weight-memory coding of sparse folded layers
     coding: Literal["auto", "index", "delta"] = "auto"
-    #: sparse folded MVUs: "full" (a slot reads any input: fewest clocks) or "segmented" (slot s reads
-    #: inputs i = s mod SIMD: SIMD times smaller multiplexers, more clocks)
-    gather: Literal["full", "segmented"] = "full"
+    #: sparse folded MVUs: "full" (a slot reads any input of the vector held in flip-flops: a (K+1):1
+    #: multiplexer per slot), "segmented" (slot s reads inputs i = s mod SIMD: SIMD times smaller
+    #: multiplexers, more clocks), "lutram" / "lutram1" (the vector is copied into distributed RAM, 64
+    #: entries per LUT, in 64 clocks: two buffers overlap the copy with the compute, one buffer does not),
+    #: "auto" (per layer, the cheapest by the logic estimate that costs at most ``max_cycle_overhead``
+    #: more clocks; with ``target_fps``, the cheapest that meets the target). A folding file's per-layer
+    #: "gather" wins.
+    gather: Literal["auto", "full", "segmented", "lutram", "lutram1"] = "auto"
     #: weight memories of folded MVUs: "auto" (synthesis decides), "block" (BRAM) or "distributed" (LUTs)
     weight_rom: Literal["auto", "block", "distributed"] = "auto"
     #: gap-code width for coding "delta" (None: the smallest memory)
@@ -63,8 +68,12 @@ class HwConfig(StageConfig):
     #: inputs on which the hls4ml C simulation must equal the bit-exact simulator
     hls4ml_csim_inputs: int = Field(default=1000, ge=1)
 
-    def gen_options(self) -> GenOptions:
+    def gen_options(self, gathers: dict[str, str] | None = None) -> GenOptions:
+        """The generator options; ``gathers`` (layer -> gather, as resolved for ``gather="auto"``)
+        replaces the single ``gather``."""
+        if gathers is None and self.gather == "auto":
+            raise ValueError("gather 'auto' must be resolved per layer first (sbnn.hw.stage.resolve_folding)")
         return GenOptions(style=self.style, coding=self.coding, delta_bits=self.delta_bits,
                           max_cycle_overhead=self.max_cycle_overhead, pixels_per_beat=self.pixels_per_beat,
-                          max_input_bits=self.max_input_bits, fifo_depth=self.fifo_depth, gather=self.gather,
-                          weight_rom=self.weight_rom)
+                          max_input_bits=self.max_input_bits, fifo_depth=self.fifo_depth,
+                          gather=self.gather if gathers is None else gathers, weight_rom=self.weight_rom)

@@ -19,7 +19,7 @@ from sbnn.hw.stream import StreamFormat, field_bits
 from sbnn.hw.verilog import ROM_STYLES, Module, clog2, lint_off, lint_on, lit
 from sbnn.ir.model import MVU, IRModel, MaxPool, Threshold
 from sbnn.runs import write_atomic
-from sbnn.sim.cycles import Performance, Stage, build_pipeline, performance, size_fifos
+from sbnn.sim.cycles import Performance, Stage, build_pipeline, fixed_depths, performance, size_fifos
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,9 @@ class GenOptions:
     max_input_bits: int = 1024
     fifo_depth: int | None = None  # None: sized by the cycle model
     fifo_max_bits: int = 36864
-    gather: str = "full"  # sparse folded MVUs: "full" (any input per slot) or "segmented" (SIMD x cheaper)
+    #: sparse folded MVUs: "full" (any input per slot), "segmented" (SIMD x cheaper multiplexers),
+    #: "lutram" / "lutram1" (the vector in distributed RAM, two / one buffers); a dict maps layer names
+    gather: str | dict = "full"
     #: weight memories: "auto" (synthesis decides), "block" (BRAM) or "distributed" (LUTs); a dict maps
     #: layer names to styles (FINN's per-layer ram_style)
     weight_rom: str | dict = "auto"
@@ -131,11 +133,13 @@ def generate(model: IRModel, options: GenOptions | None = None, upto: str | None
         raise HardwareError("max-pool needs bipolar bits; threshold the input first")
     stages = build_pipeline(model, options.style, options.coding, options.delta_bits, options.pixels_per_beat,
                             options.max_input_bits, options.max_cycle_overhead, options.gather)
-    depths = ([options.fifo_depth] * len(stages) if options.fifo_depth
+    depths = (fixed_depths(stages, options.fifo_depth) if options.fifo_depth
               else size_fifos(stages, max_bits=options.fifo_max_bits))
     prefix = ident(name or model.name)
     files: dict[str, str] = {}
     for i, st in enumerate(stages):
+        if st.kind == "load":  # part of the next stage's module (its distributed RAM is the link)
+            continue
         files[f"{prefix}_{st.name}.v"] = _stage_module(model, st, f"{prefix}_{st.name}", options)
         width = st.out_elems * st.out_bits if i + 1 < len(stages) else stream_format(model, stages).out_width
         files[f"{prefix}_fifo{i}.v"] = rtl_units.fifo(f"{prefix}_fifo{i}", width, depths[i])
@@ -161,19 +165,29 @@ def _top(top: str, prefix: str, stages: list[Stage], fmt: StreamFormat) -> str:
     m.port("input  wire m_axis_tready")
     m.port("output wire m_axis_tlast")
     n = len(stages)
+    # a load stage has no instance: the MVU after it reads the load stage's input FIFO (in/v/pop i)
+    loads = {i for i, st in enumerate(stages) if st.kind == "load"}
+    src = {i: i - 1 if i - 1 in loads else i for i in range(n) if i not in loads}
     for i, st in enumerate(stages):
         iw, ow = st.in_elems * st.in_bits, st.out_elems * st.out_bits
-        m.line(f"wire [{iw - 1}:0] in{i};")
-        m.line(f"wire v{i}, pop{i};")
-        m.line(f"wire [{ow - 1}:0] out{i};")
-        m.line(f"wire rdy{i}, push{i};")
+        if i - 1 not in loads:
+            m.line(f"wire [{iw - 1}:0] in{i};")
+            m.line(f"wire v{i}, pop{i};")
+        if i not in loads:
+            m.line(f"wire [{ow - 1}:0] out{i};")
+            m.line(f"wire rdy{i}, push{i};")
     m.line(f"assign in0 = s_axis_tdata[{fmt.in_payload - 1}:0];")
     m.line("assign v0 = s_axis_tvalid;")
     m.line("assign s_axis_tready = pop0;")
     for i, st in enumerate(stages):
-        m.line(f"{prefix}_{st.name} u_{st.name} (.ap_clk(ap_clk), .ap_rst_n(ap_rst_n), .in_data(in{i}), .in_valid(v{i}), "
-               f".in_pop(pop{i}), .out_data(out{i}), .out_ready(rdy{i}), .out_push(push{i}));")
+        if i in loads:
+            continue
+        j = src[i]
+        m.line(f"{prefix}_{st.name} u_{st.name} (.ap_clk(ap_clk), .ap_rst_n(ap_rst_n), .in_data(in{j}), .in_valid(v{j}), "
+               f".in_pop(pop{j}), .out_data(out{i}), .out_ready(rdy{i}), .out_push(push{i}));")
     for i in range(n - 1):
+        if i in loads:
+            continue
         m.line(f"{prefix}_fifo{i} u_fifo{i} (.ap_clk(ap_clk), .ap_rst_n(ap_rst_n), .wdata(out{i}), .push(push{i}), "
                f".ready(rdy{i}), .rdata(in{i + 1}), .valid(v{i + 1}), .pop(pop{i + 1}));")
     last = stages[-1]

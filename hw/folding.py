@@ -1,16 +1,18 @@
 """Folding: how many output channels (PE) and inputs or non-zeros (SIMD) each MVU handles per clock.
 
-Three sources, as in FINN: a hand-written JSON file (``{"<layer>": {"PE": 4, "SIMD": 8}, ...}``; a
-``"Defaults"`` entry is accepted and ignored), *unrolled* (PE = M, SIMD = K everywhere: constant weights)
-or *automatic* for a target frame rate. The automatic choice is FINN's SetFolding idea with our cycle
-model: for each MVU, among all divisor pairs (PE, SIMD) whose clocks per frame - computed from the
-zero-skip schedule, so sparse layers get the small folding they need - meet the target, take the one
-with the smallest logic estimate. Folding never changes the IR's arithmetic, only ``pe``/``simd``.
+Three sources, as in FINN: a hand-written JSON file (``{"<layer>": {"PE": 4, "SIMD": 8}, ...}``, optionally
+with ``"gather"`` per layer; a ``"Defaults"`` entry is accepted and ignored), *unrolled* (PE = M, SIMD = K
+everywhere: constant weights) or *automatic* for a target frame rate. The automatic choice is FINN's
+SetFolding idea with our cycle model: for each MVU, among all divisor pairs (PE, SIMD) - and, with
+``gather="auto"``, every gather of a sparse layer - whose clocks per frame (from the zero-skip schedule,
+so sparse layers get the small folding they need) meet the target, take the one with the smallest logic
+estimate. Folding never changes the IR's arithmetic, only ``pe``/``simd`` and how inputs are gathered.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 from dataclasses import dataclass
@@ -20,7 +22,10 @@ import numpy as np
 
 from sbnn.errors import ConfigError, HardwareError
 from sbnn.ir.model import MVU, IRModel
-from sbnn.sim.cycles import MVUPlan, index_bits, plan_mvu
+from sbnn.sim.cycles import GATHERS, LUTRAM_BUFFERS, MVUPlan, index_bits, lutram_banks, plan_mvu, vector_clocks
+
+#: the gathers ``gather="auto"`` chooses from (segmented stays opt-in: it trades clocks for multiplexers)
+AUTO_GATHERS = ("full", "lutram", "lutram1")
 
 
 def divisors(n: int) -> list[int]:
@@ -59,9 +64,14 @@ def parse(raw: object, where: str = "folding") -> dict[str, dict[str, int]]:
             raise ConfigError(f"{where}: entry {name!r} must be an object such as {{\"PE\": 4, \"SIMD\": 8}}")
         fold = {}
         for key, value in entry.items():
+            if key.lower() == "gather":
+                if value not in GATHERS:
+                    raise ConfigError(f"{where}: {name}.gather must be one of {', '.join(GATHERS)}, got {value!r}")
+                fold["gather"] = value
+                continue
             k = key.upper()
             if k not in ("PE", "SIMD"):
-                raise ConfigError(f"{where}: entry {name!r} has unknown key {key!r} (only PE and SIMD)")
+                raise ConfigError(f"{where}: entry {name!r} has unknown key {key!r} (only PE, SIMD and gather)")
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{where}: {name}.{key} must be a positive integer, got {value!r}")
             fold[k] = value
@@ -103,8 +113,17 @@ def unrolled(model: IRModel) -> dict[str, dict[str, int]]:
     return {name: {"PE": layer.out_channels, "SIMD": layer.in_features} for name, layer in _mvus(model).items()}
 
 
+#: LUTs per input element and slot of a multiplexer gather (Yosys, xc7: a 785:1 bit multiplexer ~ 400 LUTs)
+MUX_LUT_PER_INPUT = 0.51
+#: LUTs per bank and slot of a distributed-RAM gather, by buffers (RAM64M copies per 3 read ports plus the
+#: bank multiplexer), and per bank of its loader (a 64:1 write multiplexer); Yosys, K = 784 and 256
+LUTRAM_LUT_PER_BANK_SLOT = {1: 1.7, 2: 3.9}
+LUTRAM_LUT_PER_BANK_LOAD = 23.0
+
+
 def logic_estimate(layer: MVU, plan: MVUPlan) -> float:
-    """A rough LUT estimate used only to rank foldings (synthesis gives the real numbers)."""
+    """A LUT estimate used only to rank foldings and gathers (synthesis gives the real numbers); its
+    gather coefficients are fitted to Yosys' synth_xilinx on single layers."""
     k, eb = layer.in_features, layer.in_type.bits
     per_lane = 2 * (int(np.log2(max(2, k))) + 6)  # accumulator, compare
     if plan.style == "unrolled":
@@ -112,14 +131,46 @@ def logic_estimate(layer: MVU, plan: MVUPlan) -> float:
         return ops * eb * 0.8 + layer.out_channels * per_lane
     if plan.style == "dense":
         return plan.pe * plan.simd * eb + (k * eb / 4 if k > plan.simd else 0) + plan.pe * per_lane
+    slots = plan.pe * plan.simd
+    if plan.gather in LUTRAM_BUFFERS:
+        nb = lutram_banks(k)
+        per_slot = eb * nb * LUTRAM_LUT_PER_BANK_SLOT[LUTRAM_BUFFERS[plan.gather]] + index_bits(k)
+        return eb * nb * LUTRAM_LUT_PER_BANK_LOAD + slots * per_slot + plan.pe * per_lane
     n = k if plan.gather == "full" else k // plan.simd
-    mux = (n + 1) * eb / 4 + index_bits(n)
-    return plan.pe * plan.simd * mux + plan.pe * per_lane
+    mux = (n + 1) * eb * MUX_LUT_PER_INPUT + index_bits(n)
+    return slots * mux + plan.pe * per_lane
+
+
+def gather_plans(layer: MVU, style: str, gather: str, coding: str = "index") -> list[MVUPlan]:
+    """The plans to choose from for ``gather`` ("auto": :data:`AUTO_GATHERS`, which share one schedule)."""
+    if gather != "auto":
+        return [plan_mvu(layer, style, coding=coding, gather=gather)]
+    base = plan_mvu(layer, style, coding=coding, gather="full")
+    if base.style != "sparse":
+        return [base]
+    return [base] + [dataclasses.replace(base, gather=g) for g in AUTO_GATHERS if g != "full"]
+
+
+def choose_gathers(model: IRModel, style: str = "sparse", max_cycle_overhead: float = 0.10,
+                   fixed: dict[str, str] | None = None) -> dict[str, str]:
+    """``gather="auto"`` at a given folding: per sparse folded MVU the gather with the smallest logic
+    estimate whose clocks per vector stay within ``max_cycle_overhead`` of the full gather's (as the
+    automatic weight coding does); ``fixed`` (layer -> gather, e.g. from a folding file) wins."""
+    out = {}
+    for name, layer in _mvus(model).items():
+        if fixed and name in fixed:
+            out[name] = fixed[name]
+            continue
+        plans = gather_plans(layer, style, "auto")
+        limit = plans[0].T * (1 + max_cycle_overhead)
+        ok = [p for p in plans if vector_clocks(p, layer.in_features) <= limit]
+        out[name] = min(ok, key=lambda p: logic_estimate(layer, p)).gather
+    return out
 
 
 @dataclass
 class AutoResult:
-    folding: dict[str, dict[str, int]]
+    folding: dict[str, dict]  # layer -> {"PE", "SIMD"[, "gather"]}
     target_cycles: int
     met: bool
     layer_cycles: dict[str, int]
@@ -127,7 +178,8 @@ class AutoResult:
 
 def auto(model: IRModel, target_fps: float, clock_mhz: float = 100.0, style: str = "sparse",
          gather: str = "full") -> AutoResult:
-    """Per-MVU folding for ``target_fps`` at ``clock_mhz`` (index-coded zero-skip schedule for sparse)."""
+    """Per-MVU folding (and, with ``gather="auto"``, gather) for ``target_fps`` at ``clock_mhz``
+    (index-coded zero-skip schedule for sparse layers); sparse folded layers record their gather."""
     if target_fps <= 0 or clock_mhz <= 0:
         raise ConfigError("target frames/s and clock must be positive")
     target = max(1, int(clock_mhz * 1e6 // target_fps))
@@ -139,13 +191,15 @@ def auto(model: IRModel, target_fps: float, clock_mhz: float = 100.0, style: str
             for simd in divisors(layer.in_features):
                 trial = copy.copy(layer)
                 trial.pe, trial.simd = pe, simd
-                plan = plan_mvu(trial, style, coding="index", gather=gather)
-                cyc = plan.T * vectors
-                key = (cyc > target, logic_estimate(trial, plan) if cyc <= target else cyc, cyc)
-                if best is None or key < best[0]:
-                    best = (key, pe, simd, cyc)
-        _, pe, simd, cyc = best
+                for plan in gather_plans(trial, style, gather):
+                    cyc = vector_clocks(plan, layer.in_features) * vectors
+                    key = (cyc > target, logic_estimate(trial, plan) if cyc <= target else cyc, cyc)
+                    if best is None or key < best[0]:
+                        best = (key, pe, simd, plan, cyc)
+        _, pe, simd, plan, cyc = best
         folding[name] = {"PE": pe, "SIMD": simd}
+        if plan.style == "sparse":
+            folding[name]["gather"] = plan.gather
         cycles[name] = cyc
         met = met and cyc <= target
     return AutoResult(folding, target, met, cycles)

@@ -24,9 +24,12 @@ import numpy as np
 from sbnn.errors import HardwareError
 from sbnn.hw.arith import Arith, arith
 from sbnn.hw.rtl_units import counter_decl, counter_step, is_last, unit_ports
-from sbnn.hw.verilog import Module, Op, clog2, const_mul, ext, lint_off, lint_on, lit, rom_init, shl, tree_sum
+from sbnn.hw.verilog import Module, Op, clog2, const_mul, ext, lint_off, lint_on, lit, rom_init, shl, tree_sum, width_for
 from sbnn.ir.model import MVU
-from sbnn.sim.cycles import MVUPlan, Stage
+from sbnn.sim.cycles import LUTRAM_BUFFERS, LUTRAM_DEPTH, MVUPlan, Stage, lutram_banks, lutram_load_clocks
+
+#: read ports served by one copy of a distributed-RAM bank (RAM64M: three read-only ports)
+LUTRAM_READ_PORTS = 3
 
 
 def _elements(m: Module, layer: MVU, eb: int, ar: Arith):
@@ -175,7 +178,7 @@ def slot_codes(row: np.ndarray, plan: MVUPlan, nw: int) -> list[list[int]]:
     carries the codes of residue class s (inputs i = s mod SIMD, addressed by i // SIMD)."""
     simd = plan.simd
     grid = [[0] * simd for _ in range(nw)]
-    if plan.gather == "full":
+    if plan.gather != "segmented":
         codes = channel_codes(row, plan)
         if len(codes) > nw * simd:
             raise HardwareError("schedule/ROM mismatch: a channel has more codes than its fold's slots")
@@ -220,12 +223,18 @@ def mvu_folded(name: str, st: Stage, layer: MVU, rom_style: str = "auto") -> str
                f"{' (' + plan.coding + f', {plan.code_bits} b/slot, {plan.gather} gather)' if sparse else ''}, "
                f"{t} clocks/vector.")
     unit_ports(m, k * eb, mch * ar.out_bits)
-    g = _shared_g(m, [_elements(m, layer, eb, ar)(i) for i in range(k)], ar) if ar.gmul else None
+    lut = sparse and plan.gather in LUTRAM_BUFFERS
+    g = _shared_g(m, [_elements(m, layer, eb, ar)(i) for i in range(k)], ar) if ar.gmul and not lut else None
     # ---- handshake / control (declared first, used by the stages below)
     m.line("reg c_valid;")
     m.line("wire c_last;")
     m.line("wire c_fire = c_valid && (!c_last || out_ready);")
-    m.line("wire g_fire = ap_rst_n && in_valid && (!c_valid || c_fire);")
+    if lut:  # the gather reads the vector from distributed RAM, filled by the loader
+        m.line("wire b_pop;")
+        g = _lutram_loader(m, layer, plan, eb, ar)
+        m.line("wire g_fire = ap_rst_n && b_valid && (!c_valid || c_fire);")
+    else:
+        m.line("wire g_fire = ap_rst_n && in_valid && (!c_valid || c_fire);")
     m.line("assign out_push = c_fire && c_last;")
     # ---- weight memory
     wb = plan.word_bits
@@ -252,7 +261,7 @@ def mvu_folded(name: str, st: Stage, layer: MVU, rom_style: str = "auto") -> str
         counter_step(m, "sf", sf_n, "g_fire")
     counter_decl(m, "fold", nf)
     counter_step(m, "fold", nf, "g_fire && fend")
-    m.line(f"assign in_pop = g_fire && fend && {is_last('fold', nf)};")
+    m.line(f"assign {'b_pop' if lut else 'in_pop'} = g_fire && fend && {is_last('fold', nf)};")
     # ---- lanes: gather + sum + accumulate
     accs = _lanes_sparse(m, layer, plan, ar, eb) if sparse else _lanes_dense(m, layer, plan, ar, eb)
     # ---- compare stage registers
@@ -297,19 +306,126 @@ def mvu_folded(name: str, st: Stage, layer: MVU, rom_style: str = "auto") -> str
             lanes_out.append(_score_bits(m, sc, ar, p))
         else:
             lanes_out.append(m.wire(f"bit{p}", 1, _compare(y, f"c_thr[{base + ar.yw - 1}:{base}]", f"c_thr[{base + ar.yw}]")))
-    # ---- output vector: earlier folds are held in obuf, the last fold comes straight from the lanes
+    # ---- output vector: earlier folds are shifted into osr (fold f ends in slot f: a common clock enable,
+    # no per-fold decoder), the last fold comes straight from the lanes
     ob = ar.out_bits
     fields = [""] * mch
+    fold_w = pe * ob
+    if nf > 1:
+        m.line(f"reg [{(nf - 1) * fold_w - 1}:0] osr;")
+        lanes_vec = "{" + ", ".join(reversed(lanes_out)) + "}"
+        shifted = lanes_vec if nf == 2 else f"{{{lanes_vec}, osr[{(nf - 1) * fold_w - 1}:{fold_w}]}}"
+        m.line(f"always @(posedge ap_clk) if (c_fire && !c_last) osr <= {shifted};")
     for f in range(nf):
         for p, c in enumerate(plan.folds[f]):
-            if f == nf - 1:
-                fields[c] = lanes_out[p]
-            else:
-                m.line(f"reg {'[' + str(ob - 1) + ':0] ' if ob > 1 else ''}ob{c};")
-                m.line(f"always @(posedge ap_clk) if (c_fire && c_fold == {lit(f, fw)}) ob{c} <= {lanes_out[p]};")
-                fields[c] = f"ob{c}"
+            lo = (f * pe + p) * ob
+            fields[c] = lanes_out[p] if f == nf - 1 else (f"osr[{lo}]" if ob == 1 else f"osr[{lo + ob - 1}:{lo}]")
     m.line(f"assign out_data = {{{', '.join(reversed(fields))}}};")
     return m.text()
+
+
+def _lutram_loader(m: Module, layer: MVU, plan: MVUPlan, eb: int, ar: Arith) -> Op | None:
+    """Loader and distributed-RAM banks of a ``lutram``/``lutram1`` gather (see :mod:`sbnn.sim.cycles`).
+
+    The vector at the input FIFO head is written into every bank in parallel, one entry per clock, for
+    ``lutram_load_clocks(K)`` clocks (position 0, read by empty slots, is written with 0); the last write
+    pops the FIFO and hands the buffer over (``bcount``, a registered count, as in a FIFO). With two
+    buffers the next vector loads while the MVU computes on the other one. Each bank is replicated once per
+    three read ports (RAM64M). ``S'`` is summed serially from the entries as they are written (an
+    ``nb``-input adder instead of a K-input tree), and ``G = gmul * S'`` is kept per buffer.
+    Declares ``b_valid`` and ``lram<bank>_<copy>``; returns the G of the buffer being computed."""
+    k = layer.in_features
+    nbuf, nb, n_load = LUTRAM_BUFFERS[plan.gather], lutram_banks(k), lutram_load_clocks(k)
+    ab = clog2(n_load)
+    m.line(f"wire [{(k + 1) * eb - 1}:0] xpos = {{in_data, {eb}'d0}};  // position p = input p - 1; position 0 = 0")
+    m.line(f"reg [{ab - 1}:0] la;")
+    bw = 2 if nbuf == 2 else 1
+    m.line(f"reg [{bw - 1}:0] bcount;")
+    m.line(f"wire l_fire = ap_rst_n && in_valid && ((la != {ab}'d0) || (bcount != {lit(nbuf, bw)}));")
+    m.line(f"wire l_last = (la == {lit(n_load - 1, ab)});")
+    m.line("wire b_push = l_fire && l_last;")
+    m.line("assign in_pop = b_push;")
+    m.line(f"wire b_valid = (bcount != {bw}'d0);")
+    m.line("always @(posedge ap_clk) begin")
+    m.line(f"    if (!ap_rst_n) la <= {ab}'d0;")
+    m.line(f"    else if (l_fire) la <= l_last ? {ab}'d0 : la + {lit(1, ab)};")
+    m.line("end")
+    m.line("always @(posedge ap_clk) begin")
+    m.line(f"    if (!ap_rst_n) bcount <= {bw}'d0;")
+    m.line(f"    else if (b_push && !b_pop) bcount <= bcount + {lit(1, bw)};")
+    m.line(f"    else if (!b_push && b_pop) bcount <= bcount - {lit(1, bw)};")
+    m.line("end")
+    if nbuf == 2:
+        m.line("reg wb, rb;")
+        m.line("always @(posedge ap_clk) begin")
+        m.line("    if (!ap_rst_n) begin wb <= 1'b0; rb <= 1'b0; end")
+        m.line("    else begin if (b_push) wb <= ~wb; if (b_pop) rb <= ~rb; end")
+        m.line("end")
+    waddr = "{wb, la}" if nbuf == 2 else "la"
+    depth = nbuf << ab
+    copies = -(-plan.pe * plan.simd // LUTRAM_READ_PORTS)
+    entries = []
+    for j in range(nb):
+        lo = j * LUTRAM_DEPTH
+        n = min(k + 1 - lo, n_load)
+        pad = (1 << ab) - n
+        parts = ([f"{pad * eb}'d0"] if pad else []) + [f"xpos[{(lo + n) * eb - 1}:{lo * eb}]"]
+        xb = m.wire(f"xb{j}", (1 << ab) * eb, "{" + ", ".join(parts) + "}")
+        if eb == 1:
+            d = m.wire(f"ld{j}", 1, f"{xb}[la]")
+        else:
+            iw = clog2((1 << ab) * eb)
+            idx = m.wire(f"ldi{j}", iw, f"{{{iw - ab}'d0, la}} * {lit(eb, iw)}" if iw > ab else f"la * {lit(eb, iw)}")
+            d = m.wire(f"ld{j}", eb, f"{xb}[{idx} +: {eb}]")
+        entries.append(Op(d, eb, ar.elo, ar.ehi) if eb > 1 else Op(d, 1, 0, 1))
+        for c in range(copies):
+            m.line(f"reg [{eb - 1}:0] lram{j}_{c} [0:{depth - 1}];")
+            m.line(f"always @(posedge ap_clk) if (l_fire) lram{j}_{c}[{waddr}] <= {d};")
+    if not ar.gmul:
+        return None
+    step = tree_sum(m, entries, "ss")
+    lo, hi = k * min(entries[0].lo, 0), k * max(entries[0].hi, 0)
+    sw = width_for(lo, hi)
+    m.line(f"reg [{sw - 1}:0] s_acc;")
+    m.wire("s_nx", sw, f"((la == {ab}'d0) ? {sw}'d0 : s_acc) + {ext(step, sw)}")
+    m.line("always @(posedge ap_clk) if (l_fire) s_acc <= s_nx;")
+    g = const_mul(m, Op("s_nx", sw, lo, hi), ar.gmul, "g")
+    if nbuf == 2:
+        m.line(f"reg [{g.width - 1}:0] gbuf0, gbuf1;")
+        m.line(f"always @(posedge ap_clk) if (b_push) begin if (wb) gbuf1 <= {g.name}; else gbuf0 <= {g.name}; end")
+        return Op(m.wire("gcur", g.width, "rb ? gbuf1 : gbuf0"), g.width, g.lo, g.hi)
+    m.line(f"reg [{g.width - 1}:0] gbuf;")
+    m.line(f"always @(posedge ap_clk) if (b_push) gbuf <= {g.name};")
+    return Op("gbuf", g.width, g.lo, g.hi)
+
+
+def _lutram_take(m: Module, layer: MVU, plan: MVUPlan, eb: int, ar: Arith) -> callable:
+    """Returns f(pos_name, tag, slot) -> Op: position ``pos`` read from the copy serving ``slot``."""
+    k = layer.in_features
+    nbuf, nb = LUTRAM_BUFFERS[plan.gather], lutram_banks(k)
+    ab, pw = clog2(lutram_load_clocks(k)), clog2(k + 1)
+    sel_w = pw - ab
+    lo, hi = (ar.elo, ar.ehi) if eb > 1 else (0, 1)
+
+    def take(pos: str, tag: str, slot: int) -> Op:
+        c = slot // LUTRAM_READ_PORTS
+        addr = f"{pos}[{ab - 1}:0]"
+        raddr = f"{{rb, {addr}}}" if nbuf == 2 else addr
+        if nb == 1:
+            return Op(m.wire(f"v{tag}", eb, f"lram0_{c}[{raddr}]"), eb, lo, hi)
+        n_sel = 1 << sel_w
+        parts = [f"lram{j}_{c}[{raddr}]" for j in reversed(range(nb))]
+        if n_sel > nb:
+            parts.insert(0, f"{(n_sel - nb) * eb}'d0")
+        rv = m.wire(f"rv{tag}", n_sel * eb, "{" + ", ".join(parts) + "}")
+        bank = f"{pos}[{pw - 1}:{ab}]"
+        if eb == 1:
+            return Op(m.wire(f"v{tag}", 1, f"{rv}[{bank}]"), 1, lo, hi)
+        iw = clog2(n_sel * eb)
+        idx = m.wire(f"rvi{tag}", iw, f"{{{iw - sel_w}'d0, {bank}}} * {lit(eb, iw)}" if iw > sel_w else f"{bank} * {lit(eb, iw)}")
+        return Op(m.wire(f"v{tag}", eb, f"{rv}[{idx} +: {eb}]"), eb, lo, hi)
+
+    return take
 
 
 def _gather(m: Module, vec: str, n: int, eb: int, ar: Arith) -> callable:
@@ -346,10 +462,14 @@ def _lanes_sparse(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int) -> l
         for j in range(simd):
             parts = [f"in_data[{(i * simd + j) * eb + eb - 1}:{(i * simd + j) * eb}]" for i in reversed(range(n))]
             m.wire(f"xseg{j}", (n + 1) * eb, "{" + ", ".join(parts + [f"{eb}'d0"]) + "}")
-            takes.append(_gather(m, f"xseg{j}", n, eb, ar))
+            t = _gather(m, f"xseg{j}", n, eb, ar)
+            takes.append(lambda pos, tag, slot, t=t: t(pos, tag))
+    elif plan.gather in LUTRAM_BUFFERS:
+        takes = [_lutram_take(m, layer, plan, eb, ar)] * simd
     else:
         m.wire("xext", (k + 1) * eb, f"{{in_data, {eb}'d0}}")
-        takes = [_gather(m, "xext", k, eb, ar)] * simd
+        t = _gather(m, "xext", k, eb, ar)
+        takes = [lambda pos, tag, slot: t(pos, tag)] * simd
     pw = clog2(n + 1)
     e = (1 << cb) - 1
     out = []
@@ -374,7 +494,7 @@ def _lanes_sparse(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int) -> l
                 if seg:
                     m.line(f"always @(posedge ap_clk) if (g_fire) {prev} <= fend ? {pw}'d0 : {qs};")
                 prev = qs
-            vals.append(takes[s](pos, f"{p}_{s}"))
+            vals.append(takes[s](pos, f"{p}_{s}", p * simd + s))
         if plan.coding == "delta" and not seg:
             m.line(f"always @(posedge ap_clk) if (g_fire) q{p} <= fend ? {pw}'d0 : {prev};")
         out.append(_accumulate(m, p, tree_sum(m, vals, f"ls{p}_"), ar))

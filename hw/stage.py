@@ -19,10 +19,12 @@ from sbnn.hw.vivado import run_vivado
 from sbnn.ir import io as ir_io
 from sbnn.ir.model import MVU, IRModel
 from sbnn.runs import RunDir, write_atomic, write_json
+from sbnn.sim.cycles import vector_clocks
 
 
 def resolve_folding(model: IRModel, cfg: HwConfig) -> tuple[IRModel, dict, str]:
-    """Apply the configured folding source; returns the folded model, the folding and its source."""
+    """Apply the configured folding source; returns the folded model, the folding (with the resolved
+    ``gather`` of every sparse folded MVU) and its source."""
     chosen = [n for n, v in (("unrolled", cfg.unrolled), ("folding", cfg.folding), ("target_fps", cfg.target_fps)) if v]
     if len(chosen) > 1:
         raise ConfigError(f"choose one folding source, not {' and '.join(chosen)}")
@@ -38,7 +40,22 @@ def resolve_folding(model: IRModel, cfg: HwConfig) -> tuple[IRModel, dict, str]:
     else:
         spec, source = fold.current(model), "IR"
     folded = fold.apply(model, spec)
-    return folded, fold.current(folded), source
+    fixed = {name: f["gather"] for name, f in spec.items() if "gather" in f}
+    if cfg.gather == "auto":
+        gathers = fold.choose_gathers(folded, cfg.style, cfg.max_cycle_overhead, fixed)
+    else:
+        gathers = {name: fixed.get(name, cfg.gather) for name in fold.current(folded)}
+    out = fold.current(folded)
+    for name, f in out.items():
+        layer = next(m for m in folded.mvus if m.name == name)
+        if cfg.style == "sparse" and not (f["PE"] == layer.out_channels and f["SIMD"] == layer.in_features):
+            f["gather"] = gathers[name]
+    return folded, out, source
+
+
+def gathers_of(spec: dict) -> dict[str, str]:
+    """The per-layer gathers of a resolved folding (layers without one: full, which they do not use)."""
+    return {name: f.get("gather", "full") for name, f in spec.items()}
 
 
 def cycles_report(design: Design, clock_mhz: float) -> dict:
@@ -50,12 +67,17 @@ def cycles_report(design: Design, clock_mhz: float) -> dict:
         row = {"stage": st.name, "kind": st.kind, "layer": layer.name, "cycles_per_frame": st.cycles,
                "beats_in": st.in_beats, "beats_out": st.out_beats, "fifo_depth": depth,
                "fifo_bits": depth * (st.out_elems * st.out_bits)}
-        if st.plan is not None:
+        if st.kind == "load":
+            row.update({"clocks_per_vector": st.load_clocks, "buffers": st.buffers, "banks": st.info["banks"],
+                        "vectors_per_frame": st.in_beats})
+        elif st.plan is not None:
             p = st.plan
             assert isinstance(layer, MVU)
             row.update({"style": p.style, "PE": p.pe, "SIMD": p.simd, "coding": p.coding, "code_bits": p.code_bits,
                         "gather": p.gather if p.style == "sparse" else None,
                         "clocks_per_vector": p.T, "vectors_per_frame": st.in_beats, "weight_memory_bits": p.memory_bits,
+                        # the layer's own bound, its distributed-RAM load included (= cycles_per_frame without one)
+                        "layer_cycles_per_frame": vector_clocks(p, layer.in_features) * st.in_beats,
                         "dense_weight_bits": layer.out_channels * layer.in_features,
                         "dense_clocks_per_vector": (layer.out_channels // p.pe) * (layer.in_features // p.simd),
                         "sparsity": round(layer.sparsity, 6), "folds": int(p.folds.shape[0])})
@@ -81,6 +103,9 @@ def cycles_markdown(rep: dict) -> str:
             lines.append(f"| {s['stage']} | {s['kind']} | {s['PE']} | {s['SIMD']} | {s['style']} | {s['coding']} | "
                          f"{s['clocks_per_vector']} | {s['cycles_per_frame']:,} | {s['weight_memory_bits']:,} "
                          f"({s['dense_weight_bits']:,}) | {s['fifo_depth']} |")
+        elif s["kind"] == "load":
+            lines.append(f"| {s['stage']} | load ({s['banks']} RAM banks, {s['buffers']} buffer{'s' if s['buffers'] > 1 else ''}) "
+                         f"| | | | | {s['clocks_per_vector']} | {s['cycles_per_frame']:,} | | (RAM) |")
         else:
             lines.append(f"| {s['stage']} | {s['kind']} | | | | | | {s['cycles_per_frame']:,} | | {s['fifo_depth']} |")
     return "\n".join(lines) + "\n"
@@ -102,7 +127,7 @@ def run_stage(run: RunDir, cfg: HwConfig, status=None) -> StageResult:
     model = ir_io.load(stem)
     folded, spec, source = resolve_folding(model, cfg)
     with status("generating RTL and sizing FIFOs"):
-        design = generate(folded, cfg.gen_options())
+        design = generate(folded, cfg.gen_options(gathers_of(spec)))
     hw = run.stage("hw")
     cfg.save(hw / "config.yaml")
     write_json(hw / "folding.json", spec)

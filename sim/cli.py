@@ -88,9 +88,12 @@ def _rtl(run_dir: RunDir, ir, x: np.ndarray, scores: np.ndarray) -> dict:
     if (hw_dir / "folding.json").exists() and (hw_dir / "config.yaml").exists():
         from sbnn.hw import folding as fold
         from sbnn.hw.config import HwConfig
+        from sbnn.hw.stage import gathers_of
 
-        ir = fold.apply(ir, fold.load(hw_dir / "folding.json"))
-        options, source = HwConfig.load(hw_dir / "config.yaml").gen_options(), str(hw_dir / "folding.json")
+        spec = fold.load(hw_dir / "folding.json")
+        ir = fold.apply(ir, spec)
+        options = HwConfig.load(hw_dir / "config.yaml").gen_options(gathers_of(spec))
+        source = str(hw_dir / "folding.json")
     res = run_rtl(ir, x, run_dir.stage("sim") / "rtl_build", options)
     equal_rows = np.all(np.asarray(res.scores) == scores, axis=1)
     return {"samples": int(len(x)), "equal": bool(equal_rows.all()), "mismatches": int((~equal_rows).sum()),

@@ -20,7 +20,12 @@ either as absolute indices (``index``: ceil(log2(K+1)) bits/slot) or as gaps (``
 gap d costs ceil(d / (2**g - 2)) slots, escapes included). With ``gather="full"`` a slot may read any
 input ((K+1):1 multiplexer per slot, ``ceil(slots / SIMD)`` words per channel); with ``"segmented"``
 slot s reads only inputs i = s (mod SIMD) ((K/SIMD + 1):1, SIMD times smaller, but a channel then needs
-as many words as its busiest residue class). The schedule depends on the weights only,
+as many words as its busiest residue class). With ``"lutram"`` / ``"lutram1"`` the schedule is the full
+gather's, but the input vector is first copied into banks of 64-entry distributed RAM (a *load* stage of
+``lutram_load_clocks(K)`` clocks per vector, one bank element per clock) and every slot reads it through a
+RAM read port (a LUT-RAM is a 64:1 multiplexer per LUT, a logic LUT only 4:1); ``lutram`` holds two
+vectors (the next one loads while the current one is computed), ``lutram1`` one (load, then compute).
+The schedule depends on the weights only,
 never on data, so ``T`` (clocks per input vector) is exact. ``style="dense"`` is the FINN-like XNOR
 baseline (``T = (M/PE) * (K/SIMD)``); PE = M and SIMD = K is *unrolled* (one vector per clock).
 
@@ -43,7 +48,11 @@ from sbnn.ir.model import MVU, IRModel, MaxPool, Threshold
 
 STYLES = ("sparse", "dense")
 CODINGS = ("auto", "index", "delta")
-GATHERS = ("full", "segmented")
+GATHERS = ("full", "segmented", "lutram", "lutram1")
+#: gathers that read the input vector from distributed RAM (name -> vectors held: 2 = ping-pong)
+LUTRAM_BUFFERS = {"lutram": 2, "lutram1": 1}
+#: entries of one distributed-RAM bank (a RAM64M LUT-RAM primitive: 64 x 1 bit, 3 read ports)
+LUTRAM_DEPTH = 64
 _NEG = -(1 << 60)
 
 
@@ -99,6 +108,15 @@ class MVUPlan:
         return self.T * self.word_bits if self.style != "unrolled" else 0
 
 
+def vector_clocks(plan: MVUPlan, k: int) -> int:
+    """An MVU's own bound on clocks per input vector, its load included: T, max(T, L) with a double-
+    buffered distributed-RAM gather (the next vector loads meanwhile), T + L with a single buffer."""
+    if plan.style != "sparse" or plan.gather not in LUTRAM_BUFFERS:
+        return plan.T
+    n = lutram_load_clocks(k)
+    return max(plan.T, n) if LUTRAM_BUFFERS[plan.gather] == 2 else plan.T + n
+
+
 def slots_per_channel(bits: np.ndarray, coding: str, code_bits: int) -> np.ndarray:
     """Slots of every channel (int64 [M]); independent of PE and SIMD."""
     if coding == "index":
@@ -107,9 +125,10 @@ def slots_per_channel(bits: np.ndarray, coding: str, code_bits: int) -> np.ndarr
 
 
 def channel_words(bits: np.ndarray, simd: int, coding: str, code_bits: int, gather: str) -> np.ndarray:
-    """ROM words every channel needs: ceil(slots / SIMD) with a full gather; with a segmented gather slot
-    s only takes inputs i = s (mod SIMD), so a channel needs as many words as its busiest residue class."""
-    if gather == "full":
+    """ROM words every channel needs: ceil(slots / SIMD) with a full (or LUT-RAM) gather; with a segmented
+    gather slot s only takes inputs i = s (mod SIMD), so a channel needs as many words as its busiest
+    residue class."""
+    if gather != "segmented":
         return -(-slots_per_channel(bits, coding, code_bits) // simd)
     m, k = bits.shape
     cls = bits.reshape(m, k // simd, simd).transpose(0, 2, 1).reshape(m * simd, k // simd)
@@ -117,8 +136,19 @@ def channel_words(bits: np.ndarray, simd: int, coding: str, code_bits: int, gath
 
 
 def code_range(k: int, simd: int, gather: str) -> int:
-    """Positions a slot can address: all K inputs (full) or the K / SIMD of its residue class."""
-    return k if gather == "full" else k // simd
+    """Positions a slot can address: all K inputs (full, lutram) or the K / SIMD of its residue class."""
+    return k // simd if gather == "segmented" else k
+
+
+def lutram_banks(k: int) -> int:
+    """Distributed-RAM banks holding the K + 1 positions of a vector (position 0 is the constant 0 that
+    empty slots read; input i sits at position i + 1, bank ``pos // 64``, address ``pos % 64``)."""
+    return -(-(k + 1) // LUTRAM_DEPTH)
+
+
+def lutram_load_clocks(k: int) -> int:
+    """Clocks to copy one input vector into the banks: all banks are written in parallel, one entry each."""
+    return min(k + 1, LUTRAM_DEPTH)
 
 
 def _sparse_plan(bits: np.ndarray, pe: int, simd: int, coding: str, code_bits: int, gather: str = "full") -> MVUPlan:
@@ -186,7 +216,7 @@ class Stage:
     """One pipeline unit and its per-frame step pattern."""
 
     name: str
-    kind: str  # threshold | swu | maxpool | collector | mvu
+    kind: str  # threshold | swu | maxpool | collector | load | mvu
     layer: int  # index into model.layers
     in_elems: int  # elements per input beat
     in_bits: int  # bits per input element (1: bipolar bit)
@@ -207,10 +237,23 @@ class Stage:
         return self.kind == "mvu" and self.plan is not None and self.plan.style != "unrolled"
 
     @property
+    def load_clocks(self) -> int:
+        """A load stage: clocks to copy one vector into its MVU's distributed RAM."""
+        return int(self.info["clocks"]) if self.kind == "load" else 0
+
+    @property
+    def buffers(self) -> int | None:
+        """A load stage: vectors its MVU's distributed RAM holds (the fixed depth of the link to the MVU)."""
+        return int(self.info["buffers"]) if self.kind == "load" else None
+
+    @property
     def cycles(self) -> int:
-        """Busy clocks per frame: the stage's own bound on the frame interval."""
+        """Busy clocks per frame: the stage's own bound on the frame interval. A single-buffered load
+        cannot start the next vector before its MVU has finished the current one: load + compute."""
         if self.folded:
             return self.plan.T * self.in_beats
+        if self.kind == "load":  # the load's own bound: L, or L + T with one buffer (= vector_clocks)
+            return (self.load_clocks + (self.plan.T if self.buffers == 1 else 0)) * self.in_beats
         return int(self.consume.size)
 
 
@@ -252,20 +295,27 @@ def default_pixels_per_beat(model_input: tuple[int, int, int], bits: int, first_
     return divisors[-1]
 
 
+def layer_option(value: str | dict, name: str, default: str) -> str:
+    """A generator option given for the whole design (str) or per layer (dict: layer name -> value)."""
+    return value if isinstance(value, str) else value.get(name, default)
+
+
 def build_pipeline(model: IRModel, style: str = "sparse", coding: str = "auto", delta_bits: int | None = None,
                    pixels_per_beat: int | None = None, max_input_bits: int = 1024,
-                   max_cycle_overhead: float = 0.10, gather: str = "full") -> list[Stage]:
-    """The stage chain of the generated accelerator for an IR model (layers may end before the score layer)."""
+                   max_cycle_overhead: float = 0.10, gather: str | dict = "full") -> list[Stage]:
+    """The stage chain of the generated accelerator for an IR model (layers may end before the score layer).
+    ``gather`` is one of :data:`GATHERS` for every MVU, or a dict of layer name -> gather (default full)."""
     h, w, c = (int(v) for v in model.input.shape)
     vt = model.input.type
     eb, signed = vt.bits, vt.signed
-    plans = {i: plan_mvu(layer, style, coding, delta_bits, max_cycle_overhead, gather)
+    plans = {i: plan_mvu(layer, style, coding, delta_bits, max_cycle_overhead, layer_option(gather, layer.name, "full"))
              for i, layer in enumerate(model.layers) if isinstance(layer, MVU)}
     first = model.layers[0]
     needs_pixels = isinstance(first, MaxPool) or (isinstance(first, MVU) and first.kind == "conv") or (
         isinstance(first, Threshold) and len(model.layers) > 1
         and (isinstance(model.layers[1], MaxPool) or getattr(model.layers[1], "kind", "") == "conv"))
-    target = max([p.T for p in plans.values()] + [1])
+    target = max([max(p.T, lutram_load_clocks(model.layers[i].in_features) if p.gather in LUTRAM_BUFFERS else 0)
+                  for i, p in plans.items()] + [1])
     ppb = pixels_per_beat or default_pixels_per_beat((h, w, c), eb, needs_pixels, target, max_input_bits)
     if (h * w) % ppb:
         raise HardwareError(f"{ppb} pixels per input beat do not divide the {h}x{w} input map")
@@ -305,8 +355,14 @@ def build_pipeline(model: IRModel, style: str = "sparse", coding: str = "auto", 
                                         signed, nb, 1, _ones(nb), _last(nb), pixels_per_beat=per))
             kk = layer.in_features
             ob = 1 if not layer.is_output else layer.out_type.bits
+            ppb = per if layer.kind == "dense" and h * w == per else 1
+            if plan.style == "sparse" and plan.gather in LUTRAM_BUFFERS:
+                stages.append(Stage(f"{tag}_load", "load", i, kk, eb, signed, kk, eb, signed, vectors, vectors,
+                                    plan=plan, pixels_per_beat=ppb,
+                                    info={"clocks": lutram_load_clocks(kk), "buffers": LUTRAM_BUFFERS[plan.gather],
+                                          "banks": lutram_banks(kk)}))
             st = Stage(tag, "mvu", i, kk, eb, signed, layer.out_channels, ob, layer.is_output, vectors,
-                       vectors, plan=plan, pixels_per_beat=per if layer.kind == "dense" and h * w == per else 1)
+                       vectors, plan=plan, pixels_per_beat=ppb)
             if not st.folded:
                 st.consume, st.produce = _ones(vectors), _ones(vectors)
             stages.append(st)
@@ -379,6 +435,49 @@ def _folded(st: Stage, frames: int, w_in: np.ndarray, r_down: np.ndarray, depth:
     return g0 + t - 1, out
 
 
+def _load_mvu_loop(w_in, r_down, n_load, t, buffers, depth, l_end, g_end, out):  # pragma: no cover - jitted
+    """The load stage and its MVU, vector by vector (the buffer link couples them across vectors, so the
+    pair is solved together: a fixed point over separate stages would need one pass per vector).
+
+    Load of vector v starts at ``l0 = max(l0[v-1] + L, w_in[v] + 1, g_end[v - buffers] + 1)`` (its beat at
+    the FIFO head, the previous load done, a RAM buffer free), writes L entries and pops the FIFO at
+    ``l_end = l0 + L - 1``; the MVU (as :func:`_folded`) starts at ``max(g0[v-1] + T, l_end + 1, space)``."""
+    l0p, g0p = -n_load, -t
+    for v in range(w_in.size):
+        a = max(w_in[v] + 1, 0)
+        if v >= buffers:
+            a = max(a, g_end[v - buffers] + 1)
+        l0 = max(l0p + n_load, a)
+        l_end[v] = l0 + n_load - 1
+        b = l_end[v] + 1
+        if v - 1 - depth >= 0:
+            b = max(b, r_down[v - 1 - depth] + 1)
+        g0 = max(g0p + t, b)
+        g_end[v] = g0 + t - 1
+        o = g0 + t
+        if v - depth >= 0:
+            o = max(o, r_down[v - depth] + 1)
+        out[v] = o
+        l0p, g0p = l0, g0
+
+
+try:
+    import numba
+
+    _load_mvu_loop = numba.njit(cache=True, nogil=True)(_load_mvu_loop)
+except ImportError:  # pragma: no cover - numba is a dependency; plain Python is the (slow) fallback
+    pass
+
+
+def _load_mvu(load: Stage, mvu: Stage, frames: int, w_in: np.ndarray, r_down: np.ndarray, depth: int):
+    """(load reads, load writes, MVU reads, MVU writes); ``depth`` is the MVU's output FIFO."""
+    n = w_in.size
+    l_end, g_end, out = (np.empty(n, dtype=np.int64) for _ in range(3))
+    _load_mvu_loop(np.ascontiguousarray(w_in, dtype=np.int64), np.ascontiguousarray(r_down, dtype=np.int64),
+                   load.load_clocks, mvu.plan.T, load.buffers, depth, l_end, g_end, out)
+    return l_end, l_end.copy(), g_end, out
+
+
 def simulate(stages: list[Stage], depths: list[int], frames: int, max_passes: int = 200) -> Timeline:
     """Exact edges of every beat for ``frames`` frames; ``depths[i]`` is the FIFO after stage i."""
     n = len(stages)
@@ -388,12 +487,20 @@ def simulate(stages: list[Stage], depths: list[int], frames: int, max_passes: in
     for _ in range(max_passes):
         changed = False
         for i, st in enumerate(stages):
+            if i and stages[i - 1].kind == "load":
+                continue  # solved with its load stage
             w_in = np.full(st.in_beats * frames, -1, dtype=np.int64) if i == 0 else writes[i - 1]
-            r_down = reads[i + 1] if i + 1 < n else sink
-            r, wr = (_folded if st.folded else _simple)(st, frames, w_in, r_down, depths[i])
-            if not (np.array_equal(r, reads[i]) and np.array_equal(wr, writes[i])):
-                changed = True
-                reads[i], writes[i] = r, wr
+            if st.kind == "load":
+                r_down = reads[i + 2] if i + 2 < n else sink
+                res = _load_mvu(st, stages[i + 1], frames, w_in, r_down, depths[i + 1])
+                pairs = [(i, res[0], res[1]), (i + 1, res[2], res[3])]
+            else:
+                r_down = reads[i + 1] if i + 1 < n else sink
+                pairs = [(i, *(_folded if st.folded else _simple)(st, frames, w_in, r_down, depths[i]))]
+            for k, r, wr in pairs:
+                if not (np.array_equal(r, reads[k]) and np.array_equal(wr, writes[k])):
+                    changed = True
+                    reads[k], writes[k] = r, wr
         new_sink = _cum(writes[-1] + 1)
         if not np.array_equal(new_sink, sink):
             changed, sink = True, new_sink
@@ -438,15 +545,23 @@ def performance(stages: list[Stage], depths: list[int]) -> Performance:
     return Performance(tl.latency(), int(np.diff(tl.frame_ends())[-1]), cyc[name], name, cyc, tl.frames)
 
 
+def fixed_depths(stages: list[Stage], depth: int) -> list[int]:
+    """``depth`` for every FIFO, except the link of a load stage to its MVU: that is the MVU's distributed
+    RAM, which holds exactly ``buffers`` vectors."""
+    return [st.buffers if st.kind == "load" else depth for st in stages]
+
+
 def size_fifos(stages: list[Stage], min_depth: int = 2, max_bits: int = 36864, max_depth: int = 1024) -> list[int]:
     """FIFO depths: start at ``min_depth`` and deepen the FIFO that helps most until the interval equals
     the bottleneck stage (or no FIFO within its size cap helps). Deterministic."""
-    depths = [min_depth] * len(stages)
+    depths = fixed_depths(stages, min_depth)
     widths = [st.out_elems * st.out_bits for st in stages]
     perf = performance(stages, depths)
     while perf.interval > perf.bottleneck:
         best = None
         for i in range(len(stages)):
+            if stages[i].kind == "load":
+                continue
             d = depths[i] * 2
             if d > max_depth or d * widths[i] > max_bits:
                 continue
@@ -464,6 +579,8 @@ def size_fifos(stages: list[Stage], min_depth: int = 2, max_bits: int = 36864, m
 def _shrink(stages: list[Stage], depths: list[int], perf: Performance) -> list[int]:
     """Trim each FIFO to the smallest depth that leaves latency and interval unchanged."""
     for i in range(len(depths)):
+        if stages[i].kind == "load":
+            continue
         lo, hi = 2, depths[i]
         while lo < hi:
             mid = (lo + hi) // 2

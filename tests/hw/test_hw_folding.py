@@ -10,7 +10,7 @@ import pytest
 from sbnn.errors import ConfigError, HardwareError
 from sbnn.hw import folding
 from sbnn.ir.synthetic import random_model
-from sbnn.sim.cycles import build_pipeline, performance, plan_mvu, size_fifos
+from sbnn.sim.cycles import build_pipeline, performance, plan_mvu, size_fifos, vector_clocks
 
 
 @pytest.fixture
@@ -35,6 +35,7 @@ def test_json_round_trip_and_defaults(model, tmp_path):
     ('{"mvu0": {"PE": 0}}', "positive integer"),
     ('{"mvu0": {"PE": true}}', "positive integer"),
     ('{"mvu0": {"ram_style": "block"}}', "unknown key"),
+    ('{"mvu0": {"gather": "bram"}}', "gather must be one of"),
     ("{not json", "not valid JSON"),
 ])
 def test_bad_files(tmp_path, text, match):
@@ -81,11 +82,12 @@ def test_auto_meets_the_target_with_the_cheapest_folding(model, fps):
     assert performance(stages, size_fifos(stages)).interval >= max(res.layer_cycles.values())
 
 
-def test_auto_sparse_needs_less_parallelism_than_dense():
+@pytest.mark.parametrize("gather", ["full", "auto"])
+def test_auto_sparse_needs_less_parallelism_than_dense(gather):
     m = random_model(np.random.default_rng(1), input_shape=(1, 1, 256), convs=(), pool=False, dense=(256,),
                      sparsity=0.9)
-    sparse = folding.auto(m, 1_000_000, 100.0, "sparse")
-    dense = folding.auto(m, 1_000_000, 100.0, "dense")
+    sparse = folding.auto(m, 200_000, 100.0, "sparse", gather)
+    dense = folding.auto(m, 200_000, 100.0, "dense")
     fc = m.mvus[0].name
     par = lambda f: f[fc]["PE"] * f[fc]["SIMD"]  # noqa: E731
     assert sparse.met and dense.met and par(sparse.folding) < par(dense.folding)
@@ -94,3 +96,55 @@ def test_auto_sparse_needs_less_parallelism_than_dense():
 def test_auto_rejects_nonsense(model):
     with pytest.raises(ConfigError):
         folding.auto(model, 0)
+
+
+def test_json_gather_key(model, tmp_path):
+    name = model.mvus[1].name
+    path = tmp_path / "f.json"
+    path.write_text(json.dumps({name: {"PE": 2, "SIMD": 4, "gather": "lutram1"}}))
+    spec = folding.load(path)
+    assert spec[name] == {"PE": 2, "SIMD": 4, "gather": "lutram1"}
+    assert folding.apply(model, spec).mvus[1].pe == 2
+
+
+@pytest.mark.parametrize("fps", [2_000, 50_000, 400_000])
+def test_auto_gather_meets_the_target_in_the_cycle_model(model, fps):
+    """With gather="auto" the chosen (PE, SIMD, gather) of every layer meets the target in the pipeline the
+    generator builds (the load of a distributed-RAM gather included), and never costs more than the
+    estimate of the best full-gather folding."""
+    res = folding.auto(model, fps, 100.0, "sparse", "auto")
+    full = folding.auto(model, fps, 100.0, "sparse", "full")
+    out = folding.apply(model, res.folding)
+    gathers = {n: f.get("gather", "full") for n, f in res.folding.items()}
+    assert set(gathers.values()) <= set(folding.AUTO_GATHERS)
+    stages = build_pipeline(out, coding="index", gather=gathers)
+    for st in stages:
+        if st.kind == "mvu" and st.folded:
+            layer = out.layers[st.layer]
+            assert st.plan.gather == gathers[layer.name]
+            assert vector_clocks(st.plan, layer.in_features) * st.in_beats == res.layer_cycles[layer.name]
+    if res.met:
+        assert max(st.cycles for st in stages if st.kind in ("mvu", "load")) <= res.target_cycles
+
+    def estimate(result):
+        f = folding.apply(model, result.folding)
+        g = {n: v.get("gather", "full") for n, v in result.folding.items()}
+        return sum(folding.logic_estimate(m, plan_mvu(m, coding="index", gather=g[m.name])) for m in f.mvus)
+
+    if res.met and full.met:
+        assert estimate(res) <= estimate(full)
+
+
+def test_choose_gathers_keeps_clocks_and_respects_fixed_choices():
+    m = random_model(np.random.default_rng(3), input_shape=(1, 1, 200), convs=(), pool=False, dense=(64,),
+                     sparsity=0.9)
+    names = [x.name for x in m.mvus]
+    # slow folding (1 slot): a single-buffered RAM costs 64 extra clocks on thousands: chosen
+    slow = folding.apply(m, {n: {"PE": 1, "SIMD": 1} for n in names})
+    g = folding.choose_gathers(slow)
+    assert g[names[0]] == "lutram1"
+    # fast folding: the load (64 clocks) would exceed 10 % of T: the FF multiplexers stay
+    fast = folding.apply(m, {names[0]: {"PE": 64, "SIMD": 4}})
+    t = plan_mvu(fast.mvus[0], coding="index").T
+    assert t < 58 and folding.choose_gathers(fast)[names[0]] == "full"
+    assert folding.choose_gathers(fast, fixed={names[0]: "lutram"})[names[0]] == "lutram"

@@ -24,6 +24,10 @@ CASES = {
                      GenOptions()),
     "mlp_unrolled_xnor": (dict(input_shape=(4, 4, 1), convs=(), pool=False, dense=(16,), sparsity=0.5), "unrolled",
                           GenOptions(style="dense")),
+    "cnv_lutram": (dict(input_shape=(8, 8, 2), convs=(4, 8), dense=(70,), sparsity=0.9), "fold",
+                   GenOptions(gather="lutram")),
+    "u8_mlp_lutram1_delta": (dict(input_shape=(10, 10, 1), binarize_input=False, convs=(), pool=False, dense=(12,),
+                                  sparsity=0.8), "fold", GenOptions(gather="lutram1", coding="delta")),
     "mlp_ppb": (dict(input_shape=(4, 4, 1), convs=(), pool=False, dense=(16,), sparsity=0.0), "fold",
                 GenOptions(pixels_per_beat=16)),
 }

@@ -39,7 +39,8 @@ def layer_case(draw):
         kk = k * k * shape[2]
     else:
         k, pad = 1, 0
-        shape = (1, 1, draw(st.integers(1, 48))) if draw(st.booleans()) else (2, 2, draw(st.integers(1, 6)))
+        shape = draw(st.sampled_from([(1, 1, draw(st.integers(1, 48))), (2, 2, draw(st.integers(1, 6))),
+                                      (1, 1, draw(st.integers(60, 150)))]))  # > 64 inputs: several RAM banks
         kk = shape[0] * shape[1] * shape[2]
     m = draw(st.integers(1, 12))
     divs = lambda n: [d for d in range(1, n + 1) if n % d == 0]  # noqa: E731
@@ -49,7 +50,7 @@ def layer_case(draw):
                   zero_rows=draw(st.integers(0, 2)), zero_cols=draw(st.integers(0, 3)))
     opts = dict(style=draw(st.sampled_from(["sparse", "sparse", "dense"])),
                 coding=draw(st.sampled_from(["auto", "index", "delta"])),
-                gather=draw(st.sampled_from(["full", "segmented"])))
+                gather=draw(st.sampled_from(["full", "segmented", "lutram", "lutram1"])))
     return kind, seed, kwargs, opts
 
 

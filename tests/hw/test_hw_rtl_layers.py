@@ -35,6 +35,23 @@ GRID = {
     "d48x8_seg_delta_p2s4": ("dense", dict(shape=(1, 1, 48), m=8, sparsity=0.7, pe=2, simd=4, zero_cols=8),
                              {"gather": "segmented", "coding": "delta"}),
     "d12x4_seg_simd12": ("dense", dict(shape=(1, 1, 12), m=4, sparsity=0.5, pe=2, simd=12), {"gather": "segmented"}),
+    # distributed-RAM gather: two / one buffers, several banks (K + 1 > 64), index and gap codes,
+    # copies per three read ports, integer inputs, convolution windows, all-zero rows and columns
+    "d200x16_lut_s90_p4s4": ("dense", dict(shape=(1, 1, 200), m=16, sparsity=0.9, pe=4, simd=4), {"gather": "lutram"}),
+    "d130x8_lut1_delta_p2s2": ("dense", dict(shape=(1, 1, 130), m=8, sparsity=0.8, pe=2, simd=2, zero_rows=2,
+                                             zero_cols=30), {"gather": "lutram1", "coding": "delta"}),
+    "d63x8_lut_k63_p1s1": ("dense", dict(shape=(1, 1, 63), m=8, sparsity=0.5), {"gather": "lutram"}),
+    "d64x4_lut_s99_p2s8": ("dense", dict(shape=(1, 1, 64), m=4, sparsity=0.99, pe=2, simd=8), {"gather": "lutram1"}),
+    "d70x10_lut_scores": ("dense", dict(shape=(1, 1, 70), m=10, sparsity=0.7, pe=5, simd=2, output=True),
+                          {"gather": "lutram"}),
+    "d100x8_u8_lut_p2s5": ("dense", dict(shape=(1, 1, 100), m=8, in_bits=8, sparsity=0.8, pe=2, simd=5),
+                           {"gather": "lutram"}),
+    "d90x6_s4_signed_lut1": ("dense", dict(shape=(1, 1, 90), m=6, in_bits=4, signed=True, sparsity=0.7, pe=2, simd=3),
+                             {"gather": "lutram1"}),
+    "c3_lut_6x6x8": ("conv", dict(shape=(6, 6, 8), m=8, sparsity=0.9, pe=2, simd=3), {"gather": "lutram"}),
+    "c3_u8_lut1_5x5x3": ("conv", dict(shape=(5, 5, 3), m=4, in_bits=8, sparsity=0.6, pe=2, simd=3),
+                         {"gather": "lutram1"}),
+    "d4x4x8_lut_collector": ("dense", dict(shape=(4, 4, 8), m=8, sparsity=0.85, pe=2, simd=4), {"gather": "lutram"}),
     "d32x8_unrolled_s90": ("dense", dict(shape=(1, 1, 32), m=8, sparsity=0.9, pe=8, simd=32), {}),
     "d32x8_unrolled_xnor": ("dense", dict(shape=(1, 1, 32), m=8, sparsity=0.5, pe=8, simd=32), {"style": "dense"}),
     "d64x16_xnor_p4s8": ("dense", dict(shape=(1, 1, 64), m=16, sparsity=0.5, pe=4, simd=8), {"style": "dense"}),
@@ -107,5 +124,5 @@ def test_grid_covers_the_required_cases():
     assert {0.0, 0.5, 0.9, 0.99} <= sp
     assert {k for k, _, _ in GRID.values()} == {"dense", "conv", "maxpool", "threshold"}
     assert {o.get("style", "sparse") for _, _, o in GRID.values()} == {"sparse", "dense"}
-    assert {o.get("gather", "full") for _, _, o in GRID.values()} == {"full", "segmented"}
+    assert {o.get("gather", "full") for _, _, o in GRID.values()} == {"full", "segmented", "lutram", "lutram1"}
     assert any(kw.get("zero_rows") for _, kw, _ in GRID.values()) and any(kw.get("zero_cols") for _, kw, _ in GRID.values())
