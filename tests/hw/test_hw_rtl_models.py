@@ -43,6 +43,12 @@ def _models():
     rng = np.random.default_rng(11)
     m = random_model(rng, input_shape=(7, 7, 1), convs=(), pool=False, dense=(24,), sparsity=0.99, name="mlp99")
     out.append(("mlp_s99_ppb7", m, GenOptions(pixels_per_beat=7)))
+    # automatic folding *and* gather (distributed RAM where it is cheaper), as `sbnn synth --target-fps`
+    rng = np.random.default_rng(12)
+    m = random_model(rng, input_shape=(8, 8, 2), convs=(8, 16), pool=True, dense=(96, 24), sparsity=0.9, name="cnvg")
+    res = folding.auto(m, 20000, gather="auto")
+    out.append(("cnv_auto_gather", folding.apply(m, res.folding),
+                GenOptions(gather={n: f.get("gather", "full") for n, f in res.folding.items()})))
     return out
 
 
@@ -58,11 +64,16 @@ def model_runs(hwt, tmp_path_factory):
     return {c[0]: (d, r, c[1], c[2]) for d, c, r in zip(designs, cases, results)}
 
 
-NAMES = ["cnv_s90_auto", "cnv2_xnor", "u8_first_conv", "mlp_unrolled", "mlp_s99_ppb7"]
+NAMES = ["cnv_s90_auto", "cnv2_xnor", "u8_first_conv", "mlp_unrolled", "mlp_s99_ppb7", "cnv_auto_gather"]
 
 
 def test_names_match():
     assert [n for n, _, _ in _models()] == NAMES
+
+
+def test_auto_gather_network_uses_distributed_ram():
+    name, model, opts = _models()[-1]
+    assert name == "cnv_auto_gather" and "lutram" in {g[:6] for g in opts.gather.values()}
 
 
 @pytest.mark.parametrize("name", NAMES)
