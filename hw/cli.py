@@ -20,7 +20,11 @@ def add_parser(subparsers, name: str, help_text: str) -> None:
     p.add_argument("--clock-mhz", type=float, metavar="F", help="clock for frames/s and --target-fps (default 100)")
     p.add_argument("--style", choices=["sparse", "dense"], help="sparse: zero-weight skipping (default); "
                    "dense: FINN-like XNOR baseline")
+    p.add_argument("--gather", choices=["auto", "full", "segmented", "lutram", "lutram1"],
+                   help="how sparse folded MVUs read their input vector (default auto: per layer, flip-flop "
+                        "multiplexers or distributed RAM, whichever is cheaper)")
     p.add_argument("--tool", choices=["yosys", "vivado"], help="synthesizer (default yosys)")
+    p.add_argument("--force", action="store_true", help="synthesize again even when the cache holds this RTL's result")
     p.add_argument("--backend", choices=["rtl", "hls4ml"], help="rtl: sbnn's Verilog (default); hls4ml: an "
                    "hls4ml project in <run>/hls4ml/, C-simulated against the bit-exact simulator")
     p.add_argument("--hls4ml-backend", choices=["Vitis", "Vivado", "VivadoAccelerator"],
@@ -37,7 +41,8 @@ def main(args: argparse.Namespace) -> int:
     from sbnn.hw.stage import run_stage
 
     cfg = HwConfig.resolve(args.config, args.overrides, folding=args.folding, target_fps=args.target_fps,
-                           unrolled=args.unrolled, clock_mhz=args.clock_mhz, style=args.style, tool=args.tool,
+                           unrolled=args.unrolled, clock_mhz=args.clock_mhz, style=args.style, gather=args.gather,
+                           tool=args.tool,
                            synth=args.synth, report_only=args.report_only, backend=args.backend,
                            hls4ml_backend=args.hls4ml_backend, hls4ml_board=args.board)
 
@@ -52,7 +57,7 @@ def main(args: argparse.Namespace) -> int:
 
         summary(run_hls4ml_stage(RunDir(args.run), cfg, status))
         return 0
-    res = run_stage(RunDir(args.run), cfg, status)
+    res = run_stage(RunDir(args.run), cfg, status, force=args.force)
     _summary(res, cfg)
     return 0
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from sbnn.errors import ConfigError, HardwareError
+from sbnn.hw.arith import arith
 from sbnn.ir.model import MVU, IRModel
 from sbnn.sim.cycles import GATHERS, LUTRAM_BUFFERS, MVUPlan, index_bits, lutram_banks, plan_mvu, vector_clocks
 
@@ -119,6 +120,9 @@ MUX_LUT_PER_INPUT = 0.51
 #: bank multiplexer), and per bank of its loader (a 64:1 write multiplexer); Yosys, K = 784 and 256
 LUTRAM_LUT_PER_BANK_SLOT = {1: 1.7, 2: 3.9}
 LUTRAM_LUT_PER_BANK_LOAD = 23.0
+#: LUTs per input bit of the K-input adder tree forming S'(x) at once (a distributed-RAM gather sums it
+#: serially during the load instead)
+S_TREE_LUT_PER_BIT = 1.0
 
 
 def logic_estimate(layer: MVU, plan: MVUPlan) -> float:
@@ -126,19 +130,21 @@ def logic_estimate(layer: MVU, plan: MVUPlan) -> float:
     gather coefficients are fitted to Yosys' synth_xilinx on single layers."""
     k, eb = layer.in_features, layer.in_type.bits
     per_lane = 2 * (int(np.log2(max(2, k))) + 6)  # accumulator, compare
+    lut = plan.style == "sparse" and plan.gather in LUTRAM_BUFFERS
+    s_tree = k * eb * S_TREE_LUT_PER_BIT if arith(layer, plan).gmul and not lut else 0.0
     if plan.style == "unrolled":
         ops = int(layer.weight_bits.sum()) if plan.skip_zeros else layer.out_channels * k
-        return ops * eb * 0.8 + layer.out_channels * per_lane
+        return ops * eb * 0.8 + layer.out_channels * per_lane + s_tree
     if plan.style == "dense":
-        return plan.pe * plan.simd * eb + (k * eb / 4 if k > plan.simd else 0) + plan.pe * per_lane
+        return plan.pe * plan.simd * eb + (k * eb / 4 if k > plan.simd else 0) + plan.pe * per_lane + s_tree
     slots = plan.pe * plan.simd
-    if plan.gather in LUTRAM_BUFFERS:
+    if lut:
         nb = lutram_banks(k)
         per_slot = eb * nb * LUTRAM_LUT_PER_BANK_SLOT[LUTRAM_BUFFERS[plan.gather]] + index_bits(k)
         return eb * nb * LUTRAM_LUT_PER_BANK_LOAD + slots * per_slot + plan.pe * per_lane
     n = k if plan.gather == "full" else k // plan.simd
     mux = (n + 1) * eb * MUX_LUT_PER_INPUT + index_bits(n)
-    return slots * mux + plan.pe * per_lane
+    return slots * mux + plan.pe * per_lane + s_tree
 
 
 def gather_plans(layer: MVU, style: str, gather: str, coding: str = "index") -> list[MVUPlan]:

@@ -120,8 +120,9 @@ class StageResult:
     synth: SynthReport | None
 
 
-def run_stage(run: RunDir, cfg: HwConfig, status=None) -> StageResult:
-    """Generate (and synthesize) the accelerator of ``<run>/export/ir``."""
+def run_stage(run: RunDir, cfg: HwConfig, status=None, force: bool = False) -> StageResult:
+    """Generate (and synthesize) the accelerator of ``<run>/export/ir``; ``force`` ignores the synthesis
+    cache (results are cached by the RTL's digest, the script and the tool)."""
     status = status or (lambda msg: contextlib.nullcontext())
     stem = run.require("export", "ir.json", "sbnn export").with_suffix("")
     model = ir_io.load(stem)
@@ -145,7 +146,7 @@ def run_stage(run: RunDir, cfg: HwConfig, status=None) -> StageResult:
     if cfg.synth:
         with status(f"synthesizing with {cfg.tool} (the first Yosys call compiles it, ~30 s)"):
             synth = run_vivado(design, rtl, cfg.clock_mhz, cfg.synth_timeout) if cfg.tool == "vivado" else \
-                run_yosys(design, rtl, cfg.yosys_options, cfg.synth_timeout, abc=cfg.yosys_abc)
+                run_yosys(design, rtl, cfg.yosys_options, cfg.synth_timeout, use_cache=not force, abc=cfg.yosys_abc)
         out = run.stage("synth")
         data = synth.to_json()
         data["cycles"] = {k: rep[k] for k in ("clock_mhz", "latency_cycles", "interval_cycles", "frames_per_second")}
