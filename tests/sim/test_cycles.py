@@ -16,7 +16,7 @@ from sbnn.hw.rtl_mvu import channel_codes
 from sbnn.ir.model import BIPOLAR, Head, InputSpec, IRModel
 from sbnn.ir.synthetic import random_model, random_mvu
 from sbnn.sim.cycles import (build_pipeline, channel_slots, index_bits, performance, plan_mvu, simulate,
-                             size_fifos)
+                             size_fifos, vector_clocks)
 
 
 def _decode(codes: list[int], plan, k: int) -> list[int]:
@@ -193,3 +193,55 @@ def test_cnv_size_model_is_fast_to_evaluate():
     perf = performance(stages, size_fifos(stages))
     assert perf.interval >= perf.bottleneck and time.time() - t0 < 60
     assert BIPOLAR.bits == 1
+
+
+@pytest.mark.parametrize("k", [10, 63, 64, 200])
+@pytest.mark.parametrize("gather, buffers", [("lutram", 2), ("lutram1", 1)])
+def test_closed_forms_of_a_distributed_ram_gather(k, gather, buffers):
+    """Load L = min(K + 1, 64) clocks, then the MVU's T: one buffer gives an interval of L + T, two
+    buffers max(L, T); the link load -> MVU keeps its depth (the RAM's buffers) through FIFO sizing."""
+    rng = np.random.default_rng(k)
+    for pe, simd in ((1, 1), (4, k // 2 if k % 2 == 0 else k)):
+        layer = random_mvu(rng, "l", "dense", (1, 1, k), 8, sparsity=0.8, pe=pe, simd=simd, output=True)
+        stages = build_pipeline(_single(layer), coding="index", gather=gather)
+        assert [s.kind for s in stages] == ["load", "mvu"]
+        load, mvu = stages
+        n = min(k + 1, 64)
+        assert (load.load_clocks, load.buffers, load.info["banks"]) == (n, buffers, -(-(k + 1) // 64))
+        t = mvu.plan.T
+        assert mvu.plan.T == plan_mvu(layer, coding="index").T  # the full gather's schedule
+        depths = size_fifos(stages)
+        assert depths[0] == buffers
+        perf = performance(stages, depths)
+        want = n + t if buffers == 1 else max(n, t)
+        assert perf.interval == want == vector_clocks(mvu.plan, k)
+        assert perf.latency == n + t + 1  # loaded, computed, pushed, transferred
+
+
+def test_load_waits_for_a_free_buffer_and_blocks_upstream():
+    """Back-to-back vectors of a conv layer: a single buffer holds the window FIFO (the sliding window
+    stalls) until the MVU finished the previous window; every load starts after a pop of vector v - b."""
+    rng = np.random.default_rng(8)
+    layer = random_mvu(rng, "c", "conv", (5, 5, 8), 6, sparsity=0.9, kernel=3, pad=1, pe=2, simd=3, output=True)
+    for gather in ("lutram", "lutram1"):
+        stages = build_pipeline(_single(layer), gather=gather)
+        assert [s.kind for s in stages] == ["swu", "load", "mvu"]
+        depths = size_fifos(stages)
+        tl = simulate(stages, depths, 3)
+        load_end, mvu_pop = tl.reads[1], tl.reads[2]
+        b, n = stages[1].buffers, stages[1].load_clocks
+        start = load_end - (n - 1)
+        assert np.all(np.diff(start) >= n)
+        assert np.all(start[b:] >= mvu_pop[:-b] + 1)  # a buffer is free only after the MVU popped it
+        assert np.all(mvu_pop - (stages[2].plan.T - 1) >= load_end + 1)  # computed only once loaded
+
+
+def test_cnv_size_model_with_distributed_ram_gathers():
+    rng = np.random.default_rng(7)
+    m = random_model(rng, input_shape=(16, 16, 3), convs=(32, 32), pool=True, dense=(128,), sparsity=0.9)
+    for layer in m.mvus:
+        layer.pe = 2 if layer.out_channels % 2 == 0 else 1
+    stages = build_pipeline(m, gather={layer.name: ("lutram" if i % 2 else "lutram1") for i, layer in enumerate(m.mvus)})
+    assert sum(s.kind == "load" for s in stages) == len(m.mvus)
+    perf = performance(stages, size_fifos(stages))
+    assert perf.interval == perf.bottleneck
