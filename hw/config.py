@@ -68,12 +68,15 @@ class HwConfig(StageConfig):
     #: inputs on which the hls4ml C simulation must equal the bit-exact simulator
     hls4ml_csim_inputs: int = Field(default=1000, ge=1)
 
-    def gen_options(self, gathers: dict[str, str] | None = None) -> GenOptions:
+    def gen_options(self, gathers: dict[str, str] | None = None,
+                    overheads: dict[str, float] | None = None) -> GenOptions:
         """The generator options; ``gathers`` (layer -> gather, as resolved for ``gather="auto"``)
-        replaces the single ``gather``."""
+        replaces the single ``gather``, ``overheads`` (layer -> cycle overhead the automatic weight coding
+        may spend, as limited by a target frame rate) the single ``max_cycle_overhead``."""
         if gathers is None and self.gather == "auto":
             raise ValueError("gather 'auto' must be resolved per layer first (sbnn.hw.stage.resolve_folding)")
         return GenOptions(style=self.style, coding=self.coding, delta_bits=self.delta_bits,
-                          max_cycle_overhead=self.max_cycle_overhead, pixels_per_beat=self.pixels_per_beat,
+                          max_cycle_overhead=self.max_cycle_overhead if overheads is None else overheads,
+                          pixels_per_beat=self.pixels_per_beat,
                           max_input_bits=self.max_input_bits, fifo_depth=self.fifo_depth,
                           gather=self.gather if gathers is None else gathers, weight_rom=self.weight_rom)

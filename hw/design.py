@@ -29,7 +29,7 @@ class GenOptions:
     style: str = "sparse"  # sparse (zero-skipping) | dense (FINN-like XNOR baseline)
     coding: str = "auto"  # sparse weight-memory coding: auto | index | delta
     delta_bits: int | None = None
-    max_cycle_overhead: float = 0.10
+    max_cycle_overhead: float | dict = 0.10  # a dict maps layer names (automatic folding keeps its target)
     pixels_per_beat: int | None = None  # None: automatic
     max_input_bits: int = 1024
     fifo_depth: int | None = None  # None: sized by the cycle model

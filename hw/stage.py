@@ -19,7 +19,7 @@ from sbnn.hw.vivado import run_vivado
 from sbnn.ir import io as ir_io
 from sbnn.ir.model import MVU, IRModel
 from sbnn.runs import RunDir, write_atomic, write_json
-from sbnn.sim.cycles import vector_clocks
+from sbnn.sim.cycles import lutram_load_clocks, plan_mvu, vector_clocks
 
 
 def resolve_folding(model: IRModel, cfg: HwConfig) -> tuple[IRModel, dict, str]:
@@ -53,9 +53,32 @@ def resolve_folding(model: IRModel, cfg: HwConfig) -> tuple[IRModel, dict, str]:
     return folded, out, source
 
 
+def coding_overheads(model: IRModel, spec: dict, cfg: HwConfig) -> dict[str, float] | None:
+    """With ``target_fps``, the automatic weight coding of a layer may only spend the clocks the target
+    leaves it (the folding was chosen for the index coding), so the design still meets the target."""
+    if not cfg.target_fps:
+        return None
+    target = max(1, int(cfg.clock_mhz * 1e6 // cfg.target_fps))
+    out = {}
+    for layer in model.mvus:
+        gather = spec.get(layer.name, {}).get("gather", "full")
+        plan = plan_mvu(layer, cfg.style, coding="index", gather=gather)
+        if plan.style != "sparse":
+            continue
+        t_max = target // layer.out_pixels - (lutram_load_clocks(layer.in_features) if gather == "lutram1" else 0)
+        out[layer.name] = max(0.0, min(cfg.max_cycle_overhead, t_max / plan.T - 1))
+    return out
+
+
 def gathers_of(spec: dict) -> dict[str, str]:
     """The per-layer gathers of a resolved folding (layers without one: full, which they do not use)."""
     return {name: f.get("gather", "full") for name, f in spec.items()}
+
+
+def design_options(folded: IRModel, spec: dict, cfg: HwConfig):
+    """The generator options of a folded model: what ``sbnn synth`` generates and ``sbnn sim --rtl``
+    regenerates from ``<run>/hw/config.yaml`` and ``folding.json``."""
+    return cfg.gen_options(gathers_of(spec), coding_overheads(folded, spec, cfg))
 
 
 def cycles_report(design: Design, clock_mhz: float) -> dict:
@@ -128,7 +151,7 @@ def run_stage(run: RunDir, cfg: HwConfig, status=None, force: bool = False) -> S
     model = ir_io.load(stem)
     folded, spec, source = resolve_folding(model, cfg)
     with status("generating RTL and sizing FIFOs"):
-        design = generate(folded, cfg.gen_options(gathers_of(spec)))
+        design = generate(folded, design_options(folded, spec, cfg))
     hw = run.stage("hw")
     cfg.save(hw / "config.yaml")
     write_json(hw / "folding.json", spec)

@@ -77,6 +77,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _same_rtl(ir, options, rtl_dir) -> None:
+    """The design regenerated from config.yaml + folding.json must be the RTL 'sbnn synth' wrote."""
+    from sbnn.hw.design import generate
+
+    design = generate(ir, options)
+    written = {f.name: f.read_text() for f in rtl_dir.glob("*.v")} if rtl_dir.is_dir() else {}
+    if written != design.files:
+        raise ConfigError(f"the RTL in {rtl_dir} is not what {rtl_dir.parent}/config.yaml and folding.json generate "
+                          "(edited by hand, or written by another sbnn version): run 'sbnn synth' again")
+
+
 def _rtl(run_dir: RunDir, ir, x: np.ndarray, scores: np.ndarray) -> dict:
     try:
         from sbnn.hw.api import run_rtl
@@ -88,12 +99,13 @@ def _rtl(run_dir: RunDir, ir, x: np.ndarray, scores: np.ndarray) -> dict:
     if (hw_dir / "folding.json").exists() and (hw_dir / "config.yaml").exists():
         from sbnn.hw import folding as fold
         from sbnn.hw.config import HwConfig
-        from sbnn.hw.stage import gathers_of
+        from sbnn.hw.stage import design_options
 
         spec = fold.load(hw_dir / "folding.json")
         ir = fold.apply(ir, spec)
-        options = HwConfig.load(hw_dir / "config.yaml").gen_options(gathers_of(spec))
+        options = design_options(ir, spec, HwConfig.load(hw_dir / "config.yaml"))
         source = str(hw_dir / "folding.json")
+        _same_rtl(ir, options, hw_dir / "rtl")
     res = run_rtl(ir, x, run_dir.stage("sim") / "rtl_build", options)
     equal_rows = np.all(np.asarray(res.scores) == scores, axis=1)
     return {"samples": int(len(x)), "equal": bool(equal_rows.all()), "mismatches": int((~equal_rows).sum()),

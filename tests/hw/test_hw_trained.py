@@ -72,3 +72,33 @@ def test_finn_cnv_size_network_rtl(tmp_path, hwt):
     res = run_rtl(ir, x, tmp_path / "rtl")
     assert np.array_equal(res.scores, Simulator(ir).run(x).scores)
     assert res.latency == res.model_latency and res.interval == res.model_interval
+
+
+def test_sim_rtl_runs_the_synthesized_design_at_its_target(tmp_path, hwt, capsys):
+    """`sbnn synth --target-fps` then `sbnn sim --rtl`: the regenerated design is the synthesized RTL (an
+    edited file is refused), it meets the target exactly (gap codes may not spend clocks the target does
+    not leave), and the Verilator run equals the simulator and the cycle model."""
+    import json
+
+    from sbnn.cli import main
+
+    hwt.need_verilator()
+    cfg = TrainConfig.resolve(overrides=[f"{k}={v}" for k, v in NETS["main-job-sfc"].items()]
+                              + ["optim.epochs=1", "data.train_subset=300"])
+    run = RunDir(tmp_path / "r")
+    train(cfg, run, log=lambda m: None)
+    export(run, ExportConfig(samples=200), log=lambda m: None)
+    assert main(["synth", "--run", str(run.path), "--no-synth", "--target-fps", "200000"]) == 0
+    cyc = json.loads((run.path / "hw" / "cycles.json").read_text())
+    assert cyc["interval_cycles"] <= 500 and "NOT reached" not in cyc["folding_source"]
+    gathers = {f.get("gather") for f in json.loads((run.path / "hw" / "folding.json").read_text()).values()}
+    assert gathers & {"lutram", "lutram1"}
+    assert main(["sim", "--run", str(run.path), "--rtl"]) == 0
+    rep = json.loads((run.path / "sim" / "report.json").read_text())["rtl"]
+    assert rep["equal"] and rep["timing_equals_cycle_model"] and rep["interval"] == cyc["interval_cycles"]
+    capsys.readouterr()
+    top = next((run.path / "hw" / "rtl").glob("*_top.v"))
+    top.write_text(top.read_text() + "// edited\n")
+    assert main(["sim", "--run", str(run.path), "--rtl"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "is not what" in err and "run 'sbnn synth' again" in err and len(err.splitlines()) == 1
