@@ -18,8 +18,8 @@ def add_parser(subparsers, name: str, help_text: str) -> None:
     src.add_argument("--target-fps", type=float, metavar="N", help="choose the folding for N frames/s")
     src.add_argument("--unrolled", action="store_true", default=None, help="PE = M, SIMD = K for every layer")
     p.add_argument("--clock-mhz", type=float, metavar="F", help="clock for frames/s and --target-fps (default 100)")
-    p.add_argument("--style", choices=["sparse", "dense"], help="sparse: zero-weight skipping (default); "
-                   "dense: FINN-like XNOR baseline")
+    p.add_argument("--style", choices=["sparse", "dense", "auto"], help="sparse: zero-weight skipping (default); "
+                   "dense: FINN-like XNOR baseline; auto: per layer, whichever is cheaper")
     p.add_argument("--gather", choices=["auto", "full", "segmented", "lutram", "lutram1"],
                    help="how sparse folded MVUs read their input vector (default auto: per layer, flip-flop "
                         "multiplexers or distributed RAM, whichever is cheaper)")

@@ -23,7 +23,9 @@ class HwConfig(StageConfig):
     #: target clock (MHz) for frames/s, latency and automatic folding
     clock_mhz: float = Field(default=100.0, gt=0)
     #: "sparse": zero-weight skipping; "dense": FINN-like XNOR baseline without skipping
-    style: Literal["sparse", "dense"] = "sparse"
+    #: "auto": per layer the cheaper of the two by the logic estimate (at a given folding: among those
+    #: within ``max_cycle_overhead`` of the fastest; with ``target_fps``: among those meeting it)
+    style: Literal["sparse", "dense", "auto"] = "sparse"
     #: weight-memory coding of sparse folded layers
     coding: Literal["auto", "index", "delta"] = "auto"
     #: sparse folded MVUs: "full" (a slot reads any input of the vector held in flip-flops: a (K+1):1
@@ -68,14 +70,15 @@ class HwConfig(StageConfig):
     #: inputs on which the hls4ml C simulation must equal the bit-exact simulator
     hls4ml_csim_inputs: int = Field(default=1000, ge=1)
 
-    def gen_options(self, gathers: dict[str, str] | None = None,
+    def gen_options(self, styles: dict[str, str] | None = None, gathers: dict[str, str] | None = None,
                     overheads: dict[str, float] | None = None) -> GenOptions:
-        """The generator options; ``gathers`` (layer -> gather, as resolved for ``gather="auto"``)
-        replaces the single ``gather``, ``overheads`` (layer -> cycle overhead the automatic weight coding
-        may spend, as limited by a target frame rate) the single ``max_cycle_overhead``."""
-        if gathers is None and self.gather == "auto":
-            raise ValueError("gather 'auto' must be resolved per layer first (sbnn.hw.stage.resolve_folding)")
-        return GenOptions(style=self.style, coding=self.coding, delta_bits=self.delta_bits,
+        """The generator options; ``styles`` / ``gathers`` (layer -> choice, as resolved per layer by
+        :func:`sbnn.hw.stage.resolve_folding`) replace the single ``style`` / ``gather``, ``overheads``
+        (layer -> cycle overhead the automatic weight coding may spend, as limited by a target frame
+        rate) the single ``max_cycle_overhead``."""
+        if (gathers is None and self.gather == "auto") or (styles is None and self.style == "auto"):
+            raise ValueError("style/gather 'auto' must be resolved per layer first (sbnn.hw.stage.resolve_folding)")
+        return GenOptions(style=self.style if styles is None else styles, coding=self.coding, delta_bits=self.delta_bits,
                           max_cycle_overhead=self.max_cycle_overhead if overheads is None else overheads,
                           pixels_per_beat=self.pixels_per_beat,
                           max_input_bits=self.max_input_bits, fifo_depth=self.fifo_depth,

@@ -26,7 +26,7 @@ from sbnn.sim.cycles import Performance, Stage, build_pipeline, fixed_depths, pe
 class GenOptions:
     """Generator knobs (the subset of :class:`sbnn.hw.config.HwConfig` that shapes the RTL)."""
 
-    style: str = "sparse"  # sparse (zero-skipping) | dense (FINN-like XNOR baseline)
+    style: str | dict = "sparse"  # sparse (zero-skipping) | dense (FINN-like XNOR baseline); a dict maps layers
     coding: str = "auto"  # sparse weight-memory coding: auto | index | delta
     delta_bits: int | None = None
     max_cycle_overhead: float | dict = 0.10  # a dict maps layer names (automatic folding keeps its target)

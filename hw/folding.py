@@ -23,7 +23,7 @@ import numpy as np
 from sbnn.errors import ConfigError, HardwareError
 from sbnn.hw.arith import arith
 from sbnn.ir.model import MVU, IRModel
-from sbnn.sim.cycles import GATHERS, LUTRAM_BUFFERS, MVUPlan, index_bits, lutram_banks, plan_mvu, vector_clocks
+from sbnn.sim.cycles import GATHERS, LUTRAM_BUFFERS, STYLES, MVUPlan, index_bits, lutram_banks, plan_mvu, vector_clocks
 
 #: the gathers ``gather="auto"`` chooses from (segmented stays opt-in: it trades clocks for multiplexers)
 AUTO_GATHERS = ("full", "lutram", "lutram1")
@@ -65,14 +65,15 @@ def parse(raw: object, where: str = "folding") -> dict[str, dict[str, int]]:
             raise ConfigError(f"{where}: entry {name!r} must be an object such as {{\"PE\": 4, \"SIMD\": 8}}")
         fold = {}
         for key, value in entry.items():
-            if key.lower() == "gather":
-                if value not in GATHERS:
-                    raise ConfigError(f"{where}: {name}.gather must be one of {', '.join(GATHERS)}, got {value!r}")
-                fold["gather"] = value
+            if key.lower() in ("gather", "style"):
+                allowed = GATHERS if key.lower() == "gather" else STYLES
+                if value not in allowed:
+                    raise ConfigError(f"{where}: {name}.{key.lower()} must be one of {', '.join(allowed)}, got {value!r}")
+                fold[key.lower()] = value
                 continue
             k = key.upper()
             if k not in ("PE", "SIMD"):
-                raise ConfigError(f"{where}: entry {name!r} has unknown key {key!r} (only PE, SIMD and gather)")
+                raise ConfigError(f"{where}: entry {name!r} has unknown key {key!r} (only PE, SIMD, style and gather)")
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{where}: {name}.{key} must be a positive integer, got {value!r}")
             fold[k] = value
@@ -148,7 +149,10 @@ def logic_estimate(layer: MVU, plan: MVUPlan) -> float:
 
 
 def gather_plans(layer: MVU, style: str, gather: str, coding: str = "index") -> list[MVUPlan]:
-    """The plans to choose from for ``gather`` ("auto": :data:`AUTO_GATHERS`, which share one schedule)."""
+    """The plans to choose from for ``style`` ("auto": zero-skipping and dense XNOR) and ``gather``
+    ("auto": :data:`AUTO_GATHERS`, which share one schedule)."""
+    if style == "auto":
+        return gather_plans(layer, "sparse", gather, coding) + [plan_mvu(layer, "dense", coding=coding)]
     if gather != "auto":
         return [plan_mvu(layer, style, coding=coding, gather=gather)]
     base = plan_mvu(layer, style, coding=coding, gather="full")
@@ -157,26 +161,31 @@ def gather_plans(layer: MVU, style: str, gather: str, coding: str = "index") -> 
     return [base] + [dataclasses.replace(base, gather=g) for g in AUTO_GATHERS if g != "full"]
 
 
-def choose_gathers(model: IRModel, style: str = "sparse", max_cycle_overhead: float = 0.10,
-                   fixed: dict[str, str] | None = None) -> dict[str, str]:
-    """``gather="auto"`` at a given folding: per sparse folded MVU the gather with the smallest logic
-    estimate whose clocks per vector stay within ``max_cycle_overhead`` of the full gather's (as the
-    automatic weight coding does); ``fixed`` (layer -> gather, e.g. from a folding file) wins."""
+def plan_entry(plan: MVUPlan) -> dict[str, str]:
+    """The per-layer choices of a plan, as folding-file keys: its style and (sparse folded) gather."""
+    style = "sparse" if plan.skip_zeros else "dense"
+    return {"style": style, "gather": plan.gather} if plan.style == "sparse" else {"style": style}
+
+
+def choose_modes(model: IRModel, style: str = "sparse", gather: str = "auto", max_cycle_overhead: float = 0.10,
+                 fixed: dict[str, dict] | None = None) -> dict[str, dict[str, str]]:
+    """Style and gather of every MVU at a given folding. ``auto`` picks, among the candidates whose
+    clocks per vector stay within ``max_cycle_overhead`` of the fastest (as the automatic weight coding
+    does), the one with the smallest logic estimate; ``fixed`` (layer -> {"style", "gather"}, e.g. from a
+    folding file) wins."""
     out = {}
     for name, layer in _mvus(model).items():
-        if fixed and name in fixed:
-            out[name] = fixed[name]
-            continue
-        plans = gather_plans(layer, style, "auto")
-        limit = plans[0].T * (1 + max_cycle_overhead)
-        ok = [p for p in plans if vector_clocks(p, layer.in_features) <= limit]
-        out[name] = min(ok, key=lambda p: logic_estimate(layer, p)).gather
+        own = (fixed or {}).get(name, {})
+        plans = gather_plans(layer, own.get("style", style), own.get("gather", gather))
+        fastest = min(vector_clocks(p, layer.in_features) for p in plans)
+        ok = [p for p in plans if vector_clocks(p, layer.in_features) <= fastest * (1 + max_cycle_overhead)]
+        out[name] = plan_entry(min(ok, key=lambda p: logic_estimate(layer, p)))
     return out
 
 
 @dataclass
 class AutoResult:
-    folding: dict[str, dict]  # layer -> {"PE", "SIMD"[, "gather"]}
+    folding: dict[str, dict]  # layer -> {"PE", "SIMD", "style"[, "gather"]}
     target_cycles: int
     met: bool
     layer_cycles: dict[str, int]
@@ -184,8 +193,9 @@ class AutoResult:
 
 def auto(model: IRModel, target_fps: float, clock_mhz: float = 100.0, style: str = "sparse",
          gather: str = "full") -> AutoResult:
-    """Per-MVU folding (and, with ``gather="auto"``, gather) for ``target_fps`` at ``clock_mhz``
-    (index-coded zero-skip schedule for sparse layers); sparse folded layers record their gather."""
+    """Per-MVU folding (and, with ``style``/``gather`` "auto", style and gather) for ``target_fps`` at
+    ``clock_mhz`` (index-coded zero-skip schedule for sparse layers); every layer records its style, sparse
+    folded layers their gather."""
     if target_fps <= 0 or clock_mhz <= 0:
         raise ConfigError("target frames/s and clock must be positive")
     target = max(1, int(clock_mhz * 1e6 // target_fps))
@@ -203,9 +213,7 @@ def auto(model: IRModel, target_fps: float, clock_mhz: float = 100.0, style: str
                     if best is None or key < best[0]:
                         best = (key, pe, simd, plan, cyc)
         _, pe, simd, plan, cyc = best
-        folding[name] = {"PE": pe, "SIMD": simd}
-        if plan.style == "sparse":
-            folding[name]["gather"] = plan.gather
+        folding[name] = {"PE": pe, "SIMD": simd, **plan_entry(plan)}
         cycles[name] = cyc
         met = met and cyc <= target
     return AutoResult(folding, target, met, cycles)

@@ -40,16 +40,11 @@ def resolve_folding(model: IRModel, cfg: HwConfig) -> tuple[IRModel, dict, str]:
     else:
         spec, source = fold.current(model), "IR"
     folded = fold.apply(model, spec)
-    fixed = {name: f["gather"] for name, f in spec.items() if "gather" in f}
-    if cfg.gather == "auto":
-        gathers = fold.choose_gathers(folded, cfg.style, cfg.max_cycle_overhead, fixed)
-    else:
-        gathers = {name: fixed.get(name, cfg.gather) for name in fold.current(folded)}
+    fixed = {name: {k: f[k] for k in ("style", "gather") if k in f} for name, f in spec.items()}
+    modes = fold.choose_modes(folded, cfg.style, cfg.gather, cfg.max_cycle_overhead, fixed)
     out = fold.current(folded)
     for name, f in out.items():
-        layer = next(m for m in folded.mvus if m.name == name)
-        if cfg.style == "sparse" and not (f["PE"] == layer.out_channels and f["SIMD"] == layer.in_features):
-            f["gather"] = gathers[name]
+        f.update(modes[name])
     return folded, out, source
 
 
@@ -62,7 +57,7 @@ def coding_overheads(model: IRModel, spec: dict, cfg: HwConfig) -> dict[str, flo
     out = {}
     for layer in model.mvus:
         gather = spec.get(layer.name, {}).get("gather", "full")
-        plan = plan_mvu(layer, cfg.style, coding="index", gather=gather)
+        plan = plan_mvu(layer, spec.get(layer.name, {}).get("style", "sparse"), coding="index", gather=gather)
         if plan.style != "sparse":
             continue
         t_max = target // layer.out_pixels - (lutram_load_clocks(layer.in_features) if gather == "lutram1" else 0)
@@ -70,15 +65,13 @@ def coding_overheads(model: IRModel, spec: dict, cfg: HwConfig) -> dict[str, flo
     return out
 
 
-def gathers_of(spec: dict) -> dict[str, str]:
-    """The per-layer gathers of a resolved folding (layers without one: full, which they do not use)."""
-    return {name: f.get("gather", "full") for name, f in spec.items()}
-
-
 def design_options(folded: IRModel, spec: dict, cfg: HwConfig):
     """The generator options of a folded model: what ``sbnn synth`` generates and ``sbnn sim --rtl``
-    regenerates from ``<run>/hw/config.yaml`` and ``folding.json``."""
-    return cfg.gen_options(gathers_of(spec), coding_overheads(folded, spec, cfg))
+    regenerates from ``<run>/hw/config.yaml`` and ``folding.json`` (whose entries carry each layer's style
+    and gather; older files without them mean the configured style and the full gather)."""
+    styles = {name: f.get("style", cfg.style if cfg.style != "auto" else "sparse") for name, f in spec.items()}
+    gathers = {name: f.get("gather", "full") for name, f in spec.items()}
+    return cfg.gen_options(styles, gathers, coding_overheads(folded, spec, cfg))
 
 
 def cycles_report(design: Design, clock_mhz: float) -> dict:

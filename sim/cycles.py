@@ -300,16 +300,18 @@ def layer_option(value, name: str, default):
     return value.get(name, default) if isinstance(value, dict) else value
 
 
-def build_pipeline(model: IRModel, style: str = "sparse", coding: str = "auto", delta_bits: int | None = None,
+def build_pipeline(model: IRModel, style: str | dict = "sparse", coding: str = "auto", delta_bits: int | None = None,
                    pixels_per_beat: int | None = None, max_input_bits: int = 1024,
                    max_cycle_overhead: float | dict = 0.10, gather: str | dict = "full") -> list[Stage]:
     """The stage chain of the generated accelerator for an IR model (layers may end before the score layer).
     ``gather`` is one of :data:`GATHERS` for every MVU, or a dict of layer name -> gather (default full);
-    ``max_cycle_overhead`` (of the automatic weight coding) likewise (default 0.10)."""
+    ``style`` (default sparse) and ``max_cycle_overhead`` (of the automatic weight coding, default 0.10)
+    likewise."""
     h, w, c = (int(v) for v in model.input.shape)
     vt = model.input.type
     eb, signed = vt.bits, vt.signed
-    plans = {i: plan_mvu(layer, style, coding, delta_bits, layer_option(max_cycle_overhead, layer.name, 0.10),
+    plans = {i: plan_mvu(layer, layer_option(style, layer.name, "sparse"), coding, delta_bits,
+                         layer_option(max_cycle_overhead, layer.name, 0.10),
                          layer_option(gather, layer.name, "full"))
              for i, layer in enumerate(model.layers) if isinstance(layer, MVU)}
     first = model.layers[0]

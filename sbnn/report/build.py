@@ -52,7 +52,9 @@ def _sweep(root: Path, out: Path, log: Callable[[str], None]) -> tuple[str, str,
     md = [f"# Sparsity sweep: {root}", "", f"{len(ok)} points done, {len(failed)} not done "
           f"({', '.join(r['name'] for r in failed) or 'none'}). Accuracy is the bit-exact integer simulator's on "
           "the test images among the export's samples (export_samples, default 1000); resources are Yosys synth_xilinx for the xc7z020 (LUT 53,200, FF 106,400, BRAM36 140); "
-          "'@ target' is the same network folded for its architecture's common target frames/s.", ""]
+          "'@ target' is the same network folded for its architecture's common target frames/s, each MVU with "
+          "the datapath (zero-skipping 'sparse' with its input gather, or FINN-like 'dense' XNOR) that the generator "
+          "estimates cheapest at that rate (sweep option fps_style).", ""]
     sections = [("Results", tb.cells(rows, tb.MAIN))]
     if any(r["finn_LUT"] is not None for r in rows):
         sections.append(("FINN baseline (dense points)", tb.cells([r for r in rows if r["method"] == "bnn"], tb.FINN)))

@@ -38,6 +38,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "eq_BRAM36": ("fps/synth/report.json", "bram36_equivalent"),
     "eq_cycles_per_frame": ("fps/hw/cycles.json", "interval_cycles"),
     "eq_fps": ("fps/hw/cycles.json", "frames_per_second"),
+    "eq_mvus": ("fps/hw/folding.json", "style[/gather] of every MVU, counted in layer order"),
     "finn_LUT": ("finn/baseline.json", "total.LUT (FINN estimate)"),
     "finn_BRAM18": ("finn/baseline.json", "total.BRAM18 (FINN estimate)"),
     "finn_cycles_per_frame": ("finn/baseline.json", "max_cycles (FINN estimate)"),
@@ -67,6 +68,17 @@ def _get(data: dict | None, dotted: str) -> Any:
             return None
         data = data.get(key)
     return data
+
+
+def datapaths(folding: dict | None) -> str | None:
+    """``folding.json`` -> "sparse/lutram1 x3, dense x1": the MVU datapaths of a design, in layer order."""
+    if not folding:
+        return None
+    counts: dict[str, int] = {}
+    for entry in folding.values():
+        label = entry.get("style", "sparse") + (f"/{entry['gather']}" if "gather" in entry else "")
+        counts[label] = counts.get(label, 0) + 1
+    return ", ".join(f"{k} x{n}" for k, n in counts.items())
 
 
 def read_row(run: Path) -> dict[str, Any]:
@@ -109,6 +121,7 @@ def read_row(run: Path) -> dict[str, Any]:
         "eq_BRAM36": _get(eq_syn, "bram36_equivalent"),
         "eq_cycles_per_frame": _get(eq_cyc, "interval_cycles"),
         "eq_fps": _get(eq_cyc, "frames_per_second"),
+        "eq_mvus": datapaths(_json(run / FPS_DIR / "hw" / "folding.json")),
         "finn_LUT": _get(finn, "total.LUT"),
         "finn_BRAM18": _get(finn, "total.BRAM18"),
         "finn_cycles_per_frame": _get(finn, "max_cycles"),

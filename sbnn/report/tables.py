@@ -61,6 +61,7 @@ MAIN: list[tuple[str, Callable[[dict], str]]] = [
     ("FF @ target", lambda r: _int(r["eq_FF"])),
     ("BRAM36 @ target", lambda r: _int(r["eq_BRAM36"])),
     ("frames/s @ target", lambda r: _num(r["eq_fps"])),
+    ("MVUs @ target", lambda r: r["eq_mvus"] or "-"),
     ("RTL == sim (inputs)", _rtl),
 ]
 #: FINN folds for the same target frames/s as our '@ target' design: that is the comparison

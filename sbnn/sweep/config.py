@@ -78,6 +78,10 @@ class SweepConfig(StageConfig):
     synth_ir_folding: bool = True
     #: also fold and synthesize every point for its architecture's target_fps
     equal_throughput: bool = True
+    #: MVU datapath of the equal-throughput designs: "auto" takes, per layer, the zero-skipping or the
+    #: dense XNOR MVU (and the gather) with the smallest logic estimate that meets the target; "sparse"
+    #: forces zero-skipping (the IR-folding design is always zero-skipping)
+    fps_style: Literal["auto", "sparse", "dense"] = "auto"
     #: seconds before one synthesis is abandoned (the point then fails)
     synth_timeout: float | None = Field(default=1800, gt=0)
     #: a folder of run directories named like the points (e.g. runs/bench-fashion): a finished train/ whose
@@ -145,7 +149,7 @@ def point_key(point: dict, cfg: SweepConfig) -> str:
     """Hash of everything that decides a point's results: a finished point is reused only if it matches."""
     relevant = {"point": point, "export_samples": cfg.export_samples, "rtl_samples": cfg.rtl_samples,
                 "clock_mhz": cfg.clock_mhz, "equal_throughput": cfg.equal_throughput, "synth": cfg.synth,
-                "synth_ir_folding": cfg.synth_ir_folding}
+                "synth_ir_folding": cfg.synth_ir_folding, "fps_style": cfg.fps_style}
     return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

@@ -62,7 +62,8 @@ def test_folding_file_and_errors(run, tmp_path, capsys):
     # a gather in the folding file wins over gather=auto, and the RTL uses it
     good.write_text(json.dumps({"mvu0": {"PE": 2, "SIMD": 9, "gather": "lutram"}}))
     assert main(["synth", "--run", str(run), "--no-synth", "--folding", str(good)]) == 0
-    assert json.loads((run / "hw" / "folding.json").read_text())["mvu0"] == {"PE": 2, "SIMD": 9, "gather": "lutram"}
+    assert json.loads((run / "hw" / "folding.json").read_text())["mvu0"] == {"PE": 2, "SIMD": 9, "style": "sparse",
+                                                                         "gather": "lutram"}
     cyc = json.loads((run / "hw" / "cycles.json").read_text())
     assert [s["kind"] for s in cyc["stages"] if s["layer"] == "mvu0"][-2:] == ["load", "mvu"]
     assert any("lram0_0" in f.read_text() for f in (run / "hw" / "rtl").glob("*mvu0*.v"))

@@ -36,6 +36,7 @@ def test_json_round_trip_and_defaults(model, tmp_path):
     ('{"mvu0": {"PE": true}}', "positive integer"),
     ('{"mvu0": {"ram_style": "block"}}', "unknown key"),
     ('{"mvu0": {"gather": "bram"}}', "gather must be one of"),
+    ('{"mvu0": {"style": "xnor"}}', "style must be one of"),
     ("{not json", "not valid JSON"),
 ])
 def test_bad_files(tmp_path, text, match):
@@ -104,6 +105,8 @@ def test_json_gather_key(model, tmp_path):
     path.write_text(json.dumps({name: {"PE": 2, "SIMD": 4, "gather": "lutram1"}}))
     spec = folding.load(path)
     assert spec[name] == {"PE": 2, "SIMD": 4, "gather": "lutram1"}
+    path.write_text(json.dumps({name: {"PE": 2, "style": "dense"}}))
+    assert folding.load(path)[name] == {"PE": 2, "style": "dense"}
     assert folding.apply(model, spec).mvus[1].pe == 2
 
 
@@ -135,16 +138,30 @@ def test_auto_gather_meets_the_target_in_the_cycle_model(model, fps):
         assert estimate(res) <= estimate(full)
 
 
-def test_choose_gathers_keeps_clocks_and_respects_fixed_choices():
+def test_choose_modes_keeps_clocks_and_respects_fixed_choices():
     m = random_model(np.random.default_rng(3), input_shape=(1, 1, 200), convs=(), pool=False, dense=(64,),
                      sparsity=0.9)
     names = [x.name for x in m.mvus]
     # slow folding (1 slot): a single-buffered RAM costs 64 extra clocks on thousands: chosen
     slow = folding.apply(m, {n: {"PE": 1, "SIMD": 1} for n in names})
-    g = folding.choose_gathers(slow)
-    assert g[names[0]] == "lutram1"
+    assert folding.choose_modes(slow)[names[0]] == {"style": "sparse", "gather": "lutram1"}
     # fast folding: the load (64 clocks) would exceed 10 % of T: the FF multiplexers stay
     fast = folding.apply(m, {names[0]: {"PE": 64, "SIMD": 4}})
     t = plan_mvu(fast.mvus[0], coding="index").T
-    assert t < 58 and folding.choose_gathers(fast)[names[0]] == "full"
-    assert folding.choose_gathers(fast, fixed={names[0]: "lutram"})[names[0]] == "lutram"
+    assert t < 58 and folding.choose_modes(fast)[names[0]]["gather"] == "full"
+    assert folding.choose_modes(fast, fixed={names[0]: {"gather": "lutram"}})[names[0]]["gather"] == "lutram"
+    # an explicit gather and the dense style are taken as given; unrolled layers have no gather
+    assert folding.choose_modes(fast, gather="segmented")[names[0]] == {"style": "sparse", "gather": "segmented"}
+    assert folding.choose_modes(fast, style="dense")[names[0]] == {"style": "dense"}
+    unrolled = folding.apply(m, folding.unrolled(m))
+    assert all(v == {"style": "sparse"} for v in folding.choose_modes(unrolled).values())
+
+
+def test_style_auto_picks_dense_xnor_where_skipping_does_not_pay():
+    """At a target frame rate, style="auto" compares the zero-skipping and the dense XNOR datapaths per
+    layer: a 10 %-sparse layer goes dense, a 95 %-sparse one stays zero-skipping."""
+    for sparsity, want in ((0.1, "dense"), (0.95, "sparse")):
+        m = random_model(np.random.default_rng(4), input_shape=(1, 1, 256), convs=(), pool=False, dense=(256,),
+                         sparsity=sparsity)
+        res = folding.auto(m, 100_000, 100.0, "auto", "auto")
+        assert res.met and res.folding[m.mvus[0].name]["style"] == want

@@ -77,6 +77,10 @@ def test_markdown_table_shows_the_same_values(tiny_sweep, report):
         assert row["cycles/frame"] == f"{exp['cycles_per_frame']:,}"
         assert row["frames/s @ target"] == f"{exp['eq_fps']:,.0f}"
         assert row["RTL == sim (inputs)"] == "== (4)"
+        # the datapaths of the equal-throughput design, counted from its folding.json
+        fold = _j(root / name / "fps" / "hw" / "folding.json")
+        labels = [e["style"] + (f"/{e['gather']}" if "gather" in e else "") for e in fold.values()]
+        assert row["MVUs @ target"] == ", ".join(f"{k} x{labels.count(k)}" for k in dict.fromkeys(labels))
     assert "FINN baseline: NOT RUN" in md
     assert "2 points done, 2 not done (broken-bnn, broken-ab-closed-0.9)" in md
 
