@@ -24,12 +24,10 @@ import numpy as np
 from sbnn.errors import HardwareError
 from sbnn.hw.arith import Arith, arith
 from sbnn.hw.rtl_units import counter_decl, counter_step, is_last, unit_ports
-from sbnn.hw.verilog import Module, Op, clog2, const_mul, ext, lint_off, lint_on, lit, rom_init, shl, tree_sum, width_for
+from sbnn.hw.verilog import Module, Op, clog2, const_mul, ext, lint_off, lint_on, lit, rom_init, shl, tree_sum
 from sbnn.ir.model import MVU
-from sbnn.sim.cycles import LUTRAM_BUFFERS, LUTRAM_DEPTH, MVUPlan, Stage, lutram_banks, lutram_load_clocks
-
-#: read ports served by one copy of a distributed-RAM bank (RAM64M: three read-only ports)
-LUTRAM_READ_PORTS = 3
+from sbnn.hw.rtl_lutram import lutram_loader, lutram_take
+from sbnn.sim.cycles import LUTRAM_BUFFERS, MVUPlan, Stage
 
 
 def _elements(m: Module, layer: MVU, eb: int, ar: Arith):
@@ -145,7 +143,7 @@ def channel_codes(row: np.ndarray, plan: MVUPlan) -> list[int]:
 def weight_words(layer: MVU, plan: MVUPlan) -> list[int]:
     """Contents of the weight memory, one int per word (bit 0 of a sparse word: fold end)."""
     bits = layer.weight_bits
-    pe, simd = plan.pe, plan.simd
+    simd = plan.simd
     words: list[int] = []
     if plan.style == "dense":
         sf = layer.in_features // simd
@@ -231,7 +229,7 @@ def mvu_folded(name: str, st: Stage, layer: MVU, rom_style: str = "auto") -> str
     m.line("wire c_fire = c_valid && (!c_last || out_ready);")
     if lut:  # the gather reads the vector from distributed RAM, filled by the loader
         m.line("wire b_pop;")
-        g = _lutram_loader(m, layer, plan, eb, ar)
+        g = lutram_loader(m, layer, plan, eb, ar)
         m.line("wire g_fire = ap_rst_n && b_valid && (!c_valid || c_fire);")
     else:
         m.line("wire g_fire = ap_rst_n && in_valid && (!c_valid || c_fire);")
@@ -324,110 +322,6 @@ def mvu_folded(name: str, st: Stage, layer: MVU, rom_style: str = "auto") -> str
     return m.text()
 
 
-def _lutram_loader(m: Module, layer: MVU, plan: MVUPlan, eb: int, ar: Arith) -> Op | None:
-    """Loader and distributed-RAM banks of a ``lutram``/``lutram1`` gather (see :mod:`sbnn.sim.cycles`).
-
-    The vector at the input FIFO head is written into every bank in parallel, one entry per clock, for
-    ``lutram_load_clocks(K)`` clocks (position 0, read by empty slots, is written with 0); the last write
-    pops the FIFO and hands the buffer over (``bcount``, a registered count, as in a FIFO). With two
-    buffers the next vector loads while the MVU computes on the other one. Each bank is replicated once per
-    three read ports (RAM64M). ``S'`` is summed serially from the entries as they are written (an
-    ``nb``-input adder instead of a K-input tree), and ``G = gmul * S'`` is kept per buffer.
-    Declares ``b_valid`` and ``lram<bank>_<copy>``; returns the G of the buffer being computed."""
-    k = layer.in_features
-    nbuf, nb, n_load = LUTRAM_BUFFERS[plan.gather], lutram_banks(k), lutram_load_clocks(k)
-    ab = clog2(n_load)
-    m.line(f"wire [{(k + 1) * eb - 1}:0] xpos = {{in_data, {eb}'d0}};  // position p = input p - 1; position 0 = 0")
-    m.line(f"reg [{ab - 1}:0] la;")
-    bw = 2 if nbuf == 2 else 1
-    m.line(f"reg [{bw - 1}:0] bcount;")
-    m.line(f"wire l_fire = ap_rst_n && in_valid && ((la != {ab}'d0) || (bcount != {lit(nbuf, bw)}));")
-    m.line(f"wire l_last = (la == {lit(n_load - 1, ab)});")
-    m.line("wire b_push = l_fire && l_last;")
-    m.line("assign in_pop = b_push;")
-    m.line(f"wire b_valid = (bcount != {bw}'d0);")
-    m.line("always @(posedge ap_clk) begin")
-    m.line(f"    if (!ap_rst_n) la <= {ab}'d0;")
-    m.line(f"    else if (l_fire) la <= l_last ? {ab}'d0 : la + {lit(1, ab)};")
-    m.line("end")
-    m.line("always @(posedge ap_clk) begin")
-    m.line(f"    if (!ap_rst_n) bcount <= {bw}'d0;")
-    m.line(f"    else if (b_push && !b_pop) bcount <= bcount + {lit(1, bw)};")
-    m.line(f"    else if (!b_push && b_pop) bcount <= bcount - {lit(1, bw)};")
-    m.line("end")
-    if nbuf == 2:
-        m.line("reg wb, rb;")
-        m.line("always @(posedge ap_clk) begin")
-        m.line("    if (!ap_rst_n) begin wb <= 1'b0; rb <= 1'b0; end")
-        m.line("    else begin if (b_push) wb <= ~wb; if (b_pop) rb <= ~rb; end")
-        m.line("end")
-    waddr = "{wb, la}" if nbuf == 2 else "la"
-    depth = nbuf << ab
-    copies = -(-plan.pe * plan.simd // LUTRAM_READ_PORTS)
-    entries = []
-    for j in range(nb):
-        lo = j * LUTRAM_DEPTH
-        n = min(k + 1 - lo, n_load)
-        pad = (1 << ab) - n
-        parts = ([f"{pad * eb}'d0"] if pad else []) + [f"xpos[{(lo + n) * eb - 1}:{lo * eb}]"]
-        xb = m.wire(f"xb{j}", (1 << ab) * eb, "{" + ", ".join(parts) + "}")
-        if eb == 1:
-            d = m.wire(f"ld{j}", 1, f"{xb}[la]")
-        else:
-            iw = clog2((1 << ab) * eb)
-            idx = m.wire(f"ldi{j}", iw, f"{{{iw - ab}'d0, la}} * {lit(eb, iw)}" if iw > ab else f"la * {lit(eb, iw)}")
-            d = m.wire(f"ld{j}", eb, f"{xb}[{idx} +: {eb}]")
-        entries.append(Op(d, eb, ar.elo, ar.ehi) if eb > 1 else Op(d, 1, 0, 1))
-        for c in range(copies):
-            m.line(f"reg [{eb - 1}:0] lram{j}_{c} [0:{depth - 1}];")
-            m.line(f"always @(posedge ap_clk) if (l_fire) lram{j}_{c}[{waddr}] <= {d};")
-    if not ar.gmul:
-        return None
-    step = tree_sum(m, entries, "ss")
-    lo, hi = k * min(entries[0].lo, 0), k * max(entries[0].hi, 0)
-    sw = width_for(lo, hi)
-    m.line(f"reg [{sw - 1}:0] s_acc;")
-    m.wire("s_nx", sw, f"((la == {ab}'d0) ? {sw}'d0 : s_acc) + {ext(step, sw)}")
-    m.line("always @(posedge ap_clk) if (l_fire) s_acc <= s_nx;")
-    g = const_mul(m, Op("s_nx", sw, lo, hi), ar.gmul, "g")
-    if nbuf == 2:
-        m.line(f"reg [{g.width - 1}:0] gbuf0, gbuf1;")
-        m.line(f"always @(posedge ap_clk) if (b_push) begin if (wb) gbuf1 <= {g.name}; else gbuf0 <= {g.name}; end")
-        return Op(m.wire("gcur", g.width, "rb ? gbuf1 : gbuf0"), g.width, g.lo, g.hi)
-    m.line(f"reg [{g.width - 1}:0] gbuf;")
-    m.line(f"always @(posedge ap_clk) if (b_push) gbuf <= {g.name};")
-    return Op("gbuf", g.width, g.lo, g.hi)
-
-
-def _lutram_take(m: Module, layer: MVU, plan: MVUPlan, eb: int, ar: Arith) -> callable:
-    """Returns f(pos_name, tag, slot) -> Op: position ``pos`` read from the copy serving ``slot``."""
-    k = layer.in_features
-    nbuf, nb = LUTRAM_BUFFERS[plan.gather], lutram_banks(k)
-    ab, pw = clog2(lutram_load_clocks(k)), clog2(k + 1)
-    sel_w = pw - ab
-    lo, hi = (ar.elo, ar.ehi) if eb > 1 else (0, 1)
-
-    def take(pos: str, tag: str, slot: int) -> Op:
-        c = slot // LUTRAM_READ_PORTS
-        addr = f"{pos}[{ab - 1}:0]"
-        raddr = f"{{rb, {addr}}}" if nbuf == 2 else addr
-        if nb == 1:
-            return Op(m.wire(f"v{tag}", eb, f"lram0_{c}[{raddr}]"), eb, lo, hi)
-        n_sel = 1 << sel_w
-        parts = [f"lram{j}_{c}[{raddr}]" for j in reversed(range(nb))]
-        if n_sel > nb:
-            parts.insert(0, f"{(n_sel - nb) * eb}'d0")
-        rv = m.wire(f"rv{tag}", n_sel * eb, "{" + ", ".join(parts) + "}")
-        bank = f"{pos}[{pw - 1}:{ab}]"
-        if eb == 1:
-            return Op(m.wire(f"v{tag}", 1, f"{rv}[{bank}]"), 1, lo, hi)
-        iw = clog2(n_sel * eb)
-        idx = m.wire(f"rvi{tag}", iw, f"{{{iw - sel_w}'d0, {bank}}} * {lit(eb, iw)}" if iw > sel_w else f"{bank} * {lit(eb, iw)}")
-        return Op(m.wire(f"v{tag}", eb, f"{rv}[{idx} +: {eb}]"), eb, lo, hi)
-
-    return take
-
-
 def _gather(m: Module, vec: str, n: int, eb: int, ar: Arith) -> callable:
     """Returns f(pos_name, tag) -> Op for vec[pos], a vector of n + 1 elements whose element 0 is 0."""
     pw = clog2(n + 1)
@@ -465,7 +359,7 @@ def _lanes_sparse(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int) -> l
             t = _gather(m, f"xseg{j}", n, eb, ar)
             takes.append(lambda pos, tag, slot, t=t: t(pos, tag))
     elif plan.gather in LUTRAM_BUFFERS:
-        takes = [_lutram_take(m, layer, plan, eb, ar)] * simd
+        takes = [lutram_take(m, layer, plan, eb, ar)] * simd
     else:
         m.wire("xext", (k + 1) * eb, f"{{in_data, {eb}'d0}}")
         t = _gather(m, "xext", k, eb, ar)

@@ -11,7 +11,6 @@ so the report can show FINN's LUT / BRAM18 / cycle estimates next to our synthes
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
