@@ -249,7 +249,9 @@ def maxpool(name: str, st: Stage, h: int, w: int) -> str:
 
 
 def collector(name: str, st: Stage) -> str:
-    """Collects the beats of a flattened map into one input vector for a dense layer."""
+    """Collects the beats of a flattened map into one input vector for a dense layer. The beats before
+    the last are shifted into one register (beat b ends in slot b): one clock enable for all of them,
+    no per-beat decoder (a 784-beat collector would need ~1,000 LUTs of comparators)."""
     nb = st.in_beats
     bw = st.in_elems * st.in_bits
     m = Module(name, f"Collector: {nb} beats of {bw} bits -> one {nb * bw}-bit vector.")
@@ -260,10 +262,11 @@ def collector(name: str, st: Stage) -> str:
     counter_step(m, "beat", nb, "fire")
     m.line("assign in_pop = fire;")
     m.line("assign out_push = fire && last;")
-    bw_i = clog2(nb)
-    for b in range(nb - 1):
-        m.line(f"reg [{bw - 1}:0] c{b};")
-        m.line(f"always @(posedge ap_clk) if (fire && beat == {lit(b, bw_i)}) c{b} <= in_data;")
-    parts = ["in_data"] + [f"c{b}" for b in reversed(range(nb - 1))]
-    m.line(f"assign out_data = {{{', '.join(parts)}}};")
+    if nb == 1:
+        m.line("assign out_data = in_data;")
+        return m.text()
+    w = (nb - 1) * bw
+    m.line(f"reg [{w - 1}:0] csr;")
+    m.line(f"always @(posedge ap_clk) if (fire && !last) csr <= {'in_data' if nb == 2 else f'{{in_data, csr[{w - 1}:{bw}]}}'};")
+    m.line("assign out_data = {in_data, csr};")
     return m.text()
