@@ -23,8 +23,8 @@ import numpy as np
 
 from sbnn.errors import HardwareError
 from sbnn.hw.arith import Arith, arith
-from sbnn.hw.rtl_units import counter_decl, counter_step, is_last, unit_ports
-from sbnn.hw.verilog import Module, Op, clog2, const_mul, ext, lint_off, lint_on, lit, rom_init, shl, tree_sum
+from sbnn.hw.rtl_units import counter_decl, counter_step, is_first, is_last, unit_ports
+from sbnn.hw.verilog import Module, Op, clog2, const_mul, ext, lint_off, lint_on, lit, rom_init, shl, tree_sum, width_for
 from sbnn.ir.model import MVU
 from sbnn.hw.rtl_lutram import lutram_loader, lutram_take
 from sbnn.sim.cycles import LUTRAM_BUFFERS, MVUPlan, Stage
@@ -222,7 +222,10 @@ def mvu_folded(name: str, st: Stage, layer: MVU, rom_style: str = "auto") -> str
                f"{t} clocks/vector.")
     unit_ports(m, k * eb, mch * ar.out_bits)
     lut = sparse and plan.gather in LUTRAM_BUFFERS
-    g = _shared_g(m, [_elements(m, layer, eb, ar)(i) for i in range(k)], ar) if ar.gmul and not lut else None
+    # the dense MVU reads the vector slice by slice during its first fold: S' is summed as it goes
+    serial_s = not sparse and bool(ar.gmul) and k // simd > 1
+    g = (_shared_g(m, [_elements(m, layer, eb, ar)(i) for i in range(k)], ar)
+         if ar.gmul and not lut and not serial_s else None)
     # ---- handshake / control (declared first, used by the stages below)
     m.line("reg c_valid;")
     m.line("wire c_last;")
@@ -262,6 +265,8 @@ def mvu_folded(name: str, st: Stage, layer: MVU, rom_style: str = "auto") -> str
     m.line(f"assign {'b_pop' if lut else 'in_pop'} = g_fire && fend && {is_last('fold', nf)};")
     # ---- lanes: gather + sum + accumulate
     accs = _lanes_sparse(m, layer, plan, ar, eb) if sparse else _lanes_dense(m, layer, plan, ar, eb)
+    if serial_s:
+        g = _serial_g(m, layer, plan, ar, eb)
     # ---- compare stage registers
     fw = clog2(nf)
     lane_w, twords = threshold_words(ar, plan)
@@ -393,6 +398,25 @@ def _lanes_sparse(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int) -> l
             m.line(f"always @(posedge ap_clk) if (g_fire) q{p} <= fend ? {pw}'d0 : {prev};")
         out.append(_accumulate(m, p, tree_sum(m, vals, f"ls{p}_"), ar))
     return out
+
+
+def _serial_g(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int) -> Op:
+    """G = gmul * S' of a dense folded MVU, S' summed over the SIMD-wide slices ``xs`` of the first fold
+    (a SIMD-input adder and an accumulator instead of a K-input tree). At the first fold's last word the
+    running sum is complete (``s_nx``); later folds use the stored total."""
+    k, simd = layer.in_features, plan.simd
+    nf, sf_n = plan.folds.shape[0], k // simd
+    elems = ([Op(f"xs[{j}]", 1, 0, 1) for j in range(simd)] if eb == 1 else
+             [Op(m.wire(f"xse{j}", eb, f"xs[{j * eb + eb - 1}:{j * eb}]"), eb, ar.elo, ar.ehi) for j in range(simd)])
+    step = tree_sum(m, elems, "ss")
+    lo, hi = k * min(elems[0].lo, 0), k * max(elems[0].hi, 0)
+    sw = width_for(lo, hi)
+    first_fold = f"(fold == {clog2(nf)}'d0)" if nf > 1 else "1'b1"
+    m.line(f"reg [{sw - 1}:0] s_acc;")
+    m.wire("s_nx", sw, f"({is_first('sf', sf_n)} ? {sw}'d0 : s_acc) + {ext(step, sw)}")
+    m.line(f"always @(posedge ap_clk) if (g_fire && {first_fold}) s_acc <= s_nx;")
+    src = m.wire("s_src", sw, f"{first_fold} ? s_nx : s_acc") if nf > 1 else "s_nx"
+    return const_mul(m, Op(src, sw, lo, hi), ar.gmul, "g")
 
 
 def _lanes_dense(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int) -> list[Op]:

@@ -55,6 +55,13 @@ GRID = {
     "d32x8_unrolled_s90": ("dense", dict(shape=(1, 1, 32), m=8, sparsity=0.9, pe=8, simd=32), {}),
     "d32x8_unrolled_xnor": ("dense", dict(shape=(1, 1, 32), m=8, sparsity=0.5, pe=8, simd=32), {"style": "dense"}),
     "d64x16_xnor_p4s8": ("dense", dict(shape=(1, 1, 64), m=16, sparsity=0.5, pe=4, simd=8), {"style": "dense"}),
+    # dense XNOR style with {alpha, beta} levels: S'(x) summed over the slices of the first fold
+    "d48x8_xnor_ab_p2s6": ("dense", dict(shape=(1, 1, 48), m=8, sparsity=0.7, pe=2, simd=6, levels=(-3, 5)),
+                           {"style": "dense"}),
+    "d24x4_xnor_ab_onefold": ("dense", dict(shape=(1, 1, 24), m=4, sparsity=0.6, pe=4, simd=6, levels=(-3, 5)),
+                              {"style": "dense"}),
+    "d20x6_u8_dense_ab": ("dense", dict(shape=(1, 1, 20), m=6, in_bits=8, sparsity=0.5, pe=3, simd=4, levels=(3, 7),
+                                        output=True), {"style": "dense"}),
     "d40x10_scores_p5s4": ("dense", dict(shape=(1, 1, 40), m=10, sparsity=0.6, pe=5, simd=4, output=True,
                                          levels=(-1, 1)), {}),
     "d40x10_scores_xnor": ("dense", dict(shape=(1, 1, 40), m=10, sparsity=0.6, pe=2, simd=8, output=True), {"style": "dense"}),
