@@ -121,8 +121,8 @@ MUX_LUT_PER_INPUT = 0.51
 #: bank multiplexer), and per bank of its loader (a 64:1 write multiplexer); Yosys, K = 784 and 256
 LUTRAM_LUT_PER_BANK_SLOT = {1: 1.7, 2: 3.9}
 LUTRAM_LUT_PER_BANK_LOAD = 23.0
-#: LUTs per input bit of the K-input adder tree forming S'(x) at once (a distributed-RAM gather sums it
-#: serially during the load instead)
+#: LUTs per input bit of the adder tree forming S'(x) (over all K inputs at once; over the SIMD inputs of a
+#: slice in a dense folded MVU; a distributed-RAM gather sums it during the load)
 S_TREE_LUT_PER_BIT = 1.0
 
 
@@ -132,7 +132,9 @@ def logic_estimate(layer: MVU, plan: MVUPlan) -> float:
     k, eb = layer.in_features, layer.in_type.bits
     per_lane = 2 * (int(np.log2(max(2, k))) + 6)  # accumulator, compare
     lut = plan.style == "sparse" and plan.gather in LUTRAM_BUFFERS
-    s_tree = k * eb * S_TREE_LUT_PER_BIT if arith(layer, plan).gmul and not lut else 0.0
+    # S' at once over K inputs, or serially: over SIMD inputs (dense, several slices) / during the load
+    s_inputs = plan.simd if plan.style == "dense" and k > plan.simd else (0 if lut else k)
+    s_tree = s_inputs * eb * S_TREE_LUT_PER_BIT if arith(layer, plan).gmul else 0.0
     if plan.style == "unrolled":
         ops = int(layer.weight_bits.sum()) if plan.skip_zeros else layer.out_channels * k
         return ops * eb * 0.8 + layer.out_channels * per_lane + s_tree
