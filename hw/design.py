@@ -95,7 +95,7 @@ def _layer_shape(model: IRModel, index: int) -> tuple[int, int, int]:
     return shape
 
 
-def _stage_module(model: IRModel, st: Stage, modname: str, options: GenOptions) -> str:
+def _stage_module(model: IRModel, st: Stage, modname: str, options: GenOptions, load: Stage | None = None) -> str:
     layer = model.layers[st.layer]
     h, w, _ = _layer_shape(model, st.layer)
     if st.kind == "threshold":
@@ -109,7 +109,7 @@ def _stage_module(model: IRModel, st: Stage, modname: str, options: GenOptions) 
     style = options.weight_rom if isinstance(options.weight_rom, str) else options.weight_rom.get(layer.name, "auto")
     if style not in ROM_STYLES:
         raise HardwareError(f"weight memory style {style!r} of layer {layer.name!r}: use one of {', '.join(ROM_STYLES)}")
-    return rtl_mvu.mvu(modname, st, layer, style)
+    return rtl_mvu.mvu(modname, st, layer, style, load)
 
 
 def stream_format(model: IRModel, stages: list[Stage]) -> StreamFormat:
@@ -140,7 +140,8 @@ def generate(model: IRModel, options: GenOptions | None = None, upto: str | None
     for i, st in enumerate(stages):
         if st.kind == "load":  # part of the next stage's module (its distributed RAM is the link)
             continue
-        files[f"{prefix}_{st.name}.v"] = _stage_module(model, st, f"{prefix}_{st.name}", options)
+        load = stages[i - 1] if i and stages[i - 1].kind == "load" else None
+        files[f"{prefix}_{st.name}.v"] = _stage_module(model, st, f"{prefix}_{st.name}", options, load)
         width = st.out_elems * st.out_bits if i + 1 < len(stages) else stream_format(model, stages).out_width
         files[f"{prefix}_fifo{i}.v"] = rtl_units.fifo(f"{prefix}_fifo{i}", width, depths[i])
     fmt = stream_format(model, stages)

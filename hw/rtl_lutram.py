@@ -17,7 +17,7 @@ from sbnn.sim.cycles import LUTRAM_BUFFERS, LUTRAM_DEPTH, MVUPlan, lutram_banks,
 LUTRAM_READ_PORTS = 3
 
 
-def lutram_loader(m: Module, layer: MVU, plan: MVUPlan, eb: int, ar: Arith) -> Op | None:
+def lutram_loader(m: Module, layer: MVU, plan: MVUPlan, eb: int, ar: Arith, direct: bool = False) -> Op | None:
     """Loader and distributed-RAM banks of a ``lutram``/``lutram1`` gather (see :mod:`sbnn.sim.cycles`).
 
     The vector at the input FIFO head is written into every bank in parallel, one entry per clock, for
@@ -26,34 +26,21 @@ def lutram_loader(m: Module, layer: MVU, plan: MVUPlan, eb: int, ar: Arith) -> O
     buffers the next vector loads while the MVU computes on the other one. Each bank is replicated once per
     three read ports (RAM64M). ``S'`` is summed serially from the entries as they are written (an
     ``nb``-input adder instead of a K-input tree), and ``G = gmul * S'`` is kept per buffer.
+    A *direct* load (``direct``: the MVU's input is one element per beat) writes each beat into its bank
+    as it arrives and pops it at once (position 0 is 0 from the memory's initial value).
     Declares ``b_valid`` and ``lram<bank>_<copy>``; returns the G of the buffer being computed."""
+    if direct:
+        return _direct_loader(m, layer, plan, eb, ar)
     k = layer.in_features
     nbuf, nb, n_load = LUTRAM_BUFFERS[plan.gather], lutram_banks(k), lutram_load_clocks(k)
     ab = clog2(n_load)
     m.line(f"wire [{(k + 1) * eb - 1}:0] xpos = {{in_data, {eb}'d0}};  // position p = input p - 1; position 0 = 0")
     m.line(f"reg [{ab - 1}:0] la;")
-    bw = 2 if nbuf == 2 else 1
-    m.line(f"reg [{bw - 1}:0] bcount;")
-    m.line(f"wire l_fire = ap_rst_n && in_valid && ((la != {ab}'d0) || (bcount != {lit(nbuf, bw)}));")
-    m.line(f"wire l_last = (la == {lit(n_load - 1, ab)});")
-    m.line("wire b_push = l_fire && l_last;")
-    m.line("assign in_pop = b_push;")
-    m.line(f"wire b_valid = (bcount != {bw}'d0);")
+    _buffer_control(m, nbuf, f"(la == {ab}'d0)", f"(la == {lit(n_load - 1, ab)})", pop_each=False)
     m.line("always @(posedge ap_clk) begin")
     m.line(f"    if (!ap_rst_n) la <= {ab}'d0;")
     m.line(f"    else if (l_fire) la <= l_last ? {ab}'d0 : la + {lit(1, ab)};")
     m.line("end")
-    m.line("always @(posedge ap_clk) begin")
-    m.line(f"    if (!ap_rst_n) bcount <= {bw}'d0;")
-    m.line(f"    else if (b_push && !b_pop) bcount <= bcount + {lit(1, bw)};")
-    m.line(f"    else if (!b_push && b_pop) bcount <= bcount - {lit(1, bw)};")
-    m.line("end")
-    if nbuf == 2:
-        m.line("reg wb, rb;")
-        m.line("always @(posedge ap_clk) begin")
-        m.line("    if (!ap_rst_n) begin wb <= 1'b0; rb <= 1'b0; end")
-        m.line("    else begin if (b_push) wb <= ~wb; if (b_pop) rb <= ~rb; end")
-        m.line("end")
     waddr = "{wb, la}" if nbuf == 2 else "la"
     depth = nbuf << ab
     copies = -(-plan.pe * plan.simd // LUTRAM_READ_PORTS)
@@ -76,11 +63,68 @@ def lutram_loader(m: Module, layer: MVU, plan: MVUPlan, eb: int, ar: Arith) -> O
             m.line(f"always @(posedge ap_clk) if (l_fire) lram{j}_{c}[{waddr}] <= {d};")
     if not ar.gmul:
         return None
+    return _buffered_g(m, k, entries, f"(la == {ab}'d0)", ar, nbuf)
+
+
+def _buffer_control(m: Module, nbuf: int, first: str, last: str, pop_each: bool) -> None:
+    """Loader handshake: a vector's first write waits for a free buffer (registered count, as a FIFO),
+    its last write hands the buffer over; ``pop_each``: every write pops a beat (direct load)."""
+    bw = 2 if nbuf == 2 else 1
+    m.line(f"reg [{bw - 1}:0] bcount;")
+    m.line(f"wire l_fire = ap_rst_n && in_valid && (!{first} || (bcount != {lit(nbuf, bw)}));")
+    m.line(f"wire l_last = {last};")
+    m.line("wire b_push = l_fire && l_last;")
+    m.line(f"assign in_pop = {'l_fire' if pop_each else 'b_push'};")
+    m.line(f"wire b_valid = (bcount != {bw}'d0);")
+    m.line("always @(posedge ap_clk) begin")
+    m.line(f"    if (!ap_rst_n) bcount <= {bw}'d0;")
+    m.line(f"    else if (b_push && !b_pop) bcount <= bcount + {lit(1, bw)};")
+    m.line(f"    else if (!b_push && b_pop) bcount <= bcount - {lit(1, bw)};")
+    m.line("end")
+    if nbuf == 2:
+        m.line("reg wb, rb;")
+        m.line("always @(posedge ap_clk) begin")
+        m.line("    if (!ap_rst_n) begin wb <= 1'b0; rb <= 1'b0; end")
+        m.line("    else begin if (b_push) wb <= ~wb; if (b_pop) rb <= ~rb; end")
+        m.line("end")
+
+
+def _direct_loader(m: Module, layer: MVU, plan: MVUPlan, eb: int, ar: Arith) -> Op | None:
+    k = layer.in_features
+    nbuf, nb = LUTRAM_BUFFERS[plan.gather], lutram_banks(k)
+    ab, pw = clog2(lutram_load_clocks(k)), clog2(k + 1)
+    m.line(f"reg [{pw - 1}:0] wp;  // position written by this beat: 1..K (position 0 stays 0)")
+    _buffer_control(m, nbuf, f"(wp == {lit(1, pw)})", f"(wp == {lit(k, pw)})", pop_each=True)
+    m.line("always @(posedge ap_clk) begin")
+    m.line(f"    if (!ap_rst_n) wp <= {lit(1, pw)};")
+    m.line(f"    else if (l_fire) wp <= l_last ? {lit(1, pw)} : wp + {lit(1, pw)};")
+    m.line("end")
+    depth = nbuf << ab
+    copies = -(-plan.pe * plan.simd // LUTRAM_READ_PORTS)
+    waddr = f"{{wb, wp[{ab - 1}:0]}}" if nbuf == 2 else f"wp[{ab - 1}:0]"
+    for j in range(nb):
+        sel = "l_fire" if nb == 1 else f"l_fire && (wp[{pw - 1}:{ab}] == {lit(j, pw - ab)})"
+        for c in range(copies):
+            m.line(f"reg [{eb - 1}:0] lram{j}_{c} [0:{depth - 1}];")
+            m.line(f"always @(posedge ap_clk) if ({sel}) lram{j}_{c}[{waddr}] <= in_data;")
+            if j == 0:
+                m.line("initial begin")
+                for b in range(nbuf):
+                    m.line(f"    lram0_{c}[{b << ab}] = {eb}'d0;")
+                m.line("end")
+    if not ar.gmul:
+        return None
+    elem = Op("in_data", eb, ar.elo, ar.ehi) if eb > 1 else Op("in_data", 1, 0, 1)
+    return _buffered_g(m, k, [elem], f"(wp == {lit(1, pw)})", ar, nbuf)
+
+
+def _buffered_g(m: Module, k: int, entries: list[Op], first: str, ar: Arith, nbuf: int) -> Op:
+    """S' summed over the entries written by each load step, G = gmul * S' kept per buffer."""
     step = tree_sum(m, entries, "ss")
     lo, hi = k * min(entries[0].lo, 0), k * max(entries[0].hi, 0)
     sw = width_for(lo, hi)
     m.line(f"reg [{sw - 1}:0] s_acc;")
-    m.wire("s_nx", sw, f"((la == {ab}'d0) ? {sw}'d0 : s_acc) + {ext(step, sw)}")
+    m.wire("s_nx", sw, f"({first} ? {sw}'d0 : s_acc) + {ext(step, sw)}")
     m.line("always @(posedge ap_clk) if (l_fire) s_acc <= s_nx;")
     g = const_mul(m, Op("s_nx", sw, lo, hi), ar.gmul, "g")
     if nbuf == 2:

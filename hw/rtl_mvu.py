@@ -209,7 +209,7 @@ def threshold_words(ar: Arith, plan: MVUPlan) -> tuple[int, list[int]]:
     return lane_w, words
 
 
-def mvu_folded(name: str, st: Stage, layer: MVU, rom_style: str = "auto") -> str:
+def mvu_folded(name: str, st: Stage, layer: MVU, rom_style: str = "auto", load: Stage | None = None) -> str:
     """Folded MVU: ROM stage -> gather/accumulate stage -> compare stage (see module docstring)."""
     plan = st.plan
     ar = arith(layer, plan)
@@ -220,8 +220,9 @@ def mvu_folded(name: str, st: Stage, layer: MVU, rom_style: str = "auto") -> str
     m = Module(name, f"Folded MVU {layer.name}: {mch} x {k}, PE={pe}, SIMD={simd}, {plan.style}"
                f"{' (' + plan.coding + f', {plan.code_bits} b/slot, {plan.gather} gather)' if sparse else ''}, "
                f"{t} clocks/vector.")
-    unit_ports(m, k * eb, mch * ar.out_bits)
     lut = sparse and plan.gather in LUTRAM_BUFFERS
+    direct = lut and load is not None and load.direct
+    unit_ports(m, (1 if direct else k) * eb, mch * ar.out_bits)
     # the dense MVU reads the vector slice by slice during its first fold: S' is summed as it goes
     serial_s = not sparse and bool(ar.gmul) and k // simd > 1
     g = (_shared_g(m, [_elements(m, layer, eb, ar)(i) for i in range(k)], ar)
@@ -232,7 +233,7 @@ def mvu_folded(name: str, st: Stage, layer: MVU, rom_style: str = "auto") -> str
     m.line("wire c_fire = c_valid && (!c_last || out_ready);")
     if lut:  # the gather reads the vector from distributed RAM, filled by the loader
         m.line("wire b_pop;")
-        g = lutram_loader(m, layer, plan, eb, ar)
+        g = lutram_loader(m, layer, plan, eb, ar, direct)
         m.line("wire g_fire = ap_rst_n && b_valid && (!c_valid || c_fire);")
     else:
         m.line("wire g_fire = ap_rst_n && in_valid && (!c_valid || c_fire);")
@@ -441,9 +442,10 @@ def _lanes_dense(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int) -> li
     return out
 
 
-def mvu(name: str, st: Stage, layer: MVU, rom_style: str = "auto") -> str:
+def mvu(name: str, st: Stage, layer: MVU, rom_style: str = "auto", load: Stage | None = None) -> str:
+    """The MVU stage's module; ``load`` is the load stage before it (a distributed-RAM gather)."""
     if st.plan is None:
         raise HardwareError(f"{layer.name}: no schedule")
     if st.plan.style == "unrolled":
         return mvu_unrolled(name, st, layer)
-    return mvu_folded(name, st, layer, rom_style)
+    return mvu_folded(name, st, layer, rom_style, load)

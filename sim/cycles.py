@@ -242,6 +242,11 @@ class Stage:
         return int(self.info["clocks"]) if self.kind == "load" else 0
 
     @property
+    def direct(self) -> bool:
+        """A load stage fed one element per beat, written into its bank as it arrives."""
+        return self.kind == "load" and bool(self.info.get("direct"))
+
+    @property
     def buffers(self) -> int | None:
         """A load stage: vectors its MVU's distributed RAM holds (the fixed depth of the link to the MVU)."""
         return int(self.info["buffers"]) if self.kind == "load" else None
@@ -253,7 +258,7 @@ class Stage:
         if self.folded:
             return self.plan.T * self.in_beats
         if self.kind == "load":  # the load's own bound: L, or L + T with one buffer (= vector_clocks)
-            return (self.load_clocks + (self.plan.T if self.buffers == 1 else 0)) * self.in_beats
+            return (self.load_clocks + (self.plan.T if self.buffers == 1 else 0)) * self.out_beats
         return int(self.consume.size)
 
 
@@ -353,18 +358,24 @@ def build_pipeline(model: IRModel, style: str | dict = "sparse", coding: str = "
                 vectors = layer.out_pixels
             else:
                 vectors = 1
-                if h * w // per > 1:
-                    nb = h * w // per
-                    stages.append(Stage(f"{tag}_col", "collector", i, per * c, eb, signed, h * w * c, eb,
-                                        signed, nb, 1, _ones(nb), _last(nb), pixels_per_beat=per))
             kk = layer.in_features
+            lutram = plan.style == "sparse" and plan.gather in LUTRAM_BUFFERS
+            beats = h * w // per if layer.kind == "dense" else 1
+            # a distributed-RAM gather fed one element per beat writes each beat into its bank as it
+            # arrives (no collector, no vector FIFO, no write multiplexers): a *direct* load
+            direct = lutram and LUTRAM_BUFFERS[plan.gather] == 2 and beats > 1 and per * c == 1
+            if layer.kind == "dense" and beats > 1 and not direct:
+                stages.append(Stage(f"{tag}_col", "collector", i, per * c, eb, signed, h * w * c, eb,
+                                    signed, beats, 1, _ones(beats), _last(beats), pixels_per_beat=per))
             ob = 1 if not layer.is_output else layer.out_type.bits
-            ppb = per if layer.kind == "dense" and h * w == per else 1
-            if plan.style == "sparse" and plan.gather in LUTRAM_BUFFERS:
-                stages.append(Stage(f"{tag}_load", "load", i, kk, eb, signed, kk, eb, signed, vectors, vectors,
-                                    plan=plan, pixels_per_beat=ppb,
-                                    info={"clocks": lutram_load_clocks(kk), "buffers": LUTRAM_BUFFERS[plan.gather],
-                                          "banks": lutram_banks(kk)}))
+            ppb = per if layer.kind == "dense" and (h * w == per or direct) else 1
+            if lutram:
+                n_in = beats if direct else 1
+                stages.append(Stage(f"{tag}_load", "load", i, 1 if direct else kk, eb, signed, kk, eb, signed,
+                                    vectors * n_in, vectors, plan=plan, pixels_per_beat=ppb,
+                                    info={"clocks": kk if direct else lutram_load_clocks(kk),
+                                          "buffers": LUTRAM_BUFFERS[plan.gather], "banks": lutram_banks(kk),
+                                          "direct": direct}))
             st = Stage(tag, "mvu", i, kk, eb, signed, layer.out_channels, ob, layer.is_output, vectors,
                        vectors, plan=plan, pixels_per_beat=ppb)
             if not st.folded:
@@ -439,20 +450,31 @@ def _folded(st: Stage, frames: int, w_in: np.ndarray, r_down: np.ndarray, depth:
     return g0 + t - 1, out
 
 
-def _load_mvu_loop(w_in, r_down, n_load, t, buffers, depth, l_end, g_end, out):  # pragma: no cover - jitted
+def _load_mvu_loop(w_in, r_down, n_load, beats, t, buffers, depth, reads, l_end, g_end, out):  # pragma: no cover
     """The load stage and its MVU, vector by vector (the buffer link couples them across vectors, so the
     pair is solved together: a fixed point over separate stages would need one pass per vector).
 
-    Load of vector v starts at ``l0 = max(l0[v-1] + L, w_in[v] + 1, g_end[v - buffers] + 1)`` (its beat at
-    the FIFO head, the previous load done, a RAM buffer free), writes L entries and pops the FIFO at
-    ``l_end = l0 + L - 1``; the MVU (as :func:`_folded`) starts at ``max(g0[v-1] + T, l_end + 1, space)``."""
-    l0p, g0p = -n_load, -t
-    for v in range(w_in.size):
-        a = max(w_in[v] + 1, 0)
+    Load of vector v starts at ``l0 = max(l_end[v-1] + 1, w_in + 1, g_end[v - buffers] + 1)`` (its first
+    beat at the FIFO head, the previous load done, a RAM buffer free). From the FIFO head (``beats`` = 1)
+    it writes L entries and pops the beat with the last, at ``l_end = l0 + L - 1``; a direct load
+    (``beats`` = L) pops one beat per write, each as soon as it is there. The MVU (as :func:`_folded`)
+    starts at ``max(g0[v-1] + T, l_end + 1, space)``."""
+    l_prev, g0p = -1, -t
+    for v in range(out.size):
+        a = max(w_in[v * beats] + 1, l_prev + 1)
         if v >= buffers:
             a = max(a, g_end[v - buffers] + 1)
-        l0 = max(l0p + n_load, a)
-        l_end[v] = l0 + n_load - 1
+        if beats == 1:
+            e = a + n_load - 1
+            reads[v] = e
+        else:
+            e = a
+            reads[v * beats] = e
+            for j in range(1, beats):
+                e = max(e + 1, w_in[v * beats + j] + 1)
+                reads[v * beats + j] = e
+        l_end[v] = e
+        l_prev = e
         b = l_end[v] + 1
         if v - 1 - depth >= 0:
             b = max(b, r_down[v - 1 - depth] + 1)
@@ -462,7 +484,7 @@ def _load_mvu_loop(w_in, r_down, n_load, t, buffers, depth, l_end, g_end, out): 
         if v - depth >= 0:
             o = max(o, r_down[v - depth] + 1)
         out[v] = o
-        l0p, g0p = l0, g0
+        g0p = g0
 
 
 try:
@@ -475,11 +497,13 @@ except ImportError:  # pragma: no cover - numba is a dependency; plain Python is
 
 def _load_mvu(load: Stage, mvu: Stage, frames: int, w_in: np.ndarray, r_down: np.ndarray, depth: int):
     """(load reads, load writes, MVU reads, MVU writes); ``depth`` is the MVU's output FIFO."""
-    n = w_in.size
+    n = mvu.in_beats * frames
+    beats = load.in_beats // mvu.in_beats
+    reads = np.empty(w_in.size, dtype=np.int64)
     l_end, g_end, out = (np.empty(n, dtype=np.int64) for _ in range(3))
     _load_mvu_loop(np.ascontiguousarray(w_in, dtype=np.int64), np.ascontiguousarray(r_down, dtype=np.int64),
-                   load.load_clocks, mvu.plan.T, load.buffers, depth, l_end, g_end, out)
-    return l_end, l_end.copy(), g_end, out
+                   load.load_clocks, beats, mvu.plan.T, load.buffers, depth, reads, l_end, g_end, out)
+    return reads, l_end, g_end, out
 
 
 def simulate(stages: list[Stage], depths: list[int], frames: int, max_passes: int = 200) -> Timeline:

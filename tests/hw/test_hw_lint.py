@@ -28,6 +28,8 @@ CASES = {
                    GenOptions(gather="lutram")),
     "u8_mlp_lutram1_delta": (dict(input_shape=(10, 10, 1), binarize_input=False, convs=(), pool=False, dense=(12,),
                                   sparsity=0.8), "fold", GenOptions(gather="lutram1", coding="delta")),
+    "mlp_lutram_direct": (dict(input_shape=(9, 9, 1), convs=(), pool=False, dense=(16,), sparsity=0.9), "fold",
+                          GenOptions(gather="lutram", pixels_per_beat=1)),
     "mlp_ppb": (dict(input_shape=(4, 4, 1), convs=(), pool=False, dense=(16,), sparsity=0.0), "fold",
                 GenOptions(pixels_per_beat=16)),
 }

@@ -51,6 +51,11 @@ GRID = {
     "c3_lut_6x6x8": ("conv", dict(shape=(6, 6, 8), m=8, sparsity=0.9, pe=2, simd=3), {"gather": "lutram"}),
     "c3_u8_lut1_5x5x3": ("conv", dict(shape=(5, 5, 3), m=4, in_bits=8, sparsity=0.6, pe=2, simd=3),
                          {"gather": "lutram1"}),
+    # direct load: one element per beat written into its bank as it arrives (no collector)
+    "d9x9x1_lut_direct": ("dense", dict(shape=(9, 9, 1), m=8, sparsity=0.8, pe=2, simd=3),
+                          {"gather": "lutram", "pixels_per_beat": 1}),
+    "d5x5x1_u8_lut_direct": ("dense", dict(shape=(5, 5, 1), m=6, in_bits=8, sparsity=0.6, pe=3, simd=5, output=True),
+                             {"gather": "lutram", "pixels_per_beat": 1, "coding": "delta"}),
     "d4x4x8_lut_collector": ("dense", dict(shape=(4, 4, 8), m=8, sparsity=0.85, pe=2, simd=4), {"gather": "lutram"}),
     "d32x8_unrolled_s90": ("dense", dict(shape=(1, 1, 32), m=8, sparsity=0.9, pe=8, simd=32), {}),
     "d32x8_unrolled_xnor": ("dense", dict(shape=(1, 1, 32), m=8, sparsity=0.5, pe=8, simd=32), {"style": "dense"}),
