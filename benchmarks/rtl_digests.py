@@ -77,8 +77,8 @@ def _entry(design) -> dict:
 
 def grid_designs() -> dict[str, dict]:
     """Every design of the RTL grid tests, generated as the tests generate it."""
-    from sbnn.hw import folding
-    from sbnn.hw.design import GenOptions, generate
+    from sbnn.arch import folding
+    from sbnn.hw.rtl.design import GenOptions, generate
     from sbnn.ir.synthetic import random_model
 
     hw = ROOT / "tests" / "hw"
@@ -91,8 +91,8 @@ def grid_designs() -> dict[str, dict]:
         rng = np.random.default_rng(1000 + list(layers.GRID).index(name))
         model, upto = conf.layer_model(rng, kind, name=name, **kwargs)
         out[f"layers/{name}"] = _entry(generate(model, GenOptions(**opts), upto=upto, name=f"g_{name}"))
-    for name, model, opts in models._models():
-        out[f"models/{name}"] = _entry(generate(model, opts, name=f"n_{name}"))
+    for name, model, opts, impls in models._models():
+        out[f"models/{name}"] = _entry(generate(model, opts, name=f"n_{name}", impls=impls))
     for name in lint.CASES:
         out[f"lint/{name}"] = _entry(lint._design(name))
     # the synthesis tests' designs (tests/hw/test_hw_synth.py)
@@ -108,7 +108,8 @@ def grid_designs() -> dict[str, dict]:
                      sparsity=0.5, name="rom")
     a, b = (layer.name for layer in m.mvus)
     m = folding.apply(m, {a: {"PE": 8, "SIMD": 8}, b: {"PE": 2, "SIMD": 8}})
-    out["synth/weight_rom"] = _entry(generate(m, GenOptions(style="dense", weight_rom={a: "block", b: "distributed"})))
+    impls = folding.resolve_impls(m, {a: {"weight_rom": "block"}, b: {"weight_rom": "distributed"}}, style="dense")
+    out["synth/weight_rom"] = _entry(generate(m, GenOptions(style="dense"), impls=impls))
     return out
 
 

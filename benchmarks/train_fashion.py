@@ -21,13 +21,13 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: see sbnn/__init__.py
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, write_results  # noqa: E402
+from common import machine, write_results
 
-from sbnn.export.config import ExportConfig  # noqa: E402
-from sbnn.export.pipeline import export  # noqa: E402
-from sbnn.runs import RunDir, read_json  # noqa: E402
-from sbnn.training.config import TrainConfig  # noqa: E402
-from sbnn.training.trainer import train  # noqa: E402
+from sbnn.export.config import ExportConfig
+from sbnn.export.pipeline import export
+from sbnn.runs import RunDir, read_json
+from sbnn.training.config import TrainConfig
+from sbnn.training.trainer import train
 
 ARCHS = {
     # SFC-style MLP with a binarized input, as FINN's SFC

@@ -23,7 +23,7 @@ from torch import nn
 
 from sbnn.errors import ExportError
 from sbnn.export import layout
-from sbnn.ir import MVU, BIPOLAR, Head, InputSpec, IRModel, MaxPool, Threshold, ValueType, UP
+from sbnn.ir import BIPOLAR, MVU, UP, Head, InputSpec, IRModel, MaxPool, Threshold, ValueType
 from sbnn.ir.fold import batchnorm_affine, compose_affine, fold_threshold
 from sbnn.ir.model import default_pad_value
 from sbnn.training import formulas

@@ -25,8 +25,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 from qonnx.core.modelwrapper import ModelWrapper
-from qonnx.custom_op.general.bipolar_quant import binary_quant
-from qonnx.custom_op.general.intquant import int_quant, resolve_rounding_mode
+from qonnx.custom_op.general.intquant import resolve_rounding_mode
 
 from sbnn.errors import ExportError
 from sbnn.export import layout
@@ -232,7 +231,7 @@ class Lowering:
         model = IRModel("qonnx", self.spec, self.layers, head, [], {"source": "qonnx"})
         return Lowered(model.validate(), self.input_tensor, self.ir_input_scale, self.nodes)
 
-    def _node(self, node, st) -> None:  # noqa: C901  (one dispatch over the supported op types)
+    def _node(self, node, st) -> None:
         op = node.op_type
         out = node.output[0]
         self._note(node)

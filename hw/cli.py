@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from sbnn.arch.options import GATHER_CHOICES, STYLE_CHOICES
 from sbnn.cliutil import add_run_args, console, show_progress, table
+from sbnn.hw.options import BACKENDS, HLS4ML_BACKENDS, TOOLS
 from sbnn.runs import RunDir
 
 
@@ -18,16 +20,16 @@ def add_parser(subparsers, name: str, help_text: str) -> None:
     src.add_argument("--target-fps", type=float, metavar="N", help="choose the folding for N frames/s")
     src.add_argument("--unrolled", action="store_true", default=None, help="PE = M, SIMD = K for every layer")
     p.add_argument("--clock-mhz", type=float, metavar="F", help="clock for frames/s and --target-fps (default 100)")
-    p.add_argument("--style", choices=["sparse", "dense", "auto"], help="sparse: zero-weight skipping (default); "
+    p.add_argument("--style", choices=STYLE_CHOICES, help="sparse: zero-weight skipping (default); "
                    "dense: FINN-like XNOR baseline; auto: per layer, whichever is cheaper")
-    p.add_argument("--gather", choices=["auto", "full", "segmented", "lutram", "lutram1"],
+    p.add_argument("--gather", choices=GATHER_CHOICES,
                    help="how sparse folded MVUs read their input vector (default auto: per layer, flip-flop "
                         "multiplexers or distributed RAM, whichever is cheaper)")
-    p.add_argument("--tool", choices=["yosys", "vivado"], help="synthesizer (default yosys)")
+    p.add_argument("--tool", choices=TOOLS, help="synthesizer (default yosys)")
     p.add_argument("--force", action="store_true", help="synthesize again even when the cache holds this RTL's result")
-    p.add_argument("--backend", choices=["rtl", "hls4ml"], help="rtl: sbnn's Verilog (default); hls4ml: an "
+    p.add_argument("--backend", choices=BACKENDS, help="rtl: sbnn's Verilog (default); hls4ml: an "
                    "hls4ml project in <run>/hls4ml/, C-simulated against the bit-exact simulator")
-    p.add_argument("--hls4ml-backend", choices=["Vitis", "Vivado", "VivadoAccelerator"],
+    p.add_argument("--hls4ml-backend", choices=HLS4ML_BACKENDS,
                    help="hls4ml backend (default Vitis)")
     p.add_argument("--board", help="board for --backend hls4ml (default pynq-z2)")
     p.add_argument("--no-synth", dest="synth", action="store_const", const=False, help="only generate RTL and cycles")
@@ -52,8 +54,8 @@ def main(args: argparse.Namespace) -> int:
         return console.status(msg) if show_progress() else contextlib.nullcontext()
 
     if cfg.backend == "hls4ml":
-        from sbnn.hw.hls4ml_cli import summary
-        from sbnn.hw.hls4ml_stage import run_hls4ml_stage
+        from sbnn.hw.hls4ml.cli import summary
+        from sbnn.hw.hls4ml.stage import run_hls4ml_stage
 
         summary(run_hls4ml_stage(RunDir(args.run), cfg, status))
         return 0

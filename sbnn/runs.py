@@ -3,11 +3,12 @@
 A run is a folder (``runs/<name>/`` by default) with one subfolder per stage::
 
     train/   config.yaml  checkpoint.pt  metrics.json
-    export/  config.yaml  model.onnx  ir.json  ir.npz  verify.json
-    hw/      config.yaml  folding.json  rtl/  cycles.json
+    export/  config.yaml  model.onnx  ir.json  ir.npz  samples.npz  verify.json
+    hw/      config.yaml  folding.json  stream.json  cycles.json  cycles.md  rtl/
     synth/   report.json  report.md
-    sim/     report.json
+    sim/     report.json  [trace.npz, rtl_regression.json]
 
+The file names live here, once (the constants below); every stage, the report and the sweep use them.
 Each stage reads only what earlier stages wrote, so it can be re-run, resumed and inspected alone.
 Every file is written to a temporary name and renamed into place: an interrupted stage never leaves a
 file that looks complete.
@@ -26,6 +27,34 @@ import yaml
 from sbnn.errors import ConfigError
 
 STAGES = ("train", "export", "hw", "synth", "deploy", "sim", "report")
+
+#: a configurable stage's resolved configuration (train/, export/, hw/)
+CONFIG = "config.yaml"
+CHECKPOINT = "checkpoint.pt"  # train/
+METRICS = "metrics.json"  # train/
+QONNX = "model.onnx"  # export/
+IR_STEM = "ir"  # export/: ir.json (structure) + ir.npz (arrays)
+IR = f"{IR_STEM}.json"
+SAMPLES = "samples.npz"  # export/: real inputs (x, y, is_test)
+VERIFY = "verify.json"  # export/
+FOLDING = "folding.json"  # hw/: every MVU's implementation
+STREAM = "stream.json"  # hw/: AXI stream formats
+CYCLES = "cycles.json"  # hw/ (+ cycles.md)
+CYCLES_MD = "cycles.md"
+RTL = "rtl"  # hw/: the Verilog, filelist.f (top last)
+FILELIST = "filelist.f"
+REPORT = "report.json"  # synth/, sim/ (+ report.md)
+REPORT_MD = "report.md"
+TRACE = "trace.npz"  # sim/ --trace
+RTL_BUILD = "rtl_build"  # sim/ --rtl: the Verilator build
+RTL_REGRESSION = "rtl_regression.json"  # sim/ of a sweep point: the report of its RTL run
+SWEEP_RECORD = "sweep.json"  # a sweep point's outcome
+SWEEP_LOG = "sweep.log"
+FPS_DIR = "fps"  # a sweep point's equal-throughput design: a sub-run whose export/ links to the point's
+SWEEP_CONFIG = "sweep.yaml"  # a sweep root: the resolved grid
+SWEEP_STATUS = "status.json"  # a sweep root: the outcome of the last call
+SWEEP_POINTS = "points.json"  # a sweep root: its point names in grid order
+FINN_BASELINE = "finn/baseline.json"  # a sweep point's FINN estimate
 
 
 class RunDir:

@@ -219,7 +219,8 @@ def load(stem: str | os.PathLike) -> IRModel:
             k = lm.kernel * lm.kernel * c if lm.kind == "conv" else h * w * c
             packed = get(f"{lm.name}/weights")
             if packed.dtype != np.uint8 or packed.ndim != 2 or packed.shape != (lm.out_channels, (k + 7) // 8):
-                raise IRError(f"{npath}: {lm.name}/weights has shape {packed.shape}, expected ({lm.out_channels}, {(k + 7) // 8})")
+                raise IRError(f"{npath}: {lm.name}/weights has shape {packed.shape}, "
+                              f"expected ({lm.out_channels}, {(k + 7) // 8})")
             bits = np.unpackbits(packed, axis=1, count=k, bitorder="little").astype(bool)
             thr = dirs = None
             if lm.output == "threshold":

@@ -6,7 +6,8 @@ The IR is deliberately small. A model is an input description and an ordered lis
 * ``dense`` / ``conv``: a matrix-vector unit (MVU). ``conv`` is a k x k, stride-1 sliding window with
   ``pad`` rows/columns of ``pad_value`` around the map; windows are flattened in (ky, kx, c) order.
   Weights are one bit per position, ``b``; the integer weight is ``w0 + (w1 - w0) * b`` with
-  ``w1 - w0 = 2**F``, in lowest terms (``w0`` odd unless ``F = 0``), so every network has one IR. The accumulator is ``acc_c = sum_i w_int[c, i] * x_i`` and is computed as
+  ``w1 - w0 = 2**F``, in lowest terms (``w0`` odd unless ``F = 0``), so every network has one IR.
+  The accumulator is ``acc_c = sum_i w_int[c, i] * x_i`` and is computed as
 
       acc_c = w0 * S(x) + (w1 - w0) * P_c(x),   S(x) = sum_i x_i,   P_c(x) = sum_{i: b_ci = 1} x_i
 

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import html
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
 from sbnn.errors import ConfigError
 from sbnn.report import plots
 from sbnn.report import tables as tb
-from sbnn.report.collect import COLUMNS, collect, is_sweep, layer_rows, read_row
-from sbnn.runs import write_atomic
+from sbnn.report.collect import COLUMNS, collect, device, is_sweep, layer_rows, point_dirs, read_row
+from sbnn.runs import FPS_DIR, REPORT_MD, write_atomic
 
 CSS = ("body{font-family:system-ui,sans-serif;margin:2em;max-width:1500px}table{border-collapse:collapse;"
        "font-size:13px;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}"
@@ -33,25 +34,34 @@ def _finn_note(rows: list[dict]) -> str:
     return f"FINN baseline: FINN's estimate-only flow ran on {len(have)} of {len(dense)} dense points."
 
 
+def _device_text(dev: dict | None) -> str:
+    """The device sentence of the report, from what the synthesis reports record."""
+    if not dev:
+        return "target device"
+    return f"{dev.get('name', dev.get('part'))} (LUT {dev['LUT']:,}, FF {dev['FF']:,}, BRAM36 {dev['BRAM36']})"
+
+
 def _sweep(root: Path, out: Path, log: Callable[[str], None]) -> tuple[str, str, list[Path]]:
     rows = collect(root)
     if not rows:
         raise ConfigError(f"{root} holds no sweep points (no <point>/sweep.json): run 'sbnn sweep' first")
     ok = [r for r in rows if r["status"] == "done"]
+    dev = device(point_dirs(root))
     figs: list[Path] = []
-    for fn in (plots.summary, plots.accuracy, plots.resources, plots.throughput, plots.pareto):
+    for fn in (plots.summary, plots.accuracy, partial(plots.resources, device=dev), plots.throughput, plots.pareto):
         figs += fn(ok, out)
     for arch in dict.fromkeys(r["arch"] for r in ok):
         per = {r["name"]: layer_rows(root / r["name"]) for r in ok if r["arch"] == arch}
         if any(per.values()):
             figs += plots.layers(per, out, f"layers_{arch}", f"{arch} (IR folding)")
-        per = {r["name"]: layer_rows(root / r["name"], "fps") for r in ok if r["arch"] == arch}
+        per = {r["name"]: layer_rows(root / r["name"], FPS_DIR) for r in ok if r["arch"] == arch}
         if any(per.values()):
             figs += plots.layers(per, out, f"layers_{arch}_at_target", f"{arch} @ target frames/s")
     failed = [r for r in rows if r["status"] != "done"]
     md = [f"# Sparsity sweep: {root}", "", f"{len(ok)} points done, {len(failed)} not done "
           f"({', '.join(r['name'] for r in failed) or 'none'}). Accuracy is the bit-exact integer simulator's on "
-          "the test images among the export's samples (export_samples, default 1000); resources are Yosys synth_xilinx for the xc7z020 (LUT 53,200, FF 106,400, BRAM36 140); "
+          "the test images among the export's samples (export_samples, default 1000); resources are Yosys "
+          f"synth_xilinx for the {_device_text(dev)}; "
           "'@ target' is the same network folded for its architecture's common target frames/s, each MVU with "
           "the datapath (zero-skipping 'sparse' with its input gather, or FINN-like 'dense' XNOR) that the generator "
           "estimates cheapest at that rate (sweep option fps_style).", ""]
@@ -84,7 +94,7 @@ def _run(run: Path, out: Path) -> tuple[str, str, list[Path]]:
             if row[k] is not None]
     header = ["value", "", "source"]
     lay_h = ["layer", "LUT", "FF", "BRAM36"]
-    lay_b = [[l["layer"], tb._int(l["LUT"]), tb._int(l["FF"]), tb._int(l["BRAM36"])] for l in per]
+    lay_b = [[r["layer"], tb._int(r["LUT"]), tb._int(r["FF"]), tb._int(r["BRAM36"])] for r in per]
     md = [f"# Run {run}", "", tb.markdown(header, body)]
     page = [f"<h1>Run {html.escape(str(run))}</h1>", tb.html_table(header, body)]
     if per:
@@ -103,7 +113,7 @@ def build_report(root: Path, out: Path | None = None, log: Callable[[str], None]
     out.mkdir(parents=True, exist_ok=True)
     md, body, _ = _sweep(root, out, log) if is_sweep(root) else _run(root, out)
     stamp = f"<p><small>written by sbnn report on {time.strftime('%Y-%m-%d %H:%M')}</small></p>"
-    write_atomic(out / "report.md", md)
+    write_atomic(out / REPORT_MD, md)
     write_atomic(out / "index.html", f"<!doctype html><html><head><meta charset='utf-8'><title>sbnn report</title>"
                                      f"<style>{CSS}</style></head><body>{body}{stamp}</body></html>\n")
     return out

@@ -67,7 +67,7 @@ def test_markdown_table_shows_the_same_values(tiny_sweep, report):
     md = (report / "report.md").read_text()
     for name in ("tiny-bnn", "tiny-ab-closed-0.9"):
         exp = _expected(root / name)
-        line = next(l for l in md.splitlines() if l.startswith(f"| {name} |"))
+        line = next(ln for ln in md.splitlines() if ln.startswith(f"| {name} |"))
         cells = [c.strip() for c in line.strip("|").split("|")]
         header = [h for h, _ in tables.MAIN]
         row = dict(zip(header, cells))
@@ -112,7 +112,7 @@ def test_single_run_report(tiny_sweep, tmp_path, capsys):
     assert float(row["LUT"]) == _j(run / "synth" / "report.json")["total"]["LUT"]
     md = (out / "report.md").read_text()
     layers = _j(run / "synth" / "report.json")["layers"]
-    assert [l for l in md.splitlines() if l.startswith(f"| {layers[1]['layer']} |")] == [
+    assert [ln for ln in md.splitlines() if ln.startswith(f"| {layers[1]['layer']} |")] == [
         f"| {layers[1]['layer']} | {layers[1]['LUT']:,} | {layers[1]['FF']:,} | "
         f"{layers[1]['BRAM36'] + layers[1]['BRAM18'] / 2:,.0f} |"]
     assert (out / "layers.png").exists() and (out / "index.html").exists()

@@ -1,0 +1,51 @@
+"""``sbnn sim``: the bit-exact simulator on the run's samples and, with ``--rtl``, the generated RTL.
+
+The command sits above both stages it runs: the simulator (:mod:`sbnn.sim.stage`) and the RTL check of
+the hardware stage (:mod:`sbnn.hw.rtlsim.check`), so that :mod:`sbnn.sim` never imports :mod:`sbnn.hw`.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from sbnn import runs
+from sbnn.cliutil import add_run_args, console, table
+from sbnn.errors import ConfigError
+from sbnn.runs import RunDir, write_json
+
+
+def add_parser(sub, name: str, help_text: str) -> None:
+    p = sub.add_parser(name, help=help_text, description=help_text + ". Reads <run>/export/{ir.json,samples.npz}; "
+                       "writes <run>/sim/report.json (and rtl.json with --rtl, trace.npz with --trace).")
+    add_run_args(p, config=False)
+    p.add_argument("--samples", type=int, help="use only the first N samples")
+    p.add_argument("--trace", action="store_true", help="save every layer's output to <run>/sim/trace.npz")
+    p.add_argument("--rtl", action="store_true", help="also run the generated RTL in Verilator and compare")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from sbnn.sim.stage import simulate_run
+
+    run_dir = RunDir(args.run)
+    res = simulate_run(run_dir, args.samples, args.trace)
+    report = res.report
+    out = run_dir.stage("sim")
+    rows = [["samples", report["samples"]], ["test accuracy (bit-exact)", f"{report['test_accuracy']:.4f}"
+                                             if report["test_accuracy"] is not None else "-"],
+            ["simulator throughput", f"{report['frames_per_second']:.0f} frames/s"]]
+    if args.rtl:
+        try:
+            from sbnn.hw.rtlsim.check import check_rtl
+        except ImportError as exc:
+            raise ConfigError(f"RTL simulation is not available in this installation ({exc})") from None
+        report["rtl"] = r = check_rtl(run_dir, res.ir, res.x, res.scores)
+        rows += [["RTL scores == simulator", "yes" if r["equal"] else "NO"],
+                 ["RTL latency / interval (cycles)", f"{r['latency']} / {r['interval']}"],
+                 ["== cycle model", "yes" if r["timing_equals_cycle_model"] else "NO"]]
+    write_json(out / runs.REPORT, report)
+    console.print(table(f"sbnn sim {run_dir.path}", ["metric", "value"], rows))
+    if args.rtl and not (report["rtl"]["equal"] and report["rtl"]["timing_equals_cycle_model"]):
+        raise ConfigError(f"the RTL differs from the bit-exact simulator ({report['rtl']['mismatches']} samples) or "
+                          f"from the cycle model (see {out / runs.REPORT})")
+    return 0
