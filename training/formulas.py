@@ -13,6 +13,10 @@ import math
 
 import torch
 
+# The inverse of snap_levels (integer levels w0, w1 = w0 + 2**F and the scale of the snapped alpha, beta):
+# one torch-free function, shared with the QONNX lowering.
+from sbnn.ir.levels import integer_levels as integer_levels
+
 #: |alpha / (beta - alpha)| is clamped here so that integer weight levels stay small in hardware
 MAX_LEVEL_RATIO = 4.0
 
@@ -115,28 +119,6 @@ def snap_levels(alpha: torch.Tensor, beta: torch.Tensor, level_bits: int) -> tup
         return alpha, beta
     r = snap_ratio(alpha / d, level_bits)
     return r * d, (r + 1) * d
-
-
-def integer_levels(alpha: float, beta: float, level_bits: int) -> tuple[int, int, float]:
-    """Integer levels ``(w0, w1)`` with ``w1 - w0 = 2**F`` and the scale with ``W_q = scale * w_int``.
-
-    The inverse of :func:`snap_levels`, used by export: ``alpha = scale * w0``, ``beta = scale * w1``.
-    Common factors of two are divided out (``{-2, 14}`` becomes ``{-1, 7}``) so hardware words stay
-    narrow; the scale is negative when beta < alpha. Raises ValueError when the ratio is not on the
-    grid (the levels were not snapped).
-    """
-    d = beta - alpha
-    if d == 0:
-        raise ValueError("equal levels: the layer is constant")
-    q = 1 << level_bits
-    r = alpha / d * q
-    w0 = round(r)
-    if abs(r - w0) > 1e-3 * max(1.0, abs(r)):
-        raise ValueError(f"level ratio {alpha / d!r} is not on the 2^-{level_bits} grid")
-    w0 = int(w0)
-    while q > 1 and w0 % 2 == 0:
-        w0, q = w0 // 2, q // 2
-    return w0, w0 + q, d / q
 
 
 def ec_penalty(ones: torch.Tensor, total: int, ec: float, gamma: float, loss: torch.Tensor) -> torch.Tensor:
