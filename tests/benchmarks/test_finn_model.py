@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from finn_model import MVAUConfig, bram18, exp_cycles, lut, mlp_layers
 
 # (MW, MH, PE, SIMD, ram_style, last layer, FINN LUT, FINN BRAM18, exp_cycles) from finn_baseline.md
