@@ -25,7 +25,7 @@ from common import machine, write_results
 
 from sbnn.export.config import ExportConfig
 from sbnn.export.pipeline import export
-from sbnn.runs import RunDir, read_json
+from sbnn.runs import CHECKPOINT, CONFIG, METRICS, RunDir, read_json
 from sbnn.training.config import TrainConfig
 from sbnn.training.trainer import train
 
@@ -62,12 +62,12 @@ def run_point(root: Path, arch: str, name: str, overrides: dict, epochs: int, da
         values.update(SPARSE_EXTRA[arch])
     cfg = TrainConfig.resolve(overrides=[f"{k}={v}" for k, v in values.items()])
     run = RunDir(root / f"{arch}-{name}")
-    ckpt = run.path / "train" / "checkpoint.pt"
-    stale = ckpt.exists() and TrainConfig.load(run.path / "train" / "config.yaml") != cfg
+    ckpt = run.path / "train" / CHECKPOINT
+    stale = ckpt.exists() and TrainConfig.load(run.path / "train" / CONFIG) != cfg
     t0 = time.perf_counter()
     final = train(cfg, run, resume=ckpt.exists() and not stale, force=stale,
                   log=lambda m: print(f"  [{arch} {name}] {m}", flush=True))
-    history = read_json(run.path / "train" / "metrics.json")["history"]
+    history = read_json(run.path / "train" / METRICS)["history"]
     return {"arch": arch, "point": name, "method": cfg.quant.method,
             "target_sparsity": cfg.quant.sparsity if cfg.quant.method.startswith("ab-") else None,
             "test_acc": final["test_acc"], "sparsity": final["sparsity"], "epochs": epochs,
