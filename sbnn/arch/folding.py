@@ -18,7 +18,16 @@ from dataclasses import dataclass
 
 from sbnn.arch.cost import logic_estimate
 from sbnn.arch.impl import LayerImpl
-from sbnn.arch.options import AUTO_GATHERS
+from sbnn.arch.options import (
+    AUTO_GATHERS,
+    LUTRAM_BUFFERS,
+    CodingChoice,
+    Gather,
+    GatherChoice,
+    Style,
+    StyleChoice,
+    WeightRom,
+)
 from sbnn.arch.schedule import MVUPlan, lutram_load_clocks, plan_mvu, resolve_impl, vector_clocks
 from sbnn.errors import ConfigError, HardwareError
 from sbnn.ir.model import MVU, IRModel
@@ -71,7 +80,7 @@ def _fmt(ds: list[int]) -> str:
     return ", ".join(map(str, ds)) if len(ds) <= 12 else ", ".join(map(str, ds[:6] + ["..."] + ds[-3:]))
 
 
-def gather_plans(layer: MVU, style: str, gather: str, coding: str = "index") -> list[MVUPlan]:
+def gather_plans(layer: MVU, style: StyleChoice, gather: GatherChoice, coding: CodingChoice = "index") -> list[MVUPlan]:
     """The plans to choose from for ``style`` ("auto": zero-skipping and dense XNOR) and ``gather``
     ("auto": :data:`~sbnn.arch.options.AUTO_GATHERS`, which share one schedule)."""
     if style == "auto":
@@ -90,7 +99,7 @@ def plan_entry(plan: MVUPlan) -> dict[str, str]:
     return {"style": style, "gather": plan.gather} if plan.style == "sparse" else {"style": style}
 
 
-def choose_modes(model: IRModel, style: str = "sparse", gather: str = "auto", max_cycle_overhead: float = 0.10,
+def choose_modes(model: IRModel, style: StyleChoice = "sparse", gather: GatherChoice = "auto", max_cycle_overhead: float = 0.10,
                  fixed: Mapping[str, Mapping] | None = None) -> dict[str, dict[str, str]]:
     """Style and gather of every MVU at a given folding. ``auto`` picks, among the candidates whose
     clocks per vector stay within ``max_cycle_overhead`` of the fastest (as the automatic weight coding
@@ -121,8 +130,8 @@ def target_cycles(target_fps: float, clock_mhz: float = 100.0) -> int:
     return max(1, int(clock_mhz * 1e6 // target_fps))
 
 
-def auto(model: IRModel, target_fps: float, clock_mhz: float = 100.0, style: str = "sparse",
-         gather: str = "full") -> AutoResult:
+def auto(model: IRModel, target_fps: float, clock_mhz: float = 100.0, style: StyleChoice = "sparse",
+         gather: GatherChoice = "full") -> AutoResult:
     """Per-MVU folding (and, with ``style``/``gather`` "auto", style and gather) for ``target_fps`` at
     ``clock_mhz`` (index-coded zero-skip schedule for sparse layers); every layer records its style, sparse
     folded layers their gather."""
@@ -157,13 +166,14 @@ def coding_overheads(model: IRModel, modes: Mapping[str, Mapping], target: int,
         plan = plan_mvu(layer, modes.get(layer.name, {}).get("style", "sparse"), coding="index", gather=gather)
         if plan.style != "sparse":
             continue
-        t_max = target // layer.out_pixels - (lutram_load_clocks(layer.in_features) if gather == "lutram1" else 0)
+        single = LUTRAM_BUFFERS.get(gather) == 1  # a single RAM buffer loads before it computes
+        t_max = target // layer.out_pixels - (lutram_load_clocks(layer.in_features) if single else 0)
         out[layer.name] = max(0.0, min(max_cycle_overhead, t_max / plan.T - 1))
     return out
 
 
-def _impl(layer: MVU, entry: Mapping | LayerImpl, style: str, gather: str, coding: str, delta_bits: int | None,
-          max_cycle_overhead: float, weight_rom: str) -> LayerImpl:
+def _impl(layer: MVU, entry: Mapping | LayerImpl, style: Style, gather: Gather, coding: CodingChoice,
+          delta_bits: int | None, max_cycle_overhead: float, weight_rom: WeightRom) -> LayerImpl:
     """A layer's implementation: a LayerImpl as it is, a (partial) folding entry completed by the rest."""
     if isinstance(entry, LayerImpl):
         return entry
@@ -172,9 +182,9 @@ def _impl(layer: MVU, entry: Mapping | LayerImpl, style: str, gather: str, codin
                         entry.get("PE"), entry.get("SIMD"))
 
 
-def resolve_impls(model: IRModel, spec: Mapping[str, Mapping | LayerImpl] | None = None, *, style: str = "sparse",
-                  gather: str = "full", coding: str = "auto", delta_bits: int | None = None,
-                  max_cycle_overhead: float = 0.10, weight_rom: str = "auto") -> dict[str, LayerImpl]:
+def resolve_impls(model: IRModel, spec: Mapping[str, Mapping | LayerImpl] | None = None, *, style: Style = "sparse",
+                  gather: Gather = "full", coding: CodingChoice = "auto", delta_bits: int | None = None,
+                  max_cycle_overhead: float = 0.10, weight_rom: WeightRom = "auto") -> dict[str, LayerImpl]:
     """Every MVU's implementation: ``spec`` entries (LayerImpls, or folding entries that the keyword
     choices complete - one value for the whole design, no ``"auto"`` style or gather) or, for layers it
     does not name, the IR's folding with the keyword choices. Entries of layers not in ``model`` are
@@ -184,9 +194,9 @@ def resolve_impls(model: IRModel, spec: Mapping[str, Mapping | LayerImpl] | None
             for name, layer in _mvus(model).items()}
 
 
-def resolve(model: IRModel, spec: Mapping[str, Mapping], *, style: str = "sparse", gather: str = "auto",
-            coding: str = "auto", delta_bits: int | None = None, max_cycle_overhead: float = 0.10,
-            weight_rom: str = "auto", target: int | None = None) -> tuple[IRModel, dict[str, LayerImpl]]:
+def resolve(model: IRModel, spec: Mapping[str, Mapping], *, style: StyleChoice = "sparse", gather: GatherChoice = "auto",
+            coding: CodingChoice = "auto", delta_bits: int | None = None, max_cycle_overhead: float = 0.10,
+            weight_rom: WeightRom = "auto", target: int | None = None) -> tuple[IRModel, dict[str, LayerImpl]]:
     """The folding step: a folding (from a file, :func:`auto`, :func:`unrolled` or :func:`current`) and the
     configured choices (``style`` / ``gather`` may be ``"auto"``) -> the folded model and one LayerImpl per
     MVU, every choice resolved. What an entry fixes wins; with a ``target`` (clocks per frame), gap codes

@@ -23,9 +23,10 @@ from sbnn.errors import HardwareError
 from sbnn.ir.model import MVU, IRModel, MaxPool, Threshold
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Stage:
-    """One pipeline unit and its per-frame step pattern."""
+    """One pipeline unit and its per-frame step pattern (built with keywords: the input and output beats
+    of a stage are described by the same four fields)."""
 
     name: str
     kind: str  # threshold | swu | maxpool | collector | load | mvu
@@ -142,14 +143,16 @@ def build_pipeline(model: IRModel, impls: Mapping[str, LayerImpl] | None = None,
         tag = f"L{i}_{ident(layer.name)}"
         if isinstance(layer, Threshold):
             n = h * w // per
-            stages.append(Stage(tag, "threshold", i, per * c, eb, signed, per * c, 1, False, n, n,
-                                _ones(n), _ones(n), pixels_per_beat=per))
+            stages.append(Stage(name=tag, kind="threshold", layer=i, in_elems=per * c, in_bits=eb, in_signed=signed,
+                                out_elems=per * c, out_bits=1, out_signed=False, in_beats=n, out_beats=n,
+                                consume=_ones(n), produce=_ones(n), pixels_per_beat=per))
             eb, signed = 1, False
         elif isinstance(layer, MaxPool):
             k = layer.kernel
             prod = _pool_steps(h, w, k)
-            stages.append(Stage(tag, "maxpool", i, c, 1, False, c, 1, False, h * w, int(prod.sum()),
-                                _ones(h * w), prod, info={"kernel": k}))
+            stages.append(Stage(name=tag, kind="maxpool", layer=i, in_elems=c, in_bits=1, in_signed=False, out_elems=c,
+                                out_bits=1, out_signed=False, in_beats=h * w, out_beats=int(prod.sum()),
+                                consume=_ones(h * w), produce=prod, info={"kernel": k}))
             h, w = h // k, w // k
         else:
             stages += _mvu_stages(layer, i, tag, plans[i], impls[layer.name], (h, w, c), eb, signed, per)
@@ -172,8 +175,9 @@ def _mvu_stages(layer: MVU, i: int, tag: str, plan: MVUPlan, impl: LayerImpl, sh
             raise HardwareError(f"layer {layer.name!r}: padding {p} >= kernel {k} is not supported")
         if k > 1:  # a 1x1 convolution reads its pixels directly
             real, emit = _swu_steps(h, w, k, p)
-            out.append(Stage(f"{tag}_swu", "swu", i, c, eb, signed, k * k * c, eb, signed, h * w,
-                             int(emit.sum()), real, emit, info={"kernel": k, "pad": p}))
+            out.append(Stage(name=f"{tag}_swu", kind="swu", layer=i, in_elems=c, in_bits=eb, in_signed=signed,
+                             out_elems=k * k * c, out_bits=eb, out_signed=signed, in_beats=h * w,
+                             out_beats=int(emit.sum()), consume=real, produce=emit, info={"kernel": k, "pad": p}))
         vectors = layer.out_pixels
     else:
         vectors = 1
@@ -184,19 +188,22 @@ def _mvu_stages(layer: MVU, i: int, tag: str, plan: MVUPlan, impl: LayerImpl, sh
     # arrives (no collector, no vector FIFO, no write multiplexers): a *direct* load
     direct = lutram and LUTRAM_BUFFERS[plan.gather] == 2 and beats > 1 and per * c == 1
     if layer.kind == "dense" and beats > 1 and not direct:
-        out.append(Stage(f"{tag}_col", "collector", i, per * c, eb, signed, h * w * c, eb,
-                         signed, beats, 1, _ones(beats), _last(beats), pixels_per_beat=per))
+        out.append(Stage(name=f"{tag}_col", kind="collector", layer=i, in_elems=per * c, in_bits=eb, in_signed=signed,
+                         out_elems=h * w * c, out_bits=eb, out_signed=signed, in_beats=beats, out_beats=1,
+                         consume=_ones(beats), produce=_last(beats), pixels_per_beat=per))
     ob = 1 if not layer.is_output else layer.out_type.bits
     ppb = per if layer.kind == "dense" and (h * w == per or direct) else 1
     if lutram:
         n_in = beats if direct else 1
-        out.append(Stage(f"{tag}_load", "load", i, 1 if direct else kk, eb, signed, kk, eb, signed,
-                         vectors * n_in, vectors, plan=plan, pixels_per_beat=ppb,
+        out.append(Stage(name=f"{tag}_load", kind="load", layer=i, in_elems=1 if direct else kk, in_bits=eb,
+                         in_signed=signed, out_elems=kk, out_bits=eb, out_signed=signed, in_beats=vectors * n_in,
+                         out_beats=vectors, plan=plan, pixels_per_beat=ppb,
                          info={"clocks": kk if direct else lutram_load_clocks(kk),
                                "buffers": LUTRAM_BUFFERS[plan.gather], "banks": lutram_banks(kk),
                                "direct": direct}, impl=impl))
-    st = Stage(tag, "mvu", i, kk, eb, signed, layer.out_channels, ob, layer.is_output, vectors,
-               vectors, plan=plan, pixels_per_beat=ppb, impl=impl)
+    st = Stage(name=tag, kind="mvu", layer=i, in_elems=kk, in_bits=eb, in_signed=signed, out_elems=layer.out_channels,
+               out_bits=ob, out_signed=layer.is_output, in_beats=vectors, out_beats=vectors, plan=plan,
+               pixels_per_beat=ppb, impl=impl)
     if not st.folded:
         st.consume, st.produce = _ones(vectors), _ones(vectors)
     out.append(st)

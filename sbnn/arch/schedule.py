@@ -28,7 +28,18 @@ from typing import Callable
 import numpy as np
 
 from sbnn.arch.impl import LayerImpl
-from sbnn.arch.options import CODINGS, GATHERS, LUTRAM_BUFFERS, LUTRAM_DEPTH, STYLES, WEIGHT_ROMS
+from sbnn.arch.options import (
+    CODINGS,
+    GATHERS,
+    LUTRAM_BUFFERS,
+    LUTRAM_DEPTH,
+    STYLES,
+    WEIGHT_ROMS,
+    CodingChoice,
+    Gather,
+    Style,
+    WeightRom,
+)
 from sbnn.errors import HardwareError
 from sbnn.ir.model import MVU
 
@@ -144,7 +155,7 @@ def _best_delta(bits: np.ndarray, pe: int, simd: int, ib: int, max_t: float | No
     return best if max_t is not None else (best or ib)
 
 
-def _coding(layer: MVU, pe: int, simd: int, gather: str, coding: str, delta_bits: int | None,
+def _coding(layer: MVU, pe: int, simd: int, gather: Gather, coding: CodingChoice, delta_bits: int | None,
             max_cycle_overhead: float) -> tuple[str, int | None]:
     """(coding, delta_bits) of a folded zero-skipping layer. ``"auto"`` picks, among absolute indices and
     gap codes of every width, the one with the fewest weight-memory bits whose clocks are within
@@ -170,8 +181,8 @@ def _check_delta(layer: MVU, g: int | None, ib: int) -> None:
         raise HardwareError(f"layer {layer.name!r}: delta code width {g} outside 2..{max(2, ib)}")
 
 
-def resolve_impl(layer: MVU, style: str = "sparse", gather: str = "full", coding: str = "auto",
-                 delta_bits: int | None = None, max_cycle_overhead: float = 0.10, weight_rom: str = "auto",
+def resolve_impl(layer: MVU, style: Style = "sparse", gather: Gather = "full", coding: CodingChoice = "auto",
+                 delta_bits: int | None = None, max_cycle_overhead: float = 0.10, weight_rom: WeightRom = "auto",
                  pe: int | None = None, simd: int | None = None) -> LayerImpl:
     """The implementation of ``layer`` for concrete choices (no ``"auto"`` style or gather; the coding may
     be ``"auto"``): PE / SIMD default to the IR's; what does not apply (a gather of a dense or unrolled
@@ -228,8 +239,8 @@ def schedule(layer: MVU, impl: LayerImpl) -> MVUPlan:
     return SCHEDULES[impl.style](layer, impl)
 
 
-def plan_mvu(layer: MVU, style: str = "sparse", coding: str = "auto", delta_bits: int | None = None,
-             max_cycle_overhead: float = 0.10, gather: str = "full") -> MVUPlan:
+def plan_mvu(layer: MVU, style: Style = "sparse", coding: CodingChoice = "auto", delta_bits: int | None = None,
+             max_cycle_overhead: float = 0.10, gather: Gather = "full") -> MVUPlan:
     """The schedule of one MVU at its IR folding (``pe``/``simd``) for the given choices: shorthand for
     ``schedule(layer, resolve_impl(layer, ...))``."""
     return schedule(layer, resolve_impl(layer, style, gather, coding, delta_bits, max_cycle_overhead))
