@@ -1,7 +1,7 @@
 """Hardware stage (``sbnn synth``, ``sbnn deploy``), one subpackage per backend.
 
 * :mod:`sbnn.hw.rtl`: zero-skipping dataflow Verilog (:func:`sbnn.hw.rtl.design.generate`);
-* :mod:`sbnn.hw.synth.yosys`: Yosys / Vivado synthesis and the device facts;
+* :mod:`sbnn.hw.synth`: Yosys / Vivado synthesis and the device facts;
 * :mod:`sbnn.hw.rtlsim.verilator`: Verilator runs (:func:`sbnn.hw.rtlsim.api.run_rtl`) and the ``sbnn sim --rtl`` check;
 * :mod:`sbnn.hw.hls4ml`: the hls4ml backend; :mod:`sbnn.hw.pynq`: PYNQ-Z2 deployment;
 * :mod:`sbnn.hw.stage` / :mod:`sbnn.hw.cli`: the pipeline stage; :mod:`sbnn.hw.stream`: AXI4-Stream formats.

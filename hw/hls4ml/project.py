@@ -1,5 +1,5 @@
 """hls4ml projects for the xc7z020: conversion, g++ C simulation against the bit-exact simulator, and
-the vendor HLS build with its report read into :class:`sbnn.hw.synth.SynthReport`.
+the vendor HLS build with its report read into :class:`sbnn.hw.synth.report.SynthReport`.
 
 Only ``build()`` needs a vendor tool; conversion, writing and ``compile()``/``predict()`` (g++ with
 hls4ml's bundled ``ap_types``) run anywhere, so the csim == sim check is an ordinary test.

@@ -170,3 +170,35 @@ def test_style_auto_picks_dense_xnor_where_skipping_does_not_pay():
                          sparsity=sparsity)
         res = folding.auto(m, 100_000, 100.0, "auto", "auto")
         assert res.met and res.folding[m.mvus[0].name]["style"] == want
+
+
+@pytest.mark.parametrize("style, gather, fps", [("sparse", "auto", 50_000), ("auto", "auto", 200_000),
+                                               ("sparse", "segmented", 20_000)])
+def test_the_written_folding_is_every_choice_resolved(model, tmp_path, style, gather, fps):
+    """The folding step resolves each MVU once into a LayerImpl; written whole (folding.json) and read back
+    under other configured choices, it gives the same implementations: nothing is decided again."""
+    from sbnn.arch.impl import to_json
+
+    target = folding.target_cycles(fps)
+    folded, impls = folding.resolve(model, folding.auto(model, fps, style=style, gather=gather).folding, style=style,
+                                    gather=gather, target=target)
+    assert all(i.style in ("sparse", "dense") for i in impls.values())
+    assert all((i.gather is None) == (i.style == "dense" or (i.pe == m.out_channels and i.simd == m.in_features))
+               for i, m in zip(impls.values(), folded.mvus))
+    path = tmp_path / "folding.json"
+    path.write_text(json.dumps(to_json(impls)))
+    again_model, again = folding.resolve(model, load(path), style="dense", gather="full", coding="index",
+                                         delta_bits=3, max_cycle_overhead=0.0, weight_rom="block")
+    assert again == impls
+    assert [(m.pe, m.simd) for m in again_model.mvus] == [(m.pe, m.simd) for m in folded.mvus]
+
+
+def test_folding_file_keys_are_checked(tmp_path):
+    p = tmp_path / "f.json"
+    for entry, match in (({"coding": "gap"}, "coding must be one of"), ({"delta_bits": 1}, "integer >= 2"),
+                         ({"weight_rom": "bram"}, "weight_rom must be one of")):
+        p.write_text(json.dumps({"mvu0": entry}))
+        with pytest.raises(ConfigError, match=match):
+            load(p)
+    p.write_text(json.dumps({"mvu0": {"PE": 2, "coding": "delta", "delta_bits": 4, "weight_rom": "block"}}))
+    assert load(p)["mvu0"] == {"PE": 2, "coding": "delta", "delta_bits": 4, "weight_rom": "block"}
