@@ -62,7 +62,7 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None) -> s
     else:
         m.wire("rd", wb, lit(words[0], wb))
     sf_n = k // simd
-    if sparse:
+    if plan.fold_flag:
         m.line("wire fend = rd[0];")
     else:
         counter_decl(m, "sf", sf_n)

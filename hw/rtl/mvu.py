@@ -17,6 +17,8 @@ Unrolled MVUs are here; folded ones in :mod:`sbnn.hw.rtl.folded` (weight memory:
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from sbnn.arch.pipeline import Stage
@@ -29,7 +31,7 @@ from sbnn.hw.rtl.verilog import Module, Op, lit, tree_sum
 from sbnn.ir.model import MVU
 
 
-def mvu_unrolled(name: str, st: Stage, layer: MVU) -> str:
+def mvu_unrolled(name: str, st: Stage, layer: MVU, load: Stage | None = None) -> str:
     """PE = M, SIMD = K: constant weights; with zero skipping each channel sums only its b = 1 inputs."""
     plan = st.plan
     ar = arith(layer, plan)
@@ -69,11 +71,16 @@ def mvu_unrolled(name: str, st: Stage, layer: MVU) -> str:
     return m.text()
 
 
+#: the Verilog emitter of each plan style (a new MVU style: one emitter here, one schedule in
+#: :data:`sbnn.arch.schedule.SCHEDULES`, one ``Literal`` value in :mod:`sbnn.arch.options`; a folded style may
+#: reuse :func:`~sbnn.hw.rtl.folded.mvu_folded` with its own lanes and word format)
+EMITTERS: dict[str, Callable[[str, Stage, MVU, Stage | None], str]] = {
+    "unrolled": mvu_unrolled, "sparse": mvu_folded, "dense": mvu_folded}
+
+
 def mvu(name: str, st: Stage, layer: MVU, load: Stage | None = None) -> str:
     """The MVU stage's module (its weight memory placed as ``st.impl.weight_rom`` says); ``load`` is the load
     stage before it (a distributed-RAM gather)."""
     if st.plan is None:
         raise HardwareError(f"{layer.name}: no schedule")
-    if st.plan.style == "unrolled":
-        return mvu_unrolled(name, st, layer)
-    return mvu_folded(name, st, layer, load)
+    return EMITTERS[st.plan.style](name, st, layer, load)

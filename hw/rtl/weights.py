@@ -36,21 +36,30 @@ def channel_codes(row: np.ndarray, plan: MVUPlan) -> list[int]:
 
 
 def weight_words(layer: MVU, plan: MVUPlan) -> list[int]:
-    """Contents of the weight memory, one int per word (bit 0 of a sparse word: fold end)."""
-    bits = layer.weight_bits
-    simd = plan.simd
+    """Contents of the weight memory, one int per word, in the format of the plan's style."""
+    return WORDS[plan.style](layer, plan)
+
+
+def _dense_words(layer: MVU, plan: MVUPlan) -> list[int]:
+    """PE x SIMD weight bits per word, slice by slice."""
+    bits, simd = layer.weight_bits, plan.simd
     words: list[int] = []
-    if plan.style == "dense":
-        sf = layer.in_features // simd
-        for f in range(plan.folds.shape[0]):
-            for s in range(sf):
-                w = 0
-                for p, c in enumerate(plan.folds[f]):
-                    for j in range(simd):
-                        if bits[c, s * simd + j]:
-                            w |= 1 << (p * simd + j)
-                words.append(w)
-        return words
+    sf = layer.in_features // simd
+    for f in range(plan.folds.shape[0]):
+        for s in range(sf):
+            w = 0
+            for p, c in enumerate(plan.folds[f]):
+                for j in range(simd):
+                    if bits[c, s * simd + j]:
+                        w |= 1 << (p * simd + j)
+            words.append(w)
+    return words
+
+
+def _sparse_words(layer: MVU, plan: MVUPlan) -> list[int]:
+    """PE x SIMD slot codes per word; bit 0 ends the fold."""
+    bits, simd = layer.weight_bits, plan.simd
+    words: list[int] = []
     cb = plan.code_bits
     for f in range(plan.folds.shape[0]):
         nw = int(plan.words[f])
@@ -62,6 +71,10 @@ def weight_words(layer: MVU, plan: MVUPlan) -> list[int]:
                     w |= grid[t][j] << (1 + (p * simd + j) * cb)
             words.append(w)
     return words
+
+
+#: the weight-memory format of each folded style (a new style adds its own)
+WORDS = {"sparse": _sparse_words, "dense": _dense_words}
 
 
 def slot_codes(row: np.ndarray, plan: MVUPlan, nw: int) -> list[list[int]]:

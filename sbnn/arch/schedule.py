@@ -61,7 +61,8 @@ def channel_slots(row: np.ndarray, coding: str, code_bits: int) -> int:
 
 @dataclass(frozen=True)
 class MVUPlan:
-    """How one MVU is folded: which channel each (fold, lane) computes and how many ROM words each fold takes."""
+    """How one MVU is folded: which channel each (fold, lane) computes, how many ROM words each fold takes
+    and the format of a word (set by the style's schedule function)."""
 
     style: str  # "sparse" | "dense" | "unrolled"
     skip_zeros: bool
@@ -72,20 +73,13 @@ class MVUPlan:
     folds: np.ndarray  # int (NF, PE): channel computed by lane p in fold f
     words: np.ndarray  # int (NF,): ROM words (clocks) of each fold
     gather: str = "full"  # sparse: slots read any input ("full") or only inputs i = s (mod SIMD)
+    word_bits: int = 0  # width of one weight-memory word (0: unrolled, the weights are wiring)
+    fold_flag: bool = False  # bit 0 of a word ends its fold (sparse: folds of data-independent length)
 
     @property
     def T(self) -> int:
         """Clocks per input vector."""
         return 1 if self.style == "unrolled" else int(self.words.sum())
-
-    @property
-    def word_bits(self) -> int:
-        """Width of one weight-memory word (sparse words carry a fold-end flag)."""
-        if self.style == "unrolled":
-            return 0
-        if self.style == "dense":
-            return self.pe * self.simd
-        return self.pe * self.simd * self.code_bits + 1
 
     @property
     def memory_bits(self) -> int:
@@ -141,7 +135,8 @@ def _sparse_plan(bits: np.ndarray, pe: int, simd: int, coding: str, code_bits: i
     words = channel_words(bits, simd, coding, code_bits, gather)
     order = np.argsort(-words, kind="stable")  # heavy channels together: lanes of a fold finish together
     folds = order.reshape(m // pe, pe)
-    return MVUPlan("sparse", True, pe, simd, coding, code_bits, folds, np.maximum(1, words[folds].max(axis=1)), gather)
+    return MVUPlan("sparse", True, pe, simd, coding, code_bits, folds, np.maximum(1, words[folds].max(axis=1)), gather,
+                   word_bits=pe * simd * code_bits + 1, fold_flag=True)
 
 
 def _best_delta(bits: np.ndarray, pe: int, simd: int, ib: int, max_t: float | None, gather: str) -> int | None:
@@ -213,7 +208,8 @@ def _unrolled(layer: MVU, impl: LayerImpl) -> MVUPlan:
 def _dense(layer: MVU, impl: LayerImpl) -> MVUPlan:
     m, k, pe, simd = layer.out_channels, layer.in_features, impl.pe, impl.simd
     nf = m // pe
-    return MVUPlan("dense", False, pe, simd, "bits", 1, np.arange(m).reshape(nf, pe), np.full(nf, k // simd, np.int64))
+    return MVUPlan("dense", False, pe, simd, "bits", 1, np.arange(m).reshape(nf, pe), np.full(nf, k // simd, np.int64),
+                   word_bits=pe * simd)
 
 
 def _sparse(layer: MVU, impl: LayerImpl) -> MVUPlan:
