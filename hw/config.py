@@ -16,7 +16,8 @@ class HwConfig(StageConfig):
     """Generation and synthesis options. Folding comes from (highest priority first) ``unrolled``,
     ``folding`` (a FINN-style JSON file), ``target_fps`` (automatic), else the IR's own PE/SIMD."""
 
-    #: FINN-style folding JSON: {"<layer>": {"PE": 4, "SIMD": 8}, ...}
+    #: folding JSON: FINN-style {"<layer>": {"PE": 4, "SIMD": 8}, ...}, or a folding.json that sbnn synth wrote
+    #: (its other per-layer choices - style, gather, coding, ... - win over the ones below)
     folding: Optional[str] = None
     #: choose the folding automatically for this many frames/s at ``clock_mhz``
     target_fps: Optional[float] = Field(default=None, gt=0)
