@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sbnn.config import StageConfig
+from sbnn.ir import structure as mask_structure
 
 Method = Literal["bnn", "ab-closed", "ab-learned", "sd-bnn"]
 Arch = Literal["tfc", "sfc", "lfc", "mlp", "cnv", "vgg-small", "resnet20", "resnet18"]
@@ -78,6 +79,50 @@ class QuantConfig(_Section):
     #: None = static for sd-bnn, none otherwise
     asd: Literal["none", "static", "dynamic"] | None = None
     asd_reduction: int = Field(default=16, ge=1)
+    #: where the zero bits may lie, along the input order the hardware streams (sbnn.ir.structure):
+    #: none (a global exact count), row (round(s*K) zeros in every row), N:M (N ones in every M
+    #: consecutive inputs; quant.sparsity is then 1 - N/M, derived when unset) or block:B (rows keep whole
+    #: blocks of B inputs, the same number in every row); ab-closed only
+    structure: str = "none"
+
+    @field_validator("structure")
+    @classmethod
+    def _structure(cls, v: str) -> str:
+        return mask_structure.canonical(v)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nm_sparsity(cls, data: Any) -> Any:
+        """An N:M mask fixes the zero-bit fraction: fill in quant.sparsity = 1 - N/M when it is unset."""
+        if isinstance(data, dict) and data.get("structure") is not None and data.get("sparsity") is None:
+            try:
+                st = mask_structure.parse(data["structure"])
+            except ValueError:
+                return data  # the field validator reports it
+            if st.kind == "nm":
+                data = {**data, "sparsity": mask_structure.nm_zero_fraction(st.n, st.size)}
+        return data
+
+    @model_validator(mode="after")
+    def _structure_fits(self) -> "QuantConfig":
+        if self.structure == "none":
+            return self
+        if self.method != "ab-closed":
+            raise ValueError(f"quant.structure {self.structure} needs method ab-closed (exact-count masks), not "
+                             f"{self.method}: bnn/sd-bnn weights are signs without a zero-bit target, ab-learned's "
+                             "zero bits come from the EC penalty")
+        st = mask_structure.parse(self.structure)
+        if st.kind == "nm":
+            want = mask_structure.nm_zero_fraction(st.n, st.size)
+            if abs(self.sparsity - want) > 1e-9:
+                raise ValueError(f"quant.sparsity {self.sparsity:g} contradicts structure {st} ({want:g} zero bits): "
+                                 f"leave quant.sparsity unset or set it to {want:g}")
+            if self.first_last_sparsity is not None:
+                try:  # the first/last layers are N':M: N' must be whole
+                    mask_structure.layer_structure(st, self.first_last_sparsity)
+                except ValueError as exc:
+                    raise ValueError(f"quant.first_last_sparsity: {exc}") from None
+        return self
 
     @property
     def resolved_asd(self) -> str:

@@ -98,10 +98,11 @@ def _plain(cfg: TrainConfig, in_shape, classes: int, pixel_max: int, threshold: 
             size = (size[0] // 2, size[1] // 2)
         ch = out
     features = ch * size[0] * size[1]
+    in_map = (ch, size[0], size[1])  # what the first dense layer reads (a flat vector after it)
     for j, out in enumerate(fc):
-        dense.append(BinaryBlock("dense", features, out, q, sparsity(len(conv_ch) + j)))
-        features = out
-    dense.append(BinaryBlock("dense", features, classes, q, sparsity(n_layers - 1), output=True))
+        dense.append(BinaryBlock("dense", features, out, q, sparsity(len(conv_ch) + j), in_map=in_map))
+        features, in_map = out, None
+    dense.append(BinaryBlock("dense", features, classes, q, sparsity(n_layers - 1), output=True, in_map=in_map))
     head = TensorNorm() if m.head == "scalar" else nn.BatchNorm1d(classes)
     return PlainNet(convs, dense, head, InputQuant(cfg.data.input, threshold, pixel_max), in_shape)
 
