@@ -60,7 +60,7 @@ def overrides(name: str, structure: str | None, fraction: float | None) -> dict:
 
 
 def run_dir(root: Path, arch: str, name: str, seed: int) -> RunDir:
-    safe = name.replace(":", "of")
+    safe = name.replace("block:", "block").replace(":", "of")  # 1:8 -> 1of8, block:8 -> block8 (as the sweep)
     return RunDir(root / f"{arch}-{safe}" if seed == 0 else root / f"{arch}-{safe}-s{seed}")
 
 

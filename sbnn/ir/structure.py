@@ -83,6 +83,12 @@ def canonical(text: str | Structure) -> str:
     return str(parse(text))
 
 
+def slug(text: str | Structure) -> str:
+    """A file-name-safe spelling for run directory names: ``1:8`` -> ``1of8``, ``block:8`` -> ``block8``."""
+    st = parse(text)
+    return f"{st.n}of{st.size}" if st.kind == "nm" else str(st).replace(":", "")
+
+
 def nm_zero_fraction(n: int, m: int) -> float:
     """Zero-bit fraction of an N:M mask when M divides K: ``1 - N/M``."""
     return 1.0 - n / m
