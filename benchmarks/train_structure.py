@@ -33,34 +33,42 @@ from sbnn.runs import RunDir, read_json  # noqa: E402
 from sbnn.training.config import TrainConfig  # noqa: E402
 from sbnn.training.trainer import train  # noqa: E402
 
-#: (point name, structure, zero-bit fraction); N:M points take their fraction from N:M
+#: (point name, structure, zero-bit fraction, structure of the first and last layers or None = the same);
+#: N:M points take their fraction from N:M
 POINTS = [
-    ("bnn", None, None),
-    ("none-0.875", "none", 0.875),
-    ("1:8", "1:8", 0.875),
-    ("2:16", "2:16", 0.875),
-    ("row-0.875", "row", 0.875),
-    ("block:8-0.875", "block:8", 0.875),
-    ("none-0.9375", "none", 0.9375),
-    ("1:16", "1:16", 0.9375),
-    ("row-0.9375", "row", 0.9375),
+    ("bnn", None, None, None),
+    ("none-0.875", "none", 0.875, None),
+    ("1:8", "1:8", 0.875, None),
+    ("1:8/row", "1:8", 0.875, "row"),
+    ("2:16", "2:16", 0.875, None),
+    ("2:16/row", "2:16", 0.875, "row"),
+    ("row-0.875", "row", 0.875, None),
+    ("block:8-0.875", "block:8", 0.875, None),
+    ("block:8/row-0.875", "block:8", 0.875, "row"),
+    ("none-0.9375", "none", 0.9375, None),
+    ("1:16", "1:16", 0.9375, None),
+    ("1:16/row", "1:16", 0.9375, "row"),
+    ("row-0.9375", "row", 0.9375, None),
 ]
 #: the accuracy goal of issue 12: N:M within this many points of the unstructured closed form at the same
 #: zero-bit fraction, and within DENSE_GAP of the dense BNN
 UNSTRUCTURED_GAP, DENSE_GAP = 1.0, 1.5
 
 
-def overrides(name: str, structure: str | None, fraction: float | None) -> dict:
+def overrides(structure: str | None, fraction: float | None, first_last: str | None) -> dict:
     if structure is None:
         return {"quant.method": "bnn"}
     out = {"quant.method": "ab-closed", "quant.structure": structure}
     if ":" not in structure or structure.startswith("block"):
         out["quant.sparsity"] = fraction
+    if first_last is not None:
+        out["quant.first_last_structure"] = first_last
     return out
 
 
 def run_dir(root: Path, arch: str, name: str, seed: int) -> RunDir:
-    safe = name.replace("block:", "block").replace(":", "of")  # 1:8 -> 1of8, block:8 -> block8 (as the sweep)
+    # 1:8 -> 1of8, block:8 -> block8 (as the sweep names them), 1:8/row -> 1of8-flrow
+    safe = name.replace("block:", "block").replace(":", "of").replace("/", "-fl")
     return RunDir(root / f"{arch}-{safe}" if seed == 0 else root / f"{arch}-{safe}-s{seed}")
 
 
@@ -80,6 +88,7 @@ def run_point(root: Path, arch: str, name: str, extra: dict, epochs: int, data_d
     history = read_json(run.path / "train" / "metrics.json")["history"]
     return {"arch": arch, "point": name, "seed": seed, "method": cfg.quant.method,
             "structure": cfg.quant.structure if cfg.quant.method == "ab-closed" else None,
+            "first_last_structure": cfg.quant.resolved_first_last_structure if cfg.quant.method == "ab-closed" else None,
             "target_sparsity": cfg.quant.sparsity if cfg.quant.method == "ab-closed" else None,
             "test_acc": final["test_acc"], "sparsity": final["sparsity"], "layer_sparsity": final["layer_sparsity"],
             "epochs": epochs, "train_seconds": sum(h["seconds"] for h in history)}
@@ -104,7 +113,8 @@ def summarize(rows: list[dict]) -> list[dict]:
     out = []
     for (arch, point), rs in groups.items():
         accs = [r["test_acc"] for r in rs]
-        out.append({**{k: rs[0][k] for k in ("arch", "point", "method", "structure", "target_sparsity", "epochs")},
+        keys = ("arch", "point", "method", "structure", "first_last_structure", "target_sparsity", "epochs")
+        out.append({**{k: rs[0][k] for k in keys},
                     "seeds": [r["seed"] for r in rs], "test_acc": statistics.mean(accs), "test_accs": accs,
                     "sparsity": statistics.mean(r["sparsity"] for r in rs),
                     "train_seconds": statistics.mean(r["train_seconds"] for r in rs),
@@ -132,6 +142,8 @@ def markdown(summary: list[dict]) -> str:
              "|---|---|---:|---:|---:|---:|---:|---|---:|" + ("---|---|" if exported else "")]
     for s in summary:
         structure = "dense BNN" if s["method"] == "bnn" else s["structure"]
+        if s["method"] != "bnn" and s["first_last_structure"] != s["structure"]:
+            structure += f" (first/last layer: {s['first_last_structure']})"
         target = f"{s['target_sparsity']:.4f}" if s["target_sparsity"] is not None else "-"
         accs = ", ".join(f"{100 * a:.2f}" for a in s["test_accs"])
         acc = f"{100 * s['test_acc']:.2f} %" + (f" ({accs})" if len(s["test_accs"]) > 1 else "")
@@ -168,12 +180,12 @@ def main() -> None:
         if a.only and arch != a.only:
             continue
         epochs = a.epochs_mlp if arch == "mlp" else a.epochs_cnv
-        for name, structure, fraction in POINTS:
+        for name, structure, fraction, first_last in POINTS:
             if wanted and name not in wanted:
                 continue
             for seed in a.seeds:
-                row = run_point(Path(a.root), arch, name, overrides(name, structure, fraction), epochs, a.data_dir,
-                                seed, a.threads)
+                row = run_point(Path(a.root), arch, name, overrides(structure, fraction, first_last), epochs,
+                                a.data_dir, seed, a.threads)
                 if a.export:
                     row.update(export_point(run_dir(Path(a.root), arch, name, seed), f"{arch} {name} s{seed}"))
                 rows.append(row)

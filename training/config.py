@@ -84,44 +84,59 @@ class QuantConfig(_Section):
     #: consecutive inputs; quant.sparsity is then 1 - N/M, derived when unset) or block:B (rows keep whole
     #: blocks of B inputs, the same number in every row); ab-closed only
     structure: str = "none"
+    #: structure of the first and last binary layers (None = same as structure, an N:M structure then takes
+    #: N from first_last_sparsity); the first layer of an MLP reads raw pixels in raster order, where N:M
+    #: spreads every neuron's inputs evenly over the image (row costs nothing there)
+    first_last_structure: str | None = None
 
-    @field_validator("structure")
+    @field_validator("structure", "first_last_structure")
     @classmethod
-    def _structure(cls, v: str) -> str:
-        return mask_structure.canonical(v)
+    def _structure(cls, v: str | None) -> str | None:
+        return None if v is None else mask_structure.canonical(v)
+
+    @property
+    def resolved_first_last_structure(self) -> str:
+        return self.structure if self.first_last_structure is None else self.first_last_structure
 
     @model_validator(mode="before")
     @classmethod
     def _nm_sparsity(cls, data: Any) -> Any:
-        """An N:M mask fixes the zero-bit fraction: fill in quant.sparsity = 1 - N/M when it is unset."""
-        if isinstance(data, dict) and data.get("structure") is not None and data.get("sparsity") is None:
-            try:
-                st = mask_structure.parse(data["structure"])
-            except ValueError:
-                return data  # the field validator reports it
-            if st.kind == "nm":
-                data = {**data, "sparsity": mask_structure.nm_zero_fraction(st.n, st.size)}
+        """An N:M mask fixes the zero-bit fraction: fill in quant.sparsity = 1 - N/M when it is unset (and
+        quant.first_last_sparsity from an N:M first_last_structure)."""
+        if not isinstance(data, dict):
+            return data
+        for skey, fkey in (("structure", "sparsity"), ("first_last_structure", "first_last_sparsity")):
+            if data.get(skey) is not None and data.get(fkey) is None:
+                try:
+                    st = mask_structure.parse(data[skey])
+                except ValueError:
+                    continue  # the field validator reports it
+                if st.kind == "nm":
+                    data = {**data, fkey: mask_structure.nm_zero_fraction(st.n, st.size)}
         return data
 
     @model_validator(mode="after")
     def _structure_fits(self) -> "QuantConfig":
-        if self.structure == "none":
+        if self.structure == "none" and self.resolved_first_last_structure == "none":
             return self
         if self.method != "ab-closed":
-            raise ValueError(f"quant.structure {self.structure} needs method ab-closed (exact-count masks), not "
+            key = "structure" if self.structure != "none" else "first_last_structure"
+            raise ValueError(f"quant.{key} {getattr(self, key)} needs method ab-closed (exact-count masks), not "
                              f"{self.method}: bnn/sd-bnn weights are signs without a zero-bit target, ab-learned's "
                              "zero bits come from the EC penalty")
-        st = mask_structure.parse(self.structure)
-        if st.kind == "nm":
-            want = mask_structure.nm_zero_fraction(st.n, st.size)
-            if abs(self.sparsity - want) > 1e-9:
-                raise ValueError(f"quant.sparsity {self.sparsity:g} contradicts structure {st} ({want:g} zero bits): "
-                                 f"leave quant.sparsity unset or set it to {want:g}")
-            if self.first_last_sparsity is not None:
-                try:  # the first/last layers are N':M: N' must be whole
-                    mask_structure.layer_structure(st, self.first_last_sparsity)
-                except ValueError as exc:
-                    raise ValueError(f"quant.first_last_sparsity: {exc}") from None
+        for skey, fkey in (("structure", "sparsity"), ("first_last_structure", "first_last_sparsity")):
+            st = mask_structure.parse(getattr(self, skey) or "none")
+            if st.kind == "nm":
+                want = mask_structure.nm_zero_fraction(st.n, st.size)
+                if abs(getattr(self, fkey) - want) > 1e-9:
+                    raise ValueError(f"quant.{fkey} {getattr(self, fkey):g} contradicts {skey} {st} ({want:g} zero "
+                                     f"bits): leave quant.{fkey} unset or set it to {want:g}")
+        first_last = self.sparsity if self.first_last_sparsity is None else self.first_last_sparsity
+        try:  # first/last N':M layers: N' must be whole
+            mask_structure.layer_structure(self.resolved_first_last_structure, first_last)
+        except ValueError as exc:
+            key = "first_last_sparsity" if self.first_last_sparsity is not None else "first_last_structure"
+            raise ValueError(f"quant.{key}: {exc}") from None
         return self
 
     @property

@@ -142,3 +142,25 @@ def test_an_nm_quantizer_takes_its_layer_n_from_the_layer_sparsity():
     assert ClosedFormWeightQuant("clipped", 0.5, "l2", 6, structure="1:8").structure == "4:8"
     with pytest.raises(ValueError, match="whole number"):
         ClosedFormWeightQuant("clipped", 0.3, "l2", 6, structure="1:8")
+
+
+@pytest.mark.parametrize("extra,want", [
+    ({"quant.structure": "1:8"}, ["1:8", "1:8", "1:8"]),
+    ({"quant.structure": "1:8", "quant.first_last_sparsity": 0.5}, ["4:8", "1:8", "4:8"]),
+    ({"quant.structure": "1:8", "quant.first_last_structure": "row"}, ["row", "1:8", "row"]),
+    ({"quant.structure": "2:16", "quant.first_last_structure": "1:4"}, ["1:4", "2:16", "1:4"]),
+    ({"quant.structure": "none", "quant.sparsity": 0.9, "quant.first_last_structure": "block:4"},
+     ["block:4", "none", "block:4"]),
+])
+def test_every_layer_gets_its_structure(extra, want):
+    from sbnn.training.config import TrainConfig
+    from sbnn.training.models import binary_layers, build_model, weight_quant_of
+
+    values = {"model.arch": "mlp", "model.hidden": "[32,16]", "quant.method": "ab-closed", **extra}
+    cfg = TrainConfig.resolve(overrides=[f"{k}={v}" for k, v in values.items()])
+    model = build_model(cfg, (1, 8, 8), 10, 16, 8)
+    layers = binary_layers(model)
+    assert [weight_quant_of(layer).structure for layer in layers] == want  # two hidden layers and the score layer
+    for layer in layers:
+        q = weight_quant_of(layer)
+        assert S.holds(q.bits(layer.weight).reshape(layer.weight.shape[0], -1).numpy(), q.structure)
