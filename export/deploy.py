@@ -110,6 +110,7 @@ def ir_from_trained(model: PlainNet, meta: dict, name: str = "sbnn") -> IRModel:
             mvu = MVU(f"mvu{index}", "dense", shape, int(layer.out_features), vtype, layout.dense_to_ir(bits, shape),
                       w0, w1, pad_value=default_pad_value(vtype))
         mvu.scale = scale * x_scale
+        mvu.structure = getattr(weight_quant_of(layer), "structure", "none")  # validate() checks the bits keep it
         index += 1
         m_out = mvu.out_channels
         if block.output:

@@ -34,6 +34,7 @@ from sbnn.ir import BIPOLAR, MVU, Head, InputSpec, IRModel, MaxPool, Threshold, 
 from sbnn.ir.fold import batchnorm_affine, fold_threshold
 from sbnn.ir.levels import integer_levels
 from sbnn.ir.model import default_pad_value
+from sbnn.ir.structure import detect as detect_structure
 
 PASS_THROUGH = {"Identity", "Dropout"}
 SHAPE_OPS = {"Reshape", "Flatten"}
@@ -344,7 +345,7 @@ class Lowering:
         name = f"mvu{self.n_mvu}"
         self.n_mvu += 1
         layer = MVU(name, kind, st.shape, int(b2.shape[0]), vtype, b2.astype(bool), w0, w1, kernel=int(k), pad=pad,
-                    pad_value=pad_value)
+                    pad_value=pad_value, structure=str(detect_structure(b2)))
         layer.scale = float(np.median(wscale)) * st.scale
         b = np.zeros(layer.out_channels)
         if op in ("Conv", "Gemm") and len(node.input) > 2 and node.input[2]:

@@ -97,6 +97,8 @@ def step_lower(ctx: Context) -> None:
         ctx.ir.classes, ctx.ir.provenance = ctx.ir_direct.classes, ctx.ir_direct.provenance
         for a, b in zip(ctx.ir.mvus, ctx.ir_direct.mvus):
             a.scale = b.scale
+            ctx.report.setdefault("structure", {})[a.name] = {"configured": b.structure, "detected": a.structure}
+            a.structure = b.structure  # the trained structure is recorded (save() checks the bits keep it)
 
 
 def step_verify(ctx: Context) -> None:
@@ -167,7 +169,8 @@ def step_commit(ctx: Context) -> None:
     ir = ctx.ir
     ctx.report["ir"] = {"layers": [f"{type(layer).__name__}:{layer.name}" for layer in ir.layers],
                         "sparsity": {m.name: round(m.sparsity, 4) for m in ir.mvus},
-                        "levels": {m.name: [m.w0, m.w1] for m in ir.mvus}}
+                        "levels": {m.name: [m.w0, m.w1] for m in ir.mvus},
+                        "structure": {m.name: m.structure for m in ir.mvus}}
     write_json(ctx.out / runs.VERIFY, ctx.report)
 
 

@@ -15,6 +15,7 @@ SHORTCUTS = {
     "arch": "model.arch",
     "method": "quant.method",
     "sparsity": "quant.sparsity",
+    "structure": "quant.structure",
     "epochs": "optim.epochs",
     "seed": "optim.seed",
 }
@@ -30,6 +31,8 @@ def add_parser(sub, name: str, help_text: str) -> None:
     p.add_argument("--arch", choices=["tfc", "sfc", "lfc", "mlp", "cnv", "vgg-small", "resnet20", "resnet18"])
     p.add_argument("--method", choices=["bnn", "ab-closed", "ab-learned", "sd-bnn"])
     p.add_argument("--sparsity", type=float, help="fraction of zero weight bits, in [0, 1)")
+    p.add_argument("--structure", metavar="S", help="where the zero bits may lie (ab-closed): none, row, N:M "
+                   "(e.g. 1:8 = 87.5 %% zero bits) or block:B (e.g. block:8); see README")
     p.add_argument("--epochs", type=int)
     p.add_argument("--seed", type=int)
     p.add_argument("--resume", action="store_true", help="continue an interrupted run exactly")
@@ -44,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     values = {key: getattr(args, opt) for opt, key in SHORTCUTS.items()}
     cfg = TrainConfig.resolve(args.config, args.overrides, section=None, **values)
     run_dir = RunDir(args.run)
-    console.print(f"[bold]sbnn train[/bold] {cfg.model.arch} / {cfg.quant.method} / sparsity {cfg.quant.sparsity} "
+    structure = f" / structure {cfg.quant.structure}" if cfg.quant.structure != "none" else ""
+    console.print(f"[bold]sbnn train[/bold] {cfg.model.arch} / {cfg.quant.method} / sparsity {cfg.quant.sparsity}{structure} "
                   f"on {cfg.data.dataset} -> {run_dir.path}/train")
     final = train(cfg, run_dir, resume=args.resume, force=args.force, progress=show_progress(),
                   log=console.print)
