@@ -82,18 +82,16 @@ def _summary(res, cfg) -> None:
     for s in stages:
         r = syn.get(s["layer"], {})
         clocks = s.get("layer_cycles_per_frame", s["cycles_per_frame"])
-        rows.append([s["layer"], s["kind"], f"{s['PE']}x{s['SIMD']}" if "PE" in s else "", _datapath(s),
+        rows.append([s["layer"], f"{s['PE']}x{s['SIMD']}" if "PE" in s else s["kind"], _datapath(s),
                      fmt.pct(s["sparsity"]) if "sparsity" in s else "",
                      fmt.count(clocks) + (" *" if clocks == worst else ""),
                      fmt.count(r.get("LUT")), fmt.count(r.get("FF")),
                      fmt.count(r["BRAM36"] + r["BRAM18"] / 2) if r else fmt.MISSING])
-    title = (f"{res.design.name}: folding from {res.folding_source}, style {cfg.style}; latency "
-             f"{fmt.count(cyc['latency_cycles'])} cycles ({fmt.micro(cyc['latency_us'])}), interval "
-             f"{fmt.count(cyc['interval_cycles'])} cycles = {fmt.per_s(cyc['frames_per_second'])} at "
-             f"{cyc['clock_mhz']:g} MHz")
-    print_table(title, ["layer", "op", "PE x SIMD", "datapath", "zero bits", "clocks/ frame", "LUT", "FF", "BRAM36"],
-                rows)
-    console.print("* the slowest layer: it sets the interval", soft_wrap=True)
+    print_table(f"{res.design.name}: folding from {res.folding_source}, style {cfg.style}",
+                ["layer", "PE x SIMD", "datapath", "zero bits", "clocks/ frame", "LUT", "FF", "BRAM36"], rows)
+    console.print(f"* the slowest layer sets the interval: {fmt.count(cyc['interval_cycles'])} cycles = "
+                  f"{fmt.per_s(cyc['frames_per_second'])} at {cyc['clock_mhz']:g} MHz; latency "
+                  f"{fmt.count(cyc['latency_cycles'])} cycles ({fmt.micro(cyc['latency_us'])})", soft_wrap=True)
     if res.synth:
         t, u = res.synth.total, res.synth.utilization()
         verdict = "fits" if res.synth.fits else "DOES NOT FIT: " + ", ".join(res.synth.over())

@@ -95,9 +95,12 @@ def run_stage(run: RunDir, cfg: HwConfig, status=None, force: bool = False,
     synth = None
     if cfg.synth:
         abc, note = choose_abc(design, cfg.yosys_abc)
-        if cfg.tool == "yosys" and note and (force or not is_cached(design, cfg.yosys_options, abc)):
+        cached = cfg.tool == "yosys" and not force and is_cached(design, cfg.yosys_options, abc)
+        if cfg.tool == "yosys" and note and not cached:
             log(note)
-        with status(f"synthesizing with {cfg.tool}" + (f" (ABC script {abc})" if cfg.tool == "yosys" else "")):
+        what = "reading the cached Yosys result" if cached else f"synthesizing with {cfg.tool}" + (
+            f" (ABC script {abc})" if cfg.tool == "yosys" else "")
+        with status(what):
             synth = run_vivado(design, rtl, cfg.clock_mhz, cfg.synth_timeout) if cfg.tool == "vivado" else \
                 run_yosys(design, rtl, cfg.yosys_options, cfg.synth_timeout, use_cache=not force, abc=abc)
         out = run.stage("synth")

@@ -81,8 +81,7 @@ def fit_tables(title: str, columns: Sequence[str], rows: Sequence[Sequence], wid
             parts.append([0, i])
         else:
             parts[-1] = trial
-    return [_table(title if k == 0 else f"{title} (continued)" if title else None, columns, rows, keep)
-            for k, keep in enumerate(parts)]
+    return [_table(title if k == 0 else "(continued)", columns, rows, keep) for k, keep in enumerate(parts)]
 
 
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence]) -> None:

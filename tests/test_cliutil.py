@@ -49,7 +49,7 @@ def test_a_wide_table_is_folded_with_the_first_column_repeated(monkeypatch):
     wide = render(monkeypatch, 200, "t", columns, rows)
     assert "(continued)" not in wide and all(c.split()[0] in wide for c in columns)
     narrow = render(monkeypatch, 50, "t", columns, rows)
-    assert "t (continued)" in narrow
+    assert "(continued)" in narrow
     for i in range(4):
         assert len(re.findall(rf"\bmvu{i}\b", narrow)) >= 2  # the key column in every part
 
