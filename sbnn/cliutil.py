@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import io
 import os
 import sys
+import textwrap
 import threading
 import time
 from typing import Iterator, Sequence
@@ -47,55 +49,100 @@ def show_progress() -> bool:
     return sys.stderr.isatty()
 
 
-def _table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[str]], keep: Sequence[int]) -> Table:
-    t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+def _words(text: str) -> list[str]:
+    return text.split() or [""]
+
+
+def _wrap(text: str, width: int) -> str:
+    """``text`` on lines of at most ``width`` characters, broken at spaces only (a number is never split)."""
+    glued = text.replace(" %", "\0%")  # "4.28 %" stays on one line
+    lines = textwrap.wrap(glued, width, break_long_words=False, break_on_hyphens=False)
+    return "\n".join(lines).replace("\0", " ") or text
+
+
+def _render(table: Table) -> str:
+    buf = io.StringIO()
+    Console(file=buf, width=4000, highlight=False).print(table)
+    return buf.getvalue()
+
+
+def _table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[str]], keep: Sequence[int],
+           widths: dict[int, int]) -> Table:
+    """A table of the columns ``keep`` with fixed ``widths``; text cells are pre-wrapped at spaces to fit them."""
+    t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False,
+              collapse_padding=True)
     for i in keep:
-        cells = [r[i] for r in rows]
-        # a column is at least as wide as its widest cell (never cut) and its longest header word (wraps)
-        width = max([len(c) for c in cells] + [len(w) for w in columns[i].split()] + [1])
-        t.add_column(columns[i], justify="left" if i == 0 else "right", width=width, overflow="fold")
+        t.add_column(columns[i], justify="left" if i == 0 or not _numeric(rows, i) else "right", width=widths[i],
+                     overflow="fold")
     for r in rows:
-        t.add_row(*[r[i] for i in keep])
+        t.add_row(*[_wrap(r[i], widths[i]) for i in keep])
     return t
 
 
-def _min_width(t: Table) -> int:
-    """The width ``t`` takes: its columns have fixed widths, so render it without a limit (and without its
-    title, which wraps at any width) and measure."""
-    title, t.title = t.title, None
-    buf = io.StringIO()
-    Console(file=buf, width=2000, highlight=False).print(t)
-    t.title = title
-    return max((len(line.rstrip()) for line in buf.getvalue().splitlines()), default=0)
+def _numeric(rows: Sequence[Sequence[str]], i: int) -> bool:
+    """Right-align a column of numbers ("1,234", "90.0 %", "6,864 *", "-"), left-align text."""
+    cells = [r[i] for r in rows if r[i] not in ("", "-")]
+    return bool(cells) and all(c[:1].isdigit() or c[:2].lstrip("-")[:1].isdigit() for c in cells)
 
 
-def fit_tables(title: str, columns: Sequence[str], rows: Sequence[Sequence], width: int | None = None) -> list[Table]:
-    """The table, or several that fit ``width`` (the console's by default): the first column is repeated in
-    every part, the others keep their order. Cells are never cut."""
-    width = width or console.width
-    rows = [[str(v) for v in r] for r in rows]
+@functools.lru_cache(maxsize=None)
+def _overhead(n: int) -> int:
+    """Characters a table of ``n`` columns adds to the sum of their widths (padding, separators)."""
+    cols = [str(i) for i in range(n)]
+    rendered = _render(_table(None, cols, [["x"] * n], range(n), dict.fromkeys(range(n), 1)))
+    return max(len(line.rstrip()) for line in rendered.splitlines()) - n
+
+
+def plan_tables(columns: Sequence[str], rows: Sequence[Sequence[str]], width: int) -> list[tuple[list[int], dict]]:
+    """Which columns go into which part and how wide each is. A column is at least as wide as its longest word
+    (header or cell: text wraps at spaces, numbers stay whole) and at most as wide as its longest cell; the
+    first column is repeated in every part; a part takes columns while their minimum widths fit ``width``, then
+    the room left widens its columns towards their natural width, narrowest need first."""
+    lo = {i: max(len(w) for c in [columns[i], *(r[i].replace(" %", "_%") for r in rows)] for w in _words(c))
+          for i in range(len(columns))}
+    hi = {i: max([len(r[i]) for r in rows] + [len(columns[i])]) for i in range(len(columns))}
     parts: list[list[int]] = [[0]]
     for i in range(1, len(columns)):
         trial = parts[-1] + [i]
-        if len(parts[-1]) > 1 and _min_width(_table(None, columns, rows, trial)) > width:
+        if len(parts[-1]) > 1 and sum(lo[j] for j in trial) + _overhead(len(trial)) > width:
             parts.append([0, i])
         else:
             parts[-1] = trial
-    return [_table(title if k == 0 else "(continued)", columns, rows, keep) for k, keep in enumerate(parts)]
+    out = []
+    for keep in parts:
+        widths = {i: lo[i] for i in keep}
+        room = width - sum(widths.values()) - _overhead(len(keep))
+        for i in sorted(keep, key=lambda j: hi[j] - lo[j]):
+            add = max(0, min(room, hi[i] - widths[i]))
+            widths[i] += add
+            room -= add
+        out.append((keep, widths))
+    return out
+
+
+def fit_tables(title: str, columns: Sequence[str], rows: Sequence[Sequence], width: int | None = None) -> list[Table]:
+    """The table, or several that fit ``width`` (the console's by default), none of whose cells is cut: text
+    wraps at spaces, and columns that do not fit go into further parts that repeat the first column."""
+    width = width or console.width
+    rows = [[str(v) for v in r] for r in rows]
+    return [_table(title if k == 0 else "(continued)", columns, rows, keep, widths)
+            for k, (keep, widths) in enumerate(plan_tables(columns, rows, width))]
 
 
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
-    """Print a table that fits the console (see :func:`fit_tables`); a part wider than the console even with
-    one data column (a very long cell) is printed as plain "column: value" lines instead, never cut."""
+    """Print a table that fits the console (see :func:`fit_tables`); a part that cannot fit even so (a single
+    word wider than the console) is printed as "first cell: column value, ..." lines instead, never cut."""
     for t in fit_tables(title, columns, rows):
-        if _min_width(t) <= console.width:
+        if max(len(line.rstrip()) for line in _render(t).splitlines()) <= console.width:
             console.print(t)
             continue
-        keep = [c.header for c in t.columns]
+        heads = [str(c.header) for c in t.columns]
         if t.title:
-            console.print(str(t.title), soft_wrap=True)
-        for cells in zip(*[list(c.cells) for c in t.columns]):
-            console.print("  " + ", ".join(f"{h}: {v}" for h, v in zip(keep, cells)), soft_wrap=True, markup=False)
+            console.print(str(t.title), soft_wrap=True, markup=False)
+        for cells in zip(*[[" ".join(str(v).split()) for v in c.cells] for c in t.columns]):
+            rest = ", ".join(f"{h}: {v}" for h, v in zip(heads[1:], cells[1:]))
+            console.print(f"  {cells[0]}: {rest}" if len(heads) > 2 else f"  {cells[0]}: {cells[1]}", soft_wrap=True,
+                          markup=False)
 
 
 #: seconds between the "still running" lines of a long step when stderr is not a terminal

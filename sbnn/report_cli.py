@@ -40,8 +40,9 @@ def run(args: argparse.Namespace) -> int:
 
         res = dense_baseline(RunDir(root), step, log=lambda msg: console.print(msg, soft_wrap=True, markup=False))
         t = res.synth.total if res.synth else {}
-        console.print(f"dense baseline: {res.folding_source}; LUT {fmt.count(t.get('LUT'))}, FF {fmt.count(t.get('FF'))}"
-                      f", {fmt.per_s(res.cycles['frames_per_second'])}", soft_wrap=True, markup=False)
+        console.print(f"dense baseline in {root / DENSE_BASELINE_DIR}: LUT {fmt.count(t.get('LUT'))}, FF "
+                      f"{fmt.count(t.get('FF'))}, {fmt.per_s(res.cycles['frames_per_second'])}", soft_wrap=True,
+                      markup=False)
     with step("writing the report"):
         out = build_report(root, Path(args.out) if args.out else None, log=lambda m: None)
     if is_sweep(root):

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from sbnn.errors import HardwareError
+from sbnn.fmt import duration
 from sbnn.hw.rtl.design import Design
 from sbnn.hw.synth.report import SynthReport, add, classify, group_layers
 from sbnn.runs import write_atomic, write_json
@@ -22,9 +23,11 @@ from sbnn.tools import ToolError, ToolTimeout, cache_dir, require_tool
 #: ABC9 scripts. "fast" skips ABC's AIG rewriting and don't-care optimisation (&dc2, &dch, &mfs): on big
 #: unrolled popcounts (all channels sharing the same inputs) it is 20-40x faster for ~10-30 % more LUTs.
 ABC_SCRIPTS = {"default": None, "fast": "+&st;&if,-W,300,-v"}
-#: popcount inputs of unrolled layers (weights x input bits) above which the default ABC script takes minutes:
-#: the main job unrolled (~15,000) takes ~2 min with it, a dense TFC-size net (~60,000) over 15 min
-SLOW_UNROLLED_INPUTS = 20_000
+#: popcount inputs of unrolled layers (weights x input bits) above which the default ABC script takes minutes (an
+#: unrolled dense 64 x 64 layer, 4,096 inputs, takes ~8 min with it); the fast script takes roughly
+#: FAST_S_PER_INPUT seconds per input (benchmarks/results/hw_sparsity.md: 65,536 inputs 253 s, 6,554 inputs 67 s)
+SLOW_UNROLLED_INPUTS = 2_000
+FAST_S_PER_INPUT = 0.004
 
 
 def unrolled_inputs(design: Design) -> int:
@@ -46,11 +49,13 @@ def choose_abc(design: Design, abc: str) -> tuple[str, str | None]:
     n = unrolled_inputs(design)
     if n <= SLOW_UNROLLED_INPUTS:
         return ("default" if abc == "auto" else abc), None
+    fast = duration(30 + n * FAST_S_PER_INPUT)
     if abc in ("auto", "fast"):
-        return "fast", (f"unrolled layers with {n:,} popcount inputs: synthesis takes minutes; using the fast ABC "
-                        "script (10-30 % more LUTs; --set yosys_abc=default for the slower, smaller result)")
-    return abc, (f"unrolled layers with {n:,} popcount inputs and the default ABC script: synthesis may take well "
-                 "over 10 minutes (--set yosys_abc=fast is 20-40x faster)")
+        return "fast", (f"unrolled layers with {n:,} popcount inputs: synthesis takes minutes (about {fast} on 2 idle "
+                        "cores); using the fast ABC script (10-30 % more LUTs; --set yosys_abc=default for the slower, "
+                        "smaller result)")
+    return abc, (f"unrolled layers with {n:,} popcount inputs and the default ABC script: synthesis may take well over "
+                 f"10 minutes (--set yosys_abc=fast: about {fast})")
 
 
 def yosys_script(design: Design, files: list[str], stat_json: str, options: str = "", abc: str = "default") -> str:

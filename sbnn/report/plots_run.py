@@ -32,7 +32,7 @@ def utilisation(des: dict, baseline: dict | None, out: Path) -> list[Path]:
     dev = des.get("device") or {}
     designs = [("this design", des, OURS)] + ([("dense baseline, same frames/s", baseline, DENSE)]
                                                 if baseline and baseline.get("utilization") else [])
-    fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(RESOURCES) * len(designs) + 1.2), layout="constrained")
+    fig, ax = plt.subplots(figsize=(7.5, 0.3 * len(RESOURCES) * len(designs) + 1.4), layout="constrained")
     h = 0.8 / len(designs)
     for j, (label, d, color) in enumerate(designs):
         ys = [i + (j - (len(designs) - 1) / 2) * h for i in range(len(RESOURCES))]

@@ -14,6 +14,7 @@ from sbnn.report.details import read_run
 from sbnn.report.page import Page
 from sbnn.runs import DENSE_BASELINE_DIR
 
+TOOLS = {"yosys": "Yosys", "vivado": "Vivado"}
 METHODS = {"bnn": "dense BNN", "ab-closed": "{α,β} closed form", "ab-learned": "{α,β} learned (EC)",
            "sd-bnn": "SD-BNN"}
 
@@ -62,7 +63,8 @@ def glance_rows(info: dict[str, Any]) -> list[list[str]]:
              f"{fmt.count(acc['bit_exact_samples'])} test images" if acc["bit_exact"] is not None else fmt.MISSING],
             ["verification chain", verification_summary(info["chain"])]]
     if des and des.get("total"):
-        rows.append([f"resources ({des.get('tool')}, {des['device'].get('name', des['device'].get('part'))})",
+        rows.append([f"resources ({TOOLS.get(des.get('tool'), des.get('tool'))}, "
+                     f"{des['device'].get('name', des['device'].get('part'))})",
                      _resources_text(des)])
     if des and des.get("interval_cycles"):
         rows.append(["throughput", _rate_text(des)])
@@ -98,9 +100,10 @@ def _describe(info: dict) -> str:
 def _chain(page: Page, info: dict) -> None:
     page.section("Verification chain")
     page.para("Each stage is compared with the previous one with == on the integer outputs of real inputs; the "
-              "float training model is compared by its predicted class, except on ties (see the note).")
+              "float training model by its predicted class, on every input that is not a tie (an input where float32 "
+              "rounding may legitimately flip a bit: counted in the detail).")
     body = [[c["link"], fmt.count(c.get("samples")) if c["ran"] and c.get("samples") is not None else
-             ("structure" if c["ran"] else fmt.MISSING), _link_result(c),
+             fmt.MISSING, _link_result(c),
              c.get("note") or ("" if c["ran"] else f"run '{c['how']}'")] for c in info["chain"]]
     page.table(["link", "samples", "result", "detail"], body, left=1)
 
@@ -121,7 +124,8 @@ def _resources(page: Page, des: dict, base: dict | None) -> None:
         pcts.append(des["utilization"].get(key))
     page.table(head, body, bars=(3, pcts))
     verdict = "Fits the device." if des.get("fits") else "Does NOT fit the device."
-    page.para(f"{verdict} {des.get('tool')} synthesis of the whole accelerator (AXI glue and FIFOs included); "
+    tool = TOOLS.get(des.get("tool"), des.get("tool"))
+    page.para(f"{verdict} {tool} synthesis of the whole accelerator (AXI glue and FIFOs included); "
               "LUT-RAM and shift registers count as the LUTs they occupy.")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import re
 from typing import Any, Callable
 
 from sbnn import fmt
@@ -83,11 +84,23 @@ def cells(rows: list[dict], spec: list[tuple[str, Callable[[dict], str]]]) -> tu
     return [h for h, _ in spec], [[f(r) for _, f in spec] for r in rows]
 
 
+def _number(cell: str) -> bool:
+    """A cell that reads as a number ("1,234", "90.0 %", "0.848x", "== (4)" is not), or a missing value."""
+    c = re.sub(r"<[^>]+>", "", cell).strip()
+    return c in ("", "-") or bool(re.fullmatch(r"[-+]?[\d,]*\.?\d+(e[-+]?\d+)?( ?(%|x|us|s|pt))?( \*)?", c))
+
+
+def right_aligned(body: list[list[str]], ncols: int, left: int = 1) -> list[bool]:
+    """Numbers right, text left: a column (from the ``left``-th on) is right-aligned when all its cells are numbers."""
+    return [i >= left and any(r[i] not in ("", "-") for r in body) and all(_number(r[i]) for r in body)
+            for i in range(ncols)]
+
+
 def markdown(header: list[str], body: list[list[str]], left: int = 1) -> str:
-    """A Markdown table; the first ``left`` columns are left-aligned (names), the others right-aligned."""
+    """A Markdown table; the first ``left`` columns and every text column are left-aligned, numbers right."""
     if any(not h.strip() for h in header):
         raise ValueError(f"every column needs a header: {header}")
-    align = ["---" if i < left else "---:" for i in range(len(header))]
+    align = ["---:" if r else "---" for r in right_aligned(body, len(header), left)]
     esc = [[c.replace("|", "\\|") for c in row] for row in body]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in esc]
@@ -99,7 +112,7 @@ def html_table(header: list[str], body: list[list[str]], left: int = 1, raw: set
     if any(not h.strip() for h in header):
         raise ValueError(f"every column needs a header: {header}")
     raw = raw or set()
-    cls = ["l" if i < left else "r" for i in range(len(header))]
+    cls = ["r" if r else "l" for r in right_aligned(body, len(header), left)]
     head = "".join(f"<th class='{c}'>{html.escape(h)}</th>" for h, c in zip(header, cls))
     rows = "".join("<tr>" + "".join(f"<td class='{c}'>{v if i in raw else html.escape(v)}</td>"
                                     for i, (v, c) in enumerate(zip(row, cls))) + "</tr>" for row in body)

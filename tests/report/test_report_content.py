@@ -147,7 +147,7 @@ def test_single_run_report(tiny_sweep, tmp_path, capsys):
     glance = dict(tabs[("what", "value")])
     assert glance["accuracy, bit-exact (integer simulator)"].startswith(fmt.pct(_j(run / "sim" / "report.json")["test_accuracy"]))
     assert glance["verification chain"] == "6 of 6 links hold"
-    assert f"{syn['total']['LUT']:,} LUT ({fmt.sig(syn['utilization_percent']['LUT'])} %)" in glance["resources (yosys, xc7z020)"]
+    assert f"{syn['total']['LUT']:,} LUT ({fmt.sig(syn['utilization_percent']['LUT'])} %)" in glance["resources (Yosys, xc7z020)"]
     assert glance["dense baseline, same frames/s"] == "not made (sbnn report --baseline dense)"
     # the chain, link by link, as the export and the RTL run recorded it
     chain = {r[0]: r for r in tabs[("link", "samples", "result", "detail")]}
