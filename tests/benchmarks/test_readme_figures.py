@@ -15,6 +15,8 @@ def test_the_quoting_regions_are_marked():
     results, quotes = readme_sync.blocks(readme_sync.ROOT / "README.md")
     assert {"main_job", "sim_throughput", "train_fashion"} <= set(results)
     assert {"hw_sparsity", "hw_finn_compare", "docs/sweep-fashion.md"} <= {n for names in quotes for n in names}
+    _, hw_quotes = readme_sync.blocks(readme_sync.ROOT / "hw" / "README.md")
+    assert len(hw_quotes) >= 5
 
 
 def test_the_check_catches_a_drifted_figure(tmp_path, monkeypatch):

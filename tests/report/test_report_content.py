@@ -210,3 +210,31 @@ def test_report_of_an_empty_folder_is_a_one_line_error(tmp_path, capsys):
 def test_pareto_front():
     pts = [(100, 80.0), (50, 70.0), (200, 79.0), (60, 75.0), (50, 60.0), (300, 90.0)]
     assert pareto_front(pts) == [(50, 70.0), (60, 75.0), (100, 80.0), (300, 90.0)]
+
+
+def test_every_figure_has_axis_labels_and_a_caption(tiny_sweep, tmp_path, monkeypatch):
+    """Every panel with data is labelled on both axes (sweep and single-run figures), and every figure on the
+    page has a caption that says how to reproduce it."""
+    from sbnn.report import plots, plots_run
+
+    seen = []
+    real = plots._save
+
+    def checked(fig, out, stem):
+        for ax in fig.axes:
+            if ax.has_data():
+                assert ax.get_xlabel() and ax.get_ylabel(), (stem, ax.get_title())
+        seen.append(stem)
+        return real(fig, out, stem)
+
+    monkeypatch.setattr(plots, "_save", checked)
+    monkeypatch.setattr(plots_run, "_save", checked)
+    root, _ = tiny_sweep
+    out = build_report(root, tmp_path / "sweep", log=lambda m: None)
+    run = tmp_path / "run"
+    shutil.copytree(root / "tiny-bnn", run, symlinks=True)
+    build_report(run, log=lambda m: None)
+    assert set(FIGURES) | {"utilisation", "layer_clocks", "layer_zero_bits", "layer_resources"} <= set(seen)
+    for page in (out / "index.html", run / "report" / "index.html"):
+        html = page.read_text()
+        assert html.count("<img ") == html.count("<figcaption>") == html.count("Reproduce: <code>sbnn ") > 0
