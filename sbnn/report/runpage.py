@@ -181,6 +181,10 @@ def run_page(run: Path, out: Path) -> tuple[str, str]:
         plots_run.layer_clocks(des, out)
         page.figure("layer_clocks.png", "Clocks per frame of every pipeline stage (cycle model, hw/cycles.json) "
                     "against the interval; the bottleneck in red.", f"{synth_cmd}; {again}")
+    elif info["layers"]:  # exported, not synthesized: what the export says of each layer
+        page.section("Per layer")
+        page.table(["layer", "zero bits", "mask structure"],
+                   [[r["layer"], fmt.pct(r.get("zero_bits")), r.get("structure") or fmt.MISSING] for r in info["layers"]])
     if any(r.get("zero_bits") is not None for r in info["layers"]):
         plots_run.layer_zero_bits(info["layers"], out)
         page.figure("layer_zero_bits.png", "Fraction of zero weight bits of every MVU, as exported "

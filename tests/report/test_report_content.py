@@ -238,3 +238,31 @@ def test_every_figure_has_axis_labels_and_a_caption(tiny_sweep, tmp_path, monkey
     for page in (out / "index.html", run / "report" / "index.html"):
         html = page.read_text()
         assert html.count("<img ") == html.count("<figcaption>") == html.count("Reproduce: <code>sbnn ") > 0
+
+
+def test_a_partial_run_says_what_is_missing_and_flags_a_stale_stage(tmp_path):
+    """A run with only train/ and export/: the report says which command makes each missing link and stage; a
+    stage whose manifest records another status than current (issue 13's staleness) is flagged at the top."""
+    run = tmp_path / "run"
+    (run / "train").mkdir(parents=True)
+    (run / "export").mkdir()
+    (run / "train" / "metrics.json").write_text(json.dumps(
+        {"meta": {"dataset": "digits"}, "history": [{}], "final": {"test_acc": 0.8999973336177475, "sparsity": 0.9}}))
+    (run / "train" / "config.yaml").write_text("model: {arch: sfc}\nquant: {method: ab-closed, sparsity: 0.9}\n")
+    (run / "export" / "verify.json").write_text(json.dumps(
+        {"verification": {"qonnx_equals_sim": {"samples": 1000, "equal": True, "mismatching_samples": 0}},
+         "accuracy": {"sim_test_accuracy": 0.9722222222222222, "test_samples": 360},
+         "ir": {"sparsity": {"mvu0": 0.9, "mvu1": 0.875}, "structure": {"mvu0": "none", "mvu1": "1:8"}}}))
+    (run / "export" / "manifest.json").write_text(json.dumps({"status": "stale"}))
+    out = build_report(run, log=lambda m: None)
+    md = (out / "report.md").read_text()
+    assert "EXPORT IS STALE" in md and "0.8999" not in md and "90.0 %" in md and "97.2 % on 360" in md
+    tabs = {tuple(h): b for h, b in md_tables(md)}
+    chain = {r[0]: r for r in tabs[("link", "samples", "result", "detail")]}
+    assert chain["QONNX == bit-exact simulator"][1:3] == ["1,000", "=="]
+    assert chain["bit-exact simulator == RTL (Verilator)"][2:] == ["not run", "run 'sbnn sim --rtl'"]
+    stages = {r[0]: r[2] for r in tabs[("stage", "file", "state")]}
+    assert stages == {"train": "present", "export": "stale", "hw": "missing ('sbnn synth')",
+                      "synth": "missing ('sbnn synth')", "sim": "missing ('sbnn sim --rtl')"}
+    assert (out / "layer_zero_bits.png").exists()
+    assert tabs[("layer", "zero bits", "mask structure")] == [["mvu0", "90.0 %", "none"], ["mvu1", "87.5 %", "1:8"]]
