@@ -39,7 +39,9 @@ def run(args: argparse.Namespace) -> int:
     rows = []
     for key, item in v.items():
         if isinstance(item, dict) and "equal" in item:
-            rows.append([item.get("compared", key), fmt.yes_no(item["equal"]), fmt.count(item.get("samples"))])
+            label = item.get("compared", "IR lowered from QONNX == IR folded from the checkpoint"
+                             if key == "lowered_ir_equals_folded_ir" else key)
+            rows.append([label, fmt.yes_no(item["equal"]), fmt.count(item.get("samples"))])
     if "float_model_vs_sim" in v:
         f = v["float_model_vs_sim"]
         rows.append(["float model argmax == sim (non-ties)", fmt.yes_no(f["ok"]),
