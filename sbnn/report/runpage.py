@@ -126,7 +126,11 @@ def _resources(page: Page, des: dict, base: dict | None) -> None:
     verdict = "Fits the device." if des.get("fits") else "Does NOT fit the device."
     tool = TOOLS.get(des.get("tool"), des.get("tool"))
     page.para(f"{verdict} {tool} synthesis of the whole accelerator (AXI glue and FIFOs included); "
-              "LUT-RAM and shift registers count as the LUTs they occupy.")
+              "LUT-RAM and shift registers count as the LUTs they occupy."
+              + (" The dense baseline is the same network with every MVU on the XNOR datapath, folded by the same "
+                 "automatic search for at least this design's frames/s, same clock and synthesis; that search ranks "
+                 "foldings by the generator's logic estimate, which does not count weight ROMs mapped to LUTs."
+                 if base and base.get("total") else ""))
 
 
 def _layers(page: Page, info: dict, base: dict | None) -> None:
