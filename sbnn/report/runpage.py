@@ -78,8 +78,9 @@ def glance_rows(info: dict[str, Any]) -> list[list[str]]:
         b = base["total"]
         rows.append(["dense baseline, same frames/s", f"{fmt.count(b.get('LUT'))} LUT, {fmt.count(b.get('FF'))} FF, "
                      f"{fmt.count(base.get('bram36'))} BRAM36 at {fmt.per_s(base.get('frames_per_second'))}: this "
-                     f"design needs {_ratio(des['total'].get('LUT'), b.get('LUT'))} its LUTs, "
-                     f"{_ratio(des.get('bram36'), base.get('bram36'))} its BRAM"])
+                     f"design needs {_ratio(des['total'].get('LUT'), b.get('LUT'))} its LUTs and "
+                     + (f"{_ratio(des.get('bram36'), base.get('bram36'))} its BRAM" if base.get("bram36") else
+                        f"{fmt.count(des.get('bram36'))} BRAM36 where it needs none")])
     elif des and des.get("total"):
         rows.append(["dense baseline, same frames/s", "not made (sbnn report --baseline dense)"])
     return rows
