@@ -40,9 +40,11 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 from dataclasses import dataclass
 
-from hw_common import dense_layer_design, dense_layer_model, entropy_bits, save, synth
+from common import RESULTS
+from hw_common import dense_layer_design, dense_layer_model, entropy_bits, mvu_sha, save, synth
 
 from sbnn.arch.cost import logic_estimate
 from sbnn.arch.folding import divisors
@@ -229,31 +231,63 @@ def main() -> int:
         equal_throughput(out, [0.9], ["ab"], top=2, frontier=False, twins=True)
     elif not args.no_synth:
         equal_throughput(out, EQUAL_SPARSITIES, list(LEVELS), top=args.top, frontier=True, twins=True)
-        # ---- unrolled (same "fast" ABC script for dense and sparse: see hw/README.md)
-        dense_u = synth(dense_layer_design(K, M, 0.5, M, K, "dense", name="u_dense"), abc="fast")
-        out["unrolled"].append({"design": "dense XNOR", "sparsity": None, **dense_u})
-        for s in SPARSITIES:
-            r = synth(dense_layer_design(K, M, s, M, K, "sparse", name=f"u_s{int(s * 100)}"), abc="fast")
-            r["lut_ratio"] = r["mvu"]["LUT"] / dense_u["mvu"]["LUT"]
-            out["unrolled"].append({"design": "zero-skip", "sparsity": s, **r})
-        # ---- folded, equal folding
-        dd = dense_layer_design(K, M, 0.5, PE, SIMD, "dense", name="f_dense")
-        dense_f = synth(dd)
-        dp = dd.stages[-1].plan
-        out["folded"].append({"design": "dense XNOR", "sparsity": None, "clocks": dp.T, "memory_bits": dp.memory_bits,
-                              **dense_f})
-        for s in SPARSITIES:
-            for gather in GATHERS:
-                d = dense_layer_design(K, M, s, PE, SIMD, "sparse", name=f"f_s{int(s * 100)}_{gather}", gather=gather)
-                p = d.stages[-1].plan
-                r = synth(d)
-                t = vector_clocks(p, K)
-                out["folded"].append({"design": f"zero-skip, {gather} gather", "sparsity": s, "coding": p.coding,
-                                      "code_bits": p.code_bits, "clocks": t, "clocks_ratio": t / dp.T,
-                                      "memory_bits": p.memory_bits, "memory_ratio": p.memory_bits / dp.memory_bits,
-                                      "lut_ratio": r["mvu"]["LUT"] / dense_f["mvu"]["LUT"], **r})
+        old = json.loads((RESULTS / "hw_sparsity.json").read_text()) if (RESULTS / "hw_sparsity.json").exists() else {}
+        out["unrolled"] = unrolled(old.get("unrolled", []))
+        out["folded"] = folded(old.get("folded", []))
     save("hw_sparsity", out, markdown(out))
     return 0
+
+
+def _unrolled_specs():
+    """(row, design, ABC script) of the unrolled comparison (same "fast" ABC script for dense and sparse)."""
+    yield {"design": "dense XNOR", "sparsity": None}, dense_layer_design(K, M, 0.5, M, K, "dense", name="u_dense"), "fast"
+    for s in SPARSITIES:
+        yield ({"design": "zero-skip", "sparsity": s},
+               dense_layer_design(K, M, s, M, K, "sparse", name=f"u_s{int(s * 100)}"), "fast")
+
+
+def _folded_specs():
+    """(row, design, ABC script) of the equal-folding comparison."""
+    yield {"design": "dense XNOR", "sparsity": None}, dense_layer_design(K, M, 0.5, PE, SIMD, "dense", name="f_dense"), \
+        "default"
+    for s in SPARSITIES:
+        for gather in GATHERS:
+            yield ({"design": f"zero-skip, {gather} gather", "sparsity": s},
+                   dense_layer_design(K, M, s, PE, SIMD, "sparse", name=f"f_s{int(s * 100)}_{gather}", gather=gather),
+                   "default")
+
+
+def measured(row: dict, design, abc: str, old_rows: list[dict]) -> dict:
+    """The MVU's Yosys numbers: from the last results when its module is byte-identical (the hierarchy is
+    kept, so a module's cells depend on its own text only: the unrolled layers take an hour to
+    synthesize), else synthesized. Only the MVU instance is reused (the FIFOs may have changed)."""
+    sha = mvu_sha(design)
+    for r in old_rows:
+        if (r["design"], r["sparsity"]) == (row["design"], row["sparsity"]) and r.get("mvu_sha") == sha:
+            return {**row, "mvu": r["mvu"], "mvu_sha": sha, "seconds": r["seconds"], "abc": r.get("abc", abc),
+                    "carried_over": True}
+    return {**row, **synth(design, abc=abc)}
+
+
+def unrolled(old_rows: list[dict]) -> list[dict]:
+    rows = [measured(row, d, abc, old_rows) for row, d, abc in _unrolled_specs()]
+    for r in rows[1:]:
+        r["lut_ratio"] = r["mvu"]["LUT"] / rows[0]["mvu"]["LUT"]
+    return rows
+
+
+def folded(old_rows: list[dict]) -> list[dict]:
+    rows = []
+    for row, d, abc in _folded_specs():
+        p = d.stages[-1].plan
+        t = vector_clocks(p, K)
+        r = measured({**row, "clocks": t, "memory_bits": p.memory_bits}, d, abc, old_rows)
+        if rows:
+            dp = rows[0]
+            r.update({"coding": p.coding, "code_bits": p.code_bits, "clocks_ratio": t / dp["clocks"],
+                      "memory_ratio": p.memory_bits / dp["memory_bits"], "lut_ratio": r["mvu"]["LUT"] / dp["mvu"]["LUT"]})
+        rows.append(r)
+    return rows
 
 
 def _bram(t: dict) -> float:

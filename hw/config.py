@@ -50,7 +50,8 @@ class HwConfig(StageConfig):
     pixels_per_beat: Optional[int] = Field(default=None, ge=1)
     #: widest automatic AXI input beat (bits)
     max_input_bits: int = Field(default=1024, ge=8)
-    #: fixed depth of every FIFO (None: sized by the cycle model so the bottleneck sets the interval)
+    #: fixed depth of every FIFO (None: sized by the cycle model so the bottleneck sets the interval; with
+    #: target_fps a FIFO may be trimmed while the interval stays within the target's clocks per frame)
     fifo_depth: Optional[int] = Field(default=None, ge=2)
     #: synthesizer
     tool: Tool = "yosys"
