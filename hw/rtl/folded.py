@@ -32,10 +32,9 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None) -> s
     unit_ports(m, (1 if direct else k) * eb, mch * ar.out_bits, in_sum=st.in_sum, out_sum=st.out_sum)
     # S' formed by the producer (in_sum), else: the dense MVU reads the vector slice by slice during its first
     # fold and sums S' as it goes, a distributed-RAM gather during the load, the others over all K at once
-    s_in = Op("in_sum", st.in_sum, ar.s_lo, ar.s_hi) if st.in_sum else None
-    serial_s = not sparse and bool(ar.gmul) and k // simd > 1 and s_in is None
-    if s_in is not None and not lut:
-        g = const_mul(m, s_in, ar.gmul, "g")
+    serial_s = not sparse and bool(ar.gmul) and k // simd > 1 and not st.in_sum
+    if st.in_sum:
+        g = const_mul(m, Op("in_sum", st.in_sum, ar.s_lo, ar.s_hi), ar.gmul, "g")
     else:
         g = (shared_g(m, [elements(m, layer, eb, ar)(i) for i in range(k)], ar)
              if ar.gmul and not lut and not serial_s else None)
@@ -45,7 +44,7 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None) -> s
     m.line("wire c_fire = c_valid && (!c_last || out_ready);")
     if lut:  # the gather reads the vector from distributed RAM, filled by the loader
         m.line("wire b_pop;")
-        g = lutram_loader(m, layer, plan, eb, ar, direct, s_in)
+        g = lutram_loader(m, layer, plan, eb, ar, direct)
         m.line("wire g_fire = ap_rst_n && b_valid && (!c_valid || c_fire);")
     else:
         m.line("wire g_fire = ap_rst_n && in_valid && (!c_valid || c_fire);")

@@ -18,8 +18,7 @@ from sbnn.ir.model import MVU
 LUTRAM_READ_PORTS = 3
 
 
-def lutram_loader(m: Module, layer: MVU, plan: MVUPlan, eb: int, ar: Arith, direct: bool = False,
-                  s_in: Op | None = None) -> Op | None:
+def lutram_loader(m: Module, layer: MVU, plan: MVUPlan, eb: int, ar: Arith, direct: bool = False) -> Op | None:
     """Loader and distributed-RAM banks of a ``lutram``/``lutram1`` gather (see :mod:`sbnn.arch.schedule`).
 
     The vector at the input FIFO head is written into every bank in parallel, one entry per clock, for
@@ -30,7 +29,6 @@ def lutram_loader(m: Module, layer: MVU, plan: MVUPlan, eb: int, ar: Arith, dire
     ``nb``-input adder instead of a K-input tree), and ``G = gmul * S'`` is kept per buffer.
     A *direct* load (``direct``: the MVU's input is one element per beat) writes each beat into its bank
     as it arrives and pops it at once (position 0 is 0 from the memory's initial value).
-    ``s_in``: S' formed by the producer, arriving with the vector (no serial sum).
     Declares ``b_valid`` and ``lram<bank>_<copy>``; returns the G of the buffer being computed."""
     if direct:
         return _direct_loader(m, layer, plan, eb, ar)
@@ -66,7 +64,7 @@ def lutram_loader(m: Module, layer: MVU, plan: MVUPlan, eb: int, ar: Arith, dire
             m.line(f"always @(posedge ap_clk) if (l_fire) lram{j}_{c}[{waddr}] <= {d};")
     if not ar.gmul:
         return None
-    return _buffered_g(m, k, entries, f"(la == {ab}'d0)", ar, nbuf, s_in)
+    return _buffered_g(m, k, entries, f"(la == {ab}'d0)", ar, nbuf)
 
 
 def _buffer_control(m: Module, nbuf: int, first: str, last: str, pop_each: bool) -> None:
@@ -121,19 +119,15 @@ def _direct_loader(m: Module, layer: MVU, plan: MVUPlan, eb: int, ar: Arith) -> 
     return _buffered_g(m, k, [elem], f"(wp == {lit(1, pw)})", ar, nbuf)
 
 
-def _buffered_g(m: Module, k: int, entries: list[Op], first: str, ar: Arith, nbuf: int, s_in: Op | None = None) -> Op:
-    """S' summed over the entries written by each load step (or ``s_in``, the producer's, taken with the
-    vector's last write), G = gmul * S' kept per buffer."""
-    if s_in is not None:
-        g = const_mul(m, s_in, ar.gmul, "g")
-    else:
-        step = tree_sum(m, entries, "ss")
-        lo, hi = k * min(entries[0].lo, 0), k * max(entries[0].hi, 0)
-        sw = width_for(lo, hi)
-        m.line(f"reg [{sw - 1}:0] s_acc;")
-        m.wire("s_nx", sw, f"({first} ? {sw}'d0 : s_acc) + {ext(step, sw)}")
-        m.line("always @(posedge ap_clk) if (l_fire) s_acc <= s_nx;")
-        g = const_mul(m, Op("s_nx", sw, lo, hi), ar.gmul, "g")
+def _buffered_g(m: Module, k: int, entries: list[Op], first: str, ar: Arith, nbuf: int) -> Op:
+    """S' summed over the entries written by each load step, G = gmul * S' kept per buffer."""
+    step = tree_sum(m, entries, "ss")
+    lo, hi = k * min(entries[0].lo, 0), k * max(entries[0].hi, 0)
+    sw = width_for(lo, hi)
+    m.line(f"reg [{sw - 1}:0] s_acc;")
+    m.wire("s_nx", sw, f"({first} ? {sw}'d0 : s_acc) + {ext(step, sw)}")
+    m.line("always @(posedge ap_clk) if (l_fire) s_acc <= s_nx;")
+    g = const_mul(m, Op("s_nx", sw, lo, hi), ar.gmul, "g")
     if nbuf == 2:
         m.line(f"reg [{g.width - 1}:0] gbuf0, gbuf1;")
         m.line(f"always @(posedge ap_clk) if (b_push) begin if (wb) gbuf1 <= {g.name}; else gbuf0 <= {g.name}; end")

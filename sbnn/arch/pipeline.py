@@ -178,11 +178,19 @@ def build_pipeline(model: IRModel, impls: Mapping[str, LayerImpl] | None = None,
     return stages
 
 
+#: adder inputs the consumer must save before S' moves to its producer: both sides keep an accumulator of
+#: S' bits (Yosys, the main job's distributed-RAM loads: moving their 5-input serial adders to a 1-bit
+#: producer count cost ~10 LUTs per layer)
+SUM_MIN_SAVING = 16
+
+
 def _link_sums(model: IRModel, stages: list[Stage]) -> None:
     """S'(x) formed once, where the vector is produced: a dense MVU that needs it (``gmul != 0``) and reads
-    whole vectors from a collector or a folded MVU gets S' with each vector (the producer adds up the
-    elements or output bits as it writes them: a beat- or PE-wide adder instead of the consumer's K- or
-    SIMD-input tree). A direct load (no producer vector) and every other consumer form S' themselves."""
+    whole vectors from a collector or a folded MVU gets S' with each vector when the producer's adder is
+    at least SUM_MIN_SAVING inputs narrower than its own (the producer adds up the beat's elements or the
+    fold's PE output bits as it writes them; the consumer would add K inputs at once - unrolled, flip-flop
+    gathers - or SIMD per clock - dense XNOR). A distributed-RAM load adds one entry per bank and clock
+    anyway; it and every other consumer form S' themselves."""
     for i, st in enumerate(stages):
         layer = model.layers[st.layer]
         if st.kind != "mvu" or layer.kind != "dense" or not decomposition(layer, st.plan.skip_zeros)[0]:
@@ -194,12 +202,20 @@ def _link_sums(model: IRModel, stages: list[Stage]) -> None:
             j -= 1
         if j < 0:
             continue
-        src = stages[j]
-        if (src.kind == "collector" and src.in_beats > 1) or (
-                src.folded and not model.layers[src.layer].is_output and src.out_beats == st.in_beats):
+        src, k, plan = stages[j], layer.in_features, st.plan
+        if src.kind == "collector" and src.in_beats > 1:
+            width = src.in_elems
+        elif src.folded and not model.layers[src.layer].is_output and src.out_beats == st.in_beats:
+            width = src.plan.pe
+        else:
+            continue
+        if plan.style == "sparse" and plan.gather in LUTRAM_BUFFERS:
+            continue  # its load already adds one entry per RAM bank and clock
+        own = plan.simd if plan.style == "dense" and k > plan.simd else k
+        if own - width >= SUM_MIN_SAVING:
             src.out_sum = sum_bits(layer)
-            for k in range(j + 1, i + 1):
-                stages[k].in_sum = sum_bits(layer)
+            for n in range(j + 1, i + 1):
+                stages[n].in_sum = sum_bits(layer)
 
 
 def _mvu_stages(layer: MVU, i: int, tag: str, plan: MVUPlan, impl: LayerImpl, shape: tuple[int, int, int],
