@@ -28,7 +28,8 @@ DATA_DIR = os.environ.get("SBNN_DATA_DIR", "../shared/data")
 BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "rtl_digests": ([], []),
     "sim_throughput": ([], ["--quick"]),
-    "hw_sparsity": ([], ["--no-synth"]),
+    "hw_sparsity": ([], ["--quick"]),
+    "hw_fixed_cost": ([], ["--quick"]),
     "hw_finn_compare": ([], ["--models", "TFC", "--rom", "finn"]),
     "train_fashion": (["--data-dir", DATA_DIR], ["--data-dir", DATA_DIR, "--only", "mlp", "--epochs-mlp", "1"]),
 }
