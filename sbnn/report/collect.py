@@ -48,6 +48,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "eq_target_fps": (f"{FPS_DIR}/hw/{CONFIG}", "target_fps"),
     "eq_LUT": (f"{FPS_DIR}/synth/{REPORT}", "total.LUT"),
     "eq_FF": (f"{FPS_DIR}/synth/{REPORT}", "total.FF"),
+    "eq_FIFO_LUT": (f"{FPS_DIR}/synth/{REPORT}", "instances u_fifo*: LUT (the stream FIFOs, a fixed cost of every style)"),
     "eq_BRAM36": (f"{FPS_DIR}/synth/{REPORT}", "bram36_equivalent"),
     "eq_cycles_per_frame": (f"{FPS_DIR}/hw/{CYCLES}", "interval_cycles"),
     "eq_fps": (f"{FPS_DIR}/hw/{CYCLES}", "frames_per_second"),
@@ -94,6 +95,14 @@ def datapaths(folding: dict | None) -> str | None:
     return ", ".join(f"{k} x{n}" for k, n in counts.items())
 
 
+def fifo_luts(synth: dict | None) -> int | None:
+    """LUTs of a design's stream FIFOs (``u_fifo*`` instances of its synthesis report)."""
+    inst = (synth or {}).get("instances")
+    if not isinstance(inst, dict):
+        return None
+    return sum(int(r.get("LUT", 0)) for name, r in inst.items() if name.startswith("u_fifo"))
+
+
 def read_row(run: Path) -> dict[str, Any]:
     """One run directory -> one row (see ``COLUMNS``)."""
     sweep = _json(run / SWEEP_RECORD)
@@ -131,6 +140,7 @@ def read_row(run: Path) -> dict[str, Any]:
         "eq_target_fps": _get(eq_cfg, "target_fps"),
         "eq_LUT": _get(eq_syn, "total.LUT"),
         "eq_FF": _get(eq_syn, "total.FF"),
+        "eq_FIFO_LUT": fifo_luts(eq_syn),
         "eq_BRAM36": _get(eq_syn, "bram36_equivalent"),
         "eq_cycles_per_frame": _get(eq_cyc, "interval_cycles"),
         "eq_fps": _get(eq_cyc, "frames_per_second"),

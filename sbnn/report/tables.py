@@ -58,6 +58,7 @@ MAIN: list[tuple[str, Callable[[dict], str]]] = [
     ("cycles/frame", lambda r: _int(r["cycles_per_frame"])),
     ("frames/s", lambda r: _num(r["fps"])),
     ("LUT @ target", lambda r: _int(r["eq_LUT"])),
+    ("of which FIFO LUT", lambda r: _int(r["eq_FIFO_LUT"])),
     ("FF @ target", lambda r: _int(r["eq_FF"])),
     ("BRAM36 @ target", lambda r: _int(r["eq_BRAM36"])),
     ("frames/s @ target", lambda r: _num(r["eq_fps"])),

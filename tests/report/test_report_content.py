@@ -35,6 +35,7 @@ def _expected(run: Path) -> dict:
             "FF": syn["total"]["FF"], "BRAM36": syn["bram36_equivalent"], "DSP": syn["total"]["DSP"],
             "cycles_per_frame": cyc["interval_cycles"], "latency_cycles": cyc["latency_cycles"],
             "fps": cyc["frames_per_second"], "eq_LUT": eq_syn["total"]["LUT"], "eq_FF": eq_syn["total"]["FF"],
+            "eq_FIFO_LUT": sum(r["LUT"] for k, r in eq_syn["instances"].items() if k.startswith("u_fifo")),
             "eq_BRAM36": eq_syn["bram36_equivalent"], "eq_cycles_per_frame": eq_cyc["interval_cycles"],
             "eq_fps": eq_cyc["frames_per_second"], "eq_target_fps": 2000000.0, "rtl_samples": rtl["samples"],
             "rtl_equal": True, "status": "done", "arch": "tiny"}
@@ -74,6 +75,7 @@ def test_markdown_table_shows_the_same_values(tiny_sweep, report):
         assert row["test acc. (bit-exact)"] == f"{100 * exp['test_acc']:.2f} %"
         assert row["LUT"] == f"{exp['LUT']:,}"
         assert row["FF @ target"] == f"{exp['eq_FF']:,}"
+        assert row["of which FIFO LUT"] == f"{exp['eq_FIFO_LUT']:,}"
         assert row["cycles/frame"] == f"{exp['cycles_per_frame']:,}"
         assert row["frames/s @ target"] == f"{exp['eq_fps']:,.0f}"
         assert row["RTL == sim (inputs)"] == "== (4)"
