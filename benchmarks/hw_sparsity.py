@@ -17,8 +17,10 @@ generator's logic estimate; a shortlist is synthesized and the one with the fewe
 MVU + its output FIFO) is selected, and *that* impl is the design reported. Shortlists: dense - every pair
 at the target's minimum parallelism (PE x SIMD = 128 for 512 clocks: a faster pair has >= 2x the XNOR lanes)
 plus the estimate's best ``--top``; zero-skipping - the estimate's best ``--top`` plus the best of each
-gather. The dense search runs on the 90 % layer; the XNOR datapath's cost does not depend on the mask (its
-ROM holds every bit), so the selected dense impl is synthesized with each sparsity's own layer.
+gather; beyond the top, only candidates within 3x the best estimate (e.g. dense PE 32..128 or a full
+multiplexer gather: certainly bigger, and each takes many minutes of Yosys). The dense search runs on the
+90 % layer; the XNOR datapath's cost does not depend on the mask (its ROM holds every bit), so the selected
+dense impl is synthesized with each sparsity's own layer.
 
 Weight levels: {alpha, beta} = {-3, 29} (the closed form the main job trained at 90 % zero bits) on both
 sides - both need ``S(x)`` - and {-1, +1} on both sides, where the dense XNOR MVU needs no ``S(x)`` (as in
@@ -66,6 +68,8 @@ LEVEL_LABEL = {"ab": "{α,β} = {-3, 29}", "pm1": "{-1,+1}"}
 S_FREE = {"sparse": (0, 1), "dense": (-1, 1)}
 MAX_CODING_OVERHEAD = 0.10  # the generator's automatic coding (max_cycle_overhead)
 DENSE_SEARCH_SPARSITY = 0.9
+#: shortlist beyond the estimate's top: candidates within this factor of its best estimate
+SHORTLIST_SPAN = 3.0
 
 
 def _layer(design):
@@ -119,14 +123,17 @@ def candidates(layer, style: str, target: int) -> list[Candidate]:
 
 
 def shortlist(cands: list[Candidate], style: str, top: int, frontier: bool) -> list[Candidate]:
-    """The candidates to synthesize (see the module docstring)."""
+    """The candidates to synthesize (see the module docstring); beyond the estimate's ``top``, only those
+    within ``SHORTLIST_SPAN`` x its best estimate (wider lanes or full multiplexers are bigger for certain,
+    and each takes many minutes of Yosys)."""
     keep = list(cands[:top])
+    near = [c for c in cands if c.estimate <= SHORTLIST_SPAN * cands[0].estimate]
     if style == "dense" and frontier:
         least = min(c.impl.pe * c.impl.simd for c in cands)
-        keep += [c for c in cands if c.impl.pe * c.impl.simd == least]
+        keep += [c for c in near if c.impl.pe * c.impl.simd == least]
     if style == "sparse" and frontier:
         for gather in GATHERS:
-            keep += [c for c in cands if c.impl.gather == gather][:1]
+            keep += [c for c in near if c.impl.gather == gather][:1]
     seen, out = set(), []
     for c in keep:
         if c.impl not in seen:
