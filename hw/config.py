@@ -6,6 +6,7 @@ from typing import Optional
 
 from pydantic import Field
 
+from sbnn.arch.folding import target_cycles
 from sbnn.arch.options import CodingChoice, GatherChoice, StyleChoice, WeightRom
 from sbnn.config import StageConfig
 from sbnn.hw.options import AbcScript, Backend, Hls4mlBackend, Tool
@@ -49,7 +50,8 @@ class HwConfig(StageConfig):
     pixels_per_beat: Optional[int] = Field(default=None, ge=1)
     #: widest automatic AXI input beat (bits)
     max_input_bits: int = Field(default=1024, ge=8)
-    #: fixed depth of every FIFO (None: sized by the cycle model so the bottleneck sets the interval)
+    #: fixed depth of every FIFO (None: sized by the cycle model so the bottleneck sets the interval; with
+    #: target_fps a FIFO may be trimmed while the interval stays within the target's clocks per frame)
     fifo_depth: Optional[int] = Field(default=None, ge=2)
     #: synthesizer
     tool: Tool = "yosys"
@@ -77,5 +79,6 @@ class HwConfig(StageConfig):
     def gen_options(self) -> GenOptions:
         """The design-wide generator knobs (every MVU's implementation is resolved by the folding step,
         :func:`sbnn.hw.stage.resolve_folding`, and passed to the generator whole)."""
+        budget = target_cycles(self.target_fps, self.clock_mhz) if self.target_fps else None
         return GenOptions(pixels_per_beat=self.pixels_per_beat, max_input_bits=self.max_input_bits,
-                          fifo_depth=self.fifo_depth)
+                          fifo_depth=self.fifo_depth, max_interval=budget)

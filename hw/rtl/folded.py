@@ -11,7 +11,7 @@ from sbnn.hw.rtl.datapath import compare, elements, score_bits, shared_g, y_sum
 from sbnn.hw.rtl.lanes import LANES, serial_g
 from sbnn.hw.rtl.lutram import lutram_loader
 from sbnn.hw.rtl.units import counter_decl, counter_step, is_last, unit_ports
-from sbnn.hw.rtl.verilog import Module, Op, clog2, lit, rom_init
+from sbnn.hw.rtl.verilog import Module, Op, clog2, const_mul, ext, lit, rom_init, tree_sum
 from sbnn.hw.rtl.weights import threshold_words, weight_words
 from sbnn.ir.model import MVU
 
@@ -29,11 +29,15 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None) -> s
                f"{t} clocks/vector.")
     lut = sparse and plan.gather in LUTRAM_BUFFERS
     direct = lut and load is not None and load.direct
-    unit_ports(m, (1 if direct else k) * eb, mch * ar.out_bits)
-    # the dense MVU reads the vector slice by slice during its first fold: S' is summed as it goes
-    serial_s = not sparse and bool(ar.gmul) and k // simd > 1
-    g = (shared_g(m, [elements(m, layer, eb, ar)(i) for i in range(k)], ar)
-         if ar.gmul and not lut and not serial_s else None)
+    unit_ports(m, (1 if direct else k) * eb, mch * ar.out_bits, in_sum=st.in_sum, out_sum=st.out_sum)
+    # S' formed by the producer (in_sum), else: the dense MVU reads the vector slice by slice during its first
+    # fold and sums S' as it goes, a distributed-RAM gather during the load, the others over all K at once
+    serial_s = not sparse and bool(ar.gmul) and k // simd > 1 and not st.in_sum
+    if st.in_sum:
+        g = const_mul(m, Op("in_sum", st.in_sum, ar.s_lo, ar.s_hi), ar.gmul, "g")
+    else:
+        g = (shared_g(m, [elements(m, layer, eb, ar)(i) for i in range(k)], ar)
+             if ar.gmul and not lut and not serial_s else None)
     # ---- handshake / control (declared first, used by the stages below)
     m.line("reg c_valid;")
     m.line("wire c_last;")
@@ -132,4 +136,14 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None) -> s
             lo = (f * pe + p) * ob
             fields[c] = lanes_out[p] if f == nf - 1 else (f"osr[{lo}]" if ob == 1 else f"osr[{lo + ob - 1}:{lo}]")
     m.line(f"assign out_data = {{{', '.join(reversed(fields))}}};")
+    if st.out_sum:  # S' of the output vector for the next MVU: the PE bits of each fold added up
+        pc = tree_sum(m, [Op(b, 1, 0, 1) for b in lanes_out], "os")
+        sw = st.out_sum
+        if nf > 1:
+            m.line(f"reg [{sw - 1}:0] osum;")
+            m.wire("osum_nx", sw, f"((c_fold == {fw}'d0) ? {sw}'d0 : osum) + {ext(pc, sw)}")
+            m.line("always @(posedge ap_clk) if (c_fire && !c_last) osum <= osum_nx;")
+            m.line("assign out_sum = osum_nx;")
+        else:
+            m.line(f"assign out_sum = {ext(pc, sw)};")
     return m.text()

@@ -27,7 +27,7 @@ from sbnn.hw.rtl.arith import arith
 from sbnn.hw.rtl.datapath import compare, elements, score_bits, shared_g, y_sum
 from sbnn.hw.rtl.folded import mvu_folded
 from sbnn.hw.rtl.units import unit_ports
-from sbnn.hw.rtl.verilog import Module, Op, lit, tree_sum
+from sbnn.hw.rtl.verilog import Module, Op, const_mul, lit, tree_sum
 from sbnn.ir.model import MVU
 
 
@@ -40,9 +40,12 @@ def mvu_unrolled(name: str, st: Stage, layer: MVU, load: Stage | None = None) ->
     used = np.ones(k, bool) if (ar.gmul or not plan.skip_zeros) else bits.any(axis=0)
     m = Module(name, f"Unrolled MVU {layer.name}: {mch} x {k}, {'zero-skipping' if plan.skip_zeros else 'dense XNOR'}.")
     unit_ports(m, k * eb, mch * ar.out_bits, None if used.all() else "inputs whose weight column is all zero are skipped",
-               clocked=False)
+               clocked=False, in_sum=st.in_sum)
     elem = elements(m, layer, eb, ar)
-    g = shared_g(m, [elem(i) for i in range(k)], ar) if ar.gmul else None
+    if st.in_sum:  # S' formed by the producer
+        g = const_mul(m, Op("in_sum", st.in_sum, ar.s_lo, ar.s_hi), ar.gmul, "g")
+    else:
+        g = shared_g(m, [elem(i) for i in range(k)], ar) if ar.gmul else None
     m.line("wire fire = ap_rst_n && in_valid && out_ready;")
     m.line("assign in_pop = fire;")
     m.line("assign out_push = fire;")

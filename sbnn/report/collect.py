@@ -50,6 +50,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "eq_target_fps": (f"{FPS_DIR}/hw/{CONFIG}", "target_fps"),
     "eq_LUT": (f"{FPS_DIR}/synth/{REPORT}", "total.LUT"),
     "eq_FF": (f"{FPS_DIR}/synth/{REPORT}", "total.FF"),
+    "eq_FIFO_LUT": (f"{FPS_DIR}/synth/{REPORT}", "instances u_fifo*: LUT (the stream FIFOs, a fixed cost of every style)"),
     "eq_BRAM36": (f"{FPS_DIR}/synth/{REPORT}", "bram36_equivalent"),
     "eq_cycles_per_frame": (f"{FPS_DIR}/hw/{CYCLES}", "interval_cycles"),
     "eq_fps": (f"{FPS_DIR}/hw/{CYCLES}", "frames_per_second"),
@@ -106,6 +107,14 @@ def rtl_check(run: Path) -> tuple[dict | None, str | None]:
     return None, None
 
 
+def fifo_luts(synth: dict | None) -> int | None:
+    """LUTs of a design's stream FIFOs (``u_fifo*`` instances of its synthesis report)."""
+    inst = (synth or {}).get("instances")
+    if not isinstance(inst, dict):
+        return None
+    return sum(int(r.get("LUT", 0)) for name, r in inst.items() if name.startswith("u_fifo"))
+
+
 def read_row(run: Path) -> dict[str, Any]:
     """One run directory -> one row (see ``COLUMNS``)."""
     sweep = json_or_none(run / SWEEP_RECORD)
@@ -144,6 +153,7 @@ def read_row(run: Path) -> dict[str, Any]:
         "eq_target_fps": get(eq_cfg, "target_fps"),
         "eq_LUT": get(eq_syn, "total.LUT"),
         "eq_FF": get(eq_syn, "total.FF"),
+        "eq_FIFO_LUT": fifo_luts(eq_syn),
         "eq_BRAM36": get(eq_syn, "bram36_equivalent"),
         "eq_cycles_per_frame": get(eq_cyc, "interval_cycles"),
         "eq_fps": get(eq_cyc, "frames_per_second"),

@@ -61,6 +61,7 @@ HARDWARE: list[tuple[str, Callable[[dict], str]]] = [
     ("BRAM36", lambda r: fmt.count(r["BRAM36"])),
     ("frames/s", lambda r: fmt.sig(r["fps"])),
     ("LUT @ target", lambda r: fmt.count(r["eq_LUT"])),
+    ("of which FIFO LUT", lambda r: fmt.count(r["eq_FIFO_LUT"])),
     ("FF @ target", lambda r: fmt.count(r["eq_FF"])),
     ("BRAM36 @ target", lambda r: fmt.count(r["eq_BRAM36"])),
     ("frames/s @ target", lambda r: fmt.sig(r["eq_fps"])),

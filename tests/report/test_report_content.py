@@ -39,6 +39,7 @@ def _expected(run: Path) -> dict:
             "FF": syn["total"]["FF"], "BRAM36": syn["bram36_equivalent"], "DSP": syn["total"]["DSP"],
             "cycles_per_frame": cyc["interval_cycles"], "latency_cycles": cyc["latency_cycles"],
             "fps": cyc["frames_per_second"], "eq_LUT": eq_syn["total"]["LUT"], "eq_FF": eq_syn["total"]["FF"],
+            "eq_FIFO_LUT": sum(r["LUT"] for k, r in eq_syn["instances"].items() if k.startswith("u_fifo")),
             "eq_BRAM36": eq_syn["bram36_equivalent"], "eq_cycles_per_frame": eq_cyc["interval_cycles"],
             "eq_fps": eq_cyc["frames_per_second"], "eq_target_fps": 2000000.0, "rtl_samples": rtl["samples"],
             "rtl_equal": True, "status": "done", "arch": "tiny"}
@@ -101,6 +102,7 @@ def test_markdown_table_shows_the_same_values(tiny_sweep, report):
         assert hw[name]["LUT"] == f"{exp['LUT']:,}"
         assert hw[name]["FF @ target"] == f"{exp['eq_FF']:,}"
         assert hw[name]["frames/s @ target"] == fmt.sig(exp["eq_fps"])
+        assert hw[name]["of which FIFO LUT"] == f"{exp['eq_FIFO_LUT']:,}"
         # the datapaths of the equal-throughput design, counted from its folding.json
         fold = _j(root / name / "fps" / "hw" / "folding.json")
         labels = [e["style"] + (f"/{e['gather']}" if "gather" in e else "") for e in fold.values()]
