@@ -21,7 +21,8 @@ def add_parser(subparsers, name: str, help_text: str) -> None:
     src.add_argument("--unrolled", action="store_true", default=None, help="PE = M, SIMD = K for every layer")
     p.add_argument("--clock-mhz", type=float, metavar="F", help="clock for frames/s and --target-fps (default 100)")
     p.add_argument("--style", choices=STYLE_CHOICES, help="sparse: zero-weight skipping (default); "
-                   "dense: FINN-like XNOR baseline; auto: per layer, whichever is cheaper")
+                   "dense: FINN-like XNOR baseline; nm / block: zero-skipping for N:M / block:B masks "
+                   "(the IR's structure); auto: per layer, the cheapest its mask allows")
     p.add_argument("--gather", choices=GATHER_CHOICES,
                    help="how sparse folded MVUs read their input vector (default auto: per layer, flip-flop "
                         "multiplexers or distributed RAM, whichever is cheaper)")

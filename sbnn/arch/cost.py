@@ -9,7 +9,7 @@ import numpy as np
 
 from sbnn.arch.decompose import decomposition
 from sbnn.arch.options import LUTRAM_BUFFERS
-from sbnn.arch.schedule import MVUPlan, index_bits, lutram_banks
+from sbnn.arch.schedule import MVUPlan, index_bits, layer_structure, lutram_banks
 from sbnn.ir.model import MVU
 
 #: LUTs per input element and slot of a multiplexer gather (Yosys, xc7: a 785:1 bit multiplexer ~ 400 LUTs)
@@ -32,7 +32,7 @@ def logic_estimate(layer: MVU, plan: MVUPlan) -> float:
     per_lane = 2 * (int(np.log2(max(2, k))) + 6)  # accumulator, compare
     lut = plan.style == "sparse" and plan.gather in LUTRAM_BUFFERS
     # S' at once over K inputs, or serially: over SIMD inputs (dense, several slices) / during the load
-    s_inputs = plan.simd if plan.style == "dense" and k > plan.simd else (0 if lut else k)
+    s_inputs = plan.simd if plan.sliced and k > plan.simd else (0 if lut else k)
     s_tree = s_inputs * eb * S_TREE_LUT_PER_BIT if decomposition(layer, plan.skip_zeros)[0] else 0.0
     # a dense layer fed pixel by pixel (one channel): a double-buffered RAM gather loads the beats directly;
     # every other datapath collects them into a K-element vector FIFO first
@@ -49,6 +49,15 @@ def logic_estimate(layer: MVU, plan: MVUPlan) -> float:
         per_slot = eb * nb * LUTRAM_LUT_PER_BANK_SLOT[LUTRAM_BUFFERS[plan.gather]] + index_bits(k)
         load = 0.0 if direct else eb * nb * LUTRAM_LUT_PER_BANK_LOAD
         return load + slots * per_slot + plan.pe * per_lane + vector_fifo
+    if plan.style == "nm":  # a G:1 multiplexer per slot over the slice, popcount of the picks
+        g = layer_structure(layer).size
+        slots = plan.pe * plan.slots
+        return (slots * eb * (g * 0.3 + 0.5) + (k * eb / 4 if k > plan.simd else 0) + plan.pe * per_lane + s_tree
+                + vector_fifo)
+    if plan.style == "block":  # a (K/B + 1):1 multiplexer of B-input words per slot, popcount of B inputs
+        b = layer_structure(layer).size
+        slots = plan.pe * plan.slots
+        return slots * b * eb * ((-(-k // b) + 1) * MUX_LUT_PER_INPUT + 0.5) + plan.pe * per_lane + s_tree + vector_fifo
     if plan.style == "dense":
         return plan.pe * plan.simd * eb + (k * eb / 4 if k > plan.simd else 0) + plan.pe * per_lane + s_tree + vector_fifo
     n = k if plan.gather == "full" else k // plan.simd
