@@ -154,6 +154,27 @@ def target_cycles(target_fps: float, clock_mhz: float = 100.0) -> int:
     return max(1, int(clock_mhz * 1e6 // target_fps))
 
 
+def auto_layer(layer: MVU, target: int, style: StyleChoice = "sparse", gather: GatherChoice = "full") -> tuple[dict, int]:
+    """One MVU's folding entry ({"PE", "SIMD", "style"[, "gather"]}) and its clocks per frame: among all
+    divisor pairs (PE, SIMD) and the plans of ``style`` / ``gather``, the smallest logic estimate whose clocks
+    per frame meet ``target``, else the fastest."""
+    vectors = layer.out_pixels
+    best = None
+    for pe in divisors(layer.out_channels):
+        for simd in divisors(layer.in_features):
+            trial = copy.copy(layer)
+            trial.pe, trial.simd = pe, simd
+            for plan in gather_plans(trial, style, gather):
+                cyc = vector_clocks(plan, layer.in_features) * vectors
+                key = (cyc > target, logic_estimate(trial, plan) if cyc <= target else cyc, cyc)
+                if best is None or key < best[0]:
+                    best = (key, pe, simd, plan, cyc)
+    if best is None:  # a structured style that fits no folding of this layer
+        raise _no_plan(layer, style)
+    _, pe, simd, plan, cyc = best
+    return {"PE": pe, "SIMD": simd, **plan_entry(plan)}, cyc
+
+
 def auto(model: IRModel, target_fps: float, clock_mhz: float = 100.0, style: StyleChoice = "sparse",
          gather: GatherChoice = "full") -> AutoResult:
     """Per-MVU folding (and, with ``style``/``gather`` "auto", style and gather) for ``target_fps`` at
@@ -162,23 +183,8 @@ def auto(model: IRModel, target_fps: float, clock_mhz: float = 100.0, style: Sty
     target = target_cycles(target_fps, clock_mhz)
     folding, cycles, met = {}, {}, True
     for name, layer in _mvus(model).items():
-        vectors = layer.out_pixels
-        best = None
-        for pe in divisors(layer.out_channels):
-            for simd in divisors(layer.in_features):
-                trial = copy.copy(layer)
-                trial.pe, trial.simd = pe, simd
-                for plan in gather_plans(trial, style, gather):
-                    cyc = vector_clocks(plan, layer.in_features) * vectors
-                    key = (cyc > target, logic_estimate(trial, plan) if cyc <= target else cyc, cyc)
-                    if best is None or key < best[0]:
-                        best = (key, pe, simd, plan, cyc)
-        if best is None:  # a structured style that fits no folding of this layer
-            raise _no_plan(layer, style)
-        _, pe, simd, plan, cyc = best
-        folding[name] = {"PE": pe, "SIMD": simd, **plan_entry(plan)}
-        cycles[name] = cyc
-        met = met and cyc <= target
+        folding[name], cycles[name] = auto_layer(layer, target, style, gather)
+        met = met and cycles[name] <= target
     return AutoResult(folding, target, met, cycles)
 
 
