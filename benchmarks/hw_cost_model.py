@@ -78,7 +78,10 @@ def _grid() -> dict[str, dict]:
         in_bits=8)
     # unrolled (weights become wiring)
     add("unrolled_sparse_64x32_s90_ab", "sparse", 64, 32, 32, 64, sparsity=0.9, levels=AB)
+    add("unrolled_sparse_32x16_s50_pm1", "sparse", 32, 16, 16, 32, sparsity=0.5, levels=PM1)
+    add("unrolled_sparse_128x16_s95_zo", "sparse", 128, 16, 16, 128, sparsity=0.95, levels=ZO)
     add("unrolled_dense_32x16_pm1", "dense", 32, 16, 16, 32, levels=PM1)
+    add("unrolled_dense_24x8_ab", "dense", 24, 8, 8, 24, levels=AB)
     return g
 
 
@@ -100,8 +103,15 @@ def fit(rows: list[dict]) -> dict[str, float]:
     return out
 
 
-def estimate(feats: dict[str, float], coeffs: dict[str, float]) -> float:
-    return float(sum(coeffs[n] * v for n, v in feats.items()))
+def leave_one_out(rows: list[dict]) -> list[float]:
+    """Each design's relative error under the coefficients fitted to all the others: the error to expect
+    on a design the fit has not seen."""
+    return [round(estimate(r, fit(rows[:i] + rows[i + 1:])) / r["lut"] - 1, 4)
+            for i, r in enumerate(rows)]
+
+
+def estimate(row: dict, coeffs: dict[str, float]) -> float:
+    return float(sum(coeffs[n] * v for n, v in row["features"].items()))
 
 
 def main() -> int:
@@ -131,9 +141,10 @@ def main() -> int:
     out = {"coeffs": dict(COEFFS), "designs": rows}
     if args.fit and not args.no_synth:
         out["fitted"] = fit(rows)
-        for r in rows:
-            r["fit_estimate"] = round(estimate(r["features"], out["fitted"]), 1)
+        for r, loo in zip(rows, leave_one_out(rows)):
+            r["fit_estimate"] = round(estimate(r, out["fitted"]), 1)
             r["fit_error"] = round(r["fit_estimate"] / r["lut"] - 1, 4)
+            r["loo_error"] = loo
     if not args.only:
         save("hw_cost_model", out, markdown(out))
     else:
@@ -153,7 +164,8 @@ def markdown(out: dict) -> str:
     if synthd:
         L += [f"Stored model (sbnn/arch/cost.py): {_summary(synthd, 'error')} over {len(synthd)} designs."]
         if "fitted" in out:
-            L += ["", f"Fitted now: {_summary(synthd, 'fit_error')}. Coefficients:", "",
+            L += ["", f"Fitted now: {_summary(synthd, 'fit_error')}; each design predicted by the fit to all the "
+                  f"others (leave-one-out): {_summary(synthd, 'loo_error')}. Coefficients:", "",
                   "| feature | stored | fitted |", "|---|---:|---:|"]
             L += [f"| {n} | {out['coeffs'][n]:g} | {out['fitted'][n]:g} |" for n in out["coeffs"]]
         by_style: dict[str, list[dict]] = {}
@@ -162,8 +174,8 @@ def markdown(out: dict) -> str:
         L += ["", "| style | designs | error of the stored model |", "|---|---:|---|"]
         L += [f"| {s} | {len(rs)} | {_summary(rs, 'error')} |" for s, rs in by_style.items()]
     L += ["", "| design | style | K | M | PE | SIMD | clocks | weight bits | Yosys LUT | BRAM36 | estimate | error |"
-          + (" fitted | error |" if "fitted" in out else ""),
-          "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if "fitted" in out else "")]
+          + (" fitted | error | leave-one-out |" if "fitted" in out else ""),
+          "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|---:|" if "fitted" in out else "")]
     for r in rows:
         line = (f"| {r['design']} | {r['style']}{'/' + r['gather'] if r.get('gather') else ''} | {r['k']} | {r['m']} | "
                 f"{r['pe']} | {r['simd']} | {r['clocks']} | {r['memory_bits']:,} | {r.get('lut', '-')} | "
@@ -171,7 +183,7 @@ def markdown(out: dict) -> str:
                 f"| {r['design']} | {r['style']} | {r['k']} | {r['m']} | {r['pe']} | {r['simd']} | {r['clocks']} | "
                 f"{r['memory_bits']:,} | - | - | {r['estimate']:.0f} | - |")
         if "fit_estimate" in r:
-            line += f" {r['fit_estimate']:.0f} | {r['fit_error']:+.0%} |"
+            line += f" {r['fit_estimate']:.0f} | {r['fit_error']:+.0%} | {r['loo_error']:+.0%} |"
         L.append(line)
     return "\n".join(L) + "\n"
 

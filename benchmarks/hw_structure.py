@@ -48,8 +48,10 @@ SHARED = ("const", "lanes", "thr_rom", "s_tree")
 
 def _row(label: str, style: str, structure: str, sparsity: float, levels: str, pe: int, simd: int, gather: str,
          do_synth: bool) -> dict:
+    # the unstructured layer's weight coding as the flow resolves it (within 10 % extra clocks, which the
+    # budget leaves it); index codes need no choice otherwise
     d = case_design(style, K, M, pe, simd, gather=gather, structure=structure, sparsity=sparsity,
-                    levels=LEVELS[levels])
+                    levels=LEVELS[levels], coding="auto" if style == "sparse" else "index")
     layer, plan = d.model.layers[0], d.stages[-1].plan
     feats = features(layer, plan)
     row = {"design": label, "style": style, "structure": structure, "PE": pe, "SIMD": simd,
