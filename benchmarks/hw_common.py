@@ -70,19 +70,22 @@ def layer_model(k: int, m: int, pe: int = 1, simd: int = 1, *, sparsity: float =
 
 
 def layer_design(k: int, m: int, pe: int, simd: int, style: str, *, gather: str = "full", coding: str = "index",
-                 name: str = "b", **kw) -> Design:
+                 weight_rom: str = "auto", name: str = "b", **kw) -> Design:
     """The design of :func:`layer_model`'s layer ``fc`` alone (``kw``: that function's keywords)."""
     model = layer_model(k, m, pe, simd, name=name, **kw)
-    return generate(model, GenOptions(style=style, coding=coding, gather=gather), upto="fc", name=name)
+    opts = GenOptions(style=style, coding=coding, gather=gather, weight_rom=weight_rom)
+    return generate(model, opts, upto="fc", name=name)
 
 
 def case_design(style: str, k: int, m: int, pe: int, simd: int, *, structure: str = "none", sparsity: float = 0.5,
                 levels: tuple[int, int] = (-1, 1), in_bits: int = 1, output: bool = False, seed: int = 0,
-                gather: str = "full", coding: str = "index") -> Design:
+                gather: str = "full", coding: str = "index", weight_rom: str = "auto") -> Design:
     """:func:`layer_design` named after every parameter, so that two benchmarks asking for the same layer
     build the same Verilog and share one (cached) synthesis."""
     tag = "_".join(str(v) for v in (style, f"{k}x{m}", f"p{pe}s{simd}", structure, round(sparsity * 1e4), *levels,
                                     in_bits, gather, coding, "o" if output else "t", seed))
+    tag += "" if weight_rom == "auto" else f"_rom{weight_rom}"
     name = "c_" + "".join(ch if ch.isalnum() else "_" for ch in tag.replace("-", "m"))
-    return layer_design(k, m, pe, simd, style, gather=gather, coding=coding, name=name, structure=structure,
-                        sparsity=sparsity, levels=levels, in_bits=in_bits, output=output, seed=seed)
+    return layer_design(k, m, pe, simd, style, gather=gather, coding=coding, weight_rom=weight_rom, name=name,
+                        structure=structure, sparsity=sparsity, levels=levels, in_bits=in_bits, output=output,
+                        seed=seed)

@@ -35,8 +35,14 @@ from sbnn.arch.schedule import vector_clocks
 
 K = M = 256
 LEVELS = {"ab": (-7, 57), "pm1": (-1, 1)}
-#: (clock budget per vector, level set, every N:M folding or only the selected one) tables
-TABLES = [(512, "ab", True), (512, "pm1", False)]
+#: (clock budget per vector, level set, every N:M folding or only the selected one, largest dense PE
+#: synthesized) tables. At 64 clocks the dense foldings with PE >= 128 are left out (their lane registers
+#: and compares alone, 128+ lanes, exceed the cheaper foldings, as the 512-clock table shows for PE >= 16),
+#: and so is the unstructured layer (the cost model unrolls it: hours of Yosys for a reference row)
+#: The last table puts every weight memory into BRAM (``weight_rom=block``; at 64 clocks Yosys leaves the wide,
+#: shallow memories in logic, where they are most of the dense layer's LUTs)
+TABLES = [(512, "ab", True, 256, "auto"), (512, "pm1", False, 256, "auto"), (64, "ab", False, 64, "auto"),
+          (64, "ab", False, 64, "block")]
 #: structured layers: label -> (style, structure, sparsity)
 STRUCTURED = {"N:M 1:8": ("nm", "1:8", 0.875), "N:M 1:16": ("nm", "1:16", 0.9375),
               "block:8, 87.5 %": ("block", "block:8", 0.875), "block:16, 93.75 %": ("block", "block:16", 0.9375),
@@ -47,11 +53,11 @@ SHARED = ("const", "lanes", "thr_rom", "s_tree")
 
 
 def _row(label: str, style: str, structure: str, sparsity: float, levels: str, pe: int, simd: int, gather: str,
-         do_synth: bool) -> dict:
+         rom: str, do_synth: bool) -> dict:
     # the unstructured layer's weight coding as the flow resolves it (within 10 % extra clocks, which the
     # budget leaves it); index codes need no choice otherwise
     d = case_design(style, K, M, pe, simd, gather=gather, structure=structure, sparsity=sparsity,
-                    levels=LEVELS[levels], coding="auto" if style == "sparse" else "index")
+                    levels=LEVELS[levels], coding="auto" if style == "sparse" else "index", weight_rom=rom)
     layer, plan = d.model.layers[0], d.stages[-1].plan
     feats = features(layer, plan)
     row = {"design": label, "style": style, "structure": structure, "PE": pe, "SIMD": simd,
@@ -73,16 +79,18 @@ def _selected(style: str, structure: str, sparsity: float, levels: str, budget: 
     return f["PE"], f["SIMD"], f.get("gather", "full")
 
 
-def table(budget: int, levels: str, every_nm: bool, do_synth: bool) -> dict:
-    dense = [_row("dense XNOR", "dense", "1:8", 0.875, levels, pe, K * M // budget // pe, "full", do_synth)
+def table(budget: int, levels: str, every_nm: bool, max_pe: int, rom: str, do_synth: bool) -> dict:
+    dense = [_row("dense XNOR", "dense", "1:8", 0.875, levels, pe, K * M // budget // pe, "full", rom, do_synth)
              for pe in folding.divisors(M) if (K * M // budget) % pe == 0 and K % (K * M // budget // pe) == 0
-             and K * M // budget // pe <= K]
-    out = {"budget": budget, "levels": LEVELS[levels], "dense": dense, "structured": []}
+             and K * M // budget // pe <= K and pe <= max_pe]
+    out = {"budget": budget, "levels": LEVELS[levels], "weight_rom": rom, "dense": dense, "structured": []}
     best = min(dense, key=lambda r: r["lut"]) if do_synth else None
     out["best_dense"] = best
     for label, (style, structure, sparsity) in STRUCTURED.items():
+        if style == "sparse" and max_pe < M:
+            continue
         pe, simd, gather = _selected(style, structure, sparsity, levels, budget)
-        row = _row(label, style, structure, sparsity, levels, pe, simd, gather, do_synth)
+        row = _row(label, style, structure, sparsity, levels, pe, simd, gather, rom, do_synth)
         row["selected"] = True
         rows = [row]
         if style == "nm" and every_nm:  # every other N:M folding at the budget: the cost model's ranking
@@ -90,7 +98,7 @@ def table(budget: int, levels: str, every_nm: bool, do_synth: bool) -> dict:
             for q in folding.divisors(M):
                 s = K * M // budget // q
                 if s * q == K * M // budget and s % g == 0 and K % s == 0 and (q, s) != (pe, simd):
-                    rows.append(_row(label, style, structure, sparsity, levels, q, s, "full", do_synth))
+                    rows.append(_row(label, style, structure, sparsity, levels, q, s, "full", rom, do_synth))
         for r in rows:
             r["memory_ratio"] = r["memory_bits"] / (K * M)
             if best:
@@ -104,8 +112,8 @@ def main() -> int:
     ap.add_argument("--no-synth", action="store_true", help="selection and memory only")
     args = ap.parse_args()
     out = {"layer": f"dense {K} -> {M}, bipolar input, thresholded output", "tables": []}
-    for budget, levels, every_nm in TABLES:
-        out["tables"].append(table(budget, levels, every_nm, not args.no_synth))
+    for budget, levels, every_nm, max_pe, rom in TABLES:
+        out["tables"].append(table(budget, levels, every_nm, max_pe, rom, not args.no_synth))
     save("hw_structure", out, markdown(out))
     return 0
 
@@ -122,7 +130,8 @@ def markdown(out: dict) -> str:
          "'selected' are the folding step's choice (cost model), the others the remaining N:M foldings.", ""]
     for t in out["tables"]:
         lv = "{alpha, beta} " + str(tuple(t["levels"])) if t["levels"][0] != -1 else "{-1, +1}"
-        L += [f"## {t['budget']} clocks per vector, {lv} levels", "",
+        where = "; every weight memory in BRAM" if t.get("weight_rom") == "block" else ""
+        L += [f"## {t['budget']} clocks per vector, {lv} levels{where}", "",
               "| design | PE | SIMD | gather | clocks | weight bits | / dense | LUT | / best dense | BRAM36 | FF "
               "| shared (est.) | FIFO |", "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         best = t.get("best_dense")

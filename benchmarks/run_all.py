@@ -29,6 +29,8 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "rtl_digests": ([], []),
     "sim_throughput": ([], ["--quick"]),
     "hw_sparsity": ([], ["--no-synth"]),
+    "hw_cost_model": (["--fit"], ["--no-synth"]),
+    "hw_structure": ([], ["--no-synth"]),
     "hw_finn_compare": ([], ["--models", "TFC", "--rom", "finn"]),
     "train_fashion": (["--data-dir", DATA_DIR], ["--data-dir", DATA_DIR, "--only", "mlp", "--epochs-mlp", "1"]),
 }
