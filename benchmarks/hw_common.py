@@ -14,7 +14,7 @@ from sbnn.arch.impl import LayerImpl
 from sbnn.hw.rtl.design import Design, GenOptions, generate
 from sbnn.hw.synth.report import RESOURCES, add
 from sbnn.hw.synth.yosys import run_yosys
-from sbnn.ir.model import BIPOLAR, Head, InputSpec, IRModel
+from sbnn.ir.model import BIPOLAR, Head, InputSpec, IRModel, ValueType
 from sbnn.ir.synthetic import random_mvu
 from sbnn.tools import cache_dir
 
@@ -82,3 +82,40 @@ def save(name: str, data: dict, markdown: str) -> None:
     (RESULTS / f"{name}.md").write_text(markdown)
     print(markdown)
     print(f"wrote {RESULTS / name}.json and .md", file=sys.stderr)
+
+
+def layer_model(k: int, m: int, pe: int = 1, simd: int = 1, *, sparsity: float = 0.5, structure: str = "none",
+                levels: tuple[int, int] = (-1, 1), in_bits: int = 1, output: bool = False, seed: int = 0,
+                name: str = "b") -> IRModel:
+    """A model whose first layer is one dense layer named ``fc`` (bipolar or unsigned ``in_bits`` input;
+    thresholded bits followed by a 2-channel score layer, or scores itself with ``output``) with a random
+    mask of the given structure and weight levels."""
+    rng = np.random.default_rng(seed)
+    vt = BIPOLAR if in_bits == 1 else ValueType(in_bits, False)
+    layer = random_mvu(rng, "fc", "dense", (1, 1, k), m, sparsity=sparsity, pe=pe, simd=simd, levels=levels,
+                       in_type=vt, structure=structure, output=output)
+    layers = [layer] if output else [layer, random_mvu(rng, "tail", "dense", (1, 1, m), 2, output=True)]
+    n_out = m if output else 2
+    return IRModel(name, InputSpec((1, 1, k), vt), layers, Head(np.ones(n_out), np.zeros(n_out))).validate()
+
+
+def layer_design(k: int, m: int, pe: int, simd: int, style: str, *, gather: str = "full", coding: str = "index",
+                 weight_rom: str = "auto", name: str = "b", **kw) -> Design:
+    """The design of :func:`layer_model`'s layer ``fc`` alone (``kw``: that function's keywords)."""
+    model = layer_model(k, m, pe, simd, name=name, **kw)
+    opts = GenOptions(style=style, coding=coding, gather=gather, weight_rom=weight_rom)
+    return generate(model, opts, upto="fc", name=name)
+
+
+def case_design(style: str, k: int, m: int, pe: int, simd: int, *, structure: str = "none", sparsity: float = 0.5,
+                levels: tuple[int, int] = (-1, 1), in_bits: int = 1, output: bool = False, seed: int = 0,
+                gather: str = "full", coding: str = "index", weight_rom: str = "auto") -> Design:
+    """:func:`layer_design` named after every parameter, so that two benchmarks asking for the same layer
+    build the same Verilog and share one (cached) synthesis."""
+    tag = "_".join(str(v) for v in (style, f"{k}x{m}", f"p{pe}s{simd}", structure, round(sparsity * 1e4), *levels,
+                                    in_bits, gather, coding, "o" if output else "t", seed))
+    tag += "" if weight_rom == "auto" else f"_rom{weight_rom}"
+    name = "c_" + "".join(ch if ch.isalnum() else "_" for ch in tag.replace("-", "m"))
+    return layer_design(k, m, pe, simd, style, gather=gather, coding=coding, weight_rom=weight_rom, name=name,
+                        structure=structure, sparsity=sparsity, levels=levels, in_bits=in_bits, output=output,
+                        seed=seed)

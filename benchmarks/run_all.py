@@ -32,6 +32,8 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "sim_throughput": ([], ["--quick"]),
     "hw_sparsity": ([], ["--quick"]),
     "hw_fixed_cost": ([], ["--quick"]),
+    "hw_cost_model": (["--fit"], ["--no-synth"]),
+    "hw_structure": ([], ["--no-synth"]),
     "hw_finn_compare": ([], ["--models", "TFC", "--rom", "finn"]),
     "train_fashion": (["--data-dir", DATA_DIR], ["--data-dir", DATA_DIR, "--only", "mlp", "--epochs-mlp", "1"]),
     "train_structure": (["--data-dir", DATA_DIR, "--export"],

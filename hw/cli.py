@@ -21,9 +21,9 @@ def add_parser(subparsers, name: str, help_text: str) -> None:
     src.add_argument("--target-fps", type=float, metavar="N", help="choose the folding for N frames/s")
     src.add_argument("--unrolled", action="store_true", default=None, help="PE = M, SIMD = K for every layer")
     p.add_argument("--clock-mhz", type=float, metavar="F", help="clock for frames/s and --target-fps (default 100)")
-    p.add_argument("--style", choices=STYLE_CHOICES, help="auto (default): per layer, zero-weight skipping or "
-                   "the XNOR datapath, whichever is cheaper at the folding; sparse: zero-weight skipping everywhere; "
-                   "dense: FINN-like XNOR baseline everywhere")
+    p.add_argument("--style", choices=STYLE_CHOICES, help="auto (default): per layer, the cheapest datapath its "
+                   "mask allows at the folding; sparse: zero-weight skipping everywhere; dense: FINN-like XNOR "
+                   "baseline everywhere; nm / block: zero-skipping for N:M / block:B masks (the IR's structure)")
     p.add_argument("--gather", choices=GATHER_CHOICES,
                    help="how sparse folded MVUs read their input vector (default auto: per layer, flip-flop "
                         "multiplexers or distributed RAM, whichever is cheaper)")

@@ -8,16 +8,18 @@ from sbnn.arch.options import LUTRAM_BUFFERS
 from sbnn.arch.pipeline import Stage
 from sbnn.hw.rtl.arith import arith
 from sbnn.hw.rtl.datapath import compare, elements, score_bits, shared_g, y_sum
-from sbnn.hw.rtl.lanes import LANES, serial_g
+from sbnn.hw.rtl.lanes import LANES, LanesFn, serial_g
 from sbnn.hw.rtl.lutram import lutram_loader
 from sbnn.hw.rtl.units import counter_decl, counter_step, is_last, unit_ports
 from sbnn.hw.rtl.verilog import Module, Op, clog2, const_mul, ext, lit, rom_init, tree_sum
-from sbnn.hw.rtl.weights import threshold_words, weight_words
+from sbnn.hw.rtl.weights import WordsFn, threshold_words, weight_words
 from sbnn.ir.model import MVU
 
 
-def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None) -> str:
-    """Folded MVU: ROM stage -> gather/accumulate stage -> compare stage (see module docstring)."""
+def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None, *, lanes: LanesFn | None = None,
+               words: WordsFn | None = None) -> str:
+    """Folded MVU: ROM stage -> gather/accumulate stage -> compare stage (see module docstring). A style
+    outside :data:`~sbnn.hw.rtl.lanes.LANES` passes its own ``lanes`` and weight-memory ``words``."""
     plan = st.plan
     ar = arith(layer, plan)
     k, mch, eb = layer.in_features, layer.out_channels, st.in_bits
@@ -32,7 +34,7 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None) -> s
     unit_ports(m, (1 if direct else k) * eb, mch * ar.out_bits, in_sum=st.in_sum, out_sum=st.out_sum)
     # S' formed by the producer (in_sum), else: the dense MVU reads the vector slice by slice during its first
     # fold and sums S' as it goes, a distributed-RAM gather during the load, the others over all K at once
-    serial_s = not sparse and bool(ar.gmul) and k // simd > 1 and not st.in_sum
+    serial_s = plan.sliced and bool(ar.gmul) and k // simd > 1 and not st.in_sum
     if st.in_sum:
         g = const_mul(m, Op("in_sum", st.in_sum, ar.s_lo, ar.s_hi), ar.gmul, "g")
     else:
@@ -51,7 +53,7 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None) -> s
     m.line("assign out_push = c_fire && c_last;")
     # ---- weight memory
     wb = plan.word_bits
-    words = weight_words(layer, plan)
+    words = (words or weight_words)(layer, plan)
     if t > 1:
         aw = clog2(t)
         rom_init(m, "wrom", wb, words, st.impl.weight_rom if st.impl else "auto")
@@ -65,7 +67,7 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None) -> s
         m.line("always @(posedge ap_clk) rd <= wrom[g_fire ? addr_nx : addr];")
     else:
         m.wire("rd", wb, lit(words[0], wb))
-    sf_n = k // simd
+    sf_n = int(plan.words[0])  # words per fold when they are all equal (no fold flag): K / SIMD when sliced
     if plan.fold_flag:
         m.line("wire fend = rd[0];")
     else:
@@ -76,7 +78,7 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None) -> s
     counter_step(m, "fold", nf, "g_fire && fend")
     m.line(f"assign {'b_pop' if lut else 'in_pop'} = g_fire && fend && {is_last('fold', nf)};")
     # ---- lanes: gather + sum + accumulate
-    accs = LANES[plan.style](m, layer, plan, ar, eb)
+    accs = (lanes or LANES[plan.style])(m, layer, plan, ar, eb)
     if serial_s:
         g = serial_g(m, layer, plan, ar, eb)
     # ---- compare stage registers

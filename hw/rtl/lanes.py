@@ -30,14 +30,19 @@ def gather_vector(m: Module, vec: str, n: int, eb: int, ar: Arith) -> callable:
     return take
 
 
-def accumulate(m: Module, p: int, s: Op, ar: Arith) -> Op:
+def accumulate(m: Module, p: int, s: Op, ar: Arith, reset: bool = False) -> Op:
+    """Lane ``p``'s running sum over a fold's words (cleared after the fold's last word; ``reset``: also
+    by ap_rst_n, so a reset in the middle of a fold leaves nothing behind)."""
     lo, hi = ar.a_lo, ar.a_hi
     w = ar.acc_w
     if s.width > w:
         raise HardwareError(f"internal: lane sum of {s.width} bits exceeds the {w}-bit accumulator")
     m.line(f"reg [{w - 1}:0] acc{p};")
     nx = m.wire(f"acc_nx{p}", w, f"acc{p} + {ext(s, w)}")
-    m.line(f"always @(posedge ap_clk) if (g_fire) acc{p} <= fend ? {w}'d0 : {nx};")
+    if reset:
+        m.line(f"always @(posedge ap_clk) if (!ap_rst_n) acc{p} <= {w}'d0; else if (g_fire) acc{p} <= fend ? {w}'d0 : {nx};")
+    else:
+        m.line(f"always @(posedge ap_clk) if (g_fire) acc{p} <= fend ? {w}'d0 : {nx};")
     return Op(nx, w, lo, hi)
 
 
@@ -89,16 +94,20 @@ def lanes_sparse(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int) -> li
     return out
 
 
-def lanes_dense(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int) -> list[Op]:
-    k, pe, simd = layer.in_features, plan.pe, plan.simd
+def input_slice(m: Module, k: int, simd: int, eb: int) -> str:
+    """``xs``: the SIMD inputs of slice ``sf`` (the word counter of a sliced datapath), shared by all lanes."""
     sf_n = k // simd
     if sf_n > 1:
         bw = clog2(k * eb)
         base = m.wire("sbase", bw, f"{{{bw - clog2(sf_n)}'d0, sf}} * {lit(simd * eb, bw)}" if bw > clog2(sf_n)
                       else f"sf * {lit(simd * eb, bw)}")
-        m.wire("xs", simd * eb, f"in_data[{base} +: {simd * eb}]")
-    else:
-        m.wire("xs", simd * eb, "in_data")
+        return m.wire("xs", simd * eb, f"in_data[{base} +: {simd * eb}]")
+    return m.wire("xs", simd * eb, "in_data")
+
+
+def lanes_dense(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int) -> list[Op]:
+    k, pe, simd = layer.in_features, plan.pe, plan.simd
+    input_slice(m, k, simd, eb)
     out = []
     for p in range(pe):
         vals = []
@@ -131,6 +140,8 @@ def serial_g(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int) -> Op:
     return const_mul(m, Op(src, sw, lo, hi), ar.gmul, "g")
 
 
-#: the lanes of each folded style (a new style: one function here, one schedule in sbnn.arch.schedule)
-LANES: dict[str, Callable[[Module, MVU, MVUPlan, Arith, int], list[Op]]] = {"sparse": lanes_sparse,
-                                                                          "dense": lanes_dense}
+#: a lanes emitter: (module, layer, plan, arithmetic, element bits) -> every lane's accumulator
+LanesFn = Callable[[Module, MVU, MVUPlan, Arith, int], list[Op]]
+#: the lanes of the built-in folded styles (a new style: its own module with lanes and words, passed to
+#: :func:`sbnn.hw.rtl.folded.mvu_folded` by its emitter, and one schedule in sbnn.arch.schedule)
+LANES: dict[str, LanesFn] = {"sparse": lanes_sparse, "dense": lanes_dense}

@@ -24,8 +24,10 @@ import numpy as np
 from sbnn.arch.pipeline import Stage
 from sbnn.errors import HardwareError
 from sbnn.hw.rtl.arith import arith
+from sbnn.hw.rtl.block import mvu_block
 from sbnn.hw.rtl.datapath import compare, elements, score_bits, shared_g, y_sum
 from sbnn.hw.rtl.folded import mvu_folded
+from sbnn.hw.rtl.nm import mvu_nm
 from sbnn.hw.rtl.units import unit_ports
 from sbnn.hw.rtl.verilog import Module, Op, const_mul, lit, tree_sum
 from sbnn.ir.model import MVU
@@ -78,7 +80,7 @@ def mvu_unrolled(name: str, st: Stage, layer: MVU, load: Stage | None = None) ->
 #: :data:`sbnn.arch.schedule.SCHEDULES`, one ``Literal`` value in :mod:`sbnn.arch.options`; a folded style may
 #: reuse :func:`~sbnn.hw.rtl.folded.mvu_folded` with its own lanes and word format)
 EMITTERS: dict[str, Callable[[str, Stage, MVU, Stage | None], str]] = {
-    "unrolled": mvu_unrolled, "sparse": mvu_folded, "dense": mvu_folded}
+    "unrolled": mvu_unrolled, "sparse": mvu_folded, "dense": mvu_folded, "nm": mvu_nm, "block": mvu_block}
 
 
 def mvu(name: str, st: Stage, layer: MVU, load: Stage | None = None) -> str:

@@ -211,7 +211,7 @@ def _link_sums(model: IRModel, stages: list[Stage]) -> None:
             continue
         if plan.style == "sparse" and plan.gather in LUTRAM_BUFFERS:
             continue  # its load already adds one entry per RAM bank and clock
-        own = plan.simd if plan.style == "dense" and k > plan.simd else k
+        own = plan.simd if plan.sliced and k > plan.simd else k
         if own - width >= SUM_MIN_SAVING:
             src.out_sum = sum_bits(layer)
             for n in range(j + 1, i + 1):

@@ -90,6 +90,12 @@ def test_folding_file_and_errors(run, tmp_path, capsys):
     assert "choose one folding source" in _err(capsys)
 
 
+def test_structured_style_on_an_unstructured_ir(run, capsys):
+    for args in (["--style", "nm"], ["--style", "block", "--target-fps", "1000"]):
+        assert main(["synth", "--run", str(run), "--no-synth", *args]) == 2
+        assert f"layer 'mvu0': style {args[1]} needs" in _err(capsys)
+
+
 def test_missing_or_invalid_ir(tmp_path, capsys):
     assert main(["synth", "--run", str(tmp_path / "none"), "--no-synth"]) == 2
     assert "run 'sbnn export'" in _err(capsys)
