@@ -5,6 +5,9 @@ the arrays live in the npz file under ``<layer name>/<array>`` keys, with weight
 input dimension (``numpy.packbits``, little bit order). The JSON records the SHA-256 of the npz file,
 so a JSON paired with a stale or foreign array file is refused. Both files are written to temporary
 names and renamed into place, the JSON last, so an interrupted write never leaves a valid-looking pair.
+
+Versions: 2 records each MVU's mask ``structure`` (sbnn.ir.structure), checked against its bits on load;
+version-1 files (no structure) still load, with structure ``none``.
 """
 
 from __future__ import annotations
