@@ -55,6 +55,8 @@ SWEEP_CONFIG = "sweep.yaml"  # a sweep root: the resolved grid
 SWEEP_STATUS = "status.json"  # a sweep root: the outcome of the last call
 SWEEP_POINTS = "points.json"  # a sweep root: its point names in grid order
 FINN_BASELINE = "finn/baseline.json"  # a sweep point's FINN estimate
+MANIFEST = "manifest.json"  # every stage folder: digests of what the stage read and wrote (sbnn.provenance)
+LOCK = ".lock"  # a run directory: held by the stage running in it (sbnn.runlock)
 
 
 class RunDir:
@@ -69,13 +71,20 @@ class RunDir:
     def stage(self, name: str, create: bool = True) -> Path:
         if name not in STAGES:
             raise ValueError(f"unknown stage {name!r}")
+        self.check()
         p = self.path / name
         if create:
             p.mkdir(parents=True, exist_ok=True)
         return p
 
+    def check(self) -> None:
+        """A ConfigError when the path exists but is not a folder (``--run`` naming a file)."""
+        if self.path.exists() and not self.path.is_dir():
+            raise ConfigError(f"{self.path} is not a directory: --run takes a run directory")
+
     def require(self, stage: str, filename: str, made_by: str) -> Path:
         """A file an earlier stage must have written, or a ConfigError naming the command to run."""
+        self.check()
         p = self.path / stage / filename
         if not p.exists():
             raise ConfigError(f"{p} not found: run '{made_by}' for this run directory first")
