@@ -26,7 +26,8 @@ def add_parser(subparsers, name: str, help_text: str) -> None:
                    help="how sparse folded MVUs read their input vector (default auto: per layer, flip-flop "
                         "multiplexers or distributed RAM, whichever is cheaper)")
     p.add_argument("--tool", choices=TOOLS, help="synthesizer (default yosys)")
-    p.add_argument("--force", action="store_true", help="synthesize again even when the cache holds this RTL's result")
+    p.add_argument("--force", action="store_true", help="synthesize again even when the cache holds this RTL's result, "
+                   "and even when the capacity pre-check finds the design far too large for the device")
     p.add_argument("--backend", choices=BACKENDS, help="rtl: sbnn's Verilog (default); hls4ml: an "
                    "hls4ml project in <run>/hls4ml/, C-simulated against the bit-exact simulator")
     p.add_argument("--hls4ml-backend", choices=HLS4ML_BACKENDS,
@@ -82,6 +83,8 @@ def _summary(res, cfg) -> None:
              f"({cyc['latency_us']:.2f} us), {cyc['frames_per_second']:,.0f} frames/s at {cyc['clock_mhz']:g} MHz")
     console.print(table(title, ["layer", "kind", "PE", "SIMD", "style", "sparsity", "cycles/frame", "weight bits",
                                 "LUT", "FF", "BRAM36"], rows))
+    if res.target_note:
+        console.print(res.target_note, soft_wrap=True)
     if res.synth:
         t, u = res.synth.total, res.synth.utilization()
         verdict = "fits" if res.synth.fits else "DOES NOT FIT: " + ", ".join(res.synth.over())

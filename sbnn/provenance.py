@@ -148,7 +148,9 @@ class Status:
 
 
 def check(run: RunDir, stage: str, outputs: bool = True) -> Status:
-    """The status of one stage (its own outputs, when ``outputs``, and the inputs it recorded)."""
+    """The status of one stage (its own outputs, when ``outputs``, and the inputs it recorded). A linked stage
+    folder (a sweep's ``fps/export`` or reused ``train``) is checked in the run directory it belongs to."""
+    run = home(run, stage)
     folder = run.path / stage
     if not (folder / MANIFEST).exists():
         try:
@@ -181,20 +183,26 @@ def check(run: RunDir, stage: str, outputs: bool = True) -> Status:
     return Status(stage, "current", "", m.upstream())
 
 
+def home(run: RunDir, stage: str) -> RunDir:
+    """The run directory a stage folder belongs to: ``run``, or where a symlinked stage folder points."""
+    folder = run.path / stage
+    return RunDir(folder.resolve().parent) if folder.is_symlink() else run
+
+
 def chain(run: RunDir, stage: str) -> list[Status]:
     """``stage`` (outputs and inputs) and, upstream first, every stage it depends on (inputs only: what
     ``stage`` read of them is covered by its own input digests)."""
     seen: dict[str, Status] = {}
 
-    def visit(name: str, outputs: bool) -> None:
+    def visit(where: RunDir, name: str, outputs: bool) -> None:
         if name in seen or name not in MAKERS:
             return
-        st = check(run, name, outputs)
+        st = check(where, name, outputs)
         seen[name] = st
         for up in st.upstream:
-            visit(up, False)
+            visit(home(where, name), up, False)
 
-    visit(stage, True)
+    visit(run, stage, True)
     order = [s for s in RECORDED if s in seen]
     return [seen[s] for s in order]
 
@@ -222,13 +230,22 @@ def require_current(run: RunDir, *stages: str) -> None:
 
 
 def run_status(run: RunDir) -> dict[str, Status]:
-    """Every recorded stage of a run that is not current (stale, modified), for the report."""
+    """Every stage of a run that is not current, for the report: its own state, or ``stale`` when it was
+    made from a stage that is not current (a new training makes the export, the design and the simulation
+    made from the old one stale, even though each matches the stage before it)."""
     out = {}
     for stage in RECORDED:
-        for st in chain(run, stage):
-            if not st.ok and st.stage not in out:
-                out[st.stage] = st
-    return {s: out[s] for s in RECORDED if s in out}
+        statuses = chain(run, stage)
+        own = statuses[-1] if statuses and statuses[-1].stage == stage else None
+        if own is None or own.state == "none":
+            continue
+        if not own.ok:
+            out[stage] = own
+            continue
+        bad = [st for st in statuses[:-1] if not st.ok]
+        if bad:
+            out[stage] = Status(stage, "stale", f"made from {bad[0].stage}/, which is {bad[0].state}", own.upstream)
+    return out
 
 
 # ---- staging -----------------------------------------------------------------------------------------------
@@ -261,6 +278,7 @@ class Staging:
 
     def begin(self) -> Path:
         shutil.rmtree(self.tmp, ignore_errors=True)
+        shutil.rmtree(self.failed, ignore_errors=True)  # the evidence of an earlier failure is replaced
         self.tmp.mkdir(parents=True)
         return self.tmp
 
@@ -279,9 +297,10 @@ class Staging:
         return self.final
 
     def discard(self, keep: bool = False) -> Path | None:
-        """Drop a failed attempt; ``keep`` moves it to ``.<stage>.failed`` (returned) instead."""
-        shutil.rmtree(self.failed, ignore_errors=True)
+        """Drop a failed attempt (the previous result stays); ``keep`` moves it to ``.<stage>.failed``
+        (returned) for inspection instead."""
         if keep and self.tmp.exists():
+            shutil.rmtree(self.failed, ignore_errors=True)
             self.tmp.rename(self.failed)
             return self.failed
         shutil.rmtree(self.tmp, ignore_errors=True)

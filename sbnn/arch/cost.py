@@ -5,12 +5,15 @@ layers; this module is the one place to refit them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from sbnn.arch.decompose import decomposition
+from sbnn.arch.impl import LayerImpl
 from sbnn.arch.options import LUTRAM_BUFFERS
-from sbnn.arch.schedule import MVUPlan, index_bits, lutram_banks
-from sbnn.ir.model import MVU
+from sbnn.arch.schedule import MVUPlan, index_bits, lutram_banks, schedule
+from sbnn.ir.model import MVU, IRModel
 
 #: LUTs per input element and slot of a multiplexer gather (Yosys, xc7: a 785:1 bit multiplexer ~ 400 LUTs)
 MUX_LUT_PER_INPUT = 0.51
@@ -54,3 +57,9 @@ def logic_estimate(layer: MVU, plan: MVUPlan) -> float:
     n = k if plan.gather == "full" else k // plan.simd
     mux = (n + 1) * eb * MUX_LUT_PER_INPUT + index_bits(n)
     return slots * mux + plan.pe * per_lane + s_tree + vector_fifo
+
+
+def design_estimate(model: IRModel, impls: Mapping[str, LayerImpl]) -> float:
+    """The LUT estimate of a folded design: :func:`logic_estimate` of every MVU as ``impls`` builds it (the
+    other stages - thresholds, windows, pools, FIFOs - are small next to them and left out)."""
+    return float(sum(logic_estimate(layer, schedule(layer, impls[layer.name])) for layer in model.mvus))

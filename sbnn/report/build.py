@@ -15,7 +15,7 @@ from typing import Any, Callable
 from sbnn.errors import ConfigError
 from sbnn.report import plots
 from sbnn.report import tables as tb
-from sbnn.report.collect import COLUMNS, collect, device, is_sweep, layer_rows, point_dirs, read_row
+from sbnn.report.collect import COLUMNS, collect, device, is_sweep, layer_rows, point_dirs, read_row, stale
 from sbnn.runs import FPS_DIR, REPORT_MD, write_atomic
 
 CSS = ("body{font-family:system-ui,sans-serif;margin:2em;max-width:1500px}table{border-collapse:collapse;"
@@ -58,6 +58,7 @@ def _sweep(root: Path, out: Path, log: Callable[[str], None]) -> tuple[str, str,
         if any(per.values()):
             figs += plots.layers(per, out, f"layers_{arch}_at_target", f"{arch} @ target frames/s")
     failed = [r for r in rows if r["status"] != "done"]
+    stale_rows = [r for r in rows if r["stale"]]
     md = [f"# Sparsity sweep: {root}", "", f"{len(ok)} points done, {len(failed)} not done "
           f"({', '.join(r['name'] for r in failed) or 'none'}). Accuracy is the bit-exact integer simulator's on "
           "the test images among the export's samples (export_samples, default 1000); resources are Yosys "
@@ -71,6 +72,9 @@ def _sweep(root: Path, out: Path, log: Callable[[str], None]) -> tuple[str, str,
     note = _finn_note(rows)
     for title, (h, b) in sections:
         md += [f"## {title}", "", tb.markdown(h, b)]
+    if stale_rows:
+        note += " STALE points (their values come from older inputs; re-run them): " + "; ".join(
+            f"{r['name']}: {r['stale']}" for r in stale_rows) + "."
     md += [note, "", "## Figures", ""] + [f"![{p.stem}]({p.name})" for p in figs if p.suffix == ".png"]
     page = [f"<h1>Sparsity sweep: {html.escape(str(root))}</h1>", f"<p>{html.escape(md[2])}</p>",
             f"<p class='note'>{html.escape(note)}</p>"]
@@ -90,18 +94,34 @@ def _run(run: Path, out: Path) -> tuple[str, str, list[Path]]:
     per = layer_rows(run)
     if per:
         figs += plots.layers({run.name: per}, out, "layers", run.name)
-    body = [[k, "-" if row[k] is None else str(row[k]), f"{src} {where}".strip()] for k, (src, where) in COLUMNS.items()
-            if row[k] is not None]
+    marks = stale(run)
+    body = [[k, "-" if row[k] is None else str(row[k]), f"{src} {where}".strip() + _stale_mark(src, marks)]
+            for k, (src, where) in COLUMNS.items() if row[k] is not None and k != "stale"]
     header = ["value", "", "source"]
     lay_h = ["layer", "LUT", "FF", "BRAM36"]
     lay_b = [[r["layer"], tb._int(r["LUT"]), tb._int(r["FF"]), tb._int(r["BRAM36"])] for r in per]
-    md = [f"# Run {run}", "", tb.markdown(header, body)]
-    page = [f"<h1>Run {html.escape(str(run))}</h1>", tb.html_table(header, body)]
+    warn = _stale_text(marks)
+    md = [f"# Run {run}", ""] + ([warn, ""] if warn else []) + [tb.markdown(header, body)]
+    page = [f"<h1>Run {html.escape(str(run))}</h1>"] + ([f"<p class='note'>{html.escape(warn)}</p>"] if warn else []) \
+        + [tb.html_table(header, body)]
     if per:
         md += ["## Per layer (synthesis)", "", tb.markdown(lay_h, lay_b), "![layers](layers.png)"]
         page += ["<h2>Per layer (synthesis)</h2>", tb.html_table(lay_h, lay_b), "<img src='layers.png' alt='layers'>"]
     write_atomic(out / "report.csv", tb.to_csv([row]))
     return "\n".join(md) + "\n", "\n".join(page), figs
+
+
+def _stale_mark(src: str, marks: dict[str, str]) -> str:
+    """' [STALE]' after a value whose file lies in a stage folder that is not current."""
+    folder = src.rsplit("/", 1)[0] if "/" in src else ""
+    return " [STALE]" if folder and folder in marks else ""
+
+
+def _stale_text(marks: dict[str, str]) -> str:
+    if not marks:
+        return ""
+    return ("**STALE**: " + "; ".join(f"{k}/ {v}" for k, v in marks.items())
+            + ". Values from these folders are marked [STALE]: re-run their stages (sbnn export / synth / sim).")
 
 
 def build_report(root: Path, out: Path | None = None, log: Callable[[str], None] = print) -> Path:

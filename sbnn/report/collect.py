@@ -12,18 +12,21 @@ import json
 from pathlib import Path
 from typing import Any
 
+from sbnn import provenance
 from sbnn.runs import (
     CONFIG,
     CYCLES,
     FINN_BASELINE,
     FOLDING,
     FPS_DIR,
+    MANIFEST,
     METRICS,
     REPORT,
     RTL_REGRESSION,
     SWEEP_CONFIG,
     SWEEP_POINTS,
     SWEEP_RECORD,
+    RunDir,
 )
 
 #: column -> (file under the run directory, where in it); the order is the CSV's
@@ -56,6 +59,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "finn_BRAM18": (FINN_BASELINE, "total.BRAM18 (FINN estimate)"),
     "finn_cycles_per_frame": (FINN_BASELINE, "max_cycles (FINN estimate)"),
     "finn_fps": (FINN_BASELINE, "frames_per_second (FINN estimate)"),
+    "stale": (f"*/{MANIFEST}", "stages whose inputs changed since they ran, or whose files changed since"),
 }
 
 
@@ -92,6 +96,18 @@ def datapaths(folding: dict | None) -> str | None:
         label = entry.get("style", "sparse") + (f"/{entry['gather']}" if "gather" in entry else "")
         counts[label] = counts.get(label, 0) + 1
     return ", ".join(f"{k} x{n}" for k, n in counts.items())
+
+
+def stale(run: Path) -> dict[str, str]:
+    """Stage folders of a run (and of its equal-throughput sub-run) that are not current -> why (their
+    manifests, :mod:`sbnn.provenance`): their numbers are shown, marked, never as current."""
+    out = {}
+    for sub in ("", FPS_DIR):
+        if sub and not (run / sub).is_dir():
+            continue
+        for stage, st in provenance.run_status(RunDir(run / sub)).items():
+            out[f"{sub}/{stage}".lstrip("/")] = f"{st.state}: {st.reason}"
+    return out
 
 
 def read_row(run: Path) -> dict[str, Any]:
@@ -139,6 +155,7 @@ def read_row(run: Path) -> dict[str, Any]:
         "finn_BRAM18": _get(finn, "total.BRAM18"),
         "finn_cycles_per_frame": _get(finn, "max_cycles"),
         "finn_fps": _get(finn, "frames_per_second"),
+        "stale": "; ".join(f"{k} ({v})" for k, v in stale(run).items()) or None,
     }
 
 

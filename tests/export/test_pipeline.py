@@ -73,10 +73,12 @@ def test_export_is_idempotent_and_redone_when_the_checkpoint_changes(tmp_path, t
 def test_unsupported_models_are_refused_and_leave_no_export(tmp_path, trained_run, overrides, message):
     run = trained_run(tmp_path / "r", **{"optim.epochs": 1, "data.train_subset": 64, **overrides})
     (run.path / "export").mkdir()
-    (run.path / "export" / "ir.json").write_text("{}")  # a stale export must not survive a failed one
+    (run.path / "export" / "ir.json").write_text("{}")  # what was there before a failed export stays as it was
     with pytest.raises(ExportError, match=message):
         export(run, ExportConfig(samples=50), log=lambda m: None)
-    assert not (run.path / "export").exists()
+    assert [p.name for p in (run.path / "export").iterdir()] == ["ir.json"]
+    assert (run.path / "export" / "ir.json").read_text() == "{}"
+    assert not (run.path / ".export.tmp").exists()
 
 
 def test_foreign_qonnx_is_lowered_with_real_inputs(tmp_path, bnn_pynq):
