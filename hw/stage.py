@@ -115,7 +115,7 @@ def run_stage(run: RunDir, cfg: HwConfig, status=None, force: bool = False) -> S
     not fit is kept in ``.hw.failed`` / ``.synth.failed`` unless ``report_only``); each gets a manifest. Holds
     the run's lock and refuses an export that is stale or was changed after it was written."""
     status = status or (lambda msg: contextlib.nullcontext())
-    with runlock.locked(run):
+    with runlock.locked(run, create=False):
         provenance.require_current(run, "export")
         ir_path = run.require("export", runs.IR, "sbnn export")
         stem = ir_path.with_suffix("")

@@ -71,6 +71,15 @@ def file_digest(path: str | os.PathLike) -> str:
     return _digests[key]
 
 
+def command_line() -> str:
+    """This process's command, as the user typed it when it is the ``sbnn`` script."""
+    argv = sys.argv or [""]
+    name = Path(argv[0]).name
+    if name == "sbnn" or (name == "cli.py" and "sbnn" in argv[0]) or argv[0] == "-m":
+        return " ".join(["sbnn", *argv[1:]])
+    return " ".join(argv)
+
+
 def config_digest(cfg: Any) -> str:
     """SHA-256 of a resolved config (a pydantic model or plain data), independent of key order."""
     data = cfg.model_dump(mode="json") if hasattr(cfg, "model_dump") else cfg
@@ -114,8 +123,7 @@ def record(folder: Path, stage: str, inputs: dict[str, str], outputs: Iterable[s
     ``folder`` is where the outputs are now (a staging folder, or the stage folder itself); the manifest
     travels with them."""
     outs = {rel: file_digest(folder / rel) for rel in sorted(set(outputs))}
-    m = Manifest(stage, dict(inputs), outs, config_digest(config) if config is not None else None,
-                 " ".join(["sbnn", *sys.argv[1:]]) if Path(sys.argv[0]).name == "sbnn" else " ".join(sys.argv),
+    m = Manifest(stage, dict(inputs), outs, config_digest(config) if config is not None else None, command_line(),
                  time.strftime("%Y-%m-%d %H:%M:%S"))
     write_json(folder / MANIFEST, asdict(m))
     return m

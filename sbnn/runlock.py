@@ -14,14 +14,13 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 from sbnn.errors import SbnnError
-from sbnn.provenance import recover
+from sbnn.provenance import command_line, recover
 from sbnn.runs import LOCK, RunDir
 
 
@@ -44,10 +43,14 @@ def _holder(fd: int) -> str:
 
 
 @contextmanager
-def locked(run: RunDir | str | os.PathLike) -> Iterator[Path]:
-    """Hold ``<run>/.lock`` for the duration of the block (creating the run directory)."""
+def locked(run: RunDir | str | os.PathLike, create: bool = True) -> Iterator[Path]:
+    """Hold ``<run>/.lock`` for the duration of the block, creating the run directory (``create=False``, for
+    stages that only read an existing run: a missing one is left to the stage's own "not found" error)."""
     run = run if isinstance(run, RunDir) else RunDir(run)
     run.check()
+    if not create and not run.path.exists():
+        yield run.path
+        return
     run.path.mkdir(parents=True, exist_ok=True)
     key = os.path.realpath(run.path)
     if key in _held:
@@ -65,9 +68,8 @@ def locked(run: RunDir | str | os.PathLike) -> Iterator[Path]:
         os.close(fd)
         raise RunLocked(f"run directory {run.path} is in use by {holder}: wait for it to finish (or stop it)") from None
     try:
-        command = " ".join(["sbnn", *sys.argv[1:]]) if Path(sys.argv[0]).name == "sbnn" else " ".join(sys.argv)
         os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps({"pid": os.getpid(), "command": command[:300],
+        os.pwrite(fd, json.dumps({"pid": os.getpid(), "command": command_line()[:300],
                                   "started": time.strftime("%Y-%m-%d %H:%M:%S")}).encode(), 0)
         _held[key] = [fd, 1]
         recover(run.path)

@@ -25,7 +25,7 @@ def add_parser(sub, name: str, help_text: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with runlock.locked(RunDir(args.run)):
+    with runlock.locked(RunDir(args.run), create=False):
         return _run(args)
 
 

@@ -38,7 +38,8 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch.load of arbitrary bytes raises anything (KeyError, IndexError, ...): chained
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path} is not a readable checkpoint (corrupted or truncated?): {first[:160]}") from exc
+        raise CheckpointError(f"{path} is not a readable checkpoint (corrupted or truncated?): {type(exc).__name__}: "
+                              f"{first[:160]}") from exc
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an sbnn checkpoint")
     if ckpt.get("version") != VERSION:

@@ -147,7 +147,7 @@ def deploy(run: RunDir, board_name: str = "pynq-z2", build: bool | None = None, 
     Refuses an ``hw/`` or ``export/`` that is stale or changed after it was written (the RTL and the expected
     scores must come from the same model). The bundle is built aside and replaces ``<run>/deploy`` only when
     everything succeeded, with a manifest; a bitstream already built from the same RTL is carried over."""
-    with runlock.locked(run):
+    with runlock.locked(run, create=False):
         provenance.require_current(run, "hw", "export")
         b = board(board_name)
         hw = read_hw(run)
