@@ -12,6 +12,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
+from sbnn import runlock
 from sbnn.errors import ConfigError
 from sbnn.report import plots
 from sbnn.report import tables as tb
@@ -129,6 +130,9 @@ def build_report(root: Path, out: Path | None = None, log: Callable[[str], None]
     root = Path(root)
     if not root.is_dir():
         raise ConfigError(f"{root} is not a directory: pass a run directory or a sweep root")
+    for run in [root, *(point_dirs(root) if is_sweep(root) else [])]:  # a swap a killed stage left half done
+        for sub in (run, run / FPS_DIR):
+            runlock.try_recover(sub)
     out = Path(out) if out else root / "report"
     out.mkdir(parents=True, exist_ok=True)
     md, body, _ = _sweep(root, out, log) if is_sweep(root) else _run(root, out)
