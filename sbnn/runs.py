@@ -11,7 +11,9 @@ A run is a folder (``runs/<name>/`` by default) with one subfolder per stage::
 The file names live here, once (the constants below); every stage, the report and the sweep use them.
 Each stage reads only what earlier stages wrote, so it can be re-run, resumed and inspected alone.
 Every file is written to a temporary name and renamed into place: an interrupted stage never leaves a
-file that looks complete.
+file that looks complete. Each stage folder also holds a ``manifest.json`` of what it read and wrote, stages
+build their folders aside and swap them in on success (:mod:`sbnn.provenance`), and one process at a time
+works in a run (:mod:`sbnn.runlock`).
 """
 
 from __future__ import annotations
