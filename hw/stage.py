@@ -18,7 +18,7 @@ from sbnn.arch import impl as impl_file
 from sbnn.arch.cost import design_estimate, logic_estimate
 from sbnn.arch.impl import LayerImpl
 from sbnn.arch.schedule import schedule
-from sbnn.errors import ConfigError, HardwareError
+from sbnn.errors import ConfigError, HardwareError, ToolNotFound
 from sbnn.hw.config import HwConfig
 from sbnn.hw.report import cycles_markdown, cycles_report
 from sbnn.hw.rtl.design import Design, generate
@@ -164,6 +164,10 @@ def run_stage(run: RunDir, cfg: HwConfig, status=None, force: bool = False) -> S
                     raise HardwareError(f"the design does not fit the {DEVICE['name']} ({', '.join(synth.over())}); see "
                                         f"{Path(kept) / runs.REPORT_MD} (fold more, or pass --report-only to keep the "
                                         "report as the run's result)")
+        except ToolNotFound as exc:  # the design is complete: keep it (to synthesize elsewhere), synth/ untouched
+            syn_stage.discard()
+            hw_stage.commit()
+            raise ToolNotFound(str(exc).replace(str(hw_stage.tmp), str(hw_stage.final))) from exc
         except HardwareError as exc:
             if hw_stage.tmp.exists():  # a failed synthesis (a design that does not fit was kept above): keep its log
                 kept = hw_stage.discard(keep=True)

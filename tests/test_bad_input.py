@@ -15,6 +15,7 @@ handling is tested in seconds; the real Yosys flow is tested in tests/hw.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import resource
@@ -465,3 +466,26 @@ def test_run_names_become_ascii_verilog_identifiers(corpus, tmp_path):
     assert all(f.name.isascii() for f in rtl.iterdir())
     assert all(f.read_text().isascii() for f in rtl.glob("*.v"))
     assert (rtl / "filelist.f").read_text().splitlines()[-1] == "run__1_____top.v"
+
+
+@pytest.mark.parametrize("err", [errno.EROFS, errno.ENOSPC, errno.EACCES])
+def test_refused_writes_are_one_line(corpus, tmp_path, monkeypatch, capsys, err):
+    """A read-only file system, a full disk or missing permissions (root ignores the last two in a real
+    folder, so the refusal is injected where every file is renamed into place)."""
+    from sbnn.cli import main
+
+    run = corpus.copy(tmp_path / "run")
+    before = snapshot(run)
+    real = os.replace
+
+    def refuse(src, dst, *a, **k):
+        if str(dst).startswith(str(run)):
+            raise OSError(err, os.strerror(err), str(dst))
+        return real(src, dst, *a, **k)
+
+    monkeypatch.setattr(os, "replace", refuse)
+    assert main(["export", "--run", str(run), "--force"]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"sbnn export: error: {os.strerror(err)}: {run}"), lines
+    monkeypatch.setattr(os, "replace", real)
+    assert_kept(run, before)
