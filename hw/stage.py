@@ -142,7 +142,8 @@ def run_stage(run: RunDir, cfg: HwConfig, status=None, force: bool = False) -> S
             write_json(hw / runs.CYCLES, rep)
             write_atomic(hw / runs.CYCLES_MD, cycles_markdown(rep))
             used = [f"export/{runs.IR}", f"export/{runs.IR_STEM}.npz"]
-            extra = provenance.external(cfg.folding) if cfg.folding else {}
+            own = cfg.folding and Path(cfg.folding).resolve().is_relative_to((run.path / "hw").resolve())
+            extra = provenance.external(cfg.folding) if cfg.folding and not own else {}  # not hw/'s own output
             hw_manifest = provenance.record(hw, "hw", {**provenance.inputs(run, used), **extra}, hw_outputs(design),
                                             config=cfg)
             synth = None

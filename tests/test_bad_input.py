@@ -352,7 +352,7 @@ def test_read_only_run_directory(corpus, tmp_path):
 def test_export_killed_while_swapping_in_keeps_the_old_export(corpus, tmp_path, point):
     run = corpus.copy(tmp_path / "run")
     before = snapshot(run)
-    proc = sbnn(["export", "--run", run, "--force"], sbnn_env(tmp_path, SBNN_FAULT_POINT=point))
+    proc = sbnn(["export", "--run", run, "--force", "--samples", "64"], sbnn_env(tmp_path, SBNN_FAULT_POINT=point))
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     assert (run / ".export.tmp").exists() or (run / ".export.old").exists()
     proc = sbnn(["sim", "--run", run], corpus.env)  # the next command under the lock repairs the swap
@@ -407,14 +407,19 @@ def test_synth_killed_during_synthesis_keeps_hw_and_synth(corpus, tmp_path):
 # ---- not errors, but never misleading ----------------------------------------------------------------------------
 
 def test_export_is_not_up_to_date_while_a_file_is_missing(corpus, tmp_path):
+    from sbnn import provenance
+    from sbnn.export.verify import ir_differences
+    from sbnn.ir import load
+
     run = corpus.copy(tmp_path / "run")
-    npz = (run / "export" / "ir.npz").read_bytes()
+    same = ["export", "--run", run, "--samples", "64"]  # the fixture's export config
+    proc = sbnn(same, corpus.env)
+    assert proc.returncode == 0 and "export is up to date" in proc.stdout, proc.stdout + proc.stderr
     (run / "export" / "ir.npz").unlink()
-    proc = sbnn(["export", "--run", run], corpus.env)
+    proc = sbnn(same, corpus.env)
     assert proc.returncode == 0 and "up to date" not in proc.stdout, proc.stdout + proc.stderr
-    assert (run / "export" / "ir.npz").read_bytes() == npz  # the same checkpoint gives the same IR
-    again = sbnn(["export", "--run", run], corpus.env)
-    assert again.returncode == 0 and "export is up to date" in again.stdout
+    assert provenance.check(RunDir(run), "export").state == "current"
+    assert ir_differences(load(run / "export" / "ir"), load(corpus.good / "export" / "ir")) == []
 
 
 def test_report_marks_what_a_new_training_made_stale(corpus, tmp_path):
@@ -457,9 +462,10 @@ def test_capacity_precheck_refuses_a_far_too_large_design(corpus, tmp_path):
 
 
 def test_run_names_become_ascii_verilog_identifiers(corpus, tmp_path):
-    run = corpus.copy(tmp_path / "run #1 (ß)")
-    proc = sbnn(["export", "--run", run, "--force"], corpus.env)
-    assert proc.returncode == 0, proc.stderr
+    """An export names the IR after its run directory; the Verilog keeps ASCII letters, digits and '_'."""
+    model = random_model(np.random.default_rng(0), input_shape=(6, 6, 1), convs=(4,), dense=(8,), name="run #1 (ß)")
+    run = tmp_path / "run #1 (ß)"
+    save(model, run / "export" / "ir")
     proc = sbnn(["synth", "--run", run, "--no-synth"], corpus.env)
     assert proc.returncode == 0, proc.stderr
     rtl = run / "hw" / "rtl"
