@@ -166,7 +166,7 @@ def step_verify(ctx: Context) -> None:
     rep["passed"] = not failures
     if failures:
         write_json(ctx.out / runs.VERIFY, ctx.report)
-        where = ctx.run.path / ".export.failed" / runs.VERIFY
+        where = runs.aside(ctx.run.path, "export", "failed") / runs.VERIFY
         raise ExportError("verification failed: " + " | ".join(failures) + f" (details: {where})")
 
 

@@ -26,9 +26,9 @@ class HwConfig(StageConfig):
     #: target clock (MHz) for frames/s, latency and automatic folding
     clock_mhz: float = Field(default=100.0, gt=0)
     #: "sparse": zero-weight skipping; "dense": FINN-like XNOR baseline without skipping
-    #: "auto": per layer the cheaper of the two by the logic estimate (at a given folding: among those
-    #: within ``max_cycle_overhead`` of the fastest; with ``target_fps``: among those meeting it)
-    style: StyleChoice = "sparse"
+    #: "auto" (default): per layer the cheaper of the two by the logic estimate (at a given folding: among
+    #: those within ``max_cycle_overhead`` of the fastest; with ``target_fps``: among those meeting it)
+    style: StyleChoice = "auto"
     #: weight-memory coding of sparse folded layers
     coding: CodingChoice = "auto"
     #: sparse folded MVUs: "full" (a slot reads any input of the vector held in flip-flops: a (K+1):1
@@ -57,9 +57,10 @@ class HwConfig(StageConfig):
     synth: bool = True
     #: extra options appended to Yosys' synth_xilinx (e.g. "-nowidelut")
     yosys_options: str = ""
-    #: ABC9 script: "default" (Yosys' own) or "fast" (no AIG rewriting / don't-care optimisation: much
-    #: faster on large unrolled layers, ~10-30 % more LUTs)
-    yosys_abc: AbcScript = "default"
+    #: ABC9 script: "default" (Yosys' own), "fast" (no AIG rewriting / don't-care optimisation: much
+    #: faster on large unrolled layers, ~10-30 % more LUTs) or "auto" (fast where the default takes minutes:
+    #: :func:`sbnn.hw.synth.yosys.choose_abc`)
+    yosys_abc: AbcScript = "auto"
     #: seconds before synthesis is abandoned (None: no limit)
     synth_timeout: Optional[float] = Field(default=None, gt=0)
     #: report a design that does not fit the device without failing

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from sbnn import provenance, runlock, runs
 from sbnn.arch import folding as fold
@@ -25,7 +26,7 @@ from sbnn.hw.rtl.design import Design, generate
 from sbnn.hw.synth.device import DEVICE
 from sbnn.hw.synth.report import SynthReport
 from sbnn.hw.synth.vivado import run_vivado
-from sbnn.hw.synth.yosys import run_yosys
+from sbnn.hw.synth.yosys import choose_abc, is_cached, run_yosys
 from sbnn.ir import io as ir_io
 from sbnn.ir.model import IRModel
 from sbnn.runs import RunDir, write_atomic, write_json
@@ -107,9 +108,13 @@ def hw_outputs(design: Design) -> list[str]:
             *(f"{runs.RTL}/{name}" for name in design.files)]
 
 
-def run_stage(run: RunDir, cfg: HwConfig, status=None, force: bool = False) -> StageResult:
+def run_stage(run: RunDir, cfg: HwConfig, status=None, force: bool = False,
+              log: Callable[[str], None] = lambda msg: None, read: dict[str, str] | None = None) -> StageResult:
     """Generate (and synthesize) the accelerator of ``<run>/export/ir``; ``force`` ignores the synthesis
     cache (results are cached by the RTL's digest, the script and the tool) and the capacity pre-check.
+    ``status(msg)`` wraps each long step (a context manager: the CLI shows its elapsed time); ``log`` says what a
+    user should know up front; ``read`` adds digests of other files the configuration came from to the
+    manifest (:func:`sbnn.provenance.external`), so the design turns stale when they change.
 
     ``hw/`` and ``synth/`` are built aside and swapped in only when everything succeeded (a design that does
     not fit is kept in ``.hw.failed`` / ``.synth.failed`` unless ``report_only``); each gets a manifest. Holds
@@ -144,15 +149,20 @@ def run_stage(run: RunDir, cfg: HwConfig, status=None, force: bool = False) -> S
             used = [f"export/{runs.IR}", f"export/{runs.IR_STEM}.npz"]
             own = cfg.folding and Path(cfg.folding).resolve().is_relative_to((run.path / "hw").resolve())
             extra = provenance.external(cfg.folding) if cfg.folding and not own else {}  # not hw/'s own output
-            hw_manifest = provenance.record(hw, "hw", {**provenance.inputs(run, used), **extra}, hw_outputs(design),
-                                            config=cfg)
+            hw_manifest = provenance.record(hw, "hw", {**provenance.inputs(run, used), **extra, **(read or {})},
+                                            hw_outputs(design), config=cfg)
             synth = None
             if cfg.synth:
                 out = syn_stage.begin()
-                with status(f"synthesizing with {cfg.tool} (the first Yosys call compiles it, ~30 s)"):
+                abc, abc_note = choose_abc(design, cfg.yosys_abc)
+                cached = cfg.tool == "yosys" and not force and is_cached(design, cfg.yosys_options, abc)
+                if cfg.tool == "yosys" and abc_note and not cached:
+                    log(abc_note)
+                what = "reading the cached Yosys result" if cached else f"synthesizing with {cfg.tool}" + (
+                    f" (ABC script {abc})" if cfg.tool == "yosys" else "")
+                with status(what):
                     synth = run_vivado(design, rtl, cfg.clock_mhz, cfg.synth_timeout) if cfg.tool == "vivado" else \
-                        run_yosys(design, rtl, cfg.yosys_options, cfg.synth_timeout, use_cache=not force,
-                                  abc=cfg.yosys_abc)
+                        run_yosys(design, rtl, cfg.yosys_options, cfg.synth_timeout, use_cache=not force, abc=abc)
                 data = synth.to_json()
                 data["cycles"] = {k: rep[k] for k in ("clock_mhz", "latency_cycles", "interval_cycles", "frames_per_second")}
                 write_json(out / runs.REPORT, data)

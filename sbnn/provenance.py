@@ -37,7 +37,7 @@ from typing import Any, Iterable
 
 from sbnn import __version__
 from sbnn.errors import SbnnError
-from sbnn.runs import MANIFEST, RunDir, write_json
+from sbnn.runs import MANIFEST, RunDir, aside, write_json
 
 FORMAT = 1
 #: the command that (re)makes a stage's outputs
@@ -265,10 +265,6 @@ def fault_point(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _aside(run_path: Path, stage: str, kind: str) -> Path:
-    return run_path / f".{stage}.{kind}"
-
-
 class Staging:
     """A stage's outputs built aside in ``<run>/.<stage>.tmp`` and swapped into ``<run>/<stage>`` on success.
 
@@ -281,8 +277,8 @@ class Staging:
         run.check()
         self.run, self.stage = run, stage
         self.final = run.path / stage
-        self.tmp = _aside(run.path, stage, "tmp")
-        self.failed = _aside(run.path, stage, "failed")
+        self.tmp = aside(run.path, stage, "tmp")
+        self.failed = aside(run.path, stage, "failed")
 
     def begin(self) -> Path:
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -291,7 +287,7 @@ class Staging:
         return self.tmp
 
     def commit(self) -> Path:
-        old = _aside(self.run.path, self.stage, "old")
+        old = aside(self.run.path, self.stage, "old")
         shutil.rmtree(old, ignore_errors=True)
         fault_point(f"{self.stage}:commit")
         if self.final.is_symlink():  # a linked stage (a sweep's reused training, fps/export): replace the link

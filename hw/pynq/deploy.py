@@ -229,7 +229,7 @@ def _write(run: RunDir, out: Path, b, hw: RunHardware, clock: float, gain, bias,
         if build:
             raise ToolNotFound(msg)
         return DeployResult(out, tcl, driver, bit if bit.exists() else None, msg)
-    log = run.path / ".deploy.failed" / "vivado" / "vivado.log"  # where a failed attempt is kept
+    log = runs.aside(run.path, "deploy", "failed") / "vivado" / "vivado.log"  # where a failed attempt is kept
     try:
         vivado.run(["-mode", "batch", "-nojournal", "-log", "vivado.log", "-source", "build.tcl"], cwd=viv,
                    timeout=timeout)

@@ -104,11 +104,12 @@ def choose_modes(model: IRModel, style: StyleChoice = "sparse", gather: GatherCh
     """Style and gather of every MVU at a given folding. ``auto`` picks, among the candidates whose
     clocks per vector stay within ``max_cycle_overhead`` of the fastest (as the automatic weight coding
     does), the one with the smallest logic estimate; ``fixed`` (layer -> {"style", "gather"}, e.g. from a
-    folding file) wins."""
+    folding file) wins, and a fixed gather implies the zero-skipping style."""
     out = {}
     for name, layer in _mvus(model).items():
         own = (fixed or {}).get(name, {})
-        plans = gather_plans(layer, own.get("style", style), own.get("gather", gather))
+        # a gather applies to the zero-skipping datapath only: an entry that names one asks for that datapath
+        plans = gather_plans(layer, own.get("style", "sparse" if "gather" in own else style), own.get("gather", gather))
         fastest = min(vector_clocks(p, layer.in_features) for p in plans)
         ok = [p for p in plans if vector_clocks(p, layer.in_features) <= fastest * (1 + max_cycle_overhead)]
         out[name] = plan_entry(min(ok, key=lambda p: logic_estimate(layer, p)))

@@ -16,6 +16,7 @@ from sbnn import provenance
 from sbnn.runs import (
     CONFIG,
     CYCLES,
+    DENSE_BASELINE_DIR,
     FINN_BASELINE,
     FOLDING,
     FPS_DIR,
@@ -26,6 +27,7 @@ from sbnn.runs import (
     SWEEP_CONFIG,
     SWEEP_POINTS,
     SWEEP_RECORD,
+    VERIFY,
     RunDir,
 )
 
@@ -38,9 +40,10 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "status": (SWEEP_RECORD, "status"),
     "weight_sparsity": (f"train/{METRICS}", "final.sparsity (fraction of zero weight bits)"),
     "float_test_acc": (f"train/{METRICS}", "final.test_acc (the trained PyTorch model)"),
+    "export_verified": (f"export/{VERIFY}", "verification.passed (IR == IR, torch integer == QONNX == simulator)"),
     "test_acc": (f"sim/{REPORT}", "test_accuracy (bit-exact integer simulator)"),
-    "rtl_samples": (f"sim/{RTL_REGRESSION}", "rtl.samples"),
-    "rtl_equal": (f"sim/{RTL_REGRESSION}", "rtl.equal and rtl.timing_equals_cycle_model"),
+    "rtl_samples": (f"sim/{RTL_REGRESSION} or sim/{REPORT}", "rtl.samples"),
+    "rtl_equal": (f"sim/{RTL_REGRESSION} or sim/{REPORT}", "rtl.equal and rtl.timing_equals_cycle_model"),
     "LUT": (f"synth/{REPORT}", "total.LUT"),
     "FF": (f"synth/{REPORT}", "total.FF"),
     "BRAM36": (f"synth/{REPORT}", "bram36_equivalent"),
@@ -63,14 +66,14 @@ COLUMNS: dict[str, tuple[str, str]] = {
 }
 
 
-def _json(path: Path) -> dict | None:
+def json_or_none(path: Path) -> dict | None:
     try:
         return json.loads(path.read_text())
     except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
         return None
 
 
-def _yaml(path: Path) -> dict | None:
+def yaml_or_none(path: Path) -> dict | None:
     import yaml
 
     try:
@@ -79,7 +82,7 @@ def _yaml(path: Path) -> dict | None:
         return None
 
 
-def _get(data: dict | None, dotted: str) -> Any:
+def get(data: dict | None, dotted: str) -> Any:
     for key in dotted.split("."):
         if not isinstance(data, dict):
             return None
@@ -98,70 +101,95 @@ def datapaths(folding: dict | None) -> str | None:
     return ", ".join(f"{k} x{n}" for k, n in counts.items())
 
 
-def stale(run: Path) -> dict[str, str]:
-    """Stage folders of a run (and of its equal-throughput sub-run) that are not current -> why (their
-    manifests, :mod:`sbnn.provenance`): their numbers are shown, marked, never as current."""
-    out = {}
-    for sub in ("", FPS_DIR):
+def rtl_check(run: Path) -> tuple[dict | None, str | None]:
+    """The last RTL check of the run: ``sim/report.json``'s ``rtl`` entry (``sbnn sim --rtl``) or a sweep
+    point's ``sim/rtl_regression.json``."""
+    for name in (REPORT, RTL_REGRESSION):
+        rtl = get(json_or_none(run / "sim" / name), "rtl")
+        if isinstance(rtl, dict):
+            return rtl, f"sim/{name}"
+    return None, None
+
+
+#: sub-runs whose designs a report shows next to the run's: a sweep point's equal-throughput design, the dense
+#: baseline (``sbnn report --baseline dense``)
+SUB_RUNS = (FPS_DIR, DENSE_BASELINE_DIR)
+
+
+def stale(run: Path) -> dict[str, provenance.Status]:
+    """Stage folders of a run (``"synth"``) and of its sub-runs (``"fps/synth"``) that are not current, with
+    why, from their manifests (:func:`sbnn.provenance.run_status`, the one judge of staleness): their numbers
+    are shown, marked, never as current. A sub-run's linked stage (its ``export`` -> ``../export``) is the
+    run's own and is listed once, under the run."""
+    out: dict[str, provenance.Status] = {}
+    for sub in ("", *SUB_RUNS):
         if sub and not (run / sub).is_dir():
             continue
         for stage, st in provenance.run_status(RunDir(run / sub)).items():
-            out[f"{sub}/{stage}".lstrip("/")] = f"{st.state}: {st.reason}"
+            if sub and (run / sub / stage).is_symlink():
+                continue
+            out[f"{sub}/{stage}".lstrip("/")] = st
     return out
+
+
+def stale_text(marks: dict[str, provenance.Status]) -> str | None:
+    """The ``stale`` column: "export (stale: train/checkpoint.pt changed); hw (stale: made from export/, ...)"."""
+    return "; ".join(f"{k} ({st.state}: {st.reason})" for k, st in marks.items()) or None
 
 
 def read_row(run: Path) -> dict[str, Any]:
     """One run directory -> one row (see ``COLUMNS``)."""
-    sweep = _json(run / SWEEP_RECORD)
-    metrics = _json(run / "train" / METRICS)
+    sweep = json_or_none(run / SWEEP_RECORD)
+    metrics = json_or_none(run / "train" / METRICS)
     final = (metrics or {}).get("final") or {}
-    tcfg = _yaml(run / "train" / CONFIG)
-    sim = _json(run / "sim" / REPORT)
-    rtl = _get(_json(run / "sim" / RTL_REGRESSION), "rtl")
-    syn = _json(run / "synth" / REPORT)
-    cyc = _json(run / "hw" / CYCLES)
-    eq_cfg = _yaml(run / FPS_DIR / "hw" / CONFIG)
-    eq_syn = _json(run / FPS_DIR / "synth" / REPORT)
-    eq_cyc = _json(run / FPS_DIR / "hw" / CYCLES)
-    finn = _json(run / FINN_BASELINE)
+    tcfg = yaml_or_none(run / "train" / CONFIG)
+    sim = json_or_none(run / "sim" / REPORT)
+    rtl, _ = rtl_check(run)
+    syn = json_or_none(run / "synth" / REPORT)
+    cyc = json_or_none(run / "hw" / CYCLES)
+    eq_cfg = yaml_or_none(run / FPS_DIR / "hw" / CONFIG)
+    eq_syn = json_or_none(run / FPS_DIR / "synth" / REPORT)
+    eq_cyc = json_or_none(run / FPS_DIR / "hw" / CYCLES)
+    finn = json_or_none(run / FINN_BASELINE)
     finn = finn if finn and finn.get("ok") else None
     return {
         "name": run.name,
-        "arch": _get(sweep, "point.arch") or _get(tcfg, "model.arch"),
-        "method": _get(tcfg, "quant.method") or _get(sweep, "point.method"),
-        "target_sparsity": _get(sweep, "point.sparsity") if sweep else (
-            _get(tcfg, "quant.sparsity") if str(_get(tcfg, "quant.method")).startswith("ab-") else None),
-        "status": _get(sweep, "status"),
+        "arch": get(sweep, "point.arch") or get(tcfg, "model.arch"),
+        "method": get(tcfg, "quant.method") or get(sweep, "point.method"),
+        "target_sparsity": get(sweep, "point.sparsity") if sweep else (
+            get(tcfg, "quant.sparsity") if str(get(tcfg, "quant.method")).startswith("ab-") else None),
+        "status": get(sweep, "status"),
         "weight_sparsity": final.get("sparsity"),
         "float_test_acc": final.get("test_acc"),
-        "test_acc": _get(sim, "test_accuracy"),
-        "rtl_samples": _get(rtl, "samples"),
+        "export_verified": get(json_or_none(run / "export" / VERIFY), "verification.passed"),
+        "test_acc": get(sim, "test_accuracy"),
+        "rtl_samples": get(rtl, "samples"),
         "rtl_equal": (bool(rtl["equal"] and rtl["timing_equals_cycle_model"]) if rtl else None),
-        "LUT": _get(syn, "total.LUT"),
-        "FF": _get(syn, "total.FF"),
-        "BRAM36": _get(syn, "bram36_equivalent"),
-        "DSP": _get(syn, "total.DSP"),
-        "cycles_per_frame": _get(cyc, "interval_cycles"),
-        "latency_cycles": _get(cyc, "latency_cycles"),
-        "fps": _get(cyc, "frames_per_second"),
-        "eq_target_fps": _get(eq_cfg, "target_fps"),
-        "eq_LUT": _get(eq_syn, "total.LUT"),
-        "eq_FF": _get(eq_syn, "total.FF"),
-        "eq_BRAM36": _get(eq_syn, "bram36_equivalent"),
-        "eq_cycles_per_frame": _get(eq_cyc, "interval_cycles"),
-        "eq_fps": _get(eq_cyc, "frames_per_second"),
-        "eq_mvus": datapaths(_json(run / FPS_DIR / "hw" / FOLDING)),
-        "finn_LUT": _get(finn, "total.LUT"),
-        "finn_BRAM18": _get(finn, "total.BRAM18"),
-        "finn_cycles_per_frame": _get(finn, "max_cycles"),
-        "finn_fps": _get(finn, "frames_per_second"),
-        "stale": "; ".join(f"{k} ({v})" for k, v in stale(run).items()) or None,
+        "LUT": get(syn, "total.LUT"),
+        "FF": get(syn, "total.FF"),
+        "BRAM36": get(syn, "bram36_equivalent"),
+        "DSP": get(syn, "total.DSP"),
+        "cycles_per_frame": get(cyc, "interval_cycles"),
+        "latency_cycles": get(cyc, "latency_cycles"),
+        "fps": get(cyc, "frames_per_second"),
+        "eq_target_fps": get(eq_cfg, "target_fps"),
+        "eq_LUT": get(eq_syn, "total.LUT"),
+        "eq_FF": get(eq_syn, "total.FF"),
+        "eq_BRAM36": get(eq_syn, "bram36_equivalent"),
+        "eq_cycles_per_frame": get(eq_cyc, "interval_cycles"),
+        "eq_fps": get(eq_cyc, "frames_per_second"),
+        "eq_mvus": datapaths(json_or_none(run / FPS_DIR / "hw" / FOLDING)),
+        "finn_LUT": get(finn, "total.LUT"),
+        "finn_BRAM18": get(finn, "total.BRAM18"),
+        "finn_cycles_per_frame": get(finn, "max_cycles"),
+        "finn_fps": get(finn, "frames_per_second"),
+        "stale": stale_text(stale(run)),
     }
 
 
 def layer_rows(run: Path, sub: str = "") -> list[dict[str, Any]]:
     """Per-layer synthesis of a run (``sub="fps"``: of its equal-throughput design)."""
-    syn = _json(run / sub / "synth" / REPORT)
+    syn = json_or_none(run / sub / "synth" / REPORT)
     return [{"layer": r["layer"], "LUT": r["LUT"], "FF": r["FF"], "BRAM36": r["BRAM36"] + r["BRAM18"] / 2}
             for r in (syn or {}).get("layers", [])]
 
@@ -173,7 +201,7 @@ def is_sweep(root: Path) -> bool:
 def point_dirs(root: Path) -> list[Path]:
     """The sweep's point directories in grid order (``points.json``, written by the sweep), then any others."""
     found = sorted(p for p in root.iterdir() if p.is_dir() and (p / SWEEP_RECORD).exists())
-    order = _json(root / SWEEP_POINTS)
+    order = json_or_none(root / SWEEP_POINTS)
     order = [n for n in order if isinstance(n, str)] if isinstance(order, list) else []
     rank = {n: i for i, n in enumerate(order)}
     return sorted(found, key=lambda p: (rank.get(p.name, len(rank)), p.name))
@@ -183,7 +211,7 @@ def device(runs: list[Path]) -> dict | None:
     """The target device (part, name, capacities) as the first of ``runs``' synthesis reports records it."""
     for run in runs:
         for sub in ("", FPS_DIR):
-            dev = _get(_json(run / sub / "synth" / REPORT), "device")
+            dev = get(json_or_none(run / sub / "synth" / REPORT), "device")
             if isinstance(dev, dict):
                 return dev
     return None

@@ -39,8 +39,14 @@ def test_report_marks_what_a_new_training_made_stale(corpus, tmp_path):
     for stage in ("export/ stale: train/checkpoint.pt changed", "hw/ stale: made from export/",
                   "synth/ stale", "sim/ stale", "deploy/ stale"):
         assert stage in proc.stdout, proc.stdout
-    rows = {ln.split("|")[1].strip(): ln for ln in proc.stdout.splitlines() if ln.startswith("| ")}
-    assert "[STALE]" in rows["LUT"] and "[STALE]" in rows["test_acc"] and "[STALE]" not in rows["weight_sparsity"]
+    assert f"re-run 'sbnn export --run {run}', then 'sbnn synth --run {run}', then 'sbnn sim --rtl --run {run}', " \
+        f"then 'sbnn deploy --run {run}'" in proc.stdout
+    md = (run / "report" / "report.md").read_text()
+    assert md.count("STALE: export/ stale: train/checkpoint.pt changed") == 1  # the warning at the top
+    rows = {ln.split(" | ")[0].strip("| "): ln for ln in md.splitlines() if ln.startswith("| ")}
+    assert rows["resources (Yosys, xc7z020)"].endswith("[STALE] |")  # synth/: the old design's count
+    assert rows["accuracy, bit-exact (integer simulator)"].endswith("[STALE] |")  # sim/: the old export's
+    assert "[STALE]" not in rows["accuracy, float model (PyTorch, test split)"]  # train/: the new model, current
     csv = (run / "report" / "report.csv").read_text()
     assert "export (stale: train/checkpoint.pt changed)" in csv
 
