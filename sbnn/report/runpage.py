@@ -215,10 +215,11 @@ def _state(status: str | None, reason: str) -> str:
     return status or "present"
 
 
-def _fig_stale(info: dict, *stages: str) -> str:
-    """A caption's note when the figure is drawn from stages that are not current."""
+def _fig_stale(info: dict, *stages: str) -> str | None:
+    """Why a figure drawn from ``stages`` is not current (None when they all are)."""
     bad = [s for s in stages if s in info["stale"]]
-    return f" [STALE]: drawn from stages that are not current ({', '.join(b + '/' for b in bad)})." if bad else ""
+    return (f"drawn from {', '.join(b + '/' for b in bad)}, which {'is' if len(bad) == 1 else 'are'} not current "
+            "(see the warning at the top)") if bad else None
 
 
 def run_page(run: Path, out: Path) -> tuple[str, str]:
@@ -241,14 +242,13 @@ def run_page(run: Path, out: Path) -> tuple[str, str]:
         _resources(page, info, des, base)
         plots_run.utilisation(des, base, out)
         page.figure("utilisation.png", "Each resource of the accelerator as a share of the device's capacity"
-                    + (", next to the dense XNOR baseline folded for the same frames/s" if base else "") + "."
-                    + _fig_stale(info, "synth", *(BASE if base else ())),
-                    f"{synth_cmd}; {again}")
+                    + (", next to the dense XNOR baseline folded for the same frames/s" if base else "") + ".",
+                    f"{synth_cmd}; {again}", _fig_stale(info, "synth", *(BASE if base else ())))
     if des and des.get("stages"):
         _layers(page, info, base)
         plots_run.layer_clocks(des, out)
         page.figure("layer_clocks.png", "Clocks per frame of every pipeline stage (cycle model, hw/cycles.json) "
-                    "against the interval; the bottleneck in red." + _fig_stale(info, "hw"), f"{synth_cmd}; {again}")
+                    "against the interval; the bottleneck in red.", f"{synth_cmd}; {again}", _fig_stale(info, "hw"))
     elif info["layers"]:  # exported, not synthesized: what the export says of each layer
         page.section("Per layer")
         page.table(["layer", _mark("zero bits", info, "export"), _mark("mask structure", info, "export")],
@@ -256,13 +256,13 @@ def run_page(run: Path, out: Path) -> tuple[str, str]:
     if any(r.get("zero_bits") is not None for r in info["layers"]):
         plots_run.layer_zero_bits(info["layers"], out)
         page.figure("layer_zero_bits.png", "Fraction of zero weight bits of every MVU, as exported "
-                    "(export/verify.json), labelled with its mask structure." + _fig_stale(info, "export"),
-                    f"sbnn export --run {run}; {again}")
+                    "(export/verify.json), labelled with its mask structure.", f"sbnn export --run {run}; {again}",
+                    _fig_stale(info, "export"))
     if des and des.get("synth_layers"):
         plots_run.layer_resources(des, base, out)
         page.figure("layer_resources.png", "LUTs and flip-flops per layer (Yosys, per module instance)"
-                    + (", next to the dense baseline's" if base else "") + "."
-                    + _fig_stale(info, "synth", *(BASE if base else ())), f"{synth_cmd}; {again}")
+                    + (", next to the dense baseline's" if base else "") + ".", f"{synth_cmd}; {again}",
+                    _fig_stale(info, "synth", *(BASE if base else ())))
     page.section("Stages and files")
     page.para("State: current (its manifest matches its inputs and files), stale (its inputs changed since it "
               "ran, or it was made from a stage that is not current), modified (its own files changed since), "

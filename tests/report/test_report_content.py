@@ -299,6 +299,10 @@ def test_a_partial_run_says_what_is_missing_and_flags_a_stale_stage(tmp_path):
                       "hw": "missing ('sbnn synth')", "synth": "missing ('sbnn synth')",
                       "sim": "missing ('sbnn sim --rtl')"}
     assert (out / "layer_zero_bits.png").exists()
+    assert ("[STALE: drawn from export/, which is not current (see the warning at the top)]: Fraction of zero "
+            "weight bits") in md  # a figure drawn from a stale stage says so in its caption
+    page = (out / "index.html").read_text()
+    assert page.count("<figure class=stale>") == page.count("<figure") == 1
     assert tabs[("layer", "zero bits [STALE]", "mask structure [STALE]")] == [["mvu0", "90.0 %", "none"],
                                                                               ["mvu1", "87.5 %", "1:8"]]
     with open(out / "report.csv") as fh:
