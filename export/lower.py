@@ -49,6 +49,9 @@ class Lowered:
     input_tensor: str  # graph tensor whose value / input_scale is the IR input (NCHW)
     input_scale: float
     nodes: dict[str, list[str]] = field(default_factory=dict)  # IR layer -> QONNX node names
+    #: every sign the graph takes, in layer order: (tensor, per-channel shift or None, IR layer whose output bits
+    #: it gives); the bit is ``tensor - shift >= 0``, the shift along axis 1
+    pre_sign: list[tuple[str, np.ndarray | None, str]] = field(default_factory=list)
 
 
 class Lowering:
@@ -65,6 +68,7 @@ class Lowering:
         self.ir_input_scale = input_scale
         self.n_mvu = 0
         self.pending: list[str] = []
+        self.pre_sign: list[tuple[str, np.ndarray | None, str]] = []
 
     # --- helpers -------------------------------------------------------------------------------
     def const(self, name: str) -> np.ndarray | None:
@@ -145,6 +149,7 @@ class Lowering:
         shape = self.m.get_tensor_shape(g.input[0].name)
         if shape is None or len(shape) not in (2, 4):
             raise ExportError(f"unsupported input shape {shape}: expected (N, C, H, W) or (N, F)")
+        self._check_finite()
         hwc = (shape[2], shape[3], shape[1]) if len(shape) == 4 else (1, 1, shape[1])
         self.state[g.input[0].name] = Int(self.input_scale, ValueType(self.input_bits, self.input_signed), hwc,
                                           flat=len(shape) == 2)
@@ -166,7 +171,21 @@ class Lowering:
         if last not in self.layers:
             self._emit(last)
         model = IRModel("qonnx", self.spec, self.layers, head, [], {"source": "qonnx"})
-        return Lowered(model.validate(), self.input_tensor, self.ir_input_scale, self.nodes)
+        return Lowered(model.validate(), self.input_tensor, self.ir_input_scale, self.nodes, self.pre_sign)
+
+    def _check_finite(self) -> None:
+        """An infinite or NaN constant (a quantizer scale, a BatchNorm statistic) has no integer meaning."""
+        users = {}
+        for node in self.m.graph.node:
+            for name in node.input:
+                users.setdefault(name, node)
+        for init in self.m.graph.initializer:
+            value = self.const(init.name)
+            if value is not None and value.dtype.kind == "f" and not np.all(np.isfinite(value)):
+                node = users.get(init.name)
+                where = f" (an input of node '{node.name or node.op_type}', {node.op_type})" if node is not None else ""
+                raise ExportError(f"constant '{init.name}'{where} holds infinite or NaN values: the graph has no "
+                                  "integer equivalent")
 
     def _node(self, node, st) -> None:
         op = node.op_type
@@ -243,6 +262,8 @@ class Lowering:
         """Sign of (affine - shift_by) >= 0: thresholds of the pending MVU, or input binarization."""
         if isinstance(st, Bits):
             return Bits(out_scale * 1.0, st.shape, st.flat)
+        self.pre_sign.append((node.input[0], None if shift_by is None else np.asarray(shift_by, dtype=np.float64),
+                              st.layer.name if isinstance(st, Acc) else "input"))
         c = self._channels(st)
         if isinstance(st, Acc):
             a, b = st.a, st.b - (shift_by if shift_by is not None else 0.0)
@@ -388,4 +409,4 @@ def lower(model: ModelWrapper | str | Path, *, input_bits: int | None = None, in
     ir.classes = json.loads(meta.get("sbnn.classes", "[]"))
     ir.name = name or meta.get("sbnn.name", "qonnx")
     ir.provenance = json.loads(meta.get("sbnn.provenance", '{"source": "foreign qonnx"}'))
-    return Lowered(ir.validate(), lowered.input_tensor, lowered.input_scale, lowered.nodes)
+    return Lowered(ir.validate(), lowered.input_tensor, lowered.input_scale, lowered.nodes, lowered.pre_sign)

@@ -2,14 +2,14 @@
 
 For an sbnn checkpoint: load -> fold to IR -> pick real samples -> write QONNX (Brevitas) ->
 lower the QONNX back to IR -> verify -> commit. For a foreign QONNX file the first steps are
-replaced by reading and lowering that file. Outputs are assembled in a temporary folder that replaces
-``<run>/export/`` only when every check has passed, so a failed export never leaves a valid-looking
-IR behind.
+replaced by reading and lowering that file. Outputs are assembled in a staging folder that replaces
+``<run>/export/`` only when every check has passed (:class:`sbnn.provenance.Staging`), with a manifest of
+the checkpoint (or QONNX file) and config they came from, so a failed export never touches the last good
+one, and a later training makes it visibly stale.
 """
 
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,13 +17,13 @@ from typing import Callable
 
 import numpy as np
 
-from sbnn import runs
+from sbnn import provenance, runlock, runs
 from sbnn.data import load_dataset
-from sbnn.errors import ExportError, SbnnError
+from sbnn.errors import ExportError
 from sbnn.export.config import ExportConfig
 from sbnn.export.layout import nchw_to_nhwc
 from sbnn.ir import IRModel, save
-from sbnn.runs import RunDir, write_json
+from sbnn.runs import RunDir, read_json, write_json
 from sbnn.sim.bitexact import Simulator
 
 Step = Callable[["Context"], None]
@@ -113,13 +113,15 @@ def step_verify(ctx: Context) -> None:
     runner = QonnxRunner(load_qonnx(ctx.qonnx_path or ctx.cfg.qonnx), batch=ctx.cfg.batch)
     want = [] if ctx.lowered.input_tensor == runner.base.graph.input[0].name else [ctx.lowered.input_tensor]
     t0 = time.perf_counter()
-    qout = runner.run(ctx.x_nchw, want)
+    if ctx.ir_direct is None:
+        qscores, flips = _foreign_run(ctx, runner, want)
+    else:
+        qout = runner.run(ctx.x_nchw, want)
+        x_in = qout[ctx.lowered.input_tensor] if want else ctx.x_nchw
+        ctx.x_ir = ir_inputs(ctx.ir, x_in, ctx.lowered.input_scale)
+        qscores = qout["output"].reshape(len(ctx.x_ir), -1)
     rep["qonnx_seconds"] = round(time.perf_counter() - t0, 2)
-    x_in = qout[ctx.lowered.input_tensor] if want else ctx.x_nchw
-    x_int = np.rint(x_in / ctx.lowered.input_scale)
-    ctx.x_ir = nchw_to_nhwc(x_int.reshape(len(x_int), *_nchw(ctx.ir))).astype(np.int64)
     sim = Simulator(ctx.ir).run(ctx.x_ir)
-    qscores = qout["output"].reshape(len(x_int), -1)
     if ctx.ir_direct is not None:
         rep["qonnx_equals_sim"] = verify.integer_equality("qonnx", qscores, "sim", sim.scores)
         import torch
@@ -130,11 +132,12 @@ def step_verify(ctx: Context) -> None:
             tscores = IRNet(ctx.ir_direct).eval()(torch.from_numpy(ctx.x_nchw)).numpy()
         rep["torch_int_equals_qonnx"] = verify.integer_equality("torch integer network", tscores, "qonnx", qscores)
         rep["float_model_vs_sim"] = verify.float_model_agreement(ctx.trained, ctx.x_nchw, sim.logits, ctx.cfg.tie_eps)
-    else:  # foreign graph: its float ops may round differently near thresholds; compare logits argmax
+    else:  # foreign graph: float32 may round a sign near 0 differently; everything else must agree
         qlogits = qscores.astype(np.float64)
         rep["qonnx_argmax_equals_sim"] = {"samples": len(qlogits),
                                           "agree": int((qlogits.argmax(1) == sim.logits.argmax(1)).sum())}
-        rep["qonnx_vs_sim_logits_max_abs"] = float(np.max(np.abs(qlogits - sim.logits)))
+        rep["qonnx_vs_sim_logits_max_abs"] = float(np.max(np.abs(qlogits - sim.logits), initial=0.0))
+        rep["qonnx_vs_sim"] = verify.foreign_agreement(qlogits, sim.logits, ctx.ir.head.gain, flips)
     pred = sim.predictions
     test = ctx.is_test
     ctx.report["accuracy"] = {"sim_test_accuracy": float((pred[test] == ctx.y[test]).mean()) if test.any() else None,
@@ -150,11 +153,65 @@ def step_verify(ctx: Context) -> None:
         if not rep["float_model_vs_sim"]["ok"]:
             failures.append(f"the float model disagrees with the simulator on {rep['float_model_vs_sim']['disagree_non_tie']} "
                             "non-tie inputs")
+    else:
+        a = rep["qonnx_vs_sim"]
+        if a["bits_differ_non_tie"]:
+            failures.append(f"a layer of the simulator differs from QONNX's on {a['bits_differ_non_tie']} of {a['samples']} "
+                            "inputs where float rounding cannot explain it")
+        if a["beyond_tolerance"]:
+            failures.append(f"the simulator's logits differ from QONNX's by more than {a['tolerance']:.4g} (half a score "
+                            f"step) on {a['beyond_tolerance']} of {a['samples']} inputs (max {a['max_abs_difference']:.4g})")
+        if a["argmax_disagree_non_tie"]:
+            failures.append(f"the simulator's class differs from QONNX's on {a['argmax_disagree_non_tie']} non-tie inputs")
     rep["passed"] = not failures
     if failures:
         write_json(ctx.out / runs.VERIFY, ctx.report)
-        where = ctx.run.path / ".export.failed" / runs.VERIFY
+        where = runs.aside(ctx.run.path, "export", "failed") / runs.VERIFY
         raise ExportError("verification failed: " + " | ".join(failures) + f" (details: {where})")
+
+
+def _foreign_run(ctx: Context, runner, want: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """QONNX and the simulator batch by batch on a foreign graph: the graph's scores, the IR inputs (into
+    ``ctx.x_ir``) and, per sample, how the graph's signs compare with the simulator's bits
+    (:func:`sbnn.export.verify.first_flips`)."""
+    from sbnn.export import verify
+
+    signs = ctx.lowered.pre_sign
+    tensors = list(dict.fromkeys(want + [t for t, _, _ in signs]))
+    sim = Simulator(ctx.ir)
+    scores, xs, flips = [], [], []
+    for out in runner.batches(ctx.x_nchw, tensors):
+        x_in = out[ctx.lowered.input_tensor] if want else ctx.x_nchw[sum(len(x) for x in xs):][: len(out["output"])]
+        x_ir = ir_inputs(ctx.ir, x_in, ctx.lowered.input_scale)
+        trace = sim.run(x_ir, trace=True).trace
+        flips.append(verify.first_flips([out[t] for t, _, _ in signs], [sh for _, sh, _ in signs],
+                                        [trace[name] for _, _, name in signs], ctx.cfg.tie_eps))
+        scores.append(out["output"].reshape(len(x_ir), -1))
+        xs.append(x_ir)
+    ctx.x_ir = np.concatenate(xs)
+    return np.concatenate(scores), np.concatenate(flips)
+
+
+def ir_inputs(ir: IRModel, x_in: np.ndarray, scale: float) -> np.ndarray:
+    """The graph input (``integer * scale``) as the IR's NHWC integers; inputs that are not integers in those
+    units, or that the IR's input type cannot hold, are an error that names the flags to fix."""
+    x = np.asarray(x_in, dtype=np.float64) / scale
+    x_int = np.rint(x)
+    off = float(np.abs(x - x_int).max(initial=0.0))
+    flags = ("set --input-prescale (data-set pixel -> graph input) and --input-scale / --input-bits (graph input = "
+             "integer * scale)")
+    if off > 1e-3:
+        raise ExportError(f"the graph input is not an integer multiple of the input scale {scale:.6g} (off by up to "
+                          f"{off:.3g}): {flags} to match the model")
+    lo, hi = ir.input.type.value_range()
+    if ir.input.type.bipolar:
+        lo = 0  # the IR takes bipolar inputs as bits
+    if x_int.size and (x_int.min() < lo or x_int.max() > hi):
+        t = ir.input.type
+        kind = "bipolar (bits 0/1)" if t.bipolar else f"{t.bits}-bit {'signed' if t.signed else 'unsigned'}"
+        raise ExportError(f"the inputs reach {x_int.min():g}..{x_int.max():g} in units of {scale:.6g}, beyond the IR's "
+                          f"{kind} input range {lo}..{hi}: {flags} to match the model")
+    return nchw_to_nhwc(x_int.reshape(len(x_int), *_nchw(ir))).astype(np.int64)
 
 
 def _nchw(ir: IRModel) -> tuple[int, int, int]:
@@ -172,6 +229,17 @@ def step_commit(ctx: Context) -> None:
                         "levels": {m.name: [m.w0, m.w1] for m in ir.mvus},
                         "structure": {m.name: m.structure for m in ir.mvus}}
     write_json(ctx.out / runs.VERIFY, ctx.report)
+    outputs = [runs.IR, f"{runs.IR_STEM}.npz", runs.SAMPLES, runs.CONFIG, runs.VERIFY]
+    if ctx.qonnx_path is not None:
+        outputs.append(runs.QONNX)
+    provenance.record(ctx.out, "export", export_inputs(ctx.run, ctx.cfg), outputs, config=ctx.cfg)
+
+
+def export_inputs(run: RunDir, cfg: ExportConfig) -> dict[str, str]:
+    """What an export reads: the run's checkpoint, or the foreign QONNX file."""
+    if cfg.qonnx:
+        return provenance.external(cfg.qonnx)
+    return provenance.inputs(run, [f"train/{runs.CHECKPOINT}"])
 
 
 CHECKPOINT_STEPS: list[Step] = [step_load_checkpoint, step_fold, step_samples, step_write_qonnx, step_lower,
@@ -180,47 +248,37 @@ FOREIGN_STEPS: list[Step] = [step_lower, step_samples, step_verify, step_commit]
 
 
 def up_to_date(run: RunDir, cfg: ExportConfig) -> bool:
-    out = run.path / "export"
-    ckpt = run.path / "train" / runs.CHECKPOINT
-    needed = [out / runs.IR, out / runs.VERIFY, out / runs.CONFIG]
-    if cfg.qonnx or not all(p.exists() for p in needed) or not ckpt.exists():
+    """The export's manifest matches its files, the same config, and the checkpoint (or QONNX file) it read."""
+    m = provenance.read(run, "export")
+    if m is None or m.config != provenance.config_digest(cfg):
         return False
-    if needed[0].stat().st_mtime < ckpt.stat().st_mtime:
+    if provenance.check(run, "export").state != "current":
         return False
-    try:
-        return ExportConfig.load(needed[2]) == cfg
-    except SbnnError:  # an unreadable or foreign config: export again
+    source = Path(cfg.qonnx) if cfg.qonnx else run.path / "train" / runs.CHECKPOINT
+    if not source.is_file():
         return False
+    want = provenance.external(source) if cfg.qonnx else provenance.inputs(run, [f"train/{runs.CHECKPOINT}"])
+    return all(m.inputs.get(k) == v for k, v in want.items())
 
 
 def export(run: RunDir, cfg: ExportConfig, *, force: bool = False, log: Callable[[str], None] = print) -> dict:
-    """Run the export steps into a temporary folder, then replace <run>/export with it."""
-    final = run.path / "export"
-    if not force and up_to_date(run, cfg):
-        log(f"export is up to date: {final} (use --force to redo it)")
-        from sbnn.runs import read_json
-
-        return read_json(final / runs.VERIFY)
-    tmp = run.path / ".export.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    ctx = Context(run, cfg, tmp, log)
-    steps = FOREIGN_STEPS if cfg.qonnx else CHECKPOINT_STEPS
-    failed = run.path / ".export.failed"
-    try:
-        for step in steps:
-            t0 = time.perf_counter()
-            step(ctx)
-            log(f"  {step.__name__.removeprefix('step_'):<16} {time.perf_counter() - t0:6.2f} s")
-    except BaseException:
-        # an earlier export no longer matches what was asked for: never leave it looking valid
-        shutil.rmtree(final, ignore_errors=True)
-        shutil.rmtree(failed, ignore_errors=True)
-        if (tmp / runs.VERIFY).exists():
-            tmp.rename(failed)  # keep the evidence of a failed verification
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    shutil.rmtree(final, ignore_errors=True)
-    shutil.rmtree(failed, ignore_errors=True)
-    tmp.rename(final)
-    return ctx.report
+    """Run the export steps into a staging folder that replaces <run>/export only when every check passed;
+    a failure of any kind leaves the previous export (and its manifest) as it was. Holds the run's lock."""
+    with runlock.locked(run):
+        final = run.path / "export"
+        if not force and up_to_date(run, cfg):
+            log(f"export is up to date: {final} (use --force to redo it)")
+            return read_json(final / runs.VERIFY)
+        staging = provenance.Staging(run, "export")
+        ctx = Context(run, cfg, staging.begin(), log)
+        steps = FOREIGN_STEPS if cfg.qonnx else CHECKPOINT_STEPS
+        try:
+            for step in steps:
+                t0 = time.perf_counter()
+                step(ctx)
+                log(f"  {step.__name__.removeprefix('step_'):<16} {time.perf_counter() - t0:6.2f} s")
+        except BaseException:
+            staging.discard(keep=(ctx.out / runs.VERIFY).exists())  # keep the evidence of a failed verification
+            raise
+        staging.commit()
+        return ctx.report

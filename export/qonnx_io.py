@@ -6,6 +6,7 @@ import io
 import json
 import warnings
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import onnx
@@ -74,9 +75,8 @@ class QonnxRunner:
             self._models[n] = clean(self.base.transform(ChangeBatchSize(n)))
         return self._models[n]
 
-    def run(self, x: np.ndarray, tensors: list[str] | None = None) -> dict[str, np.ndarray]:
-        """Output (and optionally intermediate ``tensors``) for NCHW float input ``x``."""
-        outs: dict[str, list[np.ndarray]] = {}
+    def batches(self, x: np.ndarray, tensors: list[str] | None = None) -> Iterator[dict[str, np.ndarray]]:
+        """Per batch of NCHW float input ``x``: the output (as ``"output"``) and the intermediate ``tensors``."""
         want = tensors or []
         for start in range(0, len(x), self.batch):
             xb = np.ascontiguousarray(x[start : start + self.batch], dtype=np.float32)
@@ -85,9 +85,14 @@ class QonnxRunner:
                 ctx = execute_onnx(mw, {mw.graph.input[0].name: xb}, return_full_exec_context=bool(want))
             except Exception as exc:  # onnxruntime and qonnx raise many unrelated types: one user error, chained
                 raise ExportError(f"QONNX execution failed: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}") from exc
-            for name in [mw.graph.output[0].name, *want]:
-                outs.setdefault(name, []).append(np.asarray(ctx[name]))
-        out_name = self.base.graph.output[0].name
-        result = {name: np.concatenate(v) for name, v in outs.items()}
-        result["output"] = result[out_name]
-        return result
+            out = {name: np.asarray(ctx[name]) for name in [mw.graph.output[0].name, *want]}
+            out["output"] = out[mw.graph.output[0].name]
+            yield out
+
+    def run(self, x: np.ndarray, tensors: list[str] | None = None) -> dict[str, np.ndarray]:
+        """Output (and optionally intermediate ``tensors``) for NCHW float input ``x``."""
+        outs: dict[str, list[np.ndarray]] = {}
+        for batch in self.batches(x, tensors):
+            for name, value in batch.items():
+                outs.setdefault(name, []).append(value)
+        return {name: np.concatenate(v) for name, v in outs.items()}

@@ -110,3 +110,64 @@ def float_model_agreement(model: nn.Module, x_nchw: np.ndarray, sim_logits: np.n
         "eps": eps,
         "ok": bool(((~agree) & ~tie).sum() == 0),
     }
+
+
+
+def first_flips(q_values: list[np.ndarray], shifts: list[np.ndarray | None], sim_bits: list[np.ndarray],
+                eps: float) -> np.ndarray:
+    """Per sample, how the graph's signs compare with the simulator's bits, layer by layer: 0 = every bit
+    equal; 1 = at the first layer that differs, every differing bit comes from a value within float32
+    rounding of 0 (``eps`` times the sample's largest magnitude in that tensor: BatchNorm in float32 errs
+    relative to its operands), a legitimate tie; 2 = a bit differs that rounding cannot explain.
+
+    ``q_values`` are the graph's pre-sign tensors (NCHW, or (N, C)), ``sim_bits`` the simulator's outputs of
+    the same layers (NHWC bits)."""
+    n = len(sim_bits[0]) if sim_bits else 0
+    status = np.zeros(n, dtype=np.int8)
+    for value, shift, bits in zip(q_values, shifts, sim_bits):
+        v = np.asarray(value, dtype=np.float64)
+        if shift is not None:
+            v = v - np.asarray(shift, dtype=np.float64).reshape((1, -1) + (1,) * (v.ndim - 2))
+        if v.ndim == 4:
+            v = v.transpose(0, 2, 3, 1)
+        v = v.reshape(n, -1)
+        differ = (v >= 0) != np.asarray(bits, dtype=bool).reshape(n, -1)
+        near = np.abs(v) <= eps * np.maximum(1.0, np.abs(v).max(axis=1, initial=0.0))[:, None]
+        first = (status == 0) & differ.any(axis=1)
+        explained = ~(differ & ~near).any(axis=1)
+        status[first & explained] = 1
+        status[first & ~explained] = 2
+    return status
+
+
+def foreign_agreement(qonnx_logits: np.ndarray, sim_logits: np.ndarray, gain: np.ndarray, flips: np.ndarray) -> dict:
+    """A foreign graph computes in float32 what the simulator computes in integers. On every sample whose bits
+    all agree (``flips`` 0, see :func:`first_flips`) the logits must agree to within half a score step
+    (``|gain|/2``: beyond it an integer score differs) and the classes must be equal unless the graph's top two
+    logits are within one score step; a sample with a legitimate tie (``flips`` 1) is counted, one with a bit
+    that rounding cannot explain (``flips`` 2) fails."""
+    q = np.asarray(qonnx_logits, dtype=np.float64)
+    s = np.asarray(sim_logits, dtype=np.float64)
+    flips = np.asarray(flips)
+    g = np.abs(np.asarray(gain, dtype=np.float64))
+    g = g[g > 0]
+    tol = 0.5 * float(g.min()) if g.size else 1e-6 * max(1.0, float(np.abs(q).max(initial=0.0)))
+    diff = np.abs(q - s).max(axis=1) if q.size else np.zeros(len(q))
+    top2 = np.sort(q, axis=1)[:, -2:] if q.shape[1] > 1 else np.zeros((len(q), 2))
+    top_tie = (top2[:, 1] - top2[:, 0]) <= 2 * tol
+    same_bits = flips == 0
+    beyond = same_bits & (diff > tol)
+    argmax_bad = same_bits & (q.argmax(1) != s.argmax(1)) & ~top_tie
+    bad = beyond | argmax_bad | (flips == 2)
+    return {
+        "samples": int(len(q)),
+        "tolerance": tol,
+        "max_abs_difference": float(diff.max(initial=0.0)),
+        "ties_sign": int((flips == 1).sum()),
+        "ties_top2": int((same_bits & top_tie).sum()),
+        "bits_differ_non_tie": int((flips == 2).sum()),
+        "beyond_tolerance": int(beyond.sum()),
+        "argmax_disagree_non_tie": int(argmax_bad.sum()),
+        "first_bad_sample": int(np.flatnonzero(bad)[0]) if bad.any() else None,
+        "ok": bool(not bad.any()),
+    }

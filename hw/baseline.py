@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from sbnn import runs
+from sbnn import provenance, runlock, runs
 from sbnn.errors import ConfigError
 from sbnn.hw.config import HwConfig
 from sbnn.hw.stage import StageResult, run_stage
@@ -41,8 +41,14 @@ def baseline_config(run: RunDir) -> HwConfig:
 
 def dense_baseline(run: RunDir, status=None, log: Callable[[str], None] = lambda msg: None,
                    force: bool = False) -> StageResult:
-    """Generate and synthesize the dense baseline of ``run`` into ``<run>/baseline-dense/``."""
-    cfg = baseline_config(run)
-    sub = RunDir(run.path / runs.DENSE_BASELINE_DIR)
-    link_export(sub)
-    return run_stage(sub, cfg, status, force=force, log=log)
+    """Generate and synthesize the dense baseline of ``run`` into ``<run>/baseline-dense/``. Holds the run's
+    lock (the baseline reads its ``hw/``) and refuses a run whose design is stale or modified: a baseline folded
+    for an old design's frames/s would be compared with numbers that no longer hold."""
+    with runlock.locked(run, create=False):
+        provenance.require_current(run, "hw")
+        cfg = baseline_config(run)
+        sub = RunDir(run.path / runs.DENSE_BASELINE_DIR)
+        link_export(sub)
+        # folded for the run's frames/s: a new design of the run makes this baseline stale
+        read = provenance.external(run.path / "hw" / runs.CYCLES)
+        return run_stage(sub, cfg, status, force=force, log=log, read=read)

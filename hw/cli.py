@@ -28,7 +28,8 @@ def add_parser(subparsers, name: str, help_text: str) -> None:
                    help="how sparse folded MVUs read their input vector (default auto: per layer, flip-flop "
                         "multiplexers or distributed RAM, whichever is cheaper)")
     p.add_argument("--tool", choices=TOOLS, help="synthesizer (default yosys)")
-    p.add_argument("--force", action="store_true", help="synthesize again even when the cache holds this RTL's result")
+    p.add_argument("--force", action="store_true", help="synthesize again even when the cache holds this RTL's result, "
+                   "and even when the capacity pre-check finds the design far too large for the device")
     p.add_argument("--backend", choices=BACKENDS, help="rtl: sbnn's Verilog (default); hls4ml: an "
                    "hls4ml project in <run>/hls4ml/, C-simulated against the bit-exact simulator")
     p.add_argument("--hls4ml-backend", choices=HLS4ML_BACKENDS,
@@ -92,6 +93,8 @@ def _summary(res, cfg) -> None:
     console.print(f"* the slowest layer sets the interval: {fmt.count(cyc['interval_cycles'])} cycles = "
                   f"{fmt.per_s(cyc['frames_per_second'])} at {cyc['clock_mhz']:g} MHz; latency "
                   f"{fmt.count(cyc['latency_cycles'])} cycles ({fmt.micro(cyc['latency_us'])})", soft_wrap=True)
+    if res.target_note:
+        console.print(res.target_note, soft_wrap=True)
     if res.synth:
         t, u = res.synth.total, res.synth.utilization()
         verdict = "fits" if res.synth.fits else "DOES NOT FIT: " + ", ".join(res.synth.over())

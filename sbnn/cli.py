@@ -9,9 +9,11 @@ cause are :class:`sbnn.errors.SbnnError`: they print one line and exit non-zero,
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import sys
+import warnings
 
 from sbnn import __version__
 from sbnn.errors import SbnnError
@@ -69,6 +71,20 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+#: what to do about the operating system errors a user meets
+_OS_HINTS = {errno.ENOSPC: " (the disk is full: free space and run the command again; the previous results are kept)",
+             errno.EDQUOT: " (the disk quota is exhausted: free space and run the command again)",
+             errno.EFBIG: " (the file size limit was reached: raise it (ulimit -f) and run the command again)",
+             errno.EROFS: " (a read-only file system: choose a writable --run directory)",
+             errno.EACCES: " (permission denied: choose a --run directory you can write)",
+             errno.EPERM: " (operation not permitted: choose a --run directory you can write)"}
+
+
+def _one_line(exc: BaseException) -> str:
+    """The first line of an error (a tool's log tail follows in some messages: it stays in the log file)."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     # import only the requested stage (keeps 'sbnn synth' free of torch); help lists them all
@@ -79,11 +95,21 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 1
+    # third-party import-time notices (Brevitas: "fast_hadamard_transform package not found") are not sbnn's
+    # output; a user sees sbnn's lines only
+    warnings.filterwarnings("ignore", message=".*fast_hadamard_transform.*")
     try:
         return int(args.func(args) or 0)
     except SbnnError as exc:
-        print(f"sbnn {args.command}: error: {exc}", file=sys.stderr)
+        print(f"sbnn {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # the machine's refusal (read-only or full disk, permissions): not a bug, one line
+        if exc.errno is None:
+            raise
+        where = f": {exc.filename}" if exc.filename else ""
+        hint = _OS_HINTS.get(exc.errno, "")
+        print(f"sbnn {args.command}: error: {exc.strerror or exc}{where}{hint}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"sbnn {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -57,7 +57,11 @@ class StageConfig(BaseModel):
             key, sep, raw = item.partition("=")
             if not sep or not key:
                 raise ConfigError(f"--set expects key=value, got {item!r}")
-            _assign(data, key.strip().split("."), parse_yaml(raw))
+            try:
+                value = parse_yaml(raw)
+            except yaml.YAMLError as exc:
+                raise ConfigError(f"--set {item}: the value is not valid YAML ({_first_line(exc)})") from None
+            _assign(data, key.strip().split("."), value)
         for key, value in values.items():
             if value is not None:
                 _assign(data, key.split("."), value)
@@ -82,13 +86,21 @@ def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
         data = parse_yaml(path.read_text())
     except FileNotFoundError:
         raise ConfigError(f"config file {path} not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a directory, not a YAML file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not a text (YAML) file") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML ({str(exc).splitlines()[0]})") from None
+        raise ConfigError(f"{path} is not valid YAML ({_first_line(exc)})") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must contain a mapping of config keys")
     return data
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _assign(data: dict[str, Any], keys: list[str], value: Any) -> None:

@@ -23,6 +23,10 @@ class CheckpointError(SbnnError):
     """A checkpoint is missing, corrupted or incompatible with the requested run."""
 
 
+class TrainingError(SbnnError):
+    """Training cannot go on (the loss diverged to NaN or infinity)."""
+
+
 class ExportError(SbnnError):
     """A model cannot be exported or lowered to the hardware IR."""
 

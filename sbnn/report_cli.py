@@ -49,13 +49,19 @@ def run(args: argparse.Namespace) -> int:
         rows = rows_of(root)
         done = [r for r in rows if r["status"] == "done"]
         summary = [["points", f"{len(done)} of {len(rows)} done"]]
-        summary += [[r["name"], f"{fmt.pct(r['test_acc'])} bit-exact, {fmt.count(r['eq_LUT'])} LUT @ target"]
-                    for r in done]
+        summary += [[r["name"] + (" [STALE]" if r["stale"] else ""),
+                     f"{fmt.pct(r['test_acc'])} bit-exact, {fmt.count(r['eq_LUT'])} LUT @ target"] for r in done]
+        stale = [r for r in rows if r["stale"]]
+        warning = ("STALE points (their values come from older inputs; re-run them): "
+                   + "; ".join(f"{r['name']}: {r['stale']}" for r in stale)) if stale else None
     else:
         from sbnn.report.details import read_run
-        from sbnn.report.runpage import glance_rows
+        from sbnn.report.runpage import glance_rows, stale_warning
 
-        summary = glance_rows(read_run(root))
+        info = read_run(root)
+        summary, warning = glance_rows(info), stale_warning(info)
+    if warning:
+        console.print(warning, soft_wrap=True, markup=False, style="bold red")
     print_table(f"sbnn report {root}", ["what", "value"], summary)
     console.print(f"report: {out / 'index.html'} (Markdown: {out / 'report.md'})", soft_wrap=True, markup=False)
     return 0

@@ -13,7 +13,9 @@ A run is a folder (``runs/<name>/`` by default) with one subfolder per stage::
 The file names live here, once (the constants below); every stage, the report and the sweep use them.
 Each stage reads only what earlier stages wrote, so it can be re-run, resumed and inspected alone.
 Every file is written to a temporary name and renamed into place: an interrupted stage never leaves a
-file that looks complete.
+file that looks complete. Each stage folder also holds a ``manifest.json`` of what it read and wrote, stages
+build their folders aside and swap them in on success (:mod:`sbnn.provenance`), and one process at a time
+works in a run (:mod:`sbnn.runlock`).
 """
 
 from __future__ import annotations
@@ -57,10 +59,19 @@ SWEEP_CONFIG = "sweep.yaml"  # a sweep root: the resolved grid
 SWEEP_STATUS = "status.json"  # a sweep root: the outcome of the last call
 SWEEP_POINTS = "points.json"  # a sweep root: its point names in grid order
 FINN_BASELINE = "finn/baseline.json"  # a sweep point's FINN estimate
+MANIFEST = "manifest.json"  # every stage folder: digests of what the stage read and wrote (sbnn.provenance)
+LOCK = ".lock"  # a run directory: held by the stage running in it (sbnn.runlock)
 #: ``sbnn report --baseline dense``: a sub-run (its export/ links to the run's) holding the all-dense-XNOR design
 #: folded for the run's own frames/s, the like-for-like baseline of the report
 DENSE_BASELINE_DIR = "baseline-dense"
 REPORT_DIR = "report"  # sbnn report: index.html, report.md, report.csv, figures
+
+
+def aside(run_path: Path, stage: str, kind: str) -> Path:
+    """``<run>/.<stage>.<kind>``, a stage folder's companions during a swap (:class:`sbnn.provenance.Staging`):
+    ``tmp`` (outputs being built), ``old`` (the previous result while it is replaced), ``failed`` (a failed
+    attempt kept for inspection)."""
+    return Path(run_path) / f".{stage}.{kind}"
 
 
 class RunDir:
@@ -75,13 +86,20 @@ class RunDir:
     def stage(self, name: str, create: bool = True) -> Path:
         if name not in STAGES:
             raise ValueError(f"unknown stage {name!r}")
+        self.check()
         p = self.path / name
         if create:
             p.mkdir(parents=True, exist_ok=True)
         return p
 
+    def check(self) -> None:
+        """A ConfigError when the path exists but is not a folder (``--run`` naming a file)."""
+        if self.path.exists() and not self.path.is_dir():
+            raise ConfigError(f"{self.path} is not a directory: --run takes a run directory")
+
     def require(self, stage: str, filename: str, made_by: str) -> Path:
         """A file an earlier stage must have written, or a ConfigError naming the command to run."""
+        self.check()
         p = self.path / stage / filename
         if not p.exists():
             raise ConfigError(f"{p} not found: run '{made_by}' for this run directory first")

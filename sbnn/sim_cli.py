@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from sbnn import fmt, runs
+from sbnn import fmt, provenance, runlock, runs
 from sbnn.cliutil import add_run_args, print_table, step
 from sbnn.errors import ConfigError
 from sbnn.runs import RunDir, write_json
@@ -25,9 +25,15 @@ def add_parser(sub, name: str, help_text: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    with runlock.locked(RunDir(args.run), create=False):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from sbnn.sim.stage import simulate_run
 
     run_dir = RunDir(args.run)
+    provenance.require_current(run_dir, "export", *(["hw"] if args.rtl else []))
     res = simulate_run(run_dir, args.samples, args.trace)
     report = res.report
     out = run_dir.stage("sim")
@@ -45,6 +51,11 @@ def run(args: argparse.Namespace) -> int:
                  ["RTL interval (model)", f"{fmt.count(r['interval'])} ({fmt.count(r['model_interval'])}) cycles"],
                  ["timing == cycle model", fmt.yes_no(r["timing_equals_cycle_model"])]]
     write_json(out / runs.REPORT, report)
+    used = [f"export/{runs.IR}", f"export/{runs.IR_STEM}.npz", f"export/{runs.SAMPLES}"]
+    if args.rtl and (m := provenance.read(run_dir, "hw")) is not None:
+        used += [f"hw/{k}" for k in m.outputs]
+    provenance.record(out, "sim", provenance.inputs(run_dir, used),
+                      [runs.REPORT] + ([runs.TRACE] if args.trace else []))
     print_table(f"sbnn sim {run_dir.path}", ["metric", "value"], rows)
     if args.rtl and not (report["rtl"]["equal"] and report["rtl"]["timing_equals_cycle_model"]):
         raise ConfigError(f"the RTL differs from the bit-exact simulator ({report['rtl']['mismatches']} samples) or "

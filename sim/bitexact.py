@@ -19,8 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from sbnn.errors import IRError
 from sbnn.ir.fold import apply_threshold
-from sbnn.ir.model import MVU, IRModel, MaxPool, Threshold
+from sbnn.ir.model import MVU, IRModel, MaxPool, Threshold, ValueType
 from sbnn.sim import kernels
 from sbnn.sim.reference import windows
 
@@ -116,6 +117,24 @@ class SimResult:
         return np.argmax(self.logits, axis=1)
 
 
+class InputError(IRError, ValueError):
+    """Inputs that the IR's input stream cannot carry (wrong shape, values out of its range)."""
+
+
+def check_range(vtype: ValueType, x: np.ndarray) -> None:
+    """Refuse inputs the input type cannot hold: the hardware would silently wrap them (bipolar inputs are
+    bits, 0/1)."""
+    if x.size == 0:
+        return
+    if x.dtype.kind == "f" and not np.array_equal(x, np.rint(x)):
+        raise InputError("inputs must be integers in the IR's input units")
+    lo, hi = (0, 1) if vtype.bipolar else vtype.value_range()
+    mn, mx = int(x.min()), int(x.max())
+    if mn < lo or mx > hi:
+        what = "bipolar (bits)" if vtype.bipolar else f"{vtype.bits}-bit {'signed' if vtype.signed else 'unsigned'}"
+        raise InputError(f"input values {mn}..{mx} are outside the IR's {what} input range {lo}..{hi}")
+
+
 class Simulator:
     """Bit-exact simulator of one IR model; prepares packed weights once, then runs batches."""
 
@@ -128,7 +147,8 @@ class Simulator:
         x = np.asarray(x)
         expected = tuple(self.model.input.shape)
         if x.ndim != 4 or tuple(x.shape[1:]) != expected:
-            raise ValueError(f"input must have shape (N, {', '.join(map(str, expected))}), got {x.shape}")
+            raise InputError(f"input must have shape (N, {', '.join(map(str, expected))}), got {x.shape}")
+        check_range(self.model.input.type, x)
         scores, traces = [], []
         for start in range(0, x.shape[0], batch_size):
             s, t = self._run_batch(x[start : start + batch_size], trace)

@@ -8,6 +8,7 @@ this package never imports :mod:`sbnn.hw`.
 from __future__ import annotations
 
 import hashlib
+import io
 import time
 from dataclasses import dataclass
 
@@ -36,8 +37,14 @@ def load_samples(run: RunDir, n: int | None) -> tuple[IRModel, np.ndarray, np.nd
     ir_path = run.require("export", runs.IR, "sbnn export")
     samples_path = run.require("export", runs.SAMPLES, "sbnn export")
     ir = load(ir_path)
-    with np.load(samples_path) as s:
-        x, y, is_test = s["x"], s["y"], s["is_test"]
+    try:
+        with np.load(samples_path) as s:
+            x, y, is_test = s["x"], s["y"], s["is_test"]
+    except Exception as exc:  # np.load of a damaged file raises anything (BadZipFile, ValueError, KeyError, ...)
+        raise ConfigError(f"{samples_path} is not a readable samples file ({type(exc).__name__}): "
+                          "run 'sbnn export --force' again") from exc
+    if x.ndim != 4 or len(x) != len(y) or len(x) != len(is_test):
+        raise ConfigError(f"{samples_path} holds inconsistent arrays (x {x.shape}, y {y.shape}): run 'sbnn export --force'")
     if n is not None:
         if n < 1:
             raise ConfigError("--samples must be at least 1")
@@ -67,5 +74,7 @@ def simulate_run(run: RunDir, samples: int | None = None, trace: bool = False) -
         "scores_sha256": hashlib.sha256(result.scores.tobytes()).hexdigest(),
     }
     if trace:
-        np.savez_compressed(run.stage("sim") / runs.TRACE, **result.trace)
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **result.trace)
+        runs.write_atomic(run.stage("sim") / runs.TRACE, buf.getvalue())
     return SimRun(ir, x, result.scores, report)

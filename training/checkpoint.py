@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import io
 import os
-import pickle
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +36,10 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
         raise CheckpointError(f"no checkpoint at {path}: run 'sbnn train' for this run directory first")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError, OSError) as exc:
+    except Exception as exc:  # torch.load of arbitrary bytes raises anything (KeyError, IndexError, ...): chained
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path} is not a readable checkpoint (corrupted or truncated?): {first[:160]}") from None
+        raise CheckpointError(f"{path} is not a readable checkpoint (corrupted or truncated?): {type(exc).__name__}: "
+                              f"{first[:160]}") from exc
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an sbnn checkpoint")
     if ckpt.get("version") != VERSION:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 
-from sbnn import fmt
+from sbnn import fmt, runlock
 from sbnn.cliutil import add_run_args, console, print_table, show_progress, step
 from sbnn.runs import RunDir
 
@@ -44,11 +44,17 @@ def add_parser(sub, name: str, help_text: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from sbnn.training.config import TrainConfig
-    from sbnn.training.trainer import train
 
     values = {key: getattr(args, opt) for opt, key in SHORTCUTS.items()}
     cfg = TrainConfig.resolve(args.config, args.overrides, section=None, **values)
     run_dir = RunDir(args.run)
+    with runlock.locked(run_dir):  # before importing torch: a second process is refused at once
+        return _train(args, cfg, run_dir)
+
+
+def _train(args: argparse.Namespace, cfg, run_dir: RunDir) -> int:
+    from sbnn.training.trainer import train
+
     structure = f" / structure {cfg.quant.structure}" if cfg.quant.structure != "none" else ""
     console.print(f"[bold]sbnn train[/bold] {cfg.model.arch} / {cfg.quant.method} / sparsity {cfg.quant.sparsity}{structure} "
                   f"on {cfg.data.dataset} -> {run_dir.path}/train")

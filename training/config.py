@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, field_validator, model_validator
 
 from sbnn.config import StageConfig
 from sbnn.ir import structure as mask_structure
@@ -40,12 +40,12 @@ class DataConfig(_Section):
 class ModelConfig(_Section):
     arch: Arch = "tfc"
     #: hidden layer widths of an MLP (tfc/sfc/lfc presets: 64/256/1024 x 3)
-    hidden: list[int] | None = None
+    hidden: list[PositiveInt] | None = None
     #: conv widths and the conv indices followed by a 2x2 max-pool (cnv / vgg-small presets)
-    conv_channels: list[int] | None = None
-    pool_after: list[int] | None = None
+    conv_channels: list[PositiveInt] | None = None
+    pool_after: list[NonNegativeInt] | None = None
     #: fully-connected widths after the convs
-    fc: list[int] | None = None
+    fc: list[PositiveInt] | None = None
     #: conv padding: valid (FINN CNV), same (pad binary maps with -1), auto = valid if it fits
     padding: Literal["auto", "valid", "same"] = "auto"
     #: multiply every preset width by this factor (rounded, >= 1)
@@ -153,7 +153,8 @@ class OptimConfig(_Section):
     weight_decay: float = Field(default=0.0, ge=0)
     #: latent weights are clamped to [-clamp, clamp] after every step (0 = no clamp)
     clamp: float = Field(default=1.0, ge=0)
-    seed: int = 0
+    #: seeds torch's generators, which take 64-bit values
+    seed: int = Field(default=0, ge=0, lt=2**63)
     #: torch CPU threads (None = torch's default)
     threads: int | None = Field(default=None, ge=1)
     #: where to train: auto = a CUDA GPU when present, else the CPU (results on a GPU are not

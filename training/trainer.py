@@ -19,8 +19,9 @@ from pydantic import ValidationError
 from torch import nn
 from tqdm import tqdm
 
+from sbnn import provenance, runlock
 from sbnn.data import Dataset, load_dataset
-from sbnn.errors import CheckpointError
+from sbnn.errors import CheckpointError, TrainingError
 from sbnn.runs import CHECKPOINT, CONFIG, METRICS, RunDir, write_json
 from sbnn.training.checkpoint import config_diff, load_checkpoint, save_checkpoint
 from sbnn.training.config import TrainConfig
@@ -126,7 +127,21 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 10
 
 def train(cfg: TrainConfig, run: RunDir, *, resume: bool = False, force: bool = False, progress: bool = False,
           log: Callable[[str], None] = print, dataset: Dataset | None = None) -> dict:
-    """Train (or resume) the run's model; returns the final metrics. Writes train/{config,checkpoint,metrics}."""
+    """Train (or resume) the run's model; returns the final metrics. Writes train/{config,checkpoint,metrics}
+    and, after every epoch, train/manifest.json; holds the run's lock throughout."""
+    with runlock.locked(run):
+        return _train(cfg, run, resume=resume, force=force, progress=progress, log=log, dataset=dataset)
+
+
+def _check_finite(value: float, what: str, epoch: int, cfg: TrainConfig) -> None:
+    """Stop a diverged run before it writes a NaN model over the last good checkpoint."""
+    if not math.isfinite(value):
+        raise TrainingError(f"training diverged in epoch {epoch + 1}: {what} is {value} (optim.lr={cfg.optim.lr:g}): "
+                            "lower optim.lr or check the data (nothing of this epoch was saved)")
+
+
+def _train(cfg: TrainConfig, run: RunDir, *, resume: bool, force: bool, progress: bool, log: Callable[[str], None],
+           dataset: Dataset | None) -> dict:
     out = run.stage("train")
     ckpt_path = out / CHECKPOINT
     cfg_dict = cfg.model_dump(mode="json")
@@ -182,7 +197,6 @@ def train(cfg: TrainConfig, run: RunDir, *, resume: bool = False, force: bool = 
             raise CheckpointError(f"{ckpt_path} does not match this model: {str(exc).splitlines()[0][:160]}") from None
         history, start = list(state["history"]), int(state["epoch"])
         log(f"resuming {ckpt_path} at epoch {start + 1}/{cfg.optim.epochs}")
-    cfg.save(out / CONFIG)
 
     learned = cfg.quant.method == "ab-learned"
     ec = 1.0 - cfg.quant.sparsity
@@ -203,6 +217,8 @@ def train(cfg: TrainConfig, run: RunDir, *, resume: bool = False, force: bool = 
             xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
             out_b = model(xb)
             loss = nn.functional.cross_entropy(out_b, yb)
+            loss_value = float(loss.detach())
+            _check_finite(loss_value, "the training loss", epoch, cfg)
             objective = loss
             if learned:
                 ones, total = ones_fraction(model)
@@ -217,12 +233,15 @@ def train(cfg: TrainConfig, run: RunDir, *, resume: bool = False, force: bool = 
                 with torch.no_grad():
                     for w in latent:
                         w.clamp_(-cfg.optim.clamp, cfg.optim.clamp)
-            total_loss += float(loss.detach()) * len(idx)
+            total_loss += loss_value * len(idx)
             correct += int((out_b.argmax(1) == yb).sum())
             seen += len(idx)
             bar.set_postfix(loss=f"{total_loss / seen:.3f}", acc=f"{correct / seen:.3f}")
         bar.close()
         test_acc, test_loss = evaluate(model, data.x_test, data.y_test)
+        _check_finite(test_loss, "the test loss", epoch, cfg)
+        if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+            _check_finite(float("nan"), "a weight", epoch, cfg)
         sp = layer_sparsity(model)
         metrics = {
             "epoch": epoch + 1,
@@ -238,6 +257,7 @@ def train(cfg: TrainConfig, run: RunDir, *, resume: bool = False, force: bool = 
         }
         history.append(metrics)
         done = epoch + 1 == cfg.optim.epochs
+        cfg.save(out / CONFIG)  # with the checkpoint: a run that fails before its first epoch changes nothing
         save_checkpoint(ckpt_path, {
             "config": cfg_dict, "meta": data.meta, "epoch": epoch + 1, "done": done,
             "model": {k: v.cpu() for k, v in model.state_dict().items()}, "optimizer": _to_cpu(optimizer.state_dict()),
@@ -245,6 +265,7 @@ def train(cfg: TrainConfig, run: RunDir, *, resume: bool = False, force: bool = 
             "rng": {"generator": gen.get_state(), "torch": torch.get_rng_state()}, "history": history,
         })
         write_json(out / METRICS, {"meta": data.meta, "history": history, "final": history[-1] if done else None})
+        provenance.record(out, "train", {}, [CHECKPOINT, METRICS, CONFIG], config=cfg)
         log(f"epoch {epoch + 1:3d}/{cfg.optim.epochs}  loss {metrics['train_loss']:.4f}  train {metrics['train_acc']:.4f}  "
             f"test {test_acc:.4f}  sparsity {sp['global']:.3f}  {metrics['seconds']:.1f}s")
     return history[-1]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sbnn import runs
+from sbnn import provenance, runlock, runs
 from sbnn.errors import HardwareError, ToolNotFound
 from sbnn.hw.config import HwConfig
 from sbnn.hw.hls4ml import project as hp
@@ -88,8 +88,11 @@ def generate(model: IRModel, out_dir: Path, cfg: HwConfig, x: np.ndarray, status
 
 
 def run_hls4ml_stage(run: RunDir, cfg: HwConfig, status=None) -> Hls4mlResult:
-    """The hls4ml project of ``<run>/export/ir`` in ``<run>/hls4ml/``."""
-    stem = run.require("export", runs.IR, "sbnn export").with_suffix("")
-    model = ir_io.load(stem)
-    x = csim_inputs(model, run, cfg.hls4ml_csim_inputs)
-    return generate(model, run.path / "hls4ml", cfg, x, status)
+    """The hls4ml project of ``<run>/export/ir`` in ``<run>/hls4ml/`` (holds the run's lock; refuses an
+    export that is stale or was changed after it was written)."""
+    with runlock.locked(run, create=False):
+        provenance.require_current(run, "export")
+        stem = run.require("export", runs.IR, "sbnn export").with_suffix("")
+        model = ir_io.load(stem)
+        x = csim_inputs(model, run, cfg.hls4ml_csim_inputs)
+        return generate(model, run.path / "hls4ml", cfg, x, status)

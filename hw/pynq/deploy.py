@@ -16,6 +16,7 @@ Weights are constants / ROM initialisers inside the RTL, so the bundle carries n
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import shutil
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sbnn import runs
+from sbnn import provenance, runlock, runs
 from sbnn.errors import ConfigError, HardwareError, ToolNotFound
 from sbnn.hw import stream
 from sbnn.hw.pynq import driver as pynq_driver
@@ -141,17 +142,46 @@ def _digest(paths: list[Path], extra: str) -> str:
 def deploy(run: RunDir, board_name: str = "pynq-z2", build: bool | None = None, timeout: float | None = None,
            samples: int = BUNDLE_SAMPLES) -> DeployResult:
     """Write ``<run>/deploy`` for ``board_name``; build the bitstream with Vivado when ``build`` is True
-    (Vivado required), None (when Vivado is installed) - never when False."""
-    b = board(board_name)
-    hw = read_hw(run)
-    clock = float(hw.cycles.get("clock_mhz", 100.0))
-    gain, bias, classes, data = _head_and_samples(run, hw.stream, samples)
-    DmaFormat.of(hw.stream)  # refuses streams wider than AXI DMA allows, before anything is written
-    out = run.stage("deploy")
+    (Vivado required), None (when Vivado is installed) - never when False.
+
+    Refuses an ``hw/`` or ``export/`` that is stale or changed after it was written (the RTL and the expected
+    scores must come from the same model). The bundle is built aside and replaces ``<run>/deploy`` only when
+    everything succeeded, with a manifest; a bitstream already built from the same RTL is carried over."""
+    with runlock.locked(run, create=False):
+        provenance.require_current(run, "hw", "export")
+        b = board(board_name)
+        hw = read_hw(run)
+        clock = float(hw.cycles.get("clock_mhz", 100.0))
+        gain, bias, classes, data = _head_and_samples(run, hw.stream, samples)
+        DmaFormat.of(hw.stream)  # refuses streams wider than AXI DMA allows, before anything is written
+        staging = provenance.Staging(run, "deploy")
+        out = staging.begin()
+        try:
+            res = _write(run, out, b, hw, clock, gain, bias, classes, data, build, timeout)
+            provenance.record(out, "deploy", _inputs(run, hw), [str(f.relative_to(out)) for f in sorted(out.rglob("*"))
+                                                                   if f.is_file()])
+        except BaseException as exc:
+            staging.discard(keep=isinstance(exc, HardwareError))  # a failed Vivado build: keep its log
+            raise
+        final = staging.commit()
+        return DeployResult(final, final / res.tcl.relative_to(out), final / res.driver.relative_to(out),
+                            final / res.bitstream.relative_to(out) if res.bitstream else None,
+                            res.note.replace(str(out), str(final)))
+
+
+def _inputs(run: RunDir, hw: RunHardware) -> dict[str, str]:
+    used = [f"hw/{runs.RTL}/{f.name}" for f in hw.files] + [f"hw/{runs.RTL}/{runs.FILELIST}", f"hw/{runs.STREAM}",
+                                                            f"hw/{runs.CYCLES}", f"export/{runs.IR}",
+                                                            f"export/{runs.IR_STEM}.npz"]
+    if (run.path / "export" / runs.SAMPLES).exists():
+        used.append(f"export/{runs.SAMPLES}")
+    return provenance.inputs(run, used)
+
+
+def _write(run: RunDir, out: Path, b, hw: RunHardware, clock: float, gain, bias, classes, data, build: bool | None,
+           timeout: float | None) -> DeployResult:
     viv, pq = out / "vivado", out / "pynq"
     rtl = viv / "rtl"
-    if rtl.exists():
-        shutil.rmtree(rtl)
     rtl.mkdir(parents=True)
     files = [Path(shutil.copy2(f, rtl / f.name)) for f in hw.files]
     top = shell_name(hw.prefix)
@@ -167,7 +197,9 @@ def deploy(run: RunDir, board_name: str = "pynq-z2", build: bool | None = None, 
     driver = write_atomic(pq / "sbnn_pynq.py", standalone_driver())
     write_atomic(pq / "example.py", (_TEMPLATES / "pynq_example.py").read_text())
     if data:
-        np.savez_compressed(pq / "samples.npz", **data)
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **data)
+        write_atomic(pq / "samples.npz", buf.getvalue())
     dfmt = DmaFormat.of(hw.stream)
     write_atomic(pq / "README.md", _template("pynq_README.md", {
         "NAME": hw.prefix, "BOARD": b.name.upper(), "SHAPE": ", ".join(map(str, hw.stream.in_shape)),
@@ -177,31 +209,37 @@ def deploy(run: RunDir, board_name: str = "pynq-z2", build: bool | None = None, 
         "IN_CORE": hw.stream.in_payload, "OUT_BUS": dfmt.out_bus, "OUT_BEATS": dfmt.out_beats,
         "OUT_FIELD": dfmt.out_field, "MAX_BATCH": f"{dfmt.max_batch():,}", "CLOCK": f"{clock:g}",
         "FPS": f"{desc['model_frames_per_second']:,.0f}", "LATENCY": f"{desc['model_latency_cycles']:,}"}))
-    write_atomic(viv / "README.md", _vivado_readme(b.part, viv))
+    final_viv = run.path / "deploy" / "vivado"
+    write_atomic(viv / "README.md", _vivado_readme(b.part, final_viv))
     stamp = viv / "built.txt"
     bit = pq / "sbnn.bit"
-    if bit.exists() and not (stamp.exists() and stamp.read_text().strip() == digest):
-        for stale in (bit, pq / "sbnn.hwh"):
-            stale.unlink(missing_ok=True)  # built from other RTL: never ship a mismatching bitstream
+    old_pq, old_stamp = run.path / "deploy" / "pynq", final_viv / "built.txt"
+    if old_stamp.is_file() and old_stamp.read_text().strip() == digest:  # built from this very RTL: keep it
+        for name in ("sbnn.bit", "sbnn.hwh"):
+            if (old_pq / name).is_file():
+                shutil.copy2(old_pq / name, pq / name)
+        shutil.copy2(old_stamp, stamp)
     if build is False:
         return DeployResult(out, tcl, driver, bit if bit.exists() else None, "bitstream not built (--no-build)")
     vivado = find_tool("vivado")
     if vivado is None:
-        msg = (f"Vivado is not installed (put 'vivado' on PATH or set SBNN_VIVADO): the project was written to {viv}; "
-               f"run 'vivado -mode batch -source build.tcl' there, then copy {pq} to the board")
+        msg = (f"Vivado is not installed (put 'vivado' on PATH or set SBNN_VIVADO): the project was written to "
+               f"{final_viv}; run 'vivado -mode batch -source build.tcl' there, then copy {run.path / 'deploy' / 'pynq'} "
+               "to the board")
         if build:
             raise ToolNotFound(msg)
         return DeployResult(out, tcl, driver, bit if bit.exists() else None, msg)
+    log = runs.aside(run.path, "deploy", "failed") / "vivado" / "vivado.log"  # where a failed attempt is kept
     try:
         vivado.run(["-mode", "batch", "-nojournal", "-log", "vivado.log", "-source", "build.tcl"], cwd=viv,
                    timeout=timeout)
     except ToolTimeout:
-        raise HardwareError(f"the Vivado build took longer than {timeout} s") from None
+        raise HardwareError(f"the Vivado build took longer than {timeout} s (log: {log})") from None
     except ToolError as exc:
-        raise HardwareError(f"the Vivado build failed (log: {viv / 'vivado.log'}): {exc}") from None
+        raise HardwareError(f"the Vivado build failed (log: {log}): {exc}") from None
     if not bit.exists() or not (pq / "sbnn.hwh").exists():
-        raise HardwareError(f"Vivado finished without writing {bit} and sbnn.hwh; see {viv / 'vivado.log'}")
-    return DeployResult(out, tcl, driver, bit, f"bitstream built: {bit}")
+        raise HardwareError(f"Vivado finished without writing sbnn.bit and sbnn.hwh; see {log}")
+    return DeployResult(out, tcl, driver, bit, f"bitstream built: {run.path / 'deploy' / 'pynq' / 'sbnn.bit'}")
 
 
 def _vivado_readme(part: str, viv: Path) -> str:

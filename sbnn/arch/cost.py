@@ -12,10 +12,13 @@ the grid, prints every design's estimate against Yosys with the error and writes
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sbnn.arch.decompose import decomposition
+from sbnn.arch.impl import LayerImpl
 from sbnn.arch.options import LUTRAM_BUFFERS
-from sbnn.arch.schedule import MVUPlan, index_bits, layer_structure, lutram_banks
-from sbnn.ir.model import MVU
+from sbnn.arch.schedule import MVUPlan, index_bits, layer_structure, lutram_banks, schedule
+from sbnn.ir.model import MVU, IRModel
 
 #: LUTs per count of each feature. Fitted by ``benchmarks/hw_cost_model.py --fit`` (non-negative least
 #: squares on relative errors over its grid of 50 single layers, Yosys 0.70 synth_xilinx, MVU instance
@@ -140,3 +143,9 @@ def logic_estimate(layer: MVU, plan: MVUPlan, weight_rom: str = "auto") -> float
     implementation needs in front of it."""
     return mvu_estimate(layer, plan, weight_rom) + vector_fifo_estimate(layer, plan)
 
+
+def design_estimate(model: IRModel, impls: Mapping[str, LayerImpl]) -> float:
+    """The LUT estimate of a folded design: :func:`logic_estimate` of every MVU as ``impls`` builds it (the
+    other stages - thresholds, windows, pools, stream FIFOs - are small next to them and left out)."""
+    return float(sum(logic_estimate(layer, schedule(layer, impls[layer.name]), impls[layer.name].weight_rom)
+                     for layer in model.mvus))

@@ -57,6 +57,8 @@ def load(path: str | os.PathLike) -> dict[str, dict]:
         raw = json.loads(path.read_text())
     except FileNotFoundError:
         raise ConfigError(f"folding file {path} not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"folding file {path} is a directory, not a JSON file") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ConfigError(f"folding file {path} is not valid JSON ({exc})") from None
     return parse(raw, str(path))

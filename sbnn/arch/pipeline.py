@@ -265,6 +265,7 @@ def _mvu_stages(layer: MVU, i: int, tag: str, plan: MVUPlan, impl: LayerImpl, sh
 
 
 def ident(name: str) -> str:
-    """``name`` as a Verilog identifier."""
-    out = "".join(ch if ch.isalnum() else "_" for ch in name)
+    """``name`` as a Verilog identifier: ASCII letters, digits and '_' (a run named ``run #1 (ß)`` gives
+    ``run__1____``; non-ASCII letters are not identifier characters for every Verilog tool)."""
+    out = "".join(ch if ch.isascii() and ch.isalnum() else "_" for ch in name)
     return out if out and not out[0].isdigit() else f"n{out}"

@@ -159,5 +159,10 @@ def load_dataset(
         download_files(name, data_dir, progress=progress)
     if name == "cifar10":
         x_train, y_train, x_test, y_test, classes = load_cifar10(directory)
-        return Dataset(name, x_train, y_train, x_test, y_test, classes, 255)
-    return _load_idx_dataset(name, directory)
+        ds = Dataset(name, x_train, y_train, x_test, y_test, classes, 255)
+    else:
+        ds = _load_idx_dataset(name, directory)
+    for part, x in (("training", ds.x_train), ("test", ds.x_test)):
+        if len(x) == 0:
+            raise DataError(f"the {name} data set in {directory} has no {part} images: replace its files")
+    return ds

@@ -14,13 +14,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
+from sbnn import runlock
 from sbnn.errors import ConfigError
 from sbnn.report import plots
 from sbnn.report import tables as tb
 from sbnn.report.collect import collect, device, is_sweep, layer_rows, point_dirs, read_row
 from sbnn.report.page import Page
 from sbnn.report.runpage import run_page
-from sbnn.runs import FPS_DIR, REPORT_DIR, REPORT_MD, write_atomic
+from sbnn.runs import DENSE_BASELINE_DIR, FPS_DIR, REPORT_DIR, REPORT_MD, write_atomic
 
 __all__ = ["build_report", "is_sweep", "rows_of"]
 
@@ -101,6 +102,10 @@ def _sweep(root: Path, out: Path, log: Callable[[str], None]) -> tuple[str, str]
         page.section("FINN baseline (dense points)")
         page.table(*tb.cells([r for r in rows if r["method"] == "bnn"], tb.FINN))
     note = _finn_note(rows)
+    stale_rows = [r for r in rows if r["stale"]]
+    if stale_rows:
+        note += (" STALE points, marked [STALE] in the tables (their values come from older inputs: re-run their "
+                 "stages): " + "; ".join(f"{r['name']}: {r['stale']}" for r in stale_rows) + ".")
     page.note(note)
     page.section("Figures")
     again = f"sbnn report --run {root}"
@@ -117,6 +122,9 @@ def build_report(root: Path, out: Path | None = None, log: Callable[[str], None]
     root = Path(root)
     if not root.is_dir():
         raise ConfigError(f"{root} is not a directory: pass a run directory or a sweep root")
+    for run in [root, *(point_dirs(root) if is_sweep(root) else [])]:  # a swap a killed stage left half done
+        for sub in (run, run / FPS_DIR, run / DENSE_BASELINE_DIR):
+            runlock.try_recover(sub)
     out = Path(out) if out else root / REPORT_DIR
     out.mkdir(parents=True, exist_ok=True)
     if is_sweep(root):

@@ -12,12 +12,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+from sbnn import provenance
 from sbnn.runs import (
     CONFIG,
     CYCLES,
+    DENSE_BASELINE_DIR,
     FINN_BASELINE,
     FOLDING,
     FPS_DIR,
+    MANIFEST,
     METRICS,
     REPORT,
     RTL_REGRESSION,
@@ -25,6 +28,7 @@ from sbnn.runs import (
     SWEEP_POINTS,
     SWEEP_RECORD,
     VERIFY,
+    RunDir,
 )
 
 #: column -> (file under the run directory, where in it); the order is the CSV's
@@ -59,6 +63,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "finn_BRAM18": (FINN_BASELINE, "total.BRAM18 (FINN estimate)"),
     "finn_cycles_per_frame": (FINN_BASELINE, "max_cycles (FINN estimate)"),
     "finn_fps": (FINN_BASELINE, "frames_per_second (FINN estimate)"),
+    "stale": (f"*/{MANIFEST}", "stages whose inputs changed since they ran, or whose files changed since"),
 }
 
 
@@ -115,6 +120,32 @@ def fifo_luts(synth: dict | None) -> int | None:
     return sum(int(r.get("LUT", 0)) for name, r in inst.items() if name.startswith("u_fifo"))
 
 
+#: sub-runs whose designs a report shows next to the run's: a sweep point's equal-throughput design, the dense
+#: baseline (``sbnn report --baseline dense``)
+SUB_RUNS = (FPS_DIR, DENSE_BASELINE_DIR)
+
+
+def stale(run: Path) -> dict[str, provenance.Status]:
+    """Stage folders of a run (``"synth"``) and of its sub-runs (``"fps/synth"``) that are not current, with
+    why, from their manifests (:func:`sbnn.provenance.run_status`, the one judge of staleness): their numbers
+    are shown, marked, never as current. A sub-run's linked stage (its ``export`` -> ``../export``) is the
+    run's own and is listed once, under the run."""
+    out: dict[str, provenance.Status] = {}
+    for sub in ("", *SUB_RUNS):
+        if sub and not (run / sub).is_dir():
+            continue
+        for stage, st in provenance.run_status(RunDir(run / sub)).items():
+            if sub and (run / sub / stage).is_symlink():
+                continue
+            out[f"{sub}/{stage}".lstrip("/")] = st
+    return out
+
+
+def stale_text(marks: dict[str, provenance.Status]) -> str | None:
+    """The ``stale`` column: "export (stale: train/checkpoint.pt changed); hw (stale: made from export/, ...)"."""
+    return "; ".join(f"{k} ({st.state}: {st.reason})" for k, st in marks.items()) or None
+
+
 def read_row(run: Path) -> dict[str, Any]:
     """One run directory -> one row (see ``COLUMNS``)."""
     sweep = json_or_none(run / SWEEP_RECORD)
@@ -162,6 +193,7 @@ def read_row(run: Path) -> dict[str, Any]:
         "finn_BRAM18": get(finn, "total.BRAM18"),
         "finn_cycles_per_frame": get(finn, "max_cycles"),
         "finn_fps": get(finn, "frames_per_second"),
+        "stale": stale_text(stale(run)),
     }
 
 

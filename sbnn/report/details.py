@@ -3,8 +3,9 @@ against the device, per-layer clocks / zero bits / mask structure / resources, a
 
 Everything is copied from the files the stages wrote (names from :mod:`sbnn.runs`); nothing is computed
 here that a stage did not record, except sums, ratios and the bottleneck's name. A missing file leaves its
-part ``None`` and the report says which command makes it. The dictionaries are open: a stage that records
-more (a per-stage ``status`` such as "stale", logic depth and Fmax in the synthesis report, new datapath
+part ``None`` and the report says which command makes it. Whether each stage is current, stale, modified or
+unrecorded is :mod:`sbnn.provenance`'s verdict on its ``manifest.json``, the same one the stages act on. The
+dictionaries are open: a stage that records more (logic depth and Fmax in the synthesis report, new datapath
 styles in ``folding.json``) is shown as it is.
 """
 
@@ -13,7 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sbnn.report.collect import get, json_or_none, rtl_check, yaml_or_none
+from sbnn import provenance
+from sbnn.report.collect import get, json_or_none, rtl_check, stale, yaml_or_none
 from sbnn.runs import (
     CONFIG,
     CYCLES,
@@ -23,6 +25,7 @@ from sbnn.runs import (
     REPORT,
     SWEEP_RECORD,
     VERIFY,
+    RunDir,
 )
 
 #: the stages of a run in pipeline order, the file that shows each ran, and the command that runs it
@@ -37,19 +40,31 @@ STAGE_FILES: list[tuple[str, str, str]] = [
 TIMING_KEYS = ("timing", "fmax_mhz", "logic_depth", "logic_levels", "critical_path_ns")
 
 
+#: provenance states that make a stage's values untrustworthy: shown as a warning and marked [STALE]
+NOT_CURRENT = ("stale", "modified")
+
+
+def provenance_of(run: Path, stage: str) -> provenance.Status:
+    """Where a stage stands (:mod:`sbnn.provenance`): ``stale`` also when it was made from a stage that is not
+    current, else its own state (current, modified, unrecorded: no manifest, or none: no files)."""
+    rd = RunDir(run)
+    return provenance.run_status(rd).get(stage) or provenance.check(rd, stage)
+
+
 def stage_status(run: Path, stage: str) -> str | None:
-    """A stage's recorded status beyond "present" (e.g. "stale" when its inputs changed after it ran), from
-    the ``status`` field of the stage's manifest when the pipeline writes one; None when nothing says more."""
-    for name in ("manifest.json", "stage.json"):
-        status = get(json_or_none(run / stage / name), "status")
-        if isinstance(status, str):
-            return status
-    return None
+    """A stage's provenance state: "current", "stale", "modified" or "unrecorded" (files without a manifest,
+    taken as they are); None when the stage left no files."""
+    st = provenance_of(run, stage).state
+    return None if st == "none" else st
 
 
 def stages(run: Path) -> list[dict[str, Any]]:
-    return [{"stage": s, "present": (run / f).exists(), "status": stage_status(run, s), "file": f, "command": cmd}
-            for s, f, cmd in STAGE_FILES]
+    out = []
+    for s, f, cmd in STAGE_FILES:
+        st = provenance_of(run, s)
+        out.append({"stage": s, "present": (run / f).exists(), "status": None if st.state == "none" else st.state,
+                    "reason": st.reason, "file": f, "command": cmd})
+    return out
 
 
 def chain(run: Path) -> list[dict[str, Any]]:
@@ -58,7 +73,8 @@ def chain(run: Path) -> list[dict[str, Any]]:
     links: list[dict[str, Any]] = []
 
     def add(link: str, item: dict | None, how: str, **extra: Any) -> None:
-        links.append({"link": link, "ran": item is not None, "how": how, **extra})
+        # "stage": whose files hold the result ("sbnn sim --rtl" -> sim), for the staleness marks
+        links.append({"link": link, "ran": item is not None, "how": how, "stage": how.split()[1], **extra})
 
     ir = ver.get("lowered_ir_equals_folded_ir")
     add("IR lowered from QONNX == IR folded from the checkpoint", ir, "sbnn export",
@@ -157,9 +173,11 @@ def read_run(run: Path) -> dict[str, Any]:
                   "epochs": len(metrics.get("history") or [])},
         "accuracy": {"float": final.get("test_acc"), "float_zero_bits": final.get("sparsity"),
                      "bit_exact": sim.get("test_accuracy", get(ver, "accuracy.sim_test_accuracy")),
+                     "bit_exact_stage": "sim" if "test_accuracy" in sim else "export",
                      "bit_exact_samples": sim.get("test_samples", get(ver, "accuracy.test_samples"))},
         "chain": chain(run),
         "design": des,
         "layers": layers(run, des),
         "baseline": baseline,
+        "stale": stale(run),
     }

@@ -16,7 +16,7 @@ class Page:
            "color:#444;max-width:900px}code{background:#f5f5f5;padding:0 3px}.note{color:#a00}.ok{color:#060}"
            ".bad{color:#a00;font-weight:bold}.bar{display:inline-block;width:120px;height:9px;background:#eee;"
            "margin-right:6px;vertical-align:middle}.bar span{display:block;height:9px;background:#3b78b5}"
-           ".stamp{font-size:11px;color:#777}")
+           ".stamp{font-size:11px;color:#777}figure.stale img{border:3px solid #a00;opacity:.55}")
 
     def __init__(self, title: str):
         self.md: list[str] = [f"# {title}", ""]
@@ -51,12 +51,18 @@ class Page:
             rows.append(cells)
         self.htm.append(tb.html_table(header, rows, left, raw=set(range(len(header)))))
 
-    def figure(self, src: str, caption: str, command: str) -> None:
+    def figure(self, src: str, caption: str, command: str, stale: str | None = None) -> None:
+        """A numbered figure; ``stale`` (why its data are not current) marks it STALE in its caption and, in HTML,
+        frames and fades the image, so that a figure drawn from old files is never read as current."""
         self.figures += 1
         n = self.figures
-        self.md += [f"![Figure {n}]({src})", "", f"*Figure {n}: {caption} Reproduce: `{command}`*", ""]
-        self.htm.append(f"<figure><img src='{html.escape(src)}' alt='Figure {n}: {html.escape(caption)}'>"
-                        f"<figcaption><b>Figure {n}.</b> {html.escape(caption)} Reproduce: "
+        mark = f" [STALE: {stale}]" if stale else ""
+        self.md += [f"![Figure {n}{' [STALE]' if stale else ''}]({src})", "",
+                    f"*Figure {n}{mark}: {caption} Reproduce: `{command}`*", ""]
+        warn = f"<b class='bad'>[STALE: {html.escape(stale)}]</b> " if stale else ""
+        self.htm.append(f"<figure{' class=stale' if stale else ''}><img src='{html.escape(src)}' "
+                        f"alt='Figure {n}{html.escape(mark)}: {html.escape(caption)}'>"
+                        f"<figcaption><b>Figure {n}.</b> {warn}{html.escape(caption)} Reproduce: "
                         f"<code>{html.escape(command)}</code></figcaption></figure>")
 
     def markdown(self) -> str:

@@ -1,6 +1,11 @@
 """The report page of one run: at a glance (accuracy, verification, resources, throughput, bottleneck, dense
 baseline), the verification chain link by link, resources against the device, per-layer clocks, zero bits,
-mask structure and resources, and the stages with the files read."""
+mask structure and resources, and the stages with the files read.
+
+A value read from a stage that is not current (:func:`sbnn.report.collect.stale`: its inputs or its files
+changed since it ran) is shown, never as current: a warning at the top names those stages, why, and the
+commands that make them current again, and every value (or, in the per-layer table, every column) from them
+is marked ``[STALE]``."""
 
 from __future__ import annotations
 
@@ -9,14 +14,52 @@ from typing import Any
 
 from sbnn import fmt
 from sbnn.errors import ConfigError
+from sbnn.provenance import MAKERS
 from sbnn.report import plots_run
-from sbnn.report.details import read_run
+from sbnn.report.details import STAGE_FILES, read_run, stage_status
 from sbnn.report.page import Page
-from sbnn.runs import DENSE_BASELINE_DIR
+from sbnn.runs import DENSE_BASELINE_DIR, FPS_DIR
 
 TOOLS = {"yosys": "Yosys", "vivado": "Vivado"}
 METHODS = {"bnn": "dense BNN", "ab-closed": "{α,β} closed form", "ab-learned": "{α,β} learned (EC)",
            "sd-bnn": "SD-BNN"}
+
+
+STALE = " [STALE]"
+#: the dense baseline's own stages (its export is the run's)
+BASE = (f"{DENSE_BASELINE_DIR}/hw", f"{DENSE_BASELINE_DIR}/synth")
+
+
+def _stale(info: dict, *stages: str) -> bool:
+    return any(s in info["stale"] for s in stages)
+
+
+def _mark(text: str, info: dict, *stages: str) -> str:
+    """``text`` with `` [STALE]`` when it comes from one of ``stages`` that is not current."""
+    return text + STALE if _stale(info, *stages) else text
+
+
+def _rerun(run: str, key: str) -> str:
+    """The command that makes a stale stage folder (``"synth"``, ``"fps/hw"``) current again."""
+    sub, _, stage = key.rpartition("/")
+    if sub == DENSE_BASELINE_DIR:
+        return f"sbnn report --run {run} --baseline dense"
+    if sub == FPS_DIR:
+        return f"sbnn synth --run {run}/{FPS_DIR} --config {run}/{FPS_DIR}/hw/config.yaml"
+    cmd = next((c for s, _, c in STAGE_FILES if s == stage), MAKERS.get(stage, f"sbnn {stage}"))
+    return f"{cmd} --run {run}"
+
+
+def stale_warning(info: dict[str, Any]) -> str | None:
+    """The warning at the top of the page (and of ``sbnn report``'s output): what is not current, why, and the
+    commands to re-run, in pipeline order; None when every stage is current."""
+    marks = info["stale"]
+    if not marks:
+        return None
+    what = "; ".join(f"{k}/ {st.state}: {st.reason}" for k, st in marks.items())
+    cmds = list(dict.fromkeys(_rerun(info["run"], k) for k in marks))
+    return (f"STALE: {what}. The values from these stages come from older inputs or changed files and are marked "
+            f"[STALE] below; re-run " + ", then ".join(f"'{c}'" for c in cmds) + ".")
 
 
 def _link_result(link: dict) -> str:
@@ -58,29 +101,33 @@ def _ratio(a: Any, b: Any) -> str:
 def glance_rows(info: dict[str, Any]) -> list[list[str]]:
     """The few lines a reader needs first (also what ``sbnn report`` prints)."""
     acc, des, base = info["accuracy"], info["design"], info["baseline"]
-    rows = [["accuracy, float model (PyTorch, test split)", fmt.pct(acc["float"])],
-            ["accuracy, bit-exact (integer simulator)", f"{fmt.pct(acc['bit_exact'])} on "
-             f"{fmt.count(acc['bit_exact_samples'])} test images" if acc["bit_exact"] is not None else fmt.MISSING],
-            ["verification chain", verification_summary(info["chain"])]]
+    ran = [c["stage"] for c in info["chain"] if c["ran"]]
+    rows = [["accuracy, float model (PyTorch, test split)", _mark(fmt.pct(acc["float"]), info, "train")],
+            ["accuracy, bit-exact (integer simulator)", _mark(f"{fmt.pct(acc['bit_exact'])} on "
+             f"{fmt.count(acc['bit_exact_samples'])} test images", info, acc["bit_exact_stage"])
+             if acc["bit_exact"] is not None else fmt.MISSING],
+            ["verification chain", _mark(verification_summary(info["chain"]), info, *ran)]]
     if des and des.get("total"):
         rows.append([f"resources ({TOOLS.get(des.get('tool'), des.get('tool'))}, "
                      f"{des['device'].get('name', des['device'].get('part'))})",
-                     _resources_text(des)])
+                     _mark(_resources_text(des), info, "synth")])
     if des and des.get("interval_cycles"):
-        rows.append(["throughput", _rate_text(des)])
+        rows.append(["throughput", _mark(_rate_text(des), info, "hw")])
         bott = next((r for r in info["layers"] if r.get("bottleneck")), None)
         if bott:
-            rows.append(["bottleneck", f"{des['bottleneck_stage']} (layer {bott['layer']}): "
-                                       f"{fmt.count(des['bottleneck_cycles'])} clocks/frame"])
+            rows.append(["bottleneck", _mark(f"{des['bottleneck_stage']} (layer {bott['layer']}): "
+                                             f"{fmt.count(des['bottleneck_cycles'])} clocks/frame", info, "hw")])
     for key, value in ((des or {}).get("timing") or {}).items():
-        rows.append([f"timing: {key}", str(value) if not isinstance(value, (int, float)) else fmt.sig(value)])
+        rows.append([f"timing: {key}", _mark(str(value) if not isinstance(value, (int, float)) else fmt.sig(value),
+                                             info, "synth")])
     if base and base.get("total") and des and des.get("total"):
         b = base["total"]
-        rows.append(["dense baseline, same frames/s", f"{fmt.count(b.get('LUT'))} LUT, {fmt.count(b.get('FF'))} FF, "
-                     f"{fmt.count(base.get('bram36'))} BRAM36 at {fmt.per_s(base.get('frames_per_second'))}: this "
-                     f"design needs {_ratio(des['total'].get('LUT'), b.get('LUT'))} its LUTs and "
-                     + (f"{_ratio(des.get('bram36'), base.get('bram36'))} its BRAM" if base.get("bram36") else
-                        f"{fmt.count(des.get('bram36'))} BRAM36 where it needs none")])
+        rows.append(["dense baseline, same frames/s", _mark(
+            f"{fmt.count(b.get('LUT'))} LUT, {fmt.count(b.get('FF'))} FF, {fmt.count(base.get('bram36'))} BRAM36 at "
+            f"{fmt.per_s(base.get('frames_per_second'))}: this design needs "
+            f"{_ratio(des['total'].get('LUT'), b.get('LUT'))} its LUTs and "
+            + (f"{_ratio(des.get('bram36'), base.get('bram36'))} its BRAM" if base.get("bram36") else
+               f"{fmt.count(des.get('bram36'))} BRAM36 where it needs none"), info, "synth", *BASE)])
     elif des and des.get("total"):
         rows.append(["dense baseline, same frames/s", "not made (sbnn report --baseline dense)"])
     return rows
@@ -104,12 +151,12 @@ def _chain(page: Page, info: dict) -> None:
               "float training model by its predicted class, on every input that is not a tie (an input where float32 "
               "rounding may legitimately flip a bit: counted in the detail).")
     body = [[c["link"], fmt.count(c.get("samples")) if c["ran"] and c.get("samples") is not None else
-             fmt.MISSING, _link_result(c),
+             fmt.MISSING, _mark(_link_result(c), info, c["stage"]) if c["ran"] else _link_result(c),
              c.get("note") or ("" if c["ran"] else f"run '{c['how']}'")] for c in info["chain"]]
     page.table(["link", "samples", "result", "detail"], body, left=1)
 
 
-def _resources(page: Page, des: dict, base: dict | None) -> None:
+def _resources(page: Page, info: dict, des: dict, base: dict | None) -> None:
     page.section("Resources against the device")
     dev = des["device"]
     head = ["resource", "used", f"of the {dev.get('name', dev.get('part'))}", "utilisation"]
@@ -118,9 +165,11 @@ def _resources(page: Page, des: dict, base: dict | None) -> None:
     body, pcts = [], []
     for label, key in plots_run.RESOURCES:
         used = plots_run.used(des, key)
-        row = [label, fmt.count(used), fmt.count(dev.get(key)), fmt.pct(des["utilization"].get(key, 0) / 100)]
+        row = [label, _mark(fmt.count(used), info, "synth"), fmt.count(dev.get(key)),
+               _mark(fmt.pct(des["utilization"].get(key, 0) / 100), info, "synth")]
         if len(head) > 4:
-            row += [fmt.count(plots_run.used(base, key)), fmt.pct(base["utilization"].get(key, 0) / 100)]
+            row += [_mark(fmt.count(plots_run.used(base, key)), info, *BASE),
+                    _mark(fmt.pct(base["utilization"].get(key, 0) / 100), info, *BASE)]
         body.append(row)
         pcts.append(des["utilization"].get(key))
     page.table(head, body, bars=(3, pcts))
@@ -143,6 +192,8 @@ def _layers(page: Page, info: dict, base: dict | None) -> None:
     bres = {r["layer"]: r for r in (base or {}).get("synth_layers", [])}
     head = ["layer", "op", "PE x SIMD", "datapath", "zero bits", "mask structure", "clocks/frame", "of interval",
             "LUT", "FF", "BRAM36"] + (["dense baseline LUT"] if bres else [])
+    sources = ["hw"] * 4 + ["export"] * 2 + ["hw"] * 2 + ["synth"] * 3 + [BASE[1]]
+    head = [_mark(h, info, src) for h, src in zip(head, sources)]
     body = []
     for r in info["layers"]:
         impl, res = r.get("impl") or {}, r.get("resources") or {}
@@ -158,6 +209,19 @@ def _layers(page: Page, info: dict, base: dict | None) -> None:
     page.table(head, body)
 
 
+def _state(status: str | None, reason: str) -> str:
+    if status in ("stale", "modified"):
+        return f"{status.upper()}: {reason}"
+    return status or "present"
+
+
+def _fig_stale(info: dict, *stages: str) -> str | None:
+    """Why a figure drawn from ``stages`` is not current (None when they all are)."""
+    bad = [s for s in stages if s in info["stale"]]
+    return (f"drawn from {', '.join(b + '/' for b in bad)}, which {'is' if len(bad) == 1 else 'are'} not current "
+            "(see the warning at the top)") if bad else None
+
+
 def run_page(run: Path, out: Path) -> tuple[str, str]:
     """Write the figures of ``run`` into ``out``; returns the page as (Markdown, HTML body)."""
     info = read_run(run)
@@ -166,42 +230,48 @@ def run_page(run: Path, out: Path) -> tuple[str, str]:
     des, base = info["design"], info["baseline"]
     page = Page(f"Run {run}")
     page.para(_describe(info) + (f"; one point of the sweep in {run.parent}" if info["in_sweep"] else ""))
-    stale = [s for s in info["stages"] if s["status"] and s["status"] not in ("ok", "current", "done")]
-    for s in stale:
-        page.note(f"{s['stage'].upper()} IS {s['status'].upper()}: its results below may not match the stages "
-                  f"before it; run '{s['command']}' again.")
+    warning = stale_warning(info)
+    if warning:
+        page.note(warning)
     page.section("At a glance")
     page.table(["what", "value"], glance_rows(info))
     _chain(page, info)
     synth_cmd = f"sbnn synth --run {run}"
     again = f"sbnn report --run {run}" + (" --baseline dense" if base else "")
     if des and des.get("total"):
-        _resources(page, des, base)
+        _resources(page, info, des, base)
         plots_run.utilisation(des, base, out)
         page.figure("utilisation.png", "Each resource of the accelerator as a share of the device's capacity"
                     + (", next to the dense XNOR baseline folded for the same frames/s" if base else "") + ".",
-                    f"{synth_cmd}; {again}")
+                    f"{synth_cmd}; {again}", _fig_stale(info, "synth", *(BASE if base else ())))
     if des and des.get("stages"):
         _layers(page, info, base)
         plots_run.layer_clocks(des, out)
         page.figure("layer_clocks.png", "Clocks per frame of every pipeline stage (cycle model, hw/cycles.json) "
-                    "against the interval; the bottleneck in red.", f"{synth_cmd}; {again}")
+                    "against the interval; the bottleneck in red.", f"{synth_cmd}; {again}", _fig_stale(info, "hw"))
     elif info["layers"]:  # exported, not synthesized: what the export says of each layer
         page.section("Per layer")
-        page.table(["layer", "zero bits", "mask structure"],
+        page.table(["layer", _mark("zero bits", info, "export"), _mark("mask structure", info, "export")],
                    [[r["layer"], fmt.pct(r.get("zero_bits")), r.get("structure") or fmt.MISSING] for r in info["layers"]])
     if any(r.get("zero_bits") is not None for r in info["layers"]):
         plots_run.layer_zero_bits(info["layers"], out)
         page.figure("layer_zero_bits.png", "Fraction of zero weight bits of every MVU, as exported "
-                    "(export/verify.json), labelled with its mask structure.", f"sbnn export --run {run}; {again}")
+                    "(export/verify.json), labelled with its mask structure.", f"sbnn export --run {run}; {again}",
+                    _fig_stale(info, "export"))
     if des and des.get("synth_layers"):
         plots_run.layer_resources(des, base, out)
         page.figure("layer_resources.png", "LUTs and flip-flops per layer (Yosys, per module instance)"
-                    + (", next to the dense baseline's" if base else "") + ".", f"{synth_cmd}; {again}")
+                    + (", next to the dense baseline's" if base else "") + ".", f"{synth_cmd}; {again}",
+                    _fig_stale(info, "synth", *(BASE if base else ())))
     page.section("Stages and files")
-    body = [[s["stage"], s["file"], (s["status"] or "present") if s["present"] else f"missing ('{s['command']}')"]
-            for s in info["stages"]]
+    page.para("State: current (its manifest matches its inputs and files), stale (its inputs changed since it "
+              "ran, or it was made from a stage that is not current), modified (its own files changed since), "
+              "unrecorded (files without a manifest, from an older sbnn or made by hand: taken as they are).")
+    body = [[s["stage"], s["file"], _state(s["status"], s["reason"]) if s["present"]
+             else f"missing ('{s['command']}')"] for s in info["stages"]]
     if base:
-        body.append(["dense baseline", f"{DENSE_BASELINE_DIR}/synth/report.json", "present"])
+        st = next((info["stale"][k] for k in BASE if k in info["stale"]), None)
+        body.append(["dense baseline", f"{DENSE_BASELINE_DIR}/synth/report.json",
+                     _state(st.state, st.reason) if st else stage_status(run / DENSE_BASELINE_DIR, "synth") or "present"])
     page.table(["stage", "file", "state"], body)
     return page.markdown(), page.html()

@@ -42,9 +42,14 @@ def _verified(r: dict) -> str:
     return "not run" if v is None else ("==" if v else "FAILED")
 
 
+def _point(r: dict) -> str:
+    """A point's name, marked when some of its values come from stages that are not current."""
+    return r["name"] + (" [STALE]" if r.get("stale") else "")
+
+
 #: (header, formatter) of the sweep's accuracy table
 ACCURACY: list[tuple[str, Callable[[dict], str]]] = [
-    ("point", lambda r: r["name"]),
+    ("point", _point),
     ("method", lambda r: r["method"] or fmt.MISSING),
     ("target zero bits", lambda r: _zero_bits(r["target_sparsity"])),
     ("zero bits", lambda r: _zero_bits(r["weight_sparsity"])),
@@ -55,7 +60,7 @@ ACCURACY: list[tuple[str, Callable[[dict], str]]] = [
 ]
 #: (header, formatter) of the sweep's hardware table: at the IR's folding and at the common target frames/s
 HARDWARE: list[tuple[str, Callable[[dict], str]]] = [
-    ("point", lambda r: r["name"]),
+    ("point", _point),
     ("LUT", lambda r: fmt.count(r["LUT"])),
     ("FF", lambda r: fmt.count(r["FF"])),
     ("BRAM36", lambda r: fmt.count(r["BRAM36"])),
@@ -69,7 +74,7 @@ HARDWARE: list[tuple[str, Callable[[dict], str]]] = [
 ]
 #: FINN folds for the same target frames/s as our '@ target' design: that is the comparison
 FINN: list[tuple[str, Callable[[dict], str]]] = [
-    ("point", lambda r: r["name"]),
+    ("point", _point),
     ("target frames/s", lambda r: fmt.sig(r["eq_target_fps"])),
     ("our LUT @ target", lambda r: fmt.count(r["eq_LUT"])),
     ("FINN LUT (estimate)", lambda r: fmt.count(r["finn_LUT"])),

@@ -73,10 +73,12 @@ def test_export_is_idempotent_and_redone_when_the_checkpoint_changes(tmp_path, t
 def test_unsupported_models_are_refused_and_leave_no_export(tmp_path, trained_run, overrides, message):
     run = trained_run(tmp_path / "r", **{"optim.epochs": 1, "data.train_subset": 64, **overrides})
     (run.path / "export").mkdir()
-    (run.path / "export" / "ir.json").write_text("{}")  # a stale export must not survive a failed one
+    (run.path / "export" / "ir.json").write_text("{}")  # what was there before a failed export stays as it was
     with pytest.raises(ExportError, match=message):
         export(run, ExportConfig(samples=50), log=lambda m: None)
-    assert not (run.path / "export").exists()
+    assert [p.name for p in (run.path / "export").iterdir()] == ["ir.json"]
+    assert (run.path / "export" / "ir.json").read_text() == "{}"
+    assert not (run.path / ".export.tmp").exists()
 
 
 def test_foreign_qonnx_is_lowered_with_real_inputs(tmp_path, bnn_pynq):
@@ -92,7 +94,49 @@ def test_foreign_qonnx_is_lowered_with_real_inputs(tmp_path, bnn_pynq):
     report = export(run, cfg, log=lambda m: None)
     v = report["verification"]
     assert v["passed"] and v["qonnx_argmax_equals_sim"]["agree"] >= 68 and v["qonnx_vs_sim_logits_max_abs"] < 1e-3
+    a = v["qonnx_vs_sim"]
+    assert a["ok"] and a["samples"] == 70 and a["bits_differ_non_tie"] == a["beyond_tolerance"] == 0
     assert load(run.path / "export" / "ir").layers[0].kind == "threshold"
+    assert (run.path / "export" / "manifest.json").exists()
+
+
+@pytest.mark.parametrize("damage", ["threshold", "head"])
+def test_foreign_verification_fails_when_the_ir_computes_something_else(tmp_path, trained_run, monkeypatch, damage):
+    """A lowering that got one threshold (or the score scale) wrong is caught: non-zero exit, the previous
+    export untouched, the evidence in .export.failed."""
+    from sbnn.export import lower as lower_mod
+    from sbnn.export import pipeline
+
+    run = trained_run(tmp_path / "r")
+    export(run, ExportConfig(samples=200), log=lambda m: None)
+    foreign = tmp_path / "foreign.onnx"
+    import onnx
+
+    m = onnx.load(str(run.path / "export" / "model.onnx"))
+    del m.metadata_props[:]
+    onnx.save(m, str(foreign))
+    before = {p.name: p.read_bytes() for p in (run.path / "export").iterdir()}
+    real = lower_mod.lower
+
+    def wrong(*args, **kw):
+        lowered = real(*args, **kw)
+        mvu = lowered.model.mvus[1]
+        if damage == "threshold":
+            mvu.thresholds = mvu.thresholds.copy()
+            mvu.thresholds[0] += 3
+        else:
+            lowered.model.head.gain = lowered.model.head.gain * 1.5
+        return lowered
+
+    monkeypatch.setattr(lower_mod, "lower", wrong)
+    cfg = ExportConfig(qonnx=str(foreign), dataset="digits", samples=200, input_bits=5, input_scale=1.0)
+    with pytest.raises(ExportError, match="verification failed: .*(differs from QONNX|logits differ from QONNX.s by more than)"):
+        pipeline.export(run, cfg, log=lambda m: None)
+    assert {p.name: p.read_bytes() for p in (run.path / "export").iterdir()} == before
+    rep = json.loads((run.path / ".export.failed" / "verify.json").read_text())["verification"]
+    assert not rep["passed"] and not rep["qonnx_vs_sim"]["ok"]
+    monkeypatch.setattr(lower_mod, "lower", real)
+    assert pipeline.export(run, cfg, log=lambda m: None)["verification"]["qonnx_vs_sim"]["ok"]
 
 
 def cli(*args):

@@ -114,9 +114,12 @@ def test_over_capacity_fails_unless_report_only(run, capsys, monkeypatch):
     monkeypatch.setattr("sbnn.hw.stage.run_yosys", huge)
     assert main(["synth", "--run", str(run)]) == 2
     assert "does not fit the xc7z020 (LUT 169.2%)" in _err(capsys)
-    assert "Does NOT fit" in (run / "synth" / "report.md").read_text()
+    # the report of the failed attempt is kept aside; the run's own hw/ and synth/ are untouched
+    assert "Does NOT fit" in (run / ".synth.failed" / "report.md").read_text()
+    assert not (run / "synth").exists() and not (run / "hw").exists()
     assert main(["synth", "--run", str(run), "--report-only"]) == 0
     assert "DOES NOT FIT" in capsys.readouterr().out
+    assert "Does NOT fit" in (run / "synth" / "report.md").read_text() and not (run / ".synth.failed").exists()
 
 
 def test_missing_synthesizers(run, capsys, monkeypatch):
@@ -129,8 +132,9 @@ def test_missing_synthesizers(run, capsys, monkeypatch):
         assert main(["synth", "--run", str(run)]) == 2
         assert "yosys not found" in _err(capsys)
         assert main(["synth", "--run", str(run), "--tool", "vivado"]) == 2
-        assert "Vivado is not installed" in _err(capsys)
-        assert (run / "hw" / "rtl" / "synth.tcl").exists()
+        err = _err(capsys)
+        assert "Vivado is not installed" in err and f"written to {run / 'hw' / 'rtl' / 'synth.tcl'}" in err
+        assert (run / "hw" / "rtl" / "synth.tcl").exists() and not (run / "synth").exists()
     finally:
         find_tool.cache_clear()
 

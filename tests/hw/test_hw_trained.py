@@ -100,5 +100,9 @@ def test_sim_rtl_runs_the_synthesized_design_at_its_target(tmp_path, hwt, capsys
     top = next((run.path / "hw" / "rtl").glob("*_top.v"))
     top.write_text(top.read_text() + "// edited\n")
     assert main(["sim", "--run", str(run.path), "--rtl"]) == 2
+    err = capsys.readouterr().err.strip()  # refused by hw/'s manifest first
+    assert "hw/rtl/" in err and "changed after 'sbnn synth' wrote it" in err and len(err.splitlines()) == 1
+    (run.path / "hw" / "manifest.json").unlink()  # taken as it is: the regenerated design must still match
+    assert main(["sim", "--run", str(run.path), "--rtl"]) == 2
     err = capsys.readouterr().err.strip()
     assert "is not what" in err and "run 'sbnn synth' again" in err and len(err.splitlines()) == 1

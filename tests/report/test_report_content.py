@@ -184,7 +184,7 @@ def test_single_run_report(tiny_sweep, tmp_path, capsys):
 
 
 @pytest.mark.skipif(not has_tool("yosys"), reason="Yosys is not installed (pip install 'sbnn[hw]')")
-def test_dense_baseline_at_the_same_frames_per_second(tiny_sweep, tmp_path):
+def test_dense_baseline_at_the_same_frames_per_second(tiny_sweep, tmp_path, capsys):
     root, _ = tiny_sweep
     run = tmp_path / "run"
     shutil.copytree(root / "tiny-ab-closed-0.9", run, symlinks=True)
@@ -201,6 +201,25 @@ def test_dense_baseline_at_the_same_frames_per_second(tiny_sweep, tmp_path):
     b = _j(base / "synth" / "report.json")["total"]
     assert glance["dense baseline, same frames/s"].startswith(f"{b['LUT']:,} LUT, {b['FF']:,} FF")
     assert any("dense baseline" in h for h, _ in md_tables(md))  # the resources table shows the baseline too
+    # a new design of the run (here: its cycles.json rewritten and recorded, as 'sbnn synth --target-fps' would)
+    # leaves the baseline folded for the old frames/s: stale, marked, with the command that makes it again
+    from sbnn import provenance
+    from sbnn.runs import RunDir
+
+    ours["interval_cycles"] += 1
+    (run / "hw" / "cycles.json").write_text(json.dumps(ours))
+    m = provenance.read(RunDir(run), "hw")
+    provenance.record(run / "hw", "hw", m.inputs, m.outputs)
+    md = (build_report(run, log=lambda m: None) / "report.md").read_text()
+    glance = dict(next(b for h, b in md_tables(md) if h == ["what", "value"]))
+    assert glance["dense baseline, same frames/s"].endswith("[STALE]")
+    assert f"baseline-dense/hw/ stale: {(run / 'hw' / 'cycles.json').resolve()} changed" in md
+    assert f"'sbnn report --run {run} --baseline dense'" in md
+    # a design edited by hand since 'sbnn synth' wrote it: no baseline is folded for it
+    (run / "hw" / "cycles.md").write_text("edited")
+    assert main(["report", "--run", str(run), "--baseline", "dense"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "hw/cycles.md changed after 'sbnn synth' wrote it" in err, err
 
 
 def test_report_of_an_empty_folder_is_a_one_line_error(tmp_path, capsys):
@@ -243,28 +262,51 @@ def test_every_figure_has_axis_labels_and_a_caption(tiny_sweep, tmp_path, monkey
 
 
 def test_a_partial_run_says_what_is_missing_and_flags_a_stale_stage(tmp_path):
-    """A run with only train/ and export/: the report says which command makes each missing link and stage; a
-    stage whose manifest records another status than current (issue 13's staleness) is flagged at the top."""
+    """A run with only train/ and export/: the report says which command makes each missing link and stage; an
+    export whose checkpoint changed since it ran (issue 13's provenance: a new training) is named at the top with
+    the command to re-run, and every value read from it is marked [STALE]."""
+    from sbnn import provenance
+    from sbnn.runs import RunDir
+
     run = tmp_path / "run"
     (run / "train").mkdir(parents=True)
     (run / "export").mkdir()
     (run / "train" / "metrics.json").write_text(json.dumps(
         {"meta": {"dataset": "digits"}, "history": [{}], "final": {"test_acc": 0.8999973336177475, "sparsity": 0.9}}))
     (run / "train" / "config.yaml").write_text("model: {arch: sfc}\nquant: {method: ab-closed, sparsity: 0.9}\n")
+    (run / "train" / "checkpoint.pt").write_bytes(b"the weights the export read")
     (run / "export" / "verify.json").write_text(json.dumps(
         {"verification": {"qonnx_equals_sim": {"samples": 1000, "equal": True, "mismatching_samples": 0}},
          "accuracy": {"sim_test_accuracy": 0.9722222222222222, "test_samples": 360},
          "ir": {"sparsity": {"mvu0": 0.9, "mvu1": 0.875}, "structure": {"mvu0": "none", "mvu1": "1:8"}}}))
-    (run / "export" / "manifest.json").write_text(json.dumps({"status": "stale"}))
+    provenance.record(run / "export", "export", provenance.inputs(RunDir(run), ["train/checkpoint.pt"]), ["verify.json"])
+    out = build_report(run, log=lambda m: None)
+    assert "STALE" not in (out / "report.md").read_text()
+    (run / "train" / "checkpoint.pt").write_bytes(b"the weights of a new training")  # 'sbnn train --force' since
     out = build_report(run, log=lambda m: None)
     md = (out / "report.md").read_text()
-    assert "EXPORT IS STALE" in md and "0.8999" not in md and "90.0 %" in md and "97.2 % on 360" in md
+    assert "0.8999" not in md and "90.0 %" in md and "97.2 % on 360" in md
+    assert (f"STALE: export/ stale: train/checkpoint.pt changed. The values from these stages come from older inputs "
+            f"or changed files and are marked [STALE] below; re-run 'sbnn export --run {run}'.") in md
     tabs = {tuple(h): b for h, b in md_tables(md)}
+    glance = dict(tabs[("what", "value")])
+    assert glance["accuracy, float model (PyTorch, test split)"] == "90.0 %"  # train/ is not stale
+    assert glance["accuracy, bit-exact (integer simulator)"] == "97.2 % on 360 test images [STALE]"
+    assert glance["verification chain"].endswith("[STALE]")
     chain = {r[0]: r for r in tabs[("link", "samples", "result", "detail")]}
-    assert chain["QONNX == bit-exact simulator"][1:3] == ["1,000", "=="]
+    assert chain["QONNX == bit-exact simulator"][1:3] == ["1,000", "== [STALE]"]
     assert chain["bit-exact simulator == RTL (Verilator)"][2:] == ["not run", "run 'sbnn sim --rtl'"]
     stages = {r[0]: r[2] for r in tabs[("stage", "file", "state")]}
-    assert stages == {"train": "present", "export": "stale", "hw": "missing ('sbnn synth')",
-                      "synth": "missing ('sbnn synth')", "sim": "missing ('sbnn sim --rtl')"}
+    assert stages == {"train": "unrecorded", "export": "STALE: train/checkpoint.pt changed",
+                      "hw": "missing ('sbnn synth')", "synth": "missing ('sbnn synth')",
+                      "sim": "missing ('sbnn sim --rtl')"}
     assert (out / "layer_zero_bits.png").exists()
-    assert tabs[("layer", "zero bits", "mask structure")] == [["mvu0", "90.0 %", "none"], ["mvu1", "87.5 %", "1:8"]]
+    assert ("[STALE: drawn from export/, which is not current (see the warning at the top)]: Fraction of zero "
+            "weight bits") in md  # a figure drawn from a stale stage says so in its caption
+    page = (out / "index.html").read_text()
+    assert page.count("<figure class=stale>") == page.count("<figure") == 1
+    assert tabs[("layer", "zero bits [STALE]", "mask structure [STALE]")] == [["mvu0", "90.0 %", "none"],
+                                                                              ["mvu1", "87.5 %", "1:8"]]
+    with open(out / "report.csv") as fh:
+        (row,) = list(csv.DictReader(fh))
+    assert row["stale"] == "export (stale: train/checkpoint.pt changed)"

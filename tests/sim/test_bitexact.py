@@ -92,3 +92,24 @@ def test_maxpool_is_or_and_input_shape_is_checked():
     assert any(isinstance(layer, MaxPool) for layer in model.layers)
     with pytest.raises(ValueError, match="shape"):
         Simulator(model).run(np.zeros((2, 5, 5, 1), dtype=np.int64))
+
+
+
+@pytest.mark.parametrize("bits, signed, bad, message", [
+    (8, False, 4080, r"input values 0\.\.4080 are outside the IR's 8-bit unsigned input range 0\.\.255"),
+    (8, False, -1, r"input values -1\.\.0 are outside"),
+    (4, True, 8, r"outside the IR's 4-bit signed input range -8\.\.7"),
+    (1, False, 2, r"outside the IR's bipolar \(bits\) input range 0\.\.1"),
+])
+def test_out_of_range_inputs_are_refused(bits, signed, bad, message):
+    """The hardware would wrap such values silently: the simulator refuses them (an IRError, one line)."""
+    from sbnn.errors import IRError
+
+    vtype = BIPOLAR if bits == 1 else ValueType(bits, signed)
+    layer = random_mvu(np.random.default_rng(2), "mvu0", "dense", (4, 4, 1), 3, in_type=vtype, output=True)
+    model = IRModel("m", InputSpec((4, 4, 1), vtype), [layer], Head(np.ones(3), np.zeros(3))).validate()
+    x = np.zeros((3, 4, 4, 1), np.int64)
+    assert Simulator(model).run(x).scores.shape == (3, 3)  # in range
+    x[1, 2, 3, 0] = bad
+    with pytest.raises(IRError, match=message):
+        Simulator(model).run(x)
