@@ -37,7 +37,7 @@ def accumulate(m: Module, p: int, s: Op, ar: Arith) -> Op:
         raise HardwareError(f"internal: lane sum of {s.width} bits exceeds the {w}-bit accumulator")
     m.line(f"reg [{w - 1}:0] acc{p};")
     nx = m.wire(f"acc_nx{p}", w, f"acc{p} + {ext(s, w)}")
-    m.line(f"always @(posedge ap_clk) if (g_fire) acc{p} <= fend ? {w}'d0 : {nx};")
+    m.line(f"always @(posedge ap_clk) if (!ap_rst_n) acc{p} <= {w}'d0; else if (g_fire) acc{p} <= fend ? {w}'d0 : {nx};")
     return Op(nx, w, lo, hi)
 
 
@@ -80,11 +80,12 @@ def lanes_sparse(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int) -> li
                 take_it = f"({code} != {cb}'d0) && ({code} != {lit(e, cb)})"
                 pos = m.wire(f"pos{p}_{s}", pw, f"({take_it}) ? {qs} : {pw}'d0")
                 if seg:
-                    m.line(f"always @(posedge ap_clk) if (g_fire) {prev} <= fend ? {pw}'d0 : {qs};")
+                    m.line(f"always @(posedge ap_clk) if (!ap_rst_n) {prev} <= {pw}'d0; "
+                           f"else if (g_fire) {prev} <= fend ? {pw}'d0 : {qs};")
                 prev = qs
             vals.append(takes[s](pos, f"{p}_{s}", p * simd + s))
         if plan.coding == "delta" and not seg:
-            m.line(f"always @(posedge ap_clk) if (g_fire) q{p} <= fend ? {pw}'d0 : {prev};")
+            m.line(f"always @(posedge ap_clk) if (!ap_rst_n) q{p} <= {pw}'d0; else if (g_fire) q{p} <= fend ? {pw}'d0 : {prev};")
         out.append(accumulate(m, p, tree_sum(m, vals, f"ls{p}_"), ar))
     return out
 
