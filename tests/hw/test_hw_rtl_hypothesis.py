@@ -1,6 +1,7 @@
 """Hypothesis-generated small designs (random shapes, folding, masks, thresholds, styles) in Verilator.
 
-Each example is a batch of three random designs sharing one build. A few examples run by default; the
+Each example is a batch of three random designs sharing one build, run once as they are and once with a
+reset in the middle of a frame at every unit that holds state. A few examples run by default; the
 ``slow`` variant runs many more (``make test-slow`` / nightly).
 """
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from sbnn.hw.rtl.design import GenOptions, generate
 from sbnn.hw.rtlsim import verilator as rtlsim
+from sbnn.hw.rtlsim.resets import reset_points, reset_schedule
 from sbnn.hw.stream import pack_input
 
 pytestmark = pytest.mark.rtl
@@ -66,6 +68,14 @@ def _run_batch(hwt, tmp_path, cases):
     results = rtlsim.run(bld, [pack_input(d.stream, r[2]) for d, r in zip(designs, runs)])
     for d, (model, upto, x), res in zip(designs, runs, results):
         hwt.check(d, res, model, upto, x)
+    plans, xs = [], []
+    for i, (d, (model, _, _)) in enumerate(zip(designs, runs)):
+        plan, n = reset_schedule(d, reset_points(d), 10)
+        plans.append(plan)
+        xs.append(hwt.random_input(np.random.default_rng(i), model.input, n))
+    results = rtlsim.run(bld, [pack_input(d.stream, x) for d, x in zip(designs, xs)], resets=[p.resets for p in plans])
+    for d, (model, upto, _), res, plan, x in zip(designs, runs, results, plans, xs):
+        hwt.check_epochs(d, res, model, upto, x, plan)
 
 
 @settings(max_examples=2, deadline=None)
