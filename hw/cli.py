@@ -77,16 +77,22 @@ def _summary(res, cfg) -> None:
                      f"{s['sparsity']:.2f}" if "sparsity" in s else "",
                      f"{s.get('layer_cycles_per_frame', s['cycles_per_frame']):,}",
                      f"{s['weight_memory_bits']:,}" if "weight_memory_bits" in s else "",
-                     r.get("LUT", "-"), r.get("FF", "-"), (r.get("BRAM36", 0) + r.get("BRAM18", 0) / 2) if r else "-"])
+                     r.get("LUT", "-"), r.get("FF", "-"), (r.get("BRAM36", 0) + r.get("BRAM18", 0) / 2) if r else "-",
+                     r.get("levels", "-"), f"{r['fmax_mhz_estimate']:.0f}" if "fmax_mhz_estimate" in r else "-"])
     title = (f"{res.design.name}: folding from {res.folding_source}; latency {cyc['latency_cycles']:,} cycles "
              f"({cyc['latency_us']:.2f} us), {cyc['frames_per_second']:,.0f} frames/s at {cyc['clock_mhz']:g} MHz")
     console.print(table(title, ["layer", "kind", "PE", "SIMD", "style", "sparsity", "cycles/frame", "weight bits",
-                                "LUT", "FF", "BRAM36"], rows))
+                                "LUT", "FF", "BRAM36", "levels", "Fmax est."], rows))
     if res.synth:
         t, u = res.synth.total, res.synth.utilization()
         verdict = "fits" if res.synth.fits else "DOES NOT FIT: " + ", ".join(res.synth.over())
         console.print(f"{res.synth.tool}: LUT {t['LUT']:,} ({u['LUT']:.1f}%), FF {t['FF']:,} ({u['FF']:.1f}%), "
                       f"BRAM36 {t['BRAM36'] + t['BRAM18'] / 2:g} ({u['BRAM36']:.1f}%), DSP {t['DSP']} -> {verdict}",
                       soft_wrap=True)
+        fm, crit = res.synth.fmax_mhz, res.synth.critical()
+        if fm is not None:
+            met = "meets" if fm >= cfg.clock_mhz else "does NOT meet"
+            console.print(f"Fmax estimate {fm:.0f} MHz ({met} {cfg.clock_mhz:g} MHz; deepest path {crit[1]['levels']} LUT "
+                          f"levels in {crit[0]}; an estimate from Yosys' netlist, not a timing sign-off)", soft_wrap=True)
     else:
         console.print("synthesis skipped (--no-synth)", soft_wrap=True)

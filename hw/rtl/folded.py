@@ -38,23 +38,32 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None) -> s
     m.line("reg c_valid;")
     m.line("wire c_last;")
     m.line("wire c_fire = c_valid && (!c_last || out_ready);")
+    # sum_regs: a pipeline register between the gather and the adder trees (sbnn.arch.depth); a word moves on
+    # unless it ends a fold and the compare stage is still held (then the gather waits too)
+    piped = bool(st.info.get("sum_regs"))
+    if piped:
+        m.line("reg a_valid, a_fend;")
+        m.line("wire adv = !(a_valid && a_fend && c_valid && !c_fire);")
+    go = "adv" if piped else "(!c_valid || c_fire)"
     if lut:  # the gather reads the vector from distributed RAM, filled by the loader
         m.line("wire b_pop;")
         g = lutram_loader(m, layer, plan, eb, ar, direct)
-        m.line("wire g_fire = ap_rst_n && b_valid && (!c_valid || c_fire);")
+        m.line(f"wire g_fire = ap_rst_n && b_valid && {go};")
     else:
-        m.line("wire g_fire = ap_rst_n && in_valid && (!c_valid || c_fire);")
+        m.line(f"wire g_fire = ap_rst_n && in_valid && {go};")
     m.line("assign out_push = c_fire && c_last;")
     # ---- weight memory
     wb = plan.word_bits
     words = weight_words(layer, plan)
+    # decode: rd holds the next word and the lanes decode it into registers (a prefetch, see sbnn.arch.depth)
+    dec = bool(st.info.get("decode")) and sparse and t > 1
     if t > 1:
         aw = clog2(t)
         rom_init(m, "wrom", wb, words, st.impl.weight_rom if st.impl else "auto")
         m.line(f"reg [{aw - 1}:0] addr;")
         m.line(f"wire [{aw - 1}:0] addr_nx = (addr == {lit(t - 1, aw)}) ? {aw}'d0 : addr + {lit(1, aw)};")
         m.line("always @(posedge ap_clk) begin")
-        m.line(f"    if (!ap_rst_n) addr <= {aw}'d0;")
+        m.line(f"    if (!ap_rst_n) addr <= {lit(1 if dec else 0, aw)};")
         m.line("    else if (g_fire) addr <= addr_nx;")
         m.line("end")
         m.line(f"reg [{wb - 1}:0] rd;")
@@ -62,7 +71,10 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None) -> s
     else:
         m.wire("rd", wb, lit(words[0], wb))
     sf_n = k // simd
-    if plan.fold_flag:
+    if plan.fold_flag and dec:
+        m.line("reg fend;  // the current word's fold-end flag (rd holds the next word)")
+        m.line(f"always @(posedge ap_clk) if (!ap_rst_n) fend <= 1'b{words[0] & 1}; else if (g_fire) fend <= rd[0];")
+    elif plan.fold_flag:
         m.line("wire fend = rd[0];")
     else:
         counter_decl(m, "sf", sf_n)
@@ -71,10 +83,21 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None) -> s
     counter_decl(m, "fold", nf)
     counter_step(m, "fold", nf, "g_fire && fend")
     m.line(f"assign {'b_pop' if lut else 'in_pop'} = g_fire && fend && {is_last('fold', nf)};")
+    if piped:
+        m.line("wire s_fire = ap_rst_n && a_valid && adv;")
+        m.line("always @(posedge ap_clk) if (!ap_rst_n) a_valid <= 1'b0; else if (adv) a_valid <= g_fire;")
+        if nf > 1:
+            m.line(f"reg [{clog2(nf) - 1}:0] a_fold;")
+        m.line(f"always @(posedge ap_clk) if (g_fire) begin a_fend <= fend;{' a_fold <= fold;' if nf > 1 else ''} end")
     # ---- lanes: gather + sum + accumulate
-    accs = LANES[plan.style](m, layer, plan, ar, eb)
+    extra = ({"decode": words[0]} if dec else {}) | ({"sum_regs": 1} if piped else {})
+    accs = LANES[plan.style](m, layer, plan, ar, eb, **extra)
     if serial_s:
         g = serial_g(m, layer, plan, ar, eb)
+    if piped and g is not None:  # G travels with its word
+        m.line(f"reg [{g.width - 1}:0] a_g;")
+        m.line(f"always @(posedge ap_clk) if (g_fire) a_g <= {g.name};")
+        g = Op("a_g", g.width, g.lo, g.hi)
     # ---- compare stage registers
     fw = clog2(nf)
     lane_w, twords = threshold_words(ar, plan)
@@ -91,20 +114,21 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None) -> s
         m.line(f"reg [{acc.width - 1}:0] c_acc{p};")
     if g is not None:
         m.line(f"reg [{g.width - 1}:0] c_g;")
+    load_c, fold_src = ("s_fire && a_fend", "a_fold") if piped else ("g_fire && fend", "fold")
     m.line("always @(posedge ap_clk) begin")
     m.line("    if (!ap_rst_n) c_valid <= 1'b0;")
-    m.line("    else if (g_fire && fend) c_valid <= 1'b1;")
+    m.line(f"    else if ({load_c}) c_valid <= 1'b1;")
     m.line("    else if (c_fire) c_valid <= 1'b0;")
     m.line("end")
     m.line("always @(posedge ap_clk) begin")
-    m.line("    if (g_fire && fend) begin")
+    m.line(f"    if ({load_c}) begin")
     for p, acc in enumerate(accs):
         m.line(f"        c_acc{p} <= {acc.name};")
     if g is not None:
         m.line(f"        c_g <= {g.name};")
     if nf > 1:
-        m.line("        c_fold <= fold;")
-        m.line("        c_thr <= trom[fold];")
+        m.line(f"        c_fold <= {fold_src};")
+        m.line(f"        c_thr <= trom[{fold_src}];")
     m.line("    end")
     m.line("end")
     cg = Op("c_g", g.width, g.lo, g.hi) if g is not None else None

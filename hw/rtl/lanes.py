@@ -30,18 +30,38 @@ def gather_vector(m: Module, vec: str, n: int, eb: int, ar: Arith) -> callable:
     return take
 
 
-def accumulate(m: Module, p: int, s: Op, ar: Arith) -> Op:
+def accumulate(m: Module, p: int, s: Op, ar: Arith, piped: bool = False) -> Op:
+    """Lane ``p``'s accumulator over a fold's words (cleared after the fold end); ``piped``: the words come
+    from the pipeline register (``s_fire`` / ``a_fend``) instead of the gather (``g_fire`` / ``fend``)."""
     lo, hi = ar.a_lo, ar.a_hi
     w = ar.acc_w
+    fire, fend = ("s_fire", "a_fend") if piped else ("g_fire", "fend")
     if s.width > w:
         raise HardwareError(f"internal: lane sum of {s.width} bits exceeds the {w}-bit accumulator")
     m.line(f"reg [{w - 1}:0] acc{p};")
     nx = m.wire(f"acc_nx{p}", w, f"acc{p} + {ext(s, w)}")
-    m.line(f"always @(posedge ap_clk) if (!ap_rst_n) acc{p} <= {w}'d0; else if (g_fire) acc{p} <= fend ? {w}'d0 : {nx};")
+    m.line(f"always @(posedge ap_clk) if (!ap_rst_n) acc{p} <= {w}'d0; else if ({fire}) acc{p} <= {fend} ? {w}'d0 : {nx};")
     return Op(nx, w, lo, hi)
 
 
-def lanes_sparse(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int) -> list[Op]:
+def lane_sum(m: Module, p: int, vals: list[Op], ar: Arith, piped: bool = False) -> Op:
+    """Adder tree + accumulator of lane ``p``; ``piped``: the gathered values are registered first (the
+    pipeline register between gather and adder tree, see :mod:`sbnn.arch.depth`)."""
+    if piped and vals:
+        regs = [Op(f"pv{p}_{s}", v.width, v.lo, v.hi) for s, v in enumerate(vals)]
+        for r in regs:
+            m.line(f"reg [{r.width - 1}:0] {r.name};")
+        m.line(f"always @(posedge ap_clk) if (g_fire) begin {' '.join(f'{r.name} <= {v.name};' for r, v in zip(regs, vals))} end")
+        vals = regs
+    return accumulate(m, p, tree_sum(m, vals, f"ls{p}_"), ar, piped)
+
+
+def lanes_sparse(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, decode: int | None = None,
+                 sum_regs: int = 0) -> list[Op]:
+    """Zero-skipping lanes. ``decode`` (the weight memory's word 0): ``rd`` holds the *next* word, whose slot
+    positions are decoded into registers (indices as they are; gap codes summed by a parallel prefix), so
+    the gather starts from flip-flops (see :mod:`sbnn.arch.depth`); the registers reset to word 0's.
+    ``sum_regs``: the gathered values are registered before the adder trees (:func:`lane_sum`)."""
     k, pe, simd, cb = layer.in_features, plan.pe, plan.simd, plan.code_bits
     seg = plan.gather == "segmented"
     n = k // simd if seg else k
@@ -62,6 +82,10 @@ def lanes_sparse(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int) -> li
     e = (1 << cb) - 1
     out = []
     for p in range(pe):
+        if decode is not None:
+            vals = [takes[s](pos, f"{p}_{s}", p * simd + s) for s, pos in enumerate(_decoded(m, plan, p, pw, decode))]
+            out.append(lane_sum(m, p, vals, ar, sum_regs > 0))
+            continue
         vals = []
         prev = f"q{p}"
         if plan.coding == "delta" and not seg:
@@ -86,11 +110,75 @@ def lanes_sparse(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int) -> li
             vals.append(takes[s](pos, f"{p}_{s}", p * simd + s))
         if plan.coding == "delta" and not seg:
             m.line(f"always @(posedge ap_clk) if (!ap_rst_n) q{p} <= {pw}'d0; else if (g_fire) q{p} <= fend ? {pw}'d0 : {prev};")
-        out.append(accumulate(m, p, tree_sum(m, vals, f"ls{p}_"), ar))
+        out.append(lane_sum(m, p, vals, ar, sum_regs > 0))
     return out
 
 
-def lanes_dense(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int) -> list[Op]:
+def _decoded(m: Module, plan: MVUPlan, p: int, pw: int, word0: int) -> list[str]:
+    """Lane ``p``'s slot positions from registers holding the current word's decoded codes (``rd`` holds the
+    next word; the registers reset to word 0's values). Index codes are registered as they are; gap codes
+    as their running sums within the word (a parallel prefix over the slots) and take flags, so the gather
+    step only adds the lane pointer ``q`` (full gather) or the slot's pointer (segmented)."""
+    simd, cb = plan.simd, plan.code_bits
+    e = (1 << cb) - 1
+    seg = plan.gather == "segmented"
+    lo = [1 + (p * simd + s) * cb for s in range(simd)]
+    codes0 = [(word0 >> b) & e for b in lo]
+    if plan.coding == "index":
+        for s in range(simd):
+            m.line(f"reg [{cb - 1}:0] dc{p}_{s};")
+        m.line("always @(posedge ap_clk) begin")
+        m.line(f"    if (!ap_rst_n) begin {' '.join(f'dc{p}_{s} <= {lit(codes0[s], cb)};' for s in range(simd))} end")
+        m.line(f"    else if (g_fire) begin {' '.join(f'dc{p}_{s} <= rd[{b + cb - 1}:{b}];' for s, b in enumerate(lo))} end")
+        m.line("end")
+        return [f"dc{p}_{s}" for s in range(simd)]
+    adv0 = [e - 1 if c == e else c for c in codes0]
+    take0 = [int(c not in (0, e)) for c in codes0]
+    adv = []
+    for s, b in enumerate(lo):
+        c = f"rd[{b + cb - 1}:{b}]"
+        a = m.wire(f"da{p}_{s}", cb, f"({c} == {lit(e, cb)}) ? {lit(e - 1, cb)} : {c}")
+        adv.append(m.wire(f"dx{p}_{s}", pw, ext(Op(a, cb, 0, e), pw)) if cb < pw else a)
+    m.wire(f"dt{p}", simd, "{" + ", ".join(f"({f'rd[{b + cb - 1}:{b}]'} != {cb}'d0) && "
+                                           f"({f'rd[{b + cb - 1}:{b}]'} != {lit(e, cb)})" for b in reversed(lo)) + "}")
+    if seg:  # one pointer per slot: the slot's own advance
+        sums, sums0 = adv, adv0
+    else:  # running sums over the slots (Sklansky parallel prefix, modulo 2**pw: a lane never passes K)
+        sums, sums0, d = list(adv), [sum(adv0[: s + 1]) % (1 << pw) for s in range(simd)], 1
+        while d < simd:
+            sums = [m.wire(m.fresh(f"dp{p}_"), pw, f"{sums[i]} + {sums[(i // d) * d - 1]}") if (i // d) % 2 else sums[i]
+                    for i in range(simd)]
+            d *= 2
+    m.line(f"reg [{simd - 1}:0] dtake{p};")
+    for s in range(simd):
+        m.line(f"reg [{pw - 1}:0] ds{p}_{s};")
+    m.line("always @(posedge ap_clk) begin")
+    m.line(f"    if (!ap_rst_n) begin dtake{p} <= {lit(int(''.join(map(str, reversed(take0))), 2), simd)}; "
+           + " ".join(f"ds{p}_{s} <= {lit(sums0[s], pw)};" for s in range(simd)) + " end")
+    m.line(f"    else if (g_fire) begin dtake{p} <= dt{p}; " + " ".join(f"ds{p}_{s} <= {sums[s]};" for s in range(simd))
+           + " end")
+    m.line("end")
+    pos = []
+    if seg:
+        for s in range(simd):
+            m.line(f"reg [{pw - 1}:0] q{p}_{s};")
+            qs = m.wire(f"qs{p}_{s}", pw, f"q{p}_{s} + ds{p}_{s}")
+            m.line(f"always @(posedge ap_clk) if (!ap_rst_n) q{p}_{s} <= {pw}'d0; "
+                   f"else if (g_fire) q{p}_{s} <= fend ? {pw}'d0 : {qs};")
+            pos.append(m.wire(f"pos{p}_{s}", pw, f"dtake{p}[{s}] ? {qs} : {pw}'d0"))
+        return pos
+    m.line(f"reg [{pw - 1}:0] q{p};")
+    for s in range(simd):
+        qs = m.wire(f"qs{p}_{s}", pw, f"q{p} + ds{p}_{s}")
+        pos.append(m.wire(f"pos{p}_{s}", pw, f"dtake{p}[{s}] ? {qs} : {pw}'d0"))
+    m.line(f"always @(posedge ap_clk) if (!ap_rst_n) q{p} <= {pw}'d0; "
+           f"else if (g_fire) q{p} <= fend ? {pw}'d0 : qs{p}_{simd - 1};")
+    return pos
+
+
+def lanes_dense(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, sum_regs: int = 0) -> list[Op]:
+    """FINN-like XNOR lanes: the SIMD-wide slice selected by the slice counter, XNOR (bits) or masked
+    elements, popcount / sum, accumulate; ``sum_regs``: registered before the adder trees."""
     k, pe, simd = layer.in_features, plan.pe, plan.simd
     sf_n = k // simd
     if sf_n > 1:
@@ -109,7 +197,7 @@ def lanes_dense(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int) -> lis
                 vals.append(Op(m.wire(f"t{p}_{s}", 1, f"~({wbit} ^ xs[{s}])"), 1, 0, 1))
             else:
                 vals.append(Op(m.wire(f"t{p}_{s}", eb, f"{wbit} ? xs[{s * eb + eb - 1}:{s * eb}] : {eb}'d0"), eb, ar.elo, ar.ehi))
-        out.append(accumulate(m, p, tree_sum(m, vals, f"ls{p}_"), ar))
+        out.append(lane_sum(m, p, vals, ar, sum_regs > 0))
     return out
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sbnn.arch.depth import DEFAULT_CLOCK_MHZ, mvu_timing
 from sbnn.arch.folding import resolve_impls
 from sbnn.arch.impl import LayerImpl
 from sbnn.arch.options import LUTRAM_BUFFERS
@@ -115,12 +116,14 @@ def default_pixels_per_beat(model_input: tuple[int, int, int], bits: int, first_
 
 
 def build_pipeline(model: IRModel, impls: Mapping[str, LayerImpl] | None = None, pixels_per_beat: int | None = None,
-                   max_input_bits: int = 1024, **defaults) -> list[Stage]:
+                   max_input_bits: int = 1024, clock_mhz: float = DEFAULT_CLOCK_MHZ, **defaults) -> list[Stage]:
     """The stage chain of the generated accelerator for an IR model (layers may end before the score layer).
 
     ``impls`` maps MVU names to their implementations (as resolved by :mod:`sbnn.arch.folding`); an MVU
     without one gets its IR folding and ``defaults`` (the keyword arguments of
-    :func:`sbnn.arch.folding.resolve_impls`: one style, gather, coding ... for the whole design)."""
+    :func:`sbnn.arch.folding.resolve_impls`: one style, gather, coding ... for the whole design). Folded
+    MVUs are pipelined for ``clock_mhz`` (:func:`sbnn.arch.depth.mvu_timing`: ``info["decode"]``,
+    ``info["sum_regs"]``)."""
     impls = resolve_impls(model, impls, **defaults)
     h, w, c = (int(v) for v in model.input.shape)
     vt = model.input.type
@@ -155,7 +158,7 @@ def build_pipeline(model: IRModel, impls: Mapping[str, LayerImpl] | None = None,
                                 consume=_ones(h * w), produce=prod, info={"kernel": k}))
             h, w = h // k, w // k
         else:
-            stages += _mvu_stages(layer, i, tag, plans[i], impls[layer.name], (h, w, c), eb, signed, per)
+            stages += _mvu_stages(layer, i, tag, plans[i], impls[layer.name], (h, w, c), eb, signed, per, clock_mhz)
             h, w = layer.out_shape[:2]
             c = layer.out_channels
             eb, signed = (1, False) if not layer.is_output else (layer.out_type.bits, True)
@@ -165,7 +168,7 @@ def build_pipeline(model: IRModel, impls: Mapping[str, LayerImpl] | None = None,
 
 
 def _mvu_stages(layer: MVU, i: int, tag: str, plan: MVUPlan, impl: LayerImpl, shape: tuple[int, int, int],
-                eb: int, signed: bool, per: int) -> list[Stage]:
+                eb: int, signed: bool, per: int, clock_mhz: float = DEFAULT_CLOCK_MHZ) -> list[Stage]:
     """The stages of one MVU layer: [sliding window | collector], [load], mvu."""
     h, w, c = shape
     out: list[Stage] = []
@@ -206,8 +209,22 @@ def _mvu_stages(layer: MVU, i: int, tag: str, plan: MVUPlan, impl: LayerImpl, sh
                pixels_per_beat=ppb, impl=impl)
     if not st.folded:
         st.consume, st.produce = _ones(vectors), _ones(vectors)
+    else:
+        st.info.update(_pipelining(layer, plan, impl, eb, signed, clock_mhz))
     out.append(st)
     return out
+
+
+def _pipelining(layer: MVU, plan: MVUPlan, impl: LayerImpl, eb: int, signed: bool, clock_mhz: float) -> dict:
+    """How a folded MVU is pipelined at ``clock_mhz`` (see :mod:`sbnn.arch.depth`)."""
+    k = layer.in_features
+    emax = 1 if eb == 1 else (1 << (eb - 1) if signed else (1 << eb) - 1)
+    span = k if plan.style == "dense" else int(layer.nnz.max(initial=0))
+    est = mvu_timing(k=k, pe=plan.pe, simd=plan.simd, eb=eb, style=plan.style, gather=plan.gather, coding=plan.coding,
+                     code_bits=plan.code_bits, acc_bits=(max(span, plan.simd) * emax).bit_length() + int(signed),
+                     words=plan.T, rom_in_bram=impl.weight_rom != "distributed", banks=lutram_banks(k),
+                     clock_mhz=clock_mhz)
+    return {"decode": est.decode, "sum_regs": est.sum_regs, "path_ns": round(est.worst_ns, 2)}
 
 
 def ident(name: str) -> str:
