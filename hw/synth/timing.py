@@ -16,10 +16,11 @@ stage the LUT levels on it, the CARRY4s on it, and its delay under a simple per-
   into LUTs by Vivado);
 * a path ends with the endpoint's setup time.
 
-The delays (:data:`DELAYS_NS`) are approximate figures for the -1 speed grade of the xc7z020 (Zynq-7000
-data sheet DS187 / typical Vivado timing reports), and the net delay is a flat average. So the Fmax here is
-an **estimate** (no placement, no routing, no clock skew), good for comparing stages and for finding the
-ones that need pipelining; Vivado's timing report is the real figure.
+The delays (:data:`sbnn.arch.depth.DELAYS_NS`, the one place of the model) are approximate figures for the
+-1 speed grade of the xc7z020 (Zynq-7000 data sheet DS187 / typical Vivado timing reports), and the net
+delay is a flat average. So the Fmax here is an **estimate** (no placement, no routing, no clock skew),
+good for comparing stages and for checking the generator's pipelining; Vivado's timing report is the real
+figure.
 """
 
 from __future__ import annotations
@@ -29,23 +30,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-#: delay model (ns), xc7z020 -1: approximate cell delays + a flat average net delay
-DELAYS_NS = {
-    "ff_clk_to_q": 0.46,  # FDRE C -> Q
-    "srl_clk_to_q": 1.45,  # SRL16E / SRLC32E C -> Q
-    "bram_clk_to_q": 2.45,  # RAMB18/36 CLK -> DO without the output register
-    "setup": 0.10,  # flip-flop / RAM input setup
-    "bram_setup": 0.55,
-    "lut": 0.12,  # LUT1..6 (and a LUT-RAM read port) input -> O
-    "muxf": 0.30,  # MUXF7 / MUXF8 input -> O
-    "carry_in": 0.55,  # CARRY4 S / DI -> CO / O
-    "carry_bypass": 0.12,  # CARRY4 CI -> CO / O
-    "net": 0.60,  # one routed connection (average)
-}
+from sbnn.arch import depth
+from sbnn.arch.depth import DELAYS_NS
+
 #: the timing model's identity (this file): cached reports are re-timed from their netlist when it changes
-TIMING_VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
-#: clock period lost to clock skew, jitter and uncertainty (ns) when a depth bound is derived from a clock
-CLOCK_MARGIN_NS = 0.5
+TIMING_VERSION = hashlib.sha256(Path(__file__).read_bytes() + Path(depth.__file__).read_bytes()).hexdigest()[:12]
 
 _FF = ("FDRE", "FDSE", "FDCE", "FDPE", "FDRE_1", "FDSE_1", "FDCE_1", "FDPE_1", "LDCE", "LDPE")
 _SRL = ("SRL16E", "SRLC16E", "SRLC32E")
@@ -297,11 +286,3 @@ def _net(nl: _Netlist, drv, sink_type: str, sink_port: str) -> float:
     if sink_type == "CARRY4" and sink_port.startswith(("S", "DI")) and dtype.startswith("LUT"):
         return 0.0
     return DELAYS_NS["net"]
-
-
-def max_levels(clock_mhz: float) -> int:
-    """LUT levels a path may have at ``clock_mhz`` under :data:`DELAYS_NS` (a flip-flop to flip-flop path
-    of LUTs, each with its net): what the generator's pipelining aims for."""
-    d = DELAYS_NS
-    budget = 1000.0 / clock_mhz - CLOCK_MARGIN_NS - d["ff_clk_to_q"] - d["setup"] - d["net"]
-    return max(1, int(budget // (d["lut"] + d["net"])))
