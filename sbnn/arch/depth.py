@@ -54,6 +54,11 @@ def budget_ns(clock_mhz: float) -> float:
     return 1000.0 / clock_mhz - CLOCK_MARGIN_NS
 
 
+def meets(delay_ns: float, clock_mhz: float) -> bool:
+    """Whether a path of ``delay_ns`` (setup included) meets ``clock_mhz`` with :data:`CLOCK_MARGIN_NS`."""
+    return delay_ns <= budget_ns(clock_mhz) + 1e-9
+
+
 def adder_ns(width: int) -> float:
     """A ``width``-bit adder (LUTs + a CARRY4 chain) from its inputs to its top sum bit, with its output net."""
     return _D["lut"] + _D["carry_in"] + _D["carry_bypass"] * max(0, math.ceil(width / 4) - 1) + _D["net"]
