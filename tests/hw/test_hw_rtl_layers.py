@@ -114,7 +114,26 @@ GRID = {
                              {"gather": "lutram", "coding": "index"}),
 }
 
-GROUPS = [list(GRID)[i::3] for i in range(3)]
+#: designs of the grid built again for a clock that pipelines every folded MVU (decoded next-word registers
+#: and a register before the adder trees, sbnn.arch.depth): one per style, gather, coding and load
+PIPE_MHZ = 400
+PIPELINED = ["d64x16_s90_p4s8_index", "d64x16_s99_p2s2_delta", "d64x16_seg_s90_p4s8", "d48x8_seg_delta_p2s4",
+             "d200x16_lut_s90_p4s4", "d96x8_lut_index_p4s2", "d130x8_lut1_delta_p2s2", "d130x8_lut1_index_p2s5",
+             "d9x9x1_lut_direct", "d100x8_u8_lut_p2s5", "c3_lut_6x6x8", "c3_u8_seg_delta", "d40x10_scores_p5s4",
+             "d64x16_xnor_p4s8", "d48x8_xnor_ab_p2s6", "d20x6_u8_dense_ab", "c3_pad0_7x5x3_xnor", "d4x4x4_collector"]
+CASES = list(GRID) + [f"{n}@{PIPE_MHZ}" for n in PIPELINED]
+GROUPS = [list(GRID)[i::3] for i in range(3)] + [CASES[len(GRID):]]
+
+
+def case_design(hwt, case: str):
+    """(design, model, probe layer, rng) of a grid case: a GRID name, or ``name@MHz`` (built for that clock)."""
+    name, _, mhz = case.partition("@")
+    kind, kwargs, opts = GRID[name]
+    rng = np.random.default_rng(1000 + list(GRID).index(name))
+    model, upto = hwt.layer_model(rng, kind, name=name, **kwargs)
+    extra = {"clock_mhz": float(mhz)} if mhz else {}
+    design = generate(model, GenOptions(**opts, **extra), upto=upto, name=f"p_{name}" if mhz else f"g_{name}")
+    return design, model, upto, rng
 
 
 @pytest.fixture(scope="module")
@@ -123,11 +142,8 @@ def grid_runs(hwt, tmp_path_factory):
     runs = {}
     for g, names in enumerate(GROUPS):
         designs, cases = [], []
-        for i, name in enumerate(names):
-            kind, kwargs, opts = GRID[name]
-            rng = np.random.default_rng(1000 + list(GRID).index(name))
-            model, upto = hwt.layer_model(rng, kind, name=name, **kwargs)
-            design = generate(model, GenOptions(**opts), upto=upto, name=f"g_{name}")
+        for name in names:
+            design, model, upto, rng = case_design(hwt, name)
             x = hwt.random_input(rng, model.input, FRAMES)
             designs.append(design)
             cases.append((name, model, upto, x))
@@ -140,7 +156,7 @@ def grid_runs(hwt, tmp_path_factory):
             for d, (name, model, upto, _) in zip(designs, cases):
                 plan, n = reset_schedule(d, reset_points(d), final)
                 plans.append(plan)
-                xs.append(hwt.random_input(np.random.default_rng(2000 + list(GRID).index(name)), model.input, n))
+                xs.append(hwt.random_input(np.random.default_rng(2000 + CASES.index(name)), model.input, n))
             out = rtlsim.run(bld, [pack_input(d.stream, x) for d, x in zip(designs, xs)], p_in=min(1.0, p + 0.2),
                              p_out=p, seed=17 + g, resets=[pl.resets for pl in plans])
             for d, (name, model, upto, _), res, plan, x in zip(designs, cases, out, plans, xs):
@@ -148,13 +164,13 @@ def grid_runs(hwt, tmp_path_factory):
     return runs
 
 
-@pytest.mark.parametrize("name", list(GRID))
+@pytest.mark.parametrize("name", CASES)
 def test_layer_bit_and_cycle_exact(grid_runs, hwt, name):
     design, res, model, upto, x = grid_runs[name]
     hwt.check(design, res, model, upto, x)
 
 
-@pytest.mark.parametrize("name", list(GRID))
+@pytest.mark.parametrize("name", CASES)
 def test_layer_reset_mid_frame(grid_runs, hwt, name):
     """Reset in the middle of a frame at every unit that holds state: every later frame is exact and on the
     cycle model's edges from the reset on."""
@@ -162,7 +178,7 @@ def test_layer_reset_mid_frame(grid_runs, hwt, name):
     hwt.check_epochs(design, res, model, upto, x, plan)
 
 
-@pytest.mark.parametrize("name", list(GRID))
+@pytest.mark.parametrize("name", CASES)
 def test_layer_random_gaps_and_stalls(grid_runs, hwt, name):
     """Random input gaps and output stalls (with the same mid-frame resets): every frame is exact."""
     design, res, model, upto, x, plan = grid_runs["stress", name]
@@ -181,6 +197,28 @@ def test_grid_covers_the_required_cases():
     assert {o.get("style", "sparse") for _, _, o in GRID.values()} == {"sparse", "dense"}
     assert {o.get("gather", "full") for _, _, o in GRID.values()} == {"full", "segmented", "lutram", "lutram1"}
     assert any(kw.get("zero_rows") for _, kw, _ in GRID.values()) and any(kw.get("zero_cols") for _, kw, _ in GRID.values())
+
+
+def test_pipelining_covers_every_style_and_gather(hwt):
+    """At the default clock the grid holds folded MVUs without and with decoded next-word registers; at
+    PIPE_MHZ every folded style, gather and coding (and loads with one, two buffers, direct) also has the
+    register before the adder trees."""
+    plain, pipes = set(), set()
+    for case in CASES:
+        d = case_design(hwt, case)[0]
+        for i, st in enumerate(d.stages):
+            if st.folded:
+                kind = (st.plan.style, st.plan.gather if st.plan.style == "sparse" else "", st.plan.coding)
+                if "@" in case:
+                    assert st.info["sum_regs"] == 1 and st.info["decode"] == (st.plan.style == "sparse"), case
+                    load = d.stages[i - 1] if i and d.stages[i - 1].kind == "load" else None
+                    pipes.add(kind + ((load.buffers, load.direct) if load else ()))
+                else:
+                    plain.add((st.info["decode"], st.info["sum_regs"]))
+    assert {(False, 0), (True, 0)} <= plain
+    sparse = {(g, c) for g in ("full", "segmented", "lutram", "lutram1") for c in ("index", "delta")}
+    assert {(p[1], p[2]) for p in pipes if p[0] == "sparse"} >= sparse and ("dense", "", "bits") in pipes
+    assert {p[3:] for p in pipes if len(p) > 3} == {(2, True), (2, False), (1, False)}
 
 
 def test_reset_points_cover_every_unit_and_gather(hwt):
