@@ -52,7 +52,8 @@ def layer_case(draw):
                   zero_rows=draw(st.integers(0, 2)), zero_cols=draw(st.integers(0, 3)))
     opts = dict(style=draw(st.sampled_from(["sparse", "sparse", "dense"])),
                 coding=draw(st.sampled_from(["auto", "index", "delta"])),
-                gather=draw(st.sampled_from(["full", "segmented", "lutram", "lutram1"])))
+                gather=draw(st.sampled_from(["full", "segmented", "lutram", "lutram1"])),
+                clock_mhz=draw(st.sampled_from([100.0, 100.0, 400.0])))  # 400: every folded MVU pipelined
     return kind, seed, kwargs, opts
 
 
