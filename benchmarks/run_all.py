@@ -30,6 +30,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "sim_throughput": ([], ["--quick"]),
     "hw_sparsity": ([], ["--no-synth"]),
     "hw_finn_compare": ([], ["--models", "TFC", "--rom", "finn"]),
+    "hw_timing": ([], ["--no-synth"]),
     "train_fashion": (["--data-dir", DATA_DIR], ["--data-dir", DATA_DIR, "--only", "mlp", "--epochs-mlp", "1"]),
 }
 #: helpers imported by the benchmarks (not benchmarks themselves)
