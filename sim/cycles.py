@@ -205,7 +205,7 @@ def simulate(stages: list[Stage], depths: list[int], frames: int, max_passes: in
                 pairs = [(i, res[0], res[1]), (i + 1, res[2], res[3])]
             else:
                 r_down = reads[i + 1] if i + 1 < n else sink
-                pairs = [(i, *(_folded if st.folded else _simple)(st, frames, w_in, r_down, depths[i]))]
+                pairs = [(i, *(_folded if st.registered else _simple)(st, frames, w_in, r_down, depths[i]))]
             for k, r, wr in pairs:
                 if not (np.array_equal(r, reads[k]) and np.array_equal(wr, writes[k])):
                     changed = True

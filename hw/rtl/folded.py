@@ -4,6 +4,7 @@ register (see :mod:`sbnn.hw.rtl.mvu` for the arithmetic)."""
 
 from __future__ import annotations
 
+from sbnn.arch.depth import PIPE_PARTS
 from sbnn.arch.options import LUTRAM_BUFFERS
 from sbnn.arch.pipeline import Stage
 from sbnn.hw.rtl.arith import arith
@@ -11,7 +12,7 @@ from sbnn.hw.rtl.datapath import compare, elements, score_bits, shared_g, y_sum
 from sbnn.hw.rtl.lanes import LANES, serial_g
 from sbnn.hw.rtl.lutram import lutram_loader
 from sbnn.hw.rtl.units import counter_decl, counter_step, is_last, unit_ports
-from sbnn.hw.rtl.verilog import Module, Op, clog2, lit, rom_init
+from sbnn.hw.rtl.verilog import Module, Op, clog2, const_mul, lit, rom_init, tree_sum
 from sbnn.hw.rtl.weights import threshold_words, weight_words
 from sbnn.ir.model import MVU
 
@@ -32,15 +33,21 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None) -> s
     unit_ports(m, (1 if direct else k) * eb, mch * ar.out_bits)
     # the dense MVU reads the vector slice by slice during its first fold: S' is summed as it goes
     serial_s = not sparse and bool(ar.gmul) and k // simd > 1
-    g = (shared_g(m, [elements(m, layer, eb, ar)(i) for i in range(k)], ar)
-         if ar.gmul and not lut and not serial_s else None)
+    piped = bool(st.info.get("sum_regs"))
+    g, s_parts = None, None  # s_parts (piped): partial sums of S' that travel with the word, G formed after
+    if ar.gmul and not lut and not serial_s:
+        elems = [elements(m, layer, eb, ar)(i) for i in range(k)]
+        if piped:  # half the K-input tree before the pipeline register, the rest and gmul * S' after it
+            n = -(-k // PIPE_PARTS)
+            s_parts = [tree_sum(m, elems[i : i + n], "sx") for i in range(0, k, n)]
+        else:
+            g = shared_g(m, elems, ar)
     # ---- handshake / control (declared first, used by the stages below)
     m.line("reg c_valid;")
     m.line("wire c_last;")
     m.line("wire c_fire = c_valid && (!c_last || out_ready);")
     # sum_regs: a pipeline register between the gather and the adder trees (sbnn.arch.depth); a word moves on
     # unless it ends a fold and the compare stage is still held (then the gather waits too)
-    piped = bool(st.info.get("sum_regs"))
     if piped:
         m.line("reg a_valid, a_fend;")
         m.line("wire adv = !(a_valid && a_fend && c_valid && !c_fire);")
@@ -60,14 +67,16 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None) -> s
     if t > 1:
         aw = clog2(t)
         rom_init(m, "wrom", wb, words, st.impl.weight_rom if st.impl else "auto")
+        # rd holds word a0 after reset; addr is the address of the word after rd's, so the memory's address
+        # comes from a register (the gather's handshake only enables the read)
+        a0 = 1 if dec else 0
         m.line(f"reg [{aw - 1}:0] addr;")
-        m.line(f"wire [{aw - 1}:0] addr_nx = (addr == {lit(t - 1, aw)}) ? {aw}'d0 : addr + {lit(1, aw)};")
         m.line("always @(posedge ap_clk) begin")
-        m.line(f"    if (!ap_rst_n) addr <= {lit(1 if dec else 0, aw)};")
-        m.line("    else if (g_fire) addr <= addr_nx;")
+        m.line(f"    if (!ap_rst_n) addr <= {lit((a0 + 1) % t, aw)};")
+        m.line(f"    else if (g_fire) addr <= (addr == {lit(t - 1, aw)}) ? {aw}'d0 : addr + {lit(1, aw)};")
         m.line("end")
         m.line(f"reg [{wb - 1}:0] rd;")
-        m.line("always @(posedge ap_clk) rd <= wrom[g_fire ? addr_nx : addr];")
+        m.line(f"always @(posedge ap_clk) if (g_fire || !ap_rst_n) rd <= wrom[ap_rst_n ? addr : {lit(a0, aw)}];")
     else:
         m.wire("rd", wb, lit(words[0], wb))
     sf_n = k // simd
@@ -92,9 +101,18 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None) -> s
     # ---- lanes: gather + sum + accumulate
     extra = ({"decode": words[0]} if dec else {}) | ({"sum_regs": 1} if piped else {})
     accs = LANES[plan.style](m, layer, plan, ar, eb, **extra)
-    if serial_s:
+    if serial_s and piped:
+        s_parts = [serial_g(m, layer, plan, ar, eb, raw=True)]
+    elif serial_s:
         g = serial_g(m, layer, plan, ar, eb)
-    if piped and g is not None:  # G travels with its word
+    if s_parts is not None:  # S' (in parts) travels with its word; G = gmul * S' is formed after the register
+        regs = [Op(f"a_s{i}", op.width, op.lo, op.hi) for i, op in enumerate(s_parts)]
+        for r in regs:
+            m.line(f"reg [{r.width - 1}:0] {r.name};")
+        loads = " ".join(f"{r.name} <= {op.name};" for r, op in zip(regs, s_parts))
+        m.line(f"always @(posedge ap_clk) if (g_fire) begin {loads} end")
+        g = const_mul(m, tree_sum(m, regs, "sy"), ar.gmul, "g")
+    elif piped and g is not None:  # G (of the distributed-RAM buffer) travels with its word
         m.line(f"reg [{g.width - 1}:0] a_g;")
         m.line(f"always @(posedge ap_clk) if (g_fire) a_g <= {g.name};")
         g = Op("a_g", g.width, g.lo, g.hi)

@@ -201,10 +201,11 @@ def lanes_dense(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, sum_re
     return out
 
 
-def serial_g(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int) -> Op:
+def serial_g(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, raw: bool = False) -> Op:
     """G = gmul * S' of a dense folded MVU, S' summed over the SIMD-wide slices ``xs`` of the first fold
     (a SIMD-input adder and an accumulator instead of a K-input tree). At the first fold's last word the
-    running sum is complete (``s_nx``); later folds use the stored total."""
+    running sum is complete (``s_nx``); later folds use the stored total. ``raw``: S' itself (the caller
+    forms G after a pipeline register)."""
     k, simd = layer.in_features, plan.simd
     nf, sf_n = plan.folds.shape[0], k // simd
     elems = ([Op(f"xs[{j}]", 1, 0, 1) for j in range(simd)] if eb == 1 else
@@ -217,7 +218,7 @@ def serial_g(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int) -> Op:
     m.wire("s_nx", sw, f"({is_first('sf', sf_n)} ? {sw}'d0 : s_acc) + {ext(step, sw)}")
     m.line(f"always @(posedge ap_clk) if (g_fire && {first_fold}) s_acc <= s_nx;")
     src = m.wire("s_src", sw, f"{first_fold} ? s_nx : s_acc") if nf > 1 else "s_nx"
-    return const_mul(m, Op(src, sw, lo, hi), ar.gmul, "g")
+    return Op(src, sw, lo, hi) if raw else const_mul(m, Op(src, sw, lo, hi), ar.gmul, "g")
 
 
 #: the lanes of each folded style (a new style: one function here, one schedule in sbnn.arch.schedule)

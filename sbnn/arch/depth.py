@@ -42,6 +42,9 @@ CLOCK_MARGIN_NS = 0.5
 #: slack (ns) the generator keeps below the budget: its structural estimate is rougher than the timing of
 #: the synthesized netlist (:mod:`sbnn.hw.synth.timing`)
 ESTIMATE_SLACK_NS = 0.5
+#: with the register before the adder trees, the shared sum S' of a K-input vector is cut into this many
+#: partial sums before the register (the rest of its tree and gmul * S' after it)
+PIPE_PARTS = 8
 #: the clock every frames/s figure assumes unless ``clock_mhz`` says otherwise
 DEFAULT_CLOCK_MHZ = 100.0
 
@@ -103,36 +106,80 @@ class MVUTiming:
         return max(self.gather_ns, self.decode_ns, self.sum_ns)
 
 
+def csd_terms(c: int) -> int:
+    """Non-zero canonical signed digits of ``c`` (the terms of a shift-and-add constant multiply)."""
+    c, n = abs(int(c)), 0
+    while c:
+        if c & 1:
+            c -= 2 - (c & 3)
+            n += 1
+        c >>= 1
+    return n
+
+
 def mvu_timing(*, k: int, pe: int, simd: int, eb: int, style: str, gather: str | None, coding: str,
-               code_bits: int, acc_bits: int, words: int, rom_in_bram: bool, banks: int,
+               code_bits: int, acc_bits: int, words: int, rom_in_bram: bool, banks: int, gmul: int = 0,
                clock_mhz: float = DEFAULT_CLOCK_MHZ) -> MVUTiming:
     """How a folded MVU is pipelined at ``clock_mhz``: the cheapest of (nothing, ``decode``, ``decode`` +
-    ``sum_regs``) whose estimated paths all fit the clock (the last one when none does)."""
+    ``sum_regs``) whose estimated paths all fit the clock (the last one when none does). Besides the gather
+    step, the shared term ``G = gmul * S'`` counts: a K-input tree over the vector at the FIFO head
+    (S' summed serially over the slices with the dense MVU; the distributed-RAM gathers sum it during the
+    load, not estimated here), then the constant multiply."""
     budget = budget_ns(clock_mhz) - ESTIMATE_SLACK_NS
     word = _D["bram_clk_to_q"] if rom_in_bram else _D["ff_clk_to_q"]
+    ff = _D["ff_clk_to_q"] + _D["net"]
+    fifo = ff + _LEVEL  # the vector at the FIFO head (its read multiplexer)
     pw = max(1, int(k).bit_length())
     seg = gather == "segmented"
+    lut = gather in ("lutram", "lutram1") and style != "dense"
     delta = coding == "delta" and style != "dense"
     # slot positions from the word: indices as they are; gap codes summed slot by slot (a chain of SIMD
     # adders), one adder per slot when segmented (one pointer per slot); the take / empty select
     chain = (_LEVEL + chain_ns(1 if seg else simd, pw) + _LEVEL) if delta else 0.0  # escape decode, sums, take
     if style == "dense":
         select = mux_ns(k // simd) + _LEVEL  # the vector's slice, XNOR / AND with the weight bit
-    elif gather in ("lutram", "lutram1"):
+    elif lut:
         select = _LEVEL + mux_ns(banks) if banks > 1 else _LEVEL  # LUT-RAM read port, bank multiplexer
     else:
         select = mux_ns((k // simd if seg else k) + 1)
     sum_ = tree_ns(simd, eb) + adder_ns(acc_bits) + _LEVEL  # tree, accumulator and its fold-end clear
     setup = _D["setup"]
-    plain = word + chain + select + sum_ + setup  # as built without pipelining
+    # G = gmul * S': before / after the pipeline register (with it, S' travels in PIPE_PARTS partial sums)
+    sw = max(1, k * max(1, (1 << eb) - 1)).bit_length() + 1
+    cmul = chain_ns(max(0, csd_terms(gmul) - 1), sw + 2)
+    if not gmul or lut:
+        g_plain = g_pre = g_post = 0.0
+    elif style == "dense" and k // simd > 1:  # serial: slice, SIMD-input adder, running sum
+        g_pre = fifo + mux_ns(k // simd) + tree_ns(simd, eb) + adder_ns(sw) + _LEVEL + setup
+        g_plain, g_post = g_pre + cmul, ff + cmul + setup
+    else:
+        g_plain = fifo + tree_ns(k, eb) + cmul + setup
+        g_pre = fifo + tree_ns(math.ceil(k / PIPE_PARTS), eb) + setup
+        g_post = ff + tree_ns(PIPE_PARTS, sw) + cmul + setup
+    plain = max(word + chain + select + sum_ + setup, g_plain)  # as built without pipelining
     if plain <= budget:
         return MVUTiming(False, 0, plain, 0.0, 0.0)
     if style != "dense" and words > 1:  # decode the next word into registers (gap codes: parallel prefix)
         prefix = chain_ns(math.ceil(math.log2(simd)), pw) if delta and not seg and simd > 1 else 0.0
         dec = word + (_LEVEL + prefix if delta else 0.0) + setup
-        pos = _D["ff_clk_to_q"] + _D["net"] + ((adder_ns(pw) + _LEVEL) if delta else 0.0)
-        gat = pos + select + sum_ + setup
+        pos = ff + ((adder_ns(pw) + _LEVEL) if delta else 0.0)
+        gat = max(pos + select + sum_ + setup, g_plain)
         if max(gat, dec) <= budget:
             return MVUTiming(True, 0, gat, dec, 0.0)
-        return MVUTiming(True, 1, pos + select + setup, dec, _D["ff_clk_to_q"] + _D["net"] + sum_ + setup)
-    return MVUTiming(False, 1, word + select + setup, 0.0, _D["ff_clk_to_q"] + _D["net"] + sum_ + setup)
+        return MVUTiming(True, 1, max(pos + select + setup, g_pre), dec, max(ff + sum_ + setup, g_post))
+    return MVUTiming(False, 1, max(word + select + setup, g_pre), 0.0, max(ff + sum_ + setup, g_post))
+
+
+def unrolled_timing(*, k: int, span: int, eb: int, gmul: int, acc_bits: int,
+                    clock_mhz: float = DEFAULT_CLOCK_MHZ) -> tuple[bool, float]:
+    """(register the channel sums, estimated longest path) of an unrolled MVU: from the vector at the FIFO
+    head through each channel's adder tree over its ``span`` inputs (and the K-input tree of ``G``), ``y``
+    and the threshold compare into the output FIFO. With the register the path ends after the trees."""
+    ff = _D["ff_clk_to_q"] + _D["net"]
+    sw = max(1, k * max(1, (1 << eb) - 1)).bit_length() + 1
+    trees = max(tree_ns(span, eb), (tree_ns(k, eb) + chain_ns(max(0, csd_terms(gmul) - 1), sw + 2)) if gmul else 0.0)
+    after = adder_ns(acc_bits + 2) + adder_ns(acc_bits + 2) + _D["setup"]  # y = G + A << sh, compare
+    plain = ff + _LEVEL + trees + after
+    if plain <= budget_ns(clock_mhz) - ESTIMATE_SLACK_NS:
+        return False, plain
+    return True, max(ff + _LEVEL + trees + _D["setup"], ff + after)

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sbnn.arch.depth import DEFAULT_CLOCK_MHZ, mvu_timing
+from sbnn.arch.decompose import decomposition
+from sbnn.arch.depth import DEFAULT_CLOCK_MHZ, mvu_timing, unrolled_timing
 from sbnn.arch.folding import resolve_impls
 from sbnn.arch.impl import LayerImpl
 from sbnn.arch.options import LUTRAM_BUFFERS
@@ -50,6 +51,12 @@ class Stage:
     @property
     def folded(self) -> bool:
         return self.kind == "mvu" and self.plan is not None and self.plan.style != "unrolled"
+
+    @property
+    def registered(self) -> bool:
+        """An MVU whose result waits in a register before its output FIFO: folded, or unrolled with its
+        channel sums registered (``info["out_reg"]``, timed as a folded MVU of one word)."""
+        return self.folded or bool(self.info.get("out_reg"))
 
     @property
     def load_clocks(self) -> int:
@@ -209,6 +216,12 @@ def _mvu_stages(layer: MVU, i: int, tag: str, plan: MVUPlan, impl: LayerImpl, sh
                pixels_per_beat=ppb, impl=impl)
     if not st.folded:
         st.consume, st.produce = _ones(vectors), _ones(vectors)
+        if plan.style == "unrolled":  # registered channel sums: timed like a folded MVU of one word
+            emax = 1 if eb == 1 else (1 << (eb - 1) if signed else (1 << eb) - 1)
+            span = layer.in_features if not plan.skip_zeros else int(layer.nnz.max(initial=0))
+            reg, path = unrolled_timing(k=layer.in_features, span=span, eb=eb, acc_bits=(span * emax).bit_length() + 1,
+                                        gmul=decomposition(layer, plan.skip_zeros)[0], clock_mhz=clock_mhz)
+            st.info.update({"out_reg": reg, "path_ns": round(path, 2)})
     else:
         st.info.update(_pipelining(layer, plan, impl, eb, signed, clock_mhz))
     out.append(st)
@@ -223,7 +236,7 @@ def _pipelining(layer: MVU, plan: MVUPlan, impl: LayerImpl, eb: int, signed: boo
     est = mvu_timing(k=k, pe=plan.pe, simd=plan.simd, eb=eb, style=plan.style, gather=plan.gather, coding=plan.coding,
                      code_bits=plan.code_bits, acc_bits=(max(span, plan.simd) * emax).bit_length() + int(signed),
                      words=plan.T, rom_in_bram=impl.weight_rom != "distributed", banks=lutram_banks(k),
-                     clock_mhz=clock_mhz)
+                     gmul=decomposition(layer, plan.skip_zeros)[0], clock_mhz=clock_mhz)
     return {"decode": est.decode, "sum_regs": est.sum_regs, "path_ns": round(est.worst_ns, 2)}
 
 

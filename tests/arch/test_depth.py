@@ -9,7 +9,17 @@ import numpy as np
 import pytest
 
 from sbnn.arch import folding
-from sbnn.arch.depth import ESTIMATE_SLACK_NS, budget_ns, chain_ns, meets, mux_ns, mvu_timing, tree_ns
+from sbnn.arch.depth import (
+    ESTIMATE_SLACK_NS,
+    budget_ns,
+    chain_ns,
+    csd_terms,
+    meets,
+    mux_ns,
+    mvu_timing,
+    tree_ns,
+    unrolled_timing,
+)
 from sbnn.arch.pipeline import build_pipeline
 from sbnn.ir import io as ir_io
 from sbnn.ir.synthetic import random_model
@@ -37,6 +47,14 @@ def test_a_faster_clock_never_pipelines_less(gather, coding):
     for t, c in zip(steps, (10, 50, 100, 150, 200, 300, 500)):
         if (t.decode, t.sum_regs) != (True, 1):  # the last resort may still be too slow for an absurd clock
             assert t.worst_ns <= budget_ns(c) - ESTIMATE_SLACK_NS
+
+
+def test_unrolled_channel_sums_are_registered_when_the_trees_are_deep():
+    assert csd_terms(0) == 0 and csd_terms(7) == 2 and csd_terms(-6) == 2
+    small = unrolled_timing(k=32, span=4, eb=1, gmul=0, acc_bits=3)
+    big = unrolled_timing(k=784, span=400, eb=1, gmul=-2, acc_bits=10)
+    fast = unrolled_timing(k=32, span=4, eb=1, gmul=0, acc_bits=3, clock_mhz=600)
+    assert small[0] is False and big[0] is True and fast[0] is True
 
 
 def _designs(clock: float):

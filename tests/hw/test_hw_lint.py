@@ -41,6 +41,8 @@ CASES = {
                         GenOptions(style="dense", clock_mhz=400)),
     "cnv_lutram_400mhz": (dict(input_shape=(8, 8, 2), convs=(4, 8), dense=(70,), sparsity=0.9), "fold",
                           GenOptions(gather="lutram", clock_mhz=400)),
+    "mlp_unrolled_400mhz": (dict(input_shape=(4, 4, 1), convs=(), pool=False, dense=(16,), sparsity=0.9), "unrolled",
+                            GenOptions(clock_mhz=400)),
     "u8_mlp_lutram1_400mhz": (dict(input_shape=(10, 10, 1), binarize_input=False, convs=(), pool=False, dense=(12,),
                                    sparsity=0.8), "fold", GenOptions(gather="lutram1", coding="index", clock_mhz=400)),
 }

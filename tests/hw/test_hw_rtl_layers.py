@@ -114,13 +114,15 @@ GRID = {
                              {"gather": "lutram", "coding": "index"}),
 }
 
-#: designs of the grid built again for a clock that pipelines every folded MVU (decoded next-word registers
-#: and a register before the adder trees, sbnn.arch.depth): one per style, gather, coding and load
+#: designs of the grid built again for a clock that pipelines every MVU (folded: decoded next-word registers
+#: and a register before the adder trees; unrolled: registered channel sums; sbnn.arch.depth): one per
+#: style, gather, coding and load
 PIPE_MHZ = 400
 PIPELINED = ["d64x16_s90_p4s8_index", "d64x16_s99_p2s2_delta", "d64x16_seg_s90_p4s8", "d48x8_seg_delta_p2s4",
              "d200x16_lut_s90_p4s4", "d96x8_lut_index_p4s2", "d130x8_lut1_delta_p2s2", "d130x8_lut1_index_p2s5",
              "d9x9x1_lut_direct", "d100x8_u8_lut_p2s5", "c3_lut_6x6x8", "c3_u8_seg_delta", "d40x10_scores_p5s4",
-             "d64x16_xnor_p4s8", "d48x8_xnor_ab_p2s6", "d20x6_u8_dense_ab", "c3_pad0_7x5x3_xnor", "d4x4x4_collector"]
+             "d64x16_xnor_p4s8", "d48x8_xnor_ab_p2s6", "d20x6_u8_dense_ab", "c3_pad0_7x5x3_xnor", "d4x4x4_collector",
+             "d32x8_unrolled_s90", "d20x8_u8_unrolled", "c3_unrolled_5x5x2", "d40x10_scores_unrolled"]
 CASES = list(GRID) + [f"{n}@{PIPE_MHZ}" for n in PIPELINED]
 GROUPS = [list(GRID)[i::3] for i in range(3)] + [CASES[len(GRID):]]
 
@@ -202,11 +204,14 @@ def test_grid_covers_the_required_cases():
 def test_pipelining_covers_every_style_and_gather(hwt):
     """At the default clock the grid holds folded MVUs without and with decoded next-word registers; at
     PIPE_MHZ every folded style, gather and coding (and loads with one, two buffers, direct) also has the
-    register before the adder trees."""
+    register before the adder trees, and unrolled MVUs register their channel sums."""
     plain, pipes = set(), set()
     for case in CASES:
         d = case_design(hwt, case)[0]
         for i, st in enumerate(d.stages):
+            if st.kind == "mvu" and not st.folded and "@" in case:
+                assert st.info["out_reg"], case
+                pipes.add(("unrolled",))
             if st.folded:
                 kind = (st.plan.style, st.plan.gather if st.plan.style == "sparse" else "", st.plan.coding)
                 if "@" in case:
@@ -218,7 +223,7 @@ def test_pipelining_covers_every_style_and_gather(hwt):
     assert {(False, 0), (True, 0)} <= plain
     sparse = {(g, c) for g in ("full", "segmented", "lutram", "lutram1") for c in ("index", "delta")}
     assert {(p[1], p[2]) for p in pipes if p[0] == "sparse"} >= sparse and ("dense", "", "bits") in pipes
-    assert {p[3:] for p in pipes if len(p) > 3} == {(2, True), (2, False), (1, False)}
+    assert {p[3:] for p in pipes if len(p) > 3} == {(2, True), (2, False), (1, False)} and ("unrolled",) in pipes
 
 
 def test_reset_points_cover_every_unit_and_gather(hwt):

@@ -36,8 +36,10 @@ def test_closed_forms_of_one_stage():
     t = (8 // 2) * (32 // 4)
     assert (perf.latency, perf.interval, perf.bottleneck) == (t + 1, t, t)
     layer.pe, layer.simd = 8, 32  # unrolled: one clock, pushed at the accepting edge
-    perf = performance(build_pipeline(_single(layer)), [2])
+    perf = performance(build_pipeline(_single(layer), clock_mhz=50), [2])
     assert (perf.latency, perf.interval) == (1, 1)
+    st = build_pipeline(_single(layer), clock_mhz=400)  # channel sums registered: one clock more
+    assert st[0].info["out_reg"] and (performance(st, [2]).latency, performance(st, [2]).interval) == (2, 1)
 
 
 @pytest.mark.parametrize("style", ["sparse", "dense"])
