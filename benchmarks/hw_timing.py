@@ -60,7 +60,7 @@ def run_design(work: Path, name: str, args: list[str], clock: float, synth: bool
         if st.folded:
             row.update(style=st.plan.style, PE=st.plan.pe, SIMD=st.plan.simd, coding=st.plan.coding,
                        gather=st.plan.gather if st.plan.style == "sparse" else None,
-                       decode=bool(st.info.get("decode")), sum_regs=int(st.info.get("sum_regs", 0)),
+                       decode=int(st.info.get("decode", 0)), sum_regs=int(st.info.get("sum_regs", 0)),
                        estimate_ns=st.info.get("path_ns"))
         t = timing.get(f"u_{st.name}")
         if t:
@@ -93,8 +93,8 @@ def markdown(results: list[dict]) -> str:
         lines.append(f"| {r['design']} | {r['clock_mhz']:g} | {r['interval_cycles']:,} | {r['frames_per_second']:,.0f} | "
                      f"{r['LUT'] or '-'} | {r['FF'] or '-'} | {fm} | {r['critical'] or '-'} | "
                      f"{'-' if r['meets'] is None else 'yes' if r['meets'] else '**no**'} |")
-    lines += ["", "Per MVU: the generator's pipelining (decode = decoded next-word registers, sum = register before "
-              "the adder trees), its estimate, and the netlist's path:", "",
+    lines += ["", "Per MVU: the generator's pipelining (decode = stages of decoded next-word registers, sum = register "
+              "before the adder trees), its estimate, and the netlist's path:", "",
               "| design | stage | PE | SIMD | style / coding / gather | decode | sum | est. ns | levels | CARRY4 | ns | "
               "Fmax est. |", "|---|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in results:
@@ -103,7 +103,7 @@ def markdown(results: list[dict]) -> str:
                 continue
             kind = f"{s['style']} / {s['coding']}" + (f" / {s['gather']}" if s.get("gather") else "")
             lines.append(f"| {r['design']} | {s['stage']} | {s['PE']} | {s['SIMD']} | {kind} | "
-                         f"{'yes' if s['decode'] else ''} | {s['sum_regs'] or ''} | {s['estimate_ns']} | "
+                         f"{s['decode'] or ''} | {s['sum_regs'] or ''} | {s['estimate_ns']} | "
                          f"{s.get('levels', '-')} | {s.get('carry4', '-')} | {s.get('delay_ns', '-')} | "
                          f"{s.get('fmax_mhz', '-')} |")
     return "\n".join(lines) + "\n"

@@ -62,27 +62,37 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None) -> s
     # ---- weight memory
     wb = plan.word_bits
     words = weight_words(layer, plan)
-    # decode: rd holds the next word and the lanes decode it into registers (a prefetch, see sbnn.arch.depth)
-    dec = bool(st.info.get("decode")) and sparse and t > 1
+    # decode: rd holds a word `dec` steps ahead and the lanes decode it into registers over `dec` stages; the
+    # memory's output (rm) is one word further ahead, so the decode starts from a flip-flop (a prefetch)
+    dec = int(st.info.get("decode", 0)) if sparse and t > 1 else 0  # decode stages
     if t > 1:
         aw = clog2(t)
         rom_init(m, "wrom", wb, words, st.impl.weight_rom if st.impl else "auto")
-        # rd holds word a0 after reset; addr is the address of the word after rd's, so the memory's address
-        # comes from a register (the gather's handshake only enables the read)
-        a0 = 1 if dec else 0
+        # the memory output holds word a0 after reset; addr is the address of the word after it, so the
+        # memory's address comes from a register (the gather's handshake only enables the read)
+        a0 = (1 + dec) % t if dec else 0
+        rm = "rm" if dec else "rd"
         m.line(f"reg [{aw - 1}:0] addr;")
         m.line("always @(posedge ap_clk) begin")
         m.line(f"    if (!ap_rst_n) addr <= {lit((a0 + 1) % t, aw)};")
         m.line(f"    else if (g_fire) addr <= (addr == {lit(t - 1, aw)}) ? {aw}'d0 : addr + {lit(1, aw)};")
         m.line("end")
-        m.line(f"reg [{wb - 1}:0] rd;")
-        m.line(f"always @(posedge ap_clk) if (g_fire || !ap_rst_n) rd <= wrom[ap_rst_n ? addr : {lit(a0, aw)}];")
+        m.line(f"reg [{wb - 1}:0] {rm};")
+        m.line(f"always @(posedge ap_clk) if (g_fire || !ap_rst_n) {rm} <= wrom[ap_rst_n ? addr : {lit(a0, aw)}];")
+        if dec:
+            m.line(f"reg [{wb - 1}:0] rd;")
+            m.line(f"always @(posedge ap_clk) if (!ap_rst_n) rd <= {lit(words[dec % t], wb)}; else if (g_fire) rd <= rm;")
     else:
         m.wire("rd", wb, lit(words[0], wb))
     sf_n = k // simd
-    if plan.fold_flag and dec:
-        m.line("reg fend;  // the current word's fold-end flag (rd holds the next word)")
-        m.line(f"always @(posedge ap_clk) if (!ap_rst_n) fend <= 1'b{words[0] & 1}; else if (g_fire) fend <= rd[0];")
+    if plan.fold_flag and dec:  # the current word's fold-end flag (rd holds a word dec steps ahead)
+        src = "rd[0]"
+        for j in range(dec):
+            r = "fend" if j == dec - 1 else f"fend_d{j}"
+            m.line(f"reg {r};")
+            m.line(f"always @(posedge ap_clk) if (!ap_rst_n) {r} <= 1'b{words[(dec - 1 - j) % t] & 1}; "
+                   f"else if (g_fire) {r} <= {src};")
+            src = r
     elif plan.fold_flag:
         m.line("wire fend = rd[0];")
     else:
@@ -99,7 +109,7 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None) -> s
             m.line(f"reg [{clog2(nf) - 1}:0] a_fold;")
         m.line(f"always @(posedge ap_clk) if (g_fire) begin a_fend <= fend;{' a_fold <= fold;' if nf > 1 else ''} end")
     # ---- lanes: gather + sum + accumulate
-    extra = ({"decode": words[0]} if dec else {}) | ({"sum_regs": 1} if piped else {})
+    extra = ({"decode": [words[i % t] for i in range(dec)]} if dec else {}) | ({"sum_regs": 1} if piped else {})
     accs = LANES[plan.style](m, layer, plan, ar, eb, **extra)
     if serial_s and piped:
         s_parts = [serial_g(m, layer, plan, ar, eb, raw=True)]

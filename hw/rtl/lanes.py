@@ -56,11 +56,11 @@ def lane_sum(m: Module, p: int, vals: list[Op], ar: Arith, piped: bool = False) 
     return accumulate(m, p, tree_sum(m, vals, f"ls{p}_"), ar, piped)
 
 
-def lanes_sparse(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, decode: int | None = None,
+def lanes_sparse(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, decode: list[int] | None = None,
                  sum_regs: int = 0) -> list[Op]:
-    """Zero-skipping lanes. ``decode`` (the weight memory's word 0): ``rd`` holds the *next* word, whose slot
-    positions are decoded into registers (indices as they are; gap codes summed by a parallel prefix), so
-    the gather starts from flip-flops (see :mod:`sbnn.arch.depth`); the registers reset to word 0's.
+    """Zero-skipping lanes. ``decode`` (the weight memory's first words, one per decode stage): ``rd`` holds
+    a word that many steps ahead, whose slot positions are decoded into registers (indices as they are; gap
+    codes summed by a parallel prefix), so the gather starts from flip-flops (see :mod:`sbnn.arch.depth`).
     ``sum_regs``: the gathered values are registered before the adder trees (:func:`lane_sum`)."""
     k, pe, simd, cb = layer.in_features, plan.pe, plan.simd, plan.code_bits
     seg = plan.gather == "segmented"
@@ -114,50 +114,78 @@ def lanes_sparse(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, decod
     return out
 
 
-def _decoded(m: Module, plan: MVUPlan, p: int, pw: int, word0: int) -> list[str]:
-    """Lane ``p``'s slot positions from registers holding the current word's decoded codes (``rd`` holds the
-    next word; the registers reset to word 0's values). Index codes are registered as they are; gap codes
-    as their running sums within the word (a parallel prefix over the slots) and take flags, so the gather
-    step only adds the lane pointer ``q`` (full gather) or the slot's pointer (segmented)."""
+def _sklansky(vals: list, levels: range, add) -> list:
+    """Levels ``levels`` of a Sklansky parallel prefix sum over ``vals`` (level l adds, to every item in the
+    upper half of a block of 2**(l+1), the last item of the lower half); ``add`` builds one sum."""
+    vals = list(vals)
+    for lv in levels:
+        d = 1 << lv
+        vals = [add(vals[i], vals[(i // d) * d - 1]) if (i // d) % 2 else vals[i] for i in range(len(vals))]
+    return vals
+
+
+def _decoded(m: Module, plan: MVUPlan, p: int, pw: int, words: list[int]) -> list[str]:
+    """Lane ``p``'s slot positions from registers holding the current word's decoded codes. ``words``: the
+    weight memory's first words, one per decode stage (``rd`` holds the word that many steps ahead; the
+    stage registers reset to those words' values). Index codes are registered as they are; gap codes as
+    their running sums within the word (a Sklansky parallel prefix over the slots, modulo 2**pw: a lane
+    never passes K; with two stages, half its levels in each) and take flags, so the gather step only
+    adds the lane pointer ``q`` (full gather) or the slot's pointer (segmented)."""
     simd, cb = plan.simd, plan.code_bits
     e = (1 << cb) - 1
     seg = plan.gather == "segmented"
+    stages = len(words)
     lo = [1 + (p * simd + s) * cb for s in range(simd)]
-    codes0 = [(word0 >> b) & e for b in lo]
-    if plan.coding == "index":
-        for s in range(simd):
-            m.line(f"reg [{cb - 1}:0] dc{p}_{s};")
+    index = plan.coding == "index"
+    width = cb if index else pw
+    n_lv = 0 if index or seg else (simd - 1).bit_length()
+    cut = -(-n_lv // 2) if stages > 1 else n_lv  # prefix levels before the last stage
+    mod = 1 << pw
+
+    def first(word: int) -> tuple[list[int], int]:  # decoded values of a word (Python), up to the cut
+        codes = [(word >> b) & e for b in lo]
+        take = sum(int(c not in (0, e)) << s for s, c in enumerate(codes))
+        if index:
+            return codes, take
+        return _sklansky([e - 1 if c == e else c for c in codes], range(cut), lambda x, y: (x + y) % mod), take
+
+    # stage 1 from rd: codes / advances (+ the first prefix levels) and take flags
+    if index:
+        cur = [f"rd[{b + cb - 1}:{b}]" for b in lo]
+        take = None
+    else:
+        adv = []
+        for s, b in enumerate(lo):
+            c = f"rd[{b + cb - 1}:{b}]"
+            a = m.wire(f"da{p}_{s}", cb, f"({c} == {lit(e, cb)}) ? {lit(e - 1, cb)} : {c}")
+            adv.append(m.wire(f"dx{p}_{s}", pw, ext(Op(a, cb, 0, e), pw)) if cb < pw else a)
+        take = m.wire(f"dt{p}", simd, "{" + ", ".join(f"({f'rd[{b + cb - 1}:{b}]'} != {cb}'d0) && "
+                                                      f"({f'rd[{b + cb - 1}:{b}]'} != {lit(e, cb)})"
+                                                      for b in reversed(lo)) + "}")
+        cur = _sklansky(adv, range(cut), lambda x, y: m.wire(m.fresh(f"dp{p}_"), pw, f"{x} + {y}"))
+    for j in range(stages):  # stage j's registers hold the word stages - 1 - j steps ahead
+        vals0, take0 = first(words[stages - 1 - j])
+        if j == stages - 1 and n_lv > cut:  # the last stage completes the prefix
+            vals0 = _sklansky(vals0, range(cut, n_lv), lambda x, y: (x + y) % mod)
+            cur = _sklansky(cur, range(cut, n_lv), lambda x, y: m.wire(m.fresh(f"dp{p}_"), pw, f"{x} + {y}"))
+        tag = "" if j == stages - 1 else f"{j}_"
+        regs = [f"{'dc' if index else 'ds'}{p}_{tag}{s}" for s in range(simd)]
+        for r in regs:
+            m.line(f"reg [{width - 1}:0] {r};")
+        rst = " ".join(f"{r} <= {lit(v, width)};" for r, v in zip(regs, vals0))
+        nxt = " ".join(f"{r} <= {v};" for r, v in zip(regs, cur))
+        if take is not None:
+            m.line(f"reg [{simd - 1}:0] dtake{p}{tag.rstrip('_')};")
+            rst += f" dtake{p}{tag.rstrip('_')} <= {lit(take0, simd)};"
+            nxt += f" dtake{p}{tag.rstrip('_')} <= {take};"
+            take = f"dtake{p}{tag.rstrip('_')}"
         m.line("always @(posedge ap_clk) begin")
-        m.line(f"    if (!ap_rst_n) begin {' '.join(f'dc{p}_{s} <= {lit(codes0[s], cb)};' for s in range(simd))} end")
-        m.line(f"    else if (g_fire) begin {' '.join(f'dc{p}_{s} <= rd[{b + cb - 1}:{b}];' for s, b in enumerate(lo))} end")
+        m.line(f"    if (!ap_rst_n) begin {rst} end")
+        m.line(f"    else if (g_fire) begin {nxt} end")
         m.line("end")
-        return [f"dc{p}_{s}" for s in range(simd)]
-    adv0 = [e - 1 if c == e else c for c in codes0]
-    take0 = [int(c not in (0, e)) for c in codes0]
-    adv = []
-    for s, b in enumerate(lo):
-        c = f"rd[{b + cb - 1}:{b}]"
-        a = m.wire(f"da{p}_{s}", cb, f"({c} == {lit(e, cb)}) ? {lit(e - 1, cb)} : {c}")
-        adv.append(m.wire(f"dx{p}_{s}", pw, ext(Op(a, cb, 0, e), pw)) if cb < pw else a)
-    m.wire(f"dt{p}", simd, "{" + ", ".join(f"({f'rd[{b + cb - 1}:{b}]'} != {cb}'d0) && "
-                                           f"({f'rd[{b + cb - 1}:{b}]'} != {lit(e, cb)})" for b in reversed(lo)) + "}")
-    if seg:  # one pointer per slot: the slot's own advance
-        sums, sums0 = adv, adv0
-    else:  # running sums over the slots (Sklansky parallel prefix, modulo 2**pw: a lane never passes K)
-        sums, sums0, d = list(adv), [sum(adv0[: s + 1]) % (1 << pw) for s in range(simd)], 1
-        while d < simd:
-            sums = [m.wire(m.fresh(f"dp{p}_"), pw, f"{sums[i]} + {sums[(i // d) * d - 1]}") if (i // d) % 2 else sums[i]
-                    for i in range(simd)]
-            d *= 2
-    m.line(f"reg [{simd - 1}:0] dtake{p};")
-    for s in range(simd):
-        m.line(f"reg [{pw - 1}:0] ds{p}_{s};")
-    m.line("always @(posedge ap_clk) begin")
-    m.line(f"    if (!ap_rst_n) begin dtake{p} <= {lit(int(''.join(map(str, reversed(take0))), 2), simd)}; "
-           + " ".join(f"ds{p}_{s} <= {lit(sums0[s], pw)};" for s in range(simd)) + " end")
-    m.line(f"    else if (g_fire) begin dtake{p} <= dt{p}; " + " ".join(f"ds{p}_{s} <= {sums[s]};" for s in range(simd))
-           + " end")
-    m.line("end")
+        cur = regs
+    if index:
+        return cur
     pos = []
     if seg:
         for s in range(simd):

@@ -13,9 +13,10 @@ memory (a BRAM's clock-to-out is ~2.5 ns) -> slot positions (absolute indices, o
 a chain of SIMD adders) -> gather multiplexers (or LUT-RAM reads + bank multiplexers) -> lane adder tree ->
 accumulator. When that is too long for the clock, the generator registers the decoded slot positions of
 the *next* word (``decode``: the word sequence does not depend on data, so this is a prefetch that costs no
-clock; gap codes are summed by a parallel prefix there) and, if still too long, registers the gathered
-values before the adder tree (``sum_regs``: one more pipeline stage, one clock of latency, which the cycle
-model :mod:`sbnn.sim.cycles` times).
+clock; the memory's output runs one more word ahead into a register, so the decode starts from a flip-flop,
+and gap codes are summed by a parallel prefix there) and, if still too long, registers the gathered values
+before the adder tree (``sum_regs``: one more pipeline stage, one clock of latency, which the cycle model
+:mod:`sbnn.sim.cycles` times).
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def tree_ns(n: int, width: int) -> float:
 class MVUTiming:
     """Estimated longest paths of a folded MVU's gather step (ns) and its pipelining."""
 
-    decode: bool  # the next word's slot positions are decoded into registers (prefetch, no clock cost)
+    decode: int  # stages decoding the next words' slot positions into registers (prefetch, no clock cost)
     sum_regs: int  # registers between the gather and the lane adder tree (0 or 1: one clock of latency)
     gather_ns: float  # the gather step as built
     decode_ns: float  # the decode step (0 without ``decode``)
@@ -120,8 +121,9 @@ def csd_terms(c: int) -> int:
 def mvu_timing(*, k: int, pe: int, simd: int, eb: int, style: str, gather: str | None, coding: str,
                code_bits: int, acc_bits: int, words: int, rom_in_bram: bool, banks: int, gmul: int = 0,
                clock_mhz: float = DEFAULT_CLOCK_MHZ) -> MVUTiming:
-    """How a folded MVU is pipelined at ``clock_mhz``: the cheapest of (nothing, ``decode``, ``decode`` +
-    ``sum_regs``) whose estimated paths all fit the clock (the last one when none does). Besides the gather
+    """How a folded MVU is pipelined at ``clock_mhz``: the cheapest of (nothing, one or two ``decode``
+    stages, with or without ``sum_regs``) whose estimated paths all fit the clock (the last one when none
+    does). Besides the gather
     step, the shared term ``G = gmul * S'`` counts: a K-input tree over the vector at the FIFO head
     (S' summed serially over the slices with the dense MVU; the distributed-RAM gathers sum it during the
     load, not estimated here), then the constant multiply."""
@@ -158,16 +160,32 @@ def mvu_timing(*, k: int, pe: int, simd: int, eb: int, style: str, gather: str |
         g_post = ff + tree_ns(PIPE_PARTS, sw) + cmul + setup
     plain = max(word + chain + select + sum_ + setup, g_plain)  # as built without pipelining
     if plain <= budget:
-        return MVUTiming(False, 0, plain, 0.0, 0.0)
-    if style != "dense" and words > 1:  # decode the next word into registers (gap codes: parallel prefix)
-        prefix = chain_ns(math.ceil(math.log2(simd)), pw) if delta and not seg and simd > 1 else 0.0
-        dec = word + (_LEVEL + prefix if delta else 0.0) + setup
-        pos = ff + ((adder_ns(pw) + _LEVEL) if delta else 0.0)
-        gat = max(pos + select + sum_ + setup, g_plain)
-        if max(gat, dec) <= budget:
-            return MVUTiming(True, 0, gat, dec, 0.0)
-        return MVUTiming(True, 1, max(pos + select + setup, g_pre), dec, max(ff + sum_ + setup, g_post))
-    return MVUTiming(False, 1, max(word + select + setup, g_pre), 0.0, max(ff + sum_ + setup, g_post))
+        return MVUTiming(0, 0, plain, 0.0, 0.0)
+    n_lv = math.ceil(math.log2(simd)) if delta and not seg and simd > 1 else 0
+    options = [(1, 0), (2, 0), (1, 1), (2, 1)] if style != "dense" and words > 1 else [(0, 1)]
+    options = [o for o in options if o[0] < 2 or n_lv > 1]  # a second decode stage splits a prefix
+    pos = ff + ((adder_ns(pw) + _LEVEL) if delta else 0.0)
+    best = None
+    for dec, regs in options:
+        # decode stages from the registered next word: gap codes' escape decode, prefix levels (an adder and a
+        # LUT around it each), split over the stages
+        cut = -(-n_lv // 2) if dec > 1 else n_lv
+        dec_ns = 0.0
+        if dec:
+            first = ff + (_LEVEL + chain_ns(cut, pw) + cut * _LEVEL if delta else 0.0) + setup
+            second = ff + chain_ns(n_lv - cut, pw) + (n_lv - cut) * _LEVEL + setup if dec > 1 else 0.0
+            dec_ns = max(first, second)
+        start = pos if dec else word + chain
+        if regs:
+            gat, post = max(start + select + setup, g_pre), max(ff + sum_ + setup, g_post)
+        else:
+            gat, post = max(start + select + sum_ + setup, g_plain), 0.0
+        est = MVUTiming(dec, regs, gat, dec_ns, post)
+        if est.worst_ns <= budget:
+            return est
+        if best is None or est.worst_ns < best.worst_ns - 1e-9:
+            best = est
+    return best  # none fits: the shortest
 
 
 def unrolled_timing(*, k: int, span: int, eb: int, gmul: int, acc_bits: int,

@@ -42,10 +42,10 @@ def test_a_faster_clock_never_pipelines_less(gather, coding):
               words=100, rom_in_bram=True, banks=5)
     steps = [mvu_timing(**kw, clock_mhz=c) for c in (10, 50, 100, 150, 200, 300, 500)]
     keys = [(t.decode, t.sum_regs) for t in steps]
-    assert keys == sorted(keys) and keys[0] == (False, 0) and keys[-1] == (True, 1)
+    assert keys == sorted(keys, key=lambda k: (k[1], k[0])) and keys[0] == (0, 0) and keys[-1][1] == 1
     assert steps[-1].gather_ns < steps[0].gather_ns
     for t, c in zip(steps, (10, 50, 100, 150, 200, 300, 500)):
-        if (t.decode, t.sum_regs) != (True, 1):  # the last resort may still be too slow for an absurd clock
+        if not t.sum_regs:  # with every register the estimate may still be too slow for an absurd clock
             assert t.worst_ns <= budget_ns(c) - ESTIMATE_SLACK_NS
 
 
