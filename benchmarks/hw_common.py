@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import sys
@@ -9,34 +10,63 @@ import sys
 import numpy as np
 from common import RESULTS
 
+from sbnn.arch.impl import LayerImpl
 from sbnn.hw.rtl.design import Design, GenOptions, generate
+from sbnn.hw.synth.report import RESOURCES, add
 from sbnn.hw.synth.yosys import run_yosys
-from sbnn.ir.model import BIPOLAR, Head, InputSpec, IRModel
+from sbnn.ir.model import BIPOLAR, Head, InputSpec, IRModel, ValueType
 from sbnn.ir.synthetic import random_mvu
 from sbnn.tools import cache_dir
 
 WORK = cache_dir() / "bench"  # generated Verilog and Yosys logs (not results: they stay out of the repository)
 
 
-def dense_layer_design(k: int, m: int, sparsity: float, pe: int, simd: int, style: str, seed: int = 0,
-                       coding: str = "auto", name: str = "b", gather: str = "full") -> Design:
-    """A design holding one thresholded dense layer (bipolar in, bits out), random {-1,+1} weights."""
+def dense_layer_model(k: int, m: int, sparsity: float, pe: int = 1, simd: int = 1, seed: int = 0,
+                      levels: tuple[int, int] = (-1, 1), name: str = "b") -> IRModel:
+    """The model of :func:`dense_layer_design`: the layer ``fc`` and a score tail (cut off by the design)."""
     rng = np.random.default_rng(seed)
     vt = BIPOLAR
-    layer = random_mvu(rng, "fc", "dense", (1, 1, k), m, sparsity=sparsity, pe=pe, simd=simd, levels=(-1, 1), in_type=vt)
+    layer = random_mvu(rng, "fc", "dense", (1, 1, k), m, sparsity=sparsity, pe=pe, simd=simd, levels=levels, in_type=vt)
     tail = random_mvu(rng, "tail", "dense", (1, 1, m), 2, output=True)
-    model = IRModel(name, InputSpec((1, 1, k), vt), [layer, tail], Head(np.ones(2), np.zeros(2))).validate()
-    return generate(model, GenOptions(style=style, coding=coding, gather=gather), upto="fc", name=name)
+    return IRModel(name, InputSpec((1, 1, k), vt), [layer, tail], Head(np.ones(2), np.zeros(2))).validate()
+
+
+def dense_layer_design(k: int, m: int, sparsity: float, pe: int, simd: int, style: str, seed: int = 0,
+                       coding: str = "auto", name: str = "b", gather: str = "full", levels: tuple[int, int] = (-1, 1),
+                       impl: LayerImpl | None = None) -> Design:
+    """A design holding one thresholded dense layer (bipolar in, bits out), random weight bits with exact
+    sparsity and the given integer weight levels ``(w0, w1)``; ``impl`` (a resolved LayerImpl) builds the
+    layer exactly so, otherwise PE / SIMD and the style, coding and gather options. The same seed gives
+    the same bits (and thresholds drawn for the levels) whatever the levels and folding."""
+    if impl is not None:
+        pe, simd, style = impl.pe, impl.simd, impl.style
+    model = dense_layer_model(k, m, sparsity, pe, simd, seed, levels, name)
+    return generate(model, GenOptions(style=style, coding=coding, gather=gather), upto="fc", name=name,
+                    impls={"fc": impl} if impl is not None else None)
 
 
 def synth(design: Design, abc: str = "default", timeout: float | None = None) -> dict:
-    """Yosys resources of the design's MVU instance and of the whole design, with the wall time."""
+    """Yosys resources of the design's MVU instance, of its FIFOs (the fixed per-layer cost every datapath
+    pays) and of the whole design, with the wall time."""
     folder = WORK / design.name
     design.write(folder)
     rep = run_yosys(design, folder, abc=abc, timeout=timeout)
     mvu = next(v for k, v in rep.instances.items() if k.startswith("u_") and "fifo" not in k and k.endswith("_fc"))
+    fifo = dict.fromkeys(RESOURCES, 0)
+    for inst, res in rep.instances.items():
+        if inst.startswith("u_fifo"):
+            fifo = add(fifo, res)
     # seconds of the Yosys run that produced the numbers (also when they come from the cache)
-    return {"mvu": mvu, "total": rep.total, "seconds": round(rep.elapsed_s, 1), "cached": rep.cached, "abc": abc}
+    return {"mvu": mvu, "fifo": fifo, "glue": rep.instances.get("(top)", dict.fromkeys(RESOURCES, 0)),
+            "total": rep.total, "seconds": round(rep.elapsed_s, 1), "cached": rep.cached, "abc": abc,
+            "mvu_sha": mvu_sha(design)}
+
+
+def mvu_sha(design: Design) -> str:
+    """SHA-256 of the layer's MVU module: its Yosys numbers hold while this is unchanged (the hierarchy is
+    kept, so a module's cells depend on its own text only)."""
+    name = next(f for f in design.files if f.endswith("_fc.v") and "fifo" not in f)
+    return hashlib.sha256(design.files[name].encode()).hexdigest()
 
 
 def entropy_bits(p_one: float) -> float:
@@ -52,3 +82,40 @@ def save(name: str, data: dict, markdown: str) -> None:
     (RESULTS / f"{name}.md").write_text(markdown)
     print(markdown)
     print(f"wrote {RESULTS / name}.json and .md", file=sys.stderr)
+
+
+def layer_model(k: int, m: int, pe: int = 1, simd: int = 1, *, sparsity: float = 0.5, structure: str = "none",
+                levels: tuple[int, int] = (-1, 1), in_bits: int = 1, output: bool = False, seed: int = 0,
+                name: str = "b") -> IRModel:
+    """A model whose first layer is one dense layer named ``fc`` (bipolar or unsigned ``in_bits`` input;
+    thresholded bits followed by a 2-channel score layer, or scores itself with ``output``) with a random
+    mask of the given structure and weight levels."""
+    rng = np.random.default_rng(seed)
+    vt = BIPOLAR if in_bits == 1 else ValueType(in_bits, False)
+    layer = random_mvu(rng, "fc", "dense", (1, 1, k), m, sparsity=sparsity, pe=pe, simd=simd, levels=levels,
+                       in_type=vt, structure=structure, output=output)
+    layers = [layer] if output else [layer, random_mvu(rng, "tail", "dense", (1, 1, m), 2, output=True)]
+    n_out = m if output else 2
+    return IRModel(name, InputSpec((1, 1, k), vt), layers, Head(np.ones(n_out), np.zeros(n_out))).validate()
+
+
+def layer_design(k: int, m: int, pe: int, simd: int, style: str, *, gather: str = "full", coding: str = "index",
+                 weight_rom: str = "auto", name: str = "b", **kw) -> Design:
+    """The design of :func:`layer_model`'s layer ``fc`` alone (``kw``: that function's keywords)."""
+    model = layer_model(k, m, pe, simd, name=name, **kw)
+    opts = GenOptions(style=style, coding=coding, gather=gather, weight_rom=weight_rom)
+    return generate(model, opts, upto="fc", name=name)
+
+
+def case_design(style: str, k: int, m: int, pe: int, simd: int, *, structure: str = "none", sparsity: float = 0.5,
+                levels: tuple[int, int] = (-1, 1), in_bits: int = 1, output: bool = False, seed: int = 0,
+                gather: str = "full", coding: str = "index", weight_rom: str = "auto") -> Design:
+    """:func:`layer_design` named after every parameter, so that two benchmarks asking for the same layer
+    build the same Verilog and share one (cached) synthesis."""
+    tag = "_".join(str(v) for v in (style, f"{k}x{m}", f"p{pe}s{simd}", structure, round(sparsity * 1e4), *levels,
+                                    in_bits, gather, coding, "o" if output else "t", seed))
+    tag += "" if weight_rom == "auto" else f"_rom{weight_rom}"
+    name = "c_" + "".join(ch if ch.isalnum() else "_" for ch in tag.replace("-", "m"))
+    return layer_design(k, m, pe, simd, style, gather=gather, coding=coding, weight_rom=weight_rom, name=name,
+                        structure=structure, sparsity=sparsity, levels=levels, in_bits=in_bits, output=output,
+                        seed=seed)

@@ -6,6 +6,7 @@ from typing import Optional
 
 from pydantic import Field
 
+from sbnn.arch.folding import target_cycles
 from sbnn.arch.options import CodingChoice, GatherChoice, StyleChoice, WeightRom
 from sbnn.config import StageConfig
 from sbnn.hw.options import AbcScript, Backend, Hls4mlBackend, Tool
@@ -27,9 +28,9 @@ class HwConfig(StageConfig):
     #: their estimated longest paths fit it (sbnn.arch.depth)
     clock_mhz: float = Field(default=100.0, gt=0)
     #: "sparse": zero-weight skipping; "dense": FINN-like XNOR baseline without skipping
-    #: "auto": per layer the cheaper of the two by the logic estimate (at a given folding: among those
-    #: within ``max_cycle_overhead`` of the fastest; with ``target_fps``: among those meeting it)
-    style: StyleChoice = "sparse"
+    #: "auto" (default): per layer the cheaper of the two by the logic estimate (at a given folding: among
+    #: those within ``max_cycle_overhead`` of the fastest; with ``target_fps``: among those meeting it)
+    style: StyleChoice = "auto"
     #: weight-memory coding of sparse folded layers
     coding: CodingChoice = "auto"
     #: sparse folded MVUs: "full" (a slot reads any input of the vector held in flip-flops: a (K+1):1
@@ -50,7 +51,8 @@ class HwConfig(StageConfig):
     pixels_per_beat: Optional[int] = Field(default=None, ge=1)
     #: widest automatic AXI input beat (bits)
     max_input_bits: int = Field(default=1024, ge=8)
-    #: fixed depth of every FIFO (None: sized by the cycle model so the bottleneck sets the interval)
+    #: fixed depth of every FIFO (None: sized by the cycle model so the bottleneck sets the interval; with
+    #: target_fps a FIFO may be trimmed while the interval stays within the target's clocks per frame)
     fifo_depth: Optional[int] = Field(default=None, ge=2)
     #: synthesizer
     tool: Tool = "yosys"
@@ -58,9 +60,10 @@ class HwConfig(StageConfig):
     synth: bool = True
     #: extra options appended to Yosys' synth_xilinx (e.g. "-nowidelut")
     yosys_options: str = ""
-    #: ABC9 script: "default" (Yosys' own) or "fast" (no AIG rewriting / don't-care optimisation: much
-    #: faster on large unrolled layers, ~10-30 % more LUTs)
-    yosys_abc: AbcScript = "default"
+    #: ABC9 script: "default" (Yosys' own), "fast" (no AIG rewriting / don't-care optimisation: much
+    #: faster on large unrolled layers, ~10-30 % more LUTs) or "auto" (fast where the default takes minutes:
+    #: :func:`sbnn.hw.synth.yosys.choose_abc`)
+    yosys_abc: AbcScript = "auto"
     #: seconds before synthesis is abandoned (None: no limit)
     synth_timeout: Optional[float] = Field(default=None, gt=0)
     #: report a design that does not fit the device without failing
@@ -77,5 +80,6 @@ class HwConfig(StageConfig):
     def gen_options(self) -> GenOptions:
         """The design-wide generator knobs (every MVU's implementation is resolved by the folding step,
         :func:`sbnn.hw.stage.resolve_folding`, and passed to the generator whole)."""
+        budget = target_cycles(self.target_fps, self.clock_mhz) if self.target_fps else None
         return GenOptions(pixels_per_beat=self.pixels_per_beat, max_input_bits=self.max_input_bits,
-                          fifo_depth=self.fifo_depth, clock_mhz=self.clock_mhz)
+                          fifo_depth=self.fifo_depth, max_interval=budget, clock_mhz=self.clock_mhz)

@@ -9,8 +9,8 @@ from typing import Literal, get_args
 Tool = Literal["yosys", "vivado"]
 Backend = Literal["rtl", "hls4ml"]
 Hls4mlBackend = Literal["Vitis", "Vivado", "VivadoAccelerator"]
-#: Yosys' ABC9 script (see :data:`sbnn.hw.synth.yosys.ABC_SCRIPTS`)
-AbcScript = Literal["default", "fast"]
+#: Yosys' ABC9 script (see :data:`sbnn.hw.synth.yosys.ABC_SCRIPTS`; "auto": "fast" where "default" takes minutes)
+AbcScript = Literal["auto", "default", "fast"]
 
 TOOLS: tuple[str, ...] = get_args(Tool)
 BACKENDS: tuple[str, ...] = get_args(Backend)

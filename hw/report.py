@@ -16,7 +16,7 @@ def cycles_report(design: Design, clock_mhz: float) -> dict:
         layer = design.model.layers[st.layer]
         row = {"stage": st.name, "kind": st.kind, "layer": layer.name, "cycles_per_frame": st.cycles,
                "beats_in": st.in_beats, "beats_out": st.out_beats, "fifo_depth": depth,
-               "fifo_bits": depth * (st.out_elems * st.out_bits)}
+               "fifo_bits": depth * st.out_width}
         if st.kind == "load":
             row.update({"clocks_per_vector": st.load_clocks, "buffers": st.buffers, "banks": st.info["banks"],
                         "vectors_per_frame": st.in_beats})

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from sbnn import runs
 from sbnn.arch import folding as fold
@@ -23,7 +24,7 @@ from sbnn.hw.rtl.design import Design, generate
 from sbnn.hw.synth.device import DEVICE
 from sbnn.hw.synth.report import SynthReport
 from sbnn.hw.synth.vivado import run_vivado
-from sbnn.hw.synth.yosys import run_yosys
+from sbnn.hw.synth.yosys import choose_abc, is_cached, run_yosys
 from sbnn.ir import io as ir_io
 from sbnn.ir.model import IRModel
 from sbnn.runs import RunDir, write_atomic, write_json
@@ -66,9 +67,11 @@ class StageResult:
     synth: SynthReport | None
 
 
-def run_stage(run: RunDir, cfg: HwConfig, status=None, force: bool = False) -> StageResult:
+def run_stage(run: RunDir, cfg: HwConfig, status=None, force: bool = False,
+              log: Callable[[str], None] = lambda msg: None) -> StageResult:
     """Generate (and synthesize) the accelerator of ``<run>/export/ir``; ``force`` ignores the synthesis
-    cache (results are cached by the RTL's digest, the script and the tool)."""
+    cache (results are cached by the RTL's digest, the script and the tool). ``status(msg)`` wraps each long
+    step (a context manager: the CLI shows its elapsed time); ``log`` says what a user should know up front."""
     status = status or (lambda msg: contextlib.nullcontext())
     stem = run.require("export", runs.IR, "sbnn export").with_suffix("")
     model = ir_io.load(stem)
@@ -91,9 +94,15 @@ def run_stage(run: RunDir, cfg: HwConfig, status=None, force: bool = False) -> S
     write_atomic(hw / runs.CYCLES_MD, cycles_markdown(rep))
     synth = None
     if cfg.synth:
-        with status(f"synthesizing with {cfg.tool} (the first Yosys call compiles it, ~30 s)"):
+        abc, note = choose_abc(design, cfg.yosys_abc)
+        cached = cfg.tool == "yosys" and not force and is_cached(design, cfg.yosys_options, abc)
+        if cfg.tool == "yosys" and note and not cached:
+            log(note)
+        what = "reading the cached Yosys result" if cached else f"synthesizing with {cfg.tool}" + (
+            f" (ABC script {abc})" if cfg.tool == "yosys" else "")
+        with status(what):
             synth = run_vivado(design, rtl, cfg.clock_mhz, cfg.synth_timeout) if cfg.tool == "vivado" else \
-                run_yosys(design, rtl, cfg.yosys_options, cfg.synth_timeout, use_cache=not force, abc=cfg.yosys_abc)
+                run_yosys(design, rtl, cfg.yosys_options, cfg.synth_timeout, use_cache=not force, abc=abc)
         out = run.stage("synth")
         data = synth.to_json()
         data["cycles"] = {k: rep[k] for k in ("clock_mhz", "latency_cycles", "interval_cycles", "frames_per_second")}

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from sbnn import runs
-from sbnn.cliutil import add_run_args, console, table
+from sbnn import fmt, runs
+from sbnn.cliutil import add_run_args, print_table, step
 from sbnn.errors import ConfigError
 from sbnn.runs import RunDir, write_json
 
@@ -31,20 +31,21 @@ def run(args: argparse.Namespace) -> int:
     res = simulate_run(run_dir, args.samples, args.trace)
     report = res.report
     out = run_dir.stage("sim")
-    rows = [["samples", report["samples"]], ["test accuracy (bit-exact)", f"{report['test_accuracy']:.4f}"
-                                             if report["test_accuracy"] is not None else "-"],
-            ["simulator throughput", f"{report['frames_per_second']:.0f} frames/s"]]
+    rows = [["samples", fmt.count(report["samples"])], ["test accuracy (bit-exact)", fmt.pct(report["test_accuracy"])],
+            ["simulator throughput", fmt.per_s(report["frames_per_second"])]]
     if args.rtl:
         try:
             from sbnn.hw.rtlsim.check import check_rtl
         except ImportError as exc:
             raise ConfigError(f"RTL simulation is not available in this installation ({exc})") from None
-        report["rtl"] = r = check_rtl(run_dir, res.ir, res.x, res.scores)
-        rows += [["RTL scores == simulator", "yes" if r["equal"] else "NO"],
-                 ["RTL latency / interval (cycles)", f"{r['latency']} / {r['interval']}"],
-                 ["== cycle model", "yes" if r["timing_equals_cycle_model"] else "NO"]]
+        with step(f"building the RTL with Verilator and running {fmt.count(len(res.x))} samples"):
+            report["rtl"] = r = check_rtl(run_dir, res.ir, res.x, res.scores)
+        rows += [["RTL scores == simulator", f"{fmt.yes_no(r['equal'])} ({fmt.count(r['samples'])} samples)"],
+                 ["RTL latency (model)", f"{fmt.count(r['latency'])} ({fmt.count(r['model_latency'])}) cycles"],
+                 ["RTL interval (model)", f"{fmt.count(r['interval'])} ({fmt.count(r['model_interval'])}) cycles"],
+                 ["timing == cycle model", fmt.yes_no(r["timing_equals_cycle_model"])]]
     write_json(out / runs.REPORT, report)
-    console.print(table(f"sbnn sim {run_dir.path}", ["metric", "value"], rows))
+    print_table(f"sbnn sim {run_dir.path}", ["metric", "value"], rows)
     if args.rtl and not (report["rtl"]["equal"] and report["rtl"]["timing_equals_cycle_model"]):
         raise ConfigError(f"the RTL differs from the bit-exact simulator ({report['rtl']['mismatches']} samples) or "
                           f"from the cycle model (see {out / runs.REPORT})")

@@ -260,11 +260,15 @@ def fixed_depths(stages: list[Stage], depth: int) -> list[int]:
     return [st.buffers if st.kind == "load" else depth for st in stages]
 
 
-def size_fifos(stages: list[Stage], min_depth: int = 2, max_bits: int = 36864, max_depth: int = 1024) -> list[int]:
+def size_fifos(stages: list[Stage], min_depth: int = 2, max_bits: int = 36864, max_depth: int = 1024,
+               max_interval: int | None = None) -> list[int]:
     """FIFO depths: start at ``min_depth`` and deepen the FIFO that helps most until the interval equals
-    the bottleneck stage (or no FIFO within its size cap helps). Deterministic."""
+    the bottleneck stage (or no FIFO within its size cap helps), then trim every FIFO, widest first, to the
+    smallest depth that leaves the latency unchanged and the interval at most ``max(interval,
+    max_interval)`` (``max_interval``: the clocks per frame a target frame rate allows; a FIFO of depth 1 is
+    a register, no RAM, but costs its consumer a clock when the producer waits for it). Deterministic."""
     depths = fixed_depths(stages, min_depth)
-    widths = [st.out_elems * st.out_bits for st in stages]
+    widths = [st.out_width for st in stages]
     perf = performance(stages, depths)
     while perf.interval > perf.bottleneck:
         best = None
@@ -282,19 +286,25 @@ def size_fifos(stages: list[Stage], min_depth: int = 2, max_bits: int = 36864, m
         if best is None:
             break
         _, depths, perf = best
-    return _shrink(stages, depths, perf)
+    return _shrink(stages, depths, perf, max(perf.interval, max_interval or 0))
 
 
-def _shrink(stages: list[Stage], depths: list[int], perf: Performance) -> list[int]:
-    """Trim each FIFO to the smallest depth that leaves latency and interval unchanged."""
-    for i in range(len(depths)):
+def _shrink(stages: list[Stage], depths: list[int], perf: Performance, max_interval: int) -> list[int]:
+    """Trim each FIFO (widest first) to the smallest depth that leaves the latency unchanged and the
+    interval <= ``max_interval``; depth 1 (a register, no RAM) where the consumer takes each beat before
+    the producer has the next one."""
+    widths = [st.out_width for st in stages]
+    for i in sorted(range(len(depths)), key=lambda j: (-widths[j], j)):
         if stages[i].kind == "load":
             continue
-        lo, hi = 2, depths[i]
+        lo, hi = 1, depths[i]
         while lo < hi:
             mid = (lo + hi) // 2
-            p = performance(stages, depths[:i] + [mid] + depths[i + 1 :])
-            if (p.interval, p.latency) == (perf.interval, perf.latency):
+            try:
+                p = performance(stages, depths[:i] + [mid] + depths[i + 1 :])
+            except HardwareError:  # a binding depth-1 link between fast stages: the fixed point is too slow to
+                p = None  # reach, and such a link would halve their rate anyway
+            if p is not None and p.latency == perf.latency and p.interval <= max_interval:
                 hi = mid
             else:
                 lo = mid + 1

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 
-from sbnn.cliutil import add_run_args, console, show_progress, table
+from sbnn import fmt
+from sbnn.cliutil import add_run_args, console, print_table, show_progress, step
 from sbnn.runs import RunDir
 
 #: shortcut options -> config keys (each also settable with --set)
@@ -50,11 +52,14 @@ def run(args: argparse.Namespace) -> int:
     structure = f" / structure {cfg.quant.structure}" if cfg.quant.structure != "none" else ""
     console.print(f"[bold]sbnn train[/bold] {cfg.model.arch} / {cfg.quant.method} / sparsity {cfg.quant.sparsity}{structure} "
                   f"on {cfg.data.dataset} -> {run_dir.path}/train")
-    final = train(cfg, run_dir, resume=args.resume, force=args.force, progress=show_progress(),
-                  log=console.print)
+    # on a terminal tqdm shows every batch with its elapsed time; elsewhere (CI logs) a line a minute says
+    # training is still running between the per-epoch lines
+    live = show_progress()
+    with contextlib.nullcontext() if live else step("training"):
+        final = train(cfg, run_dir, resume=args.resume, force=args.force, progress=live, log=console.print)
     if final:
-        rows = [["test accuracy", f"{final['test_acc']:.4f}"], ["train accuracy", f"{final['train_acc']:.4f}"],
-                ["weight-bit sparsity", f"{final['sparsity']:.4f}"]]
-        rows += [[f"  {k}", f"{v:.4f}"] for k, v in final["layer_sparsity"].items()]
-        console.print(table("final metrics", ["metric", "value"], rows))
+        rows = [["test accuracy", fmt.pct(final["test_acc"])], ["train accuracy", fmt.pct(final["train_acc"])],
+                ["zero weight bits", fmt.pct(final["sparsity"])]]
+        rows += [[f"  {k}", fmt.pct(v)] for k, v in final["layer_sparsity"].items()]
+        print_table("final metrics", ["metric", "value"], rows)
     return 0

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from sbnn.cliutil import console, table
+from sbnn import fmt
+from sbnn.cliutil import console, print_table
 from sbnn.hw.hls4ml.stage import Hls4mlResult
 
 
 def summary(res: Hls4mlResult) -> None:
     low, c = res.lowering, res.csim
-    rows = [[w["layer"], f"{w['weights']:,}", f"{w['nonzero']:,}", f"{1 - w['nonzero'] / max(w['weights'], 1):.2f}",
+    rows = [[w["layer"], fmt.count(w["weights"]), fmt.count(w["nonzero"]), fmt.pct(1 - w["nonzero"] / max(w["weights"], 1)),
              str(low["precisions"].get(w["layer"], {}).get("result", ""))] for w in low["weights"]]
-    console.print(table(f"hls4ml {low['backend']} project for {low['board']} ({low['part']}), io_stream, "
-                        "Latency strategy, ReuseFactor 1 (HLS drops the zero weights)",
-                        ["hls4ml layer", "weights", "non-zero", "skipped", "result type"], rows))
+    print_table(f"hls4ml {low['backend']} project for {low['board']} ({low['part']}), io_stream, "
+                "Latency strategy, ReuseFactor 1 (HLS drops the zero weights)",
+                ["hls4ml layer", "weights", "non-zero", "skipped", "result type"], rows)
     console.print(f"C simulation (g++, {c.compile_s:.1f} s to compile) == bit-exact simulator on {c.equal:,} of "
                   f"{c.n:,} inputs", soft_wrap=True)
     if res.synth is not None:

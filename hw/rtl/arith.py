@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sbnn.arch.decompose import decomposition
+from sbnn.arch.decompose import decomposition, sum_range
 from sbnn.arch.schedule import MVUPlan
 from sbnn.hw.rtl.verilog import Op, const_mul_width, width_for
 from sbnn.ir.model import MVU
@@ -48,7 +48,7 @@ def arith(layer: MVU, plan: MVUPlan) -> Arith:
     nnz = layer.nnz.astype(np.int64)
     span = k if not plan.skip_zeros else int(nnz.max(initial=0))
     gmul, sh, off = decomposition(layer, plan.skip_zeros)
-    s_lo, s_hi = (0, k) if bip else (k * elo, k * ehi)
+    s_lo, s_hi = sum_range(layer)
     a_lo, a_hi = (0, span) if bip else (span * min(elo, 0), span * max(ehi, 0))
     g_lo, g_hi = sorted((gmul * s_lo, gmul * s_hi))
     y_lo, y_hi = g_lo + (a_lo << sh), g_hi + (a_hi << sh)

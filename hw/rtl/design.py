@@ -43,6 +43,7 @@ class GenOptions:
     pixels_per_beat: int | None = None  # None: automatic
     max_input_bits: int = 1024
     fifo_depth: int | None = None  # None: sized by the cycle model
+    max_interval: int | None = None  # clocks per frame the FIFO sizing may spend (a target rate's); None: the bottleneck's
     fifo_max_bits: int = 36864
     gather: Gather = "full"  # how zero-skipping folded MVUs read their input vector
     weight_rom: WeightRom = "auto"  # weight memories: synthesis decides, BRAM or LUTs
@@ -141,7 +142,7 @@ def generate(model: IRModel, options: GenOptions | None = None, upto: str | None
     impls = options.impls(model, impls)
     stages = build_pipeline(model, impls, options.pixels_per_beat, options.max_input_bits, options.clock_mhz)
     depths = (fixed_depths(stages, options.fifo_depth) if options.fifo_depth
-              else size_fifos(stages, max_bits=options.fifo_max_bits))
+              else size_fifos(stages, max_bits=options.fifo_max_bits, max_interval=options.max_interval))
     prefix = ident(name or model.name)
     files: dict[str, str] = {}
     for i, st in enumerate(stages):
@@ -149,7 +150,7 @@ def generate(model: IRModel, options: GenOptions | None = None, upto: str | None
             continue
         load = stages[i - 1] if i and stages[i - 1].kind == "load" else None
         files[f"{prefix}_{st.name}.v"] = _stage_module(model, st, f"{prefix}_{st.name}", load)
-        width = st.out_elems * st.out_bits if i + 1 < len(stages) else stream_format(model, stages).out_width
+        width = st.out_width if i + 1 < len(stages) else stream_format(model, stages).out_width
         files[f"{prefix}_fifo{i}.v"] = units.fifo(f"{prefix}_fifo{i}", width, depths[i])
     fmt = stream_format(model, stages)
     top = f"{prefix}_top"
@@ -177,7 +178,7 @@ def _top(top: str, prefix: str, stages: list[Stage], fmt: StreamFormat) -> str:
     loads = {i for i, st in enumerate(stages) if st.kind == "load"}
     src = {i: i - 1 if i - 1 in loads else i for i in range(n) if i not in loads}
     for i, st in enumerate(stages):
-        iw, ow = st.in_elems * st.in_bits, st.out_elems * st.out_bits
+        iw, ow = st.in_width, st.out_width
         if i - 1 not in loads:
             m.line(f"wire [{iw - 1}:0] in{i};")
             m.line(f"wire v{i}, pop{i};")
@@ -191,8 +192,9 @@ def _top(top: str, prefix: str, stages: list[Stage], fmt: StreamFormat) -> str:
         if i in loads:
             continue
         j = src[i]
-        m.line(f"{prefix}_{st.name} u_{st.name} (.ap_clk(ap_clk), .ap_rst_n(ap_rst_n), .in_data(in{j}), .in_valid(v{j}), "
-               f".in_pop(pop{j}), .out_data(out{i}), .out_ready(rdy{i}), .out_push(push{i}));")
+        m.line(f"{prefix}_{st.name} u_{st.name} (.ap_clk(ap_clk), .ap_rst_n(ap_rst_n), .in_data({_vec(f'in{j}', st, 'in')}), "
+               f".in_valid(v{j}), .in_pop(pop{j}), .out_data({_vec(f'out{i}', st, 'out')}), .out_ready(rdy{i}), "
+               f".out_push(push{i}));")
     for i in range(n - 1):
         if i in loads:
             continue
@@ -216,6 +218,16 @@ def _top(top: str, prefix: str, stages: list[Stage], fmt: StreamFormat) -> str:
     else:
         m.line("assign m_axis_tlast = 1'b1;")
     return m.text()
+
+
+def _vec(bus: str, st: Stage, side: str) -> str:
+    """A stage's data port on its FIFO bus: the whole bus, or its elements and (``.in_sum`` / ``.out_sum``
+    port) the S' bits above them."""
+    sw = st.in_sum if side == "in" else st.out_sum
+    if not sw:
+        return bus
+    vw = st.in_elems * st.in_bits if side == "in" else st.out_elems * st.out_bits
+    return f"{bus}[{vw - 1}:0]), .{side}_sum({bus}[{vw + sw - 1}:{vw}]"
 
 
 def _pack_out(m: Module, src: str, st: Stage, fmt: StreamFormat) -> str:

@@ -9,16 +9,18 @@ from sbnn.arch.options import LUTRAM_BUFFERS
 from sbnn.arch.pipeline import Stage
 from sbnn.hw.rtl.arith import arith
 from sbnn.hw.rtl.datapath import compare, elements, score_bits, shared_g, y_sum
-from sbnn.hw.rtl.lanes import LANES, serial_g
+from sbnn.hw.rtl.lanes import LANES, LanesFn, serial_g
 from sbnn.hw.rtl.lutram import lutram_loader
 from sbnn.hw.rtl.units import counter_decl, counter_step, is_last, unit_ports
-from sbnn.hw.rtl.verilog import Module, Op, clog2, const_mul, lit, rom_init, tree_sum
-from sbnn.hw.rtl.weights import threshold_words, weight_words
+from sbnn.hw.rtl.verilog import Module, Op, clog2, const_mul, ext, lit, rom_init, tree_sum
+from sbnn.hw.rtl.weights import WordsFn, threshold_words, weight_words
 from sbnn.ir.model import MVU
 
 
-def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None) -> str:
-    """Folded MVU: ROM stage -> gather/accumulate stage -> compare stage (see module docstring)."""
+def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None, *, lanes: LanesFn | None = None,
+               words: WordsFn | None = None) -> str:
+    """Folded MVU: ROM stage -> gather/accumulate stage -> compare stage (see module docstring). A style
+    outside :data:`~sbnn.hw.rtl.lanes.LANES` passes its own ``lanes`` and weight-memory ``words``."""
     plan = st.plan
     ar = arith(layer, plan)
     k, mch, eb = layer.in_features, layer.out_channels, st.in_bits
@@ -30,12 +32,16 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None) -> s
                f"{t} clocks/vector.")
     lut = sparse and plan.gather in LUTRAM_BUFFERS
     direct = lut and load is not None and load.direct
-    unit_ports(m, (1 if direct else k) * eb, mch * ar.out_bits)
-    # the dense MVU reads the vector slice by slice during its first fold: S' is summed as it goes
-    serial_s = not sparse and bool(ar.gmul) and k // simd > 1
+    unit_ports(m, (1 if direct else k) * eb, mch * ar.out_bits, in_sum=st.in_sum, out_sum=st.out_sum)
+    # S' formed by the producer (in_sum), else: the sliced MVUs (dense, N:M) read the vector slice by slice
+    # during their first fold and sum S' as they go, a distributed-RAM gather during the load, the others over
+    # all K at once
+    serial_s = plan.sliced and bool(ar.gmul) and k // simd > 1 and not st.in_sum
     piped = bool(st.info.get("sum_regs"))
     g, s_parts = None, None  # s_parts (piped): partial sums of S' that travel with the word, G formed after
-    if ar.gmul and not lut and not serial_s:
+    if st.in_sum:
+        g = const_mul(m, Op("in_sum", st.in_sum, ar.s_lo, ar.s_hi), ar.gmul, "g")
+    elif ar.gmul and not lut and not serial_s:
         elems = [elements(m, layer, eb, ar)(i) for i in range(k)]
         if piped:  # half the K-input tree before the pipeline register, the rest and gmul * S' after it
             n = -(-k // PIPE_PARTS)
@@ -61,7 +67,7 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None) -> s
     m.line("assign out_push = c_fire && c_last;")
     # ---- weight memory
     wb = plan.word_bits
-    words = weight_words(layer, plan)
+    words = (words or weight_words)(layer, plan)
     # decode: rd holds a word `dec` steps ahead and the lanes decode it into registers over `dec` stages; the
     # memory's output (rm) is one word further ahead, so the decode starts from a flip-flop (a prefetch)
     dec = int(st.info.get("decode", 0)) if sparse and t > 1 else 0  # decode stages
@@ -84,7 +90,7 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None) -> s
             m.line(f"always @(posedge ap_clk) if (!ap_rst_n) rd <= {lit(words[dec % t], wb)}; else if (g_fire) rd <= rm;")
     else:
         m.wire("rd", wb, lit(words[0], wb))
-    sf_n = k // simd
+    sf_n = int(plan.words[0])  # words per fold when they are all equal (no fold flag): K / SIMD when sliced
     if plan.fold_flag and dec:  # the current word's fold-end flag (rd holds a word dec steps ahead)
         src = "rd[0]"
         for j in range(dec):
@@ -110,7 +116,7 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None) -> s
         m.line(f"always @(posedge ap_clk) if (g_fire) begin a_fend <= fend;{' a_fold <= fold;' if nf > 1 else ''} end")
     # ---- lanes: gather + sum + accumulate
     extra = ({"decode": [words[i % t] for i in range(dec)]} if dec else {}) | ({"sum_regs": 1} if piped else {})
-    accs = LANES[plan.style](m, layer, plan, ar, eb, **extra)
+    accs = (lanes or LANES[plan.style])(m, layer, plan, ar, eb, **extra)
     if serial_s and piped:
         s_parts = [serial_g(m, layer, plan, ar, eb, raw=True)]
     elif serial_s:
@@ -184,4 +190,14 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None) -> s
             lo = (f * pe + p) * ob
             fields[c] = lanes_out[p] if f == nf - 1 else (f"osr[{lo}]" if ob == 1 else f"osr[{lo + ob - 1}:{lo}]")
     m.line(f"assign out_data = {{{', '.join(reversed(fields))}}};")
+    if st.out_sum:  # S' of the output vector for the next MVU: the PE bits of each fold added up
+        pc = tree_sum(m, [Op(b, 1, 0, 1) for b in lanes_out], "os")
+        sw = st.out_sum
+        if nf > 1:
+            m.line(f"reg [{sw - 1}:0] osum;")
+            m.wire("osum_nx", sw, f"((c_fold == {fw}'d0) ? {sw}'d0 : osum) + {ext(pc, sw)}")
+            m.line("always @(posedge ap_clk) if (c_fire && !c_last) osum <= osum_nx;")
+            m.line("assign out_sum = osum_nx;")
+        else:
+            m.line(f"assign out_sum = {ext(pc, sw)};")
     return m.text()

@@ -204,18 +204,22 @@ def _decoded(m: Module, plan: MVUPlan, p: int, pw: int, words: list[int]) -> lis
     return pos
 
 
-def lanes_dense(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, sum_regs: int = 0) -> list[Op]:
-    """FINN-like XNOR lanes: the SIMD-wide slice selected by the slice counter, XNOR (bits) or masked
-    elements, popcount / sum, accumulate; ``sum_regs``: registered before the adder trees."""
-    k, pe, simd = layer.in_features, plan.pe, plan.simd
+def input_slice(m: Module, k: int, simd: int, eb: int) -> str:
+    """``xs``: the SIMD inputs of slice ``sf`` (the word counter of a sliced datapath), shared by all lanes."""
     sf_n = k // simd
     if sf_n > 1:
         bw = clog2(k * eb)
         base = m.wire("sbase", bw, f"{{{bw - clog2(sf_n)}'d0, sf}} * {lit(simd * eb, bw)}" if bw > clog2(sf_n)
                       else f"sf * {lit(simd * eb, bw)}")
-        m.wire("xs", simd * eb, f"in_data[{base} +: {simd * eb}]")
-    else:
-        m.wire("xs", simd * eb, "in_data")
+        return m.wire("xs", simd * eb, f"in_data[{base} +: {simd * eb}]")
+    return m.wire("xs", simd * eb, "in_data")
+
+
+def lanes_dense(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, sum_regs: int = 0) -> list[Op]:
+    """FINN-like XNOR lanes: the SIMD-wide slice selected by the slice counter, XNOR (bits) or masked
+    elements, popcount / sum, accumulate; ``sum_regs``: registered before the adder trees."""
+    k, pe, simd = layer.in_features, plan.pe, plan.simd
+    input_slice(m, k, simd, eb)
     out = []
     for p in range(pe):
         vals = []
@@ -249,6 +253,8 @@ def serial_g(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, raw: bool
     return Op(src, sw, lo, hi) if raw else const_mul(m, Op(src, sw, lo, hi), ar.gmul, "g")
 
 
-#: the lanes of each folded style (a new style: one function here, one schedule in sbnn.arch.schedule)
-LANES: dict[str, Callable[[Module, MVU, MVUPlan, Arith, int], list[Op]]] = {"sparse": lanes_sparse,
-                                                                          "dense": lanes_dense}
+#: a lanes emitter: (module, layer, plan, arithmetic, element bits) -> every lane's accumulator
+LanesFn = Callable[[Module, MVU, MVUPlan, Arith, int], list[Op]]
+#: the lanes of the built-in folded styles (a new style: its own module with lanes and words, passed to
+#: :func:`sbnn.hw.rtl.folded.mvu_folded` by its emitter, and one schedule in sbnn.arch.schedule)
+LANES: dict[str, LanesFn] = {"sparse": lanes_sparse, "dense": lanes_dense}

@@ -24,10 +24,12 @@ import numpy as np
 from sbnn.arch.pipeline import Stage
 from sbnn.errors import HardwareError
 from sbnn.hw.rtl.arith import arith
+from sbnn.hw.rtl.block import mvu_block
 from sbnn.hw.rtl.datapath import compare, elements, score_bits, shared_g, y_sum
 from sbnn.hw.rtl.folded import mvu_folded
+from sbnn.hw.rtl.nm import mvu_nm
 from sbnn.hw.rtl.units import unit_ports
-from sbnn.hw.rtl.verilog import Module, Op, lit, tree_sum
+from sbnn.hw.rtl.verilog import Module, Op, const_mul, lit, tree_sum
 from sbnn.ir.model import MVU
 
 
@@ -41,9 +43,12 @@ def mvu_unrolled(name: str, st: Stage, layer: MVU, load: Stage | None = None) ->
     m = Module(name, f"Unrolled MVU {layer.name}: {mch} x {k}, {'zero-skipping' if plan.skip_zeros else 'dense XNOR'}.")
     reg = bool(st.info.get("out_reg"))  # the channel sums are registered (sbnn.arch.depth.unrolled_timing)
     unit_ports(m, k * eb, mch * ar.out_bits, None if used.all() else "inputs whose weight column is all zero are skipped",
-               clocked=reg)
+               clocked=reg, in_sum=st.in_sum)
     elem = elements(m, layer, eb, ar)
-    g = shared_g(m, [elem(i) for i in range(k)], ar) if ar.gmul else None
+    if st.in_sum:  # S' formed by the producer
+        g = const_mul(m, Op("in_sum", st.in_sum, ar.s_lo, ar.s_hi), ar.gmul, "g")
+    else:
+        g = shared_g(m, [elem(i) for i in range(k)], ar) if ar.gmul else None
     if reg:  # one vector in the register: it is taken when empty or leaving
         m.line("reg v;")
         m.line("wire fire = ap_rst_n && in_valid && (!v || out_ready);")
@@ -91,7 +96,7 @@ def mvu_unrolled(name: str, st: Stage, layer: MVU, load: Stage | None = None) ->
 #: :data:`sbnn.arch.schedule.SCHEDULES`, one ``Literal`` value in :mod:`sbnn.arch.options`; a folded style may
 #: reuse :func:`~sbnn.hw.rtl.folded.mvu_folded` with its own lanes and word format)
 EMITTERS: dict[str, Callable[[str, Stage, MVU, Stage | None], str]] = {
-    "unrolled": mvu_unrolled, "sparse": mvu_folded, "dense": mvu_folded}
+    "unrolled": mvu_unrolled, "sparse": mvu_folded, "dense": mvu_folded, "nm": mvu_nm, "block": mvu_block}
 
 
 def mvu(name: str, st: Stage, layer: MVU, load: Stage | None = None) -> str:

@@ -14,12 +14,15 @@ import numpy as np
 
 from sbnn.arch.pipeline import Stage
 from sbnn.errors import HardwareError
-from sbnn.hw.rtl.verilog import Module, clog2, lint_off, lint_on, lit
+from sbnn.hw.rtl.verilog import Module, Op, clog2, ext, lint_off, lint_on, lit, tree_sum
 
 ONE = "1'b1"
 
 
-def unit_ports(mod: Module, in_w: int, out_w: int, unused_in: str | None = None, clocked: bool = True) -> None:
+def unit_ports(mod: Module, in_w: int, out_w: int, unused_in: str | None = None, clocked: bool = True,
+               in_sum: int = 0, out_sum: int = 0) -> None:
+    """The unit interface; ``in_sum`` / ``out_sum``: bits of S' arriving with each input vector / formed
+    for each output vector (:attr:`sbnn.arch.pipeline.Stage.in_sum`)."""
     if clocked:
         mod.port("input  wire ap_clk")
     else:
@@ -30,9 +33,13 @@ def unit_ports(mod: Module, in_w: int, out_w: int, unused_in: str | None = None,
         mod.port(f"{lint_off('UNUSEDSIGNAL', unused_in)}\n    input  wire [{in_w - 1}:0] in_data {lint_on('UNUSEDSIGNAL')}")
     else:
         mod.port(f"input  wire [{in_w - 1}:0] in_data")
+    if in_sum:
+        mod.port(f"input  wire [{in_sum - 1}:0] in_sum")
     mod.port("input  wire in_valid")
     mod.port("output wire in_pop")
     mod.port(f"output wire [{out_w - 1}:0] out_data")
+    if out_sum:
+        mod.port(f"output wire [{out_sum - 1}:0] out_sum")
     mod.port("input  wire out_ready")
     mod.port("output wire out_push")
 
@@ -66,9 +73,14 @@ def fifo(name: str, width: int, depth: int) -> str:
     """A FIFO with registered flags (``count`` based), asynchronous read of the head entry.
 
     Push and pop may happen on the same clock; a pushed entry is visible one clock later. The flags
-    depend on registers only, so ready/valid never form combinational paths between units."""
-    if depth < 2:
-        raise HardwareError(f"FIFO {name}: depth must be >= 2, got {depth}")
+    depend on registers only, so ready/valid never form combinational paths between units. Depth 1 is a
+    plain register with a full flag (no read multiplexer, no RAM: ``width`` flip-flops instead of the
+    ~0.7 LUT per bit of a distributed-RAM FIFO); the FIFO sizing uses it wherever a deeper FIFO would
+    change neither latency nor interval (:func:`sbnn.sim.cycles.size_fifos`)."""
+    if depth < 1:
+        raise HardwareError(f"FIFO {name}: depth must be >= 1, got {depth}")
+    if depth == 1:
+        return _register_fifo(name, width)
     aw, cw = clog2(depth), (depth).bit_length()
     m = Module(name, f"FIFO {width} bits x {depth} (registered flags, head read asynchronously).")
     m.port("input  wire ap_clk")
@@ -96,6 +108,32 @@ def fifo(name: str, width: int, depth: int) -> str:
     m.line(f"        if (push && !pop) count <= count + {lit(1, cw)};")
     m.line(f"        else if (pop && !push) count <= count - {lit(1, cw)};")
     m.line("    end")
+    m.line("end")
+    return m.text()
+
+
+def _register_fifo(name: str, width: int) -> str:
+    """Depth 1: the entry is a register written by a push into an empty FIFO (a push needs ``ready`` = not
+    full, a pop needs ``valid`` = full, so the two never meet); its data path has no reset."""
+    m = Module(name, f"FIFO {width} bits x 1 (a register with a registered full flag).")
+    m.port("input  wire ap_clk")
+    m.port("input  wire ap_rst_n")
+    m.port(f"input  wire [{width - 1}:0] wdata")
+    m.port("input  wire push")
+    m.port("output wire ready")
+    m.port(f"output wire [{width - 1}:0] rdata")
+    m.port("output wire valid")
+    m.port("input  wire pop")
+    m.line(f"reg [{width - 1}:0] data;")
+    m.line("reg full;")
+    m.line("assign ready = !full;")
+    m.line("assign valid = full;")
+    m.line("assign rdata = data;")
+    m.line("always @(posedge ap_clk) if (push) data <= wdata;")
+    m.line("always @(posedge ap_clk) begin")
+    m.line("    if (!ap_rst_n) full <= 1'b0;")
+    m.line("    else if (push) full <= 1'b1;")
+    m.line("    else if (pop) full <= 1'b0;")
     m.line("end")
     return m.text()
 
@@ -254,8 +292,9 @@ def collector(name: str, st: Stage) -> str:
     no per-beat decoder (a 784-beat collector would need ~1,000 LUTs of comparators)."""
     nb = st.in_beats
     bw = st.in_elems * st.in_bits
-    m = Module(name, f"Collector: {nb} beats of {bw} bits -> one {nb * bw}-bit vector.")
-    unit_ports(m, bw, nb * bw)
+    with_sum = " and the sum of its elements" if st.out_sum else ""
+    m = Module(name, f"Collector: {nb} beats of {bw} bits -> one {nb * bw}-bit vector{with_sum}.")
+    unit_ports(m, bw, nb * bw, out_sum=st.out_sum)
     counter_decl(m, "beat", nb)
     m.line(f"wire last = {is_last('beat', nb)};")
     m.line("wire fire = ap_rst_n && in_valid && (!last || out_ready);")
@@ -269,4 +308,19 @@ def collector(name: str, st: Stage) -> str:
     m.line(f"reg [{w - 1}:0] csr;")
     m.line(f"always @(posedge ap_clk) if (fire && !last) csr <= {'in_data' if nb == 2 else f'{{in_data, csr[{w - 1}:{bw}]}}'};")
     m.line("assign out_data = {in_data, csr};")
+    if st.out_sum:
+        _collector_sum(m, st)
     return m.text()
+
+
+def _collector_sum(m: Module, st: Stage) -> None:
+    """S' of the collected vector, summed beat by beat (a beat-wide adder and an accumulator)."""
+    eb, n, sw = st.in_bits, st.in_elems, st.out_sum
+    lo, hi = (0, 1) if eb == 1 else ((-(1 << (eb - 1)), (1 << (eb - 1)) - 1) if st.in_signed else (0, (1 << eb) - 1))
+    elems = [Op(f"in_data[{e}]", 1, 0, 1) if eb == 1 else
+             Op(m.wire(f"xe{e}", eb, f"in_data[{e * eb + eb - 1}:{e * eb}]"), eb, lo, hi) for e in range(n)]
+    step = tree_sum(m, elems, "bs")
+    m.line(f"reg [{sw - 1}:0] csum;")
+    m.wire("csum_nx", sw, f"({is_first('beat', st.in_beats)} ? {sw}'d0 : csum) + {ext(step, sw)}")
+    m.line("always @(posedge ap_clk) if (fire && !last) csum <= csum_nx;")
+    m.line("assign out_sum = csum_nx;")

@@ -8,6 +8,8 @@ PE x SIMD weight bits.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from sbnn.arch.schedule import MVUPlan
@@ -73,8 +75,10 @@ def _sparse_words(layer: MVU, plan: MVUPlan) -> list[int]:
     return words
 
 
-#: the weight-memory format of each folded style (a new style adds its own)
-WORDS = {"sparse": _sparse_words, "dense": _dense_words}
+#: a weight-memory format: (layer, plan) -> the memory's words
+WordsFn = Callable[[MVU, MVUPlan], list[int]]
+#: the weight-memory format of the built-in folded styles (a new style passes its own to mvu_folded)
+WORDS: dict[str, WordsFn] = {"sparse": _sparse_words, "dense": _dense_words}
 
 
 def slot_codes(row: np.ndarray, plan: MVUPlan, nw: int) -> list[list[int]]:

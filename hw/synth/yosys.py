@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from sbnn.errors import HardwareError
+from sbnn.fmt import duration
 from sbnn.hw.rtl.design import Design
 from sbnn.hw.synth.report import SynthReport, add, classify, group_layers
 from sbnn.hw.synth.timing import TIMING_VERSION, analyze
@@ -25,6 +26,39 @@ from sbnn.tools import ToolError, ToolTimeout, cache_dir, require_tool
 #: ABC9 scripts. "fast" skips ABC's AIG rewriting and don't-care optimisation (&dc2, &dch, &mfs): on big
 #: unrolled popcounts (all channels sharing the same inputs) it is 20-40x faster for ~10-30 % more LUTs.
 ABC_SCRIPTS = {"default": None, "fast": "+&st;&if,-W,300,-v"}
+#: popcount inputs of unrolled layers (weights x input bits) above which the default ABC script takes minutes (an
+#: unrolled dense 64 x 64 layer, 4,096 inputs, takes ~8 min with it); the fast script takes roughly
+#: FAST_S_PER_INPUT seconds per input (benchmarks/results/hw_sparsity.md: 65,536 inputs 253 s, 6,554 inputs 67 s)
+SLOW_UNROLLED_INPUTS = 2_000
+FAST_S_PER_INPUT = 0.004
+
+
+def unrolled_inputs(design: Design) -> int:
+    """Popcount inputs of the design's unrolled MVUs (their b = 1 weights, or all weights of a dense one, times
+    the input bits): what makes Yosys' logic optimisation slow."""
+    total = 0
+    for st in design.stages:
+        if st.plan is None or st.plan.style != "unrolled":
+            continue
+        layer = design.model.layers[st.layer]
+        ops = int(layer.weight_bits.sum()) if st.plan.skip_zeros else layer.out_channels * layer.in_features
+        total += ops * layer.in_type.bits
+    return total
+
+
+def choose_abc(design: Design, abc: str) -> tuple[str, str | None]:
+    """The ABC script for ``abc`` ("auto": "fast" for designs the default script takes minutes on) and, for
+    such designs, a sentence to say up front."""
+    n = unrolled_inputs(design)
+    if n <= SLOW_UNROLLED_INPUTS:
+        return ("default" if abc == "auto" else abc), None
+    fast = duration(30 + n * FAST_S_PER_INPUT)
+    if abc in ("auto", "fast"):
+        return "fast", (f"unrolled layers with {n:,} popcount inputs: synthesis takes minutes (about {fast} on 2 idle "
+                        "cores); using the fast ABC script (10-30 % more LUTs; --set yosys_abc=default for the slower, "
+                        "smaller result)")
+    return abc, (f"unrolled layers with {n:,} popcount inputs and the default ABC script: synthesis may take well over "
+                 f"10 minutes (--set yosys_abc=fast: about {fast})")
 
 
 #: the mapped netlist of the design's own modules (for :mod:`sbnn.hw.synth.timing`)
@@ -42,15 +76,25 @@ def yosys_script(design: Design, files: list[str], stat_json: str, options: str 
             f"select *\nwrite_json -selected -noscopeinfo {NETLIST}\nselect -clear\n")
 
 
+def _script_and_cache(design: Design, options: str, abc: str) -> tuple[str, Path]:
+    """The Yosys script of ``design`` and the cache file of its result (keyed by the RTL, script and tool)."""
+    script = yosys_script(design, list(design.files), "stat.json", options, abc)
+    yosys = require_tool("yosys", "synthesize the generated RTL")
+    key = hashlib.sha256((design.digest + script + yosys.origin).encode()).hexdigest()[:20]
+    return script, cache_dir() / "synth" / f"{key}.json"
+
+
+def is_cached(design: Design, options: str = "", abc: str = "default") -> bool:
+    """Whether the synthesis of ``design`` with this script is in the cache (it then returns at once)."""
+    return _script_and_cache(design, options, abc)[1].exists()
+
+
 def run_yosys(design: Design, rtl_dir: str | Path, options: str = "", timeout: float | None = None,
               use_cache: bool = True, abc: str = "default") -> SynthReport:
     """Synthesize ``design`` (its Verilog already written in ``rtl_dir``) and read the per-module stats."""
     rtl_dir = Path(rtl_dir)
-    files = list(design.files)
-    script = yosys_script(design, files, "stat.json", options, abc)
+    script, cpath = _script_and_cache(design, options, abc)
     yosys = require_tool("yosys", "synthesize the generated RTL")
-    key = hashlib.sha256((design.digest + script + yosys.origin).encode()).hexdigest()[:20]
-    cpath = cache_dir() / "synth" / f"{key}.json"
     npath = cpath.with_suffix(".netlist.json.gz")  # kept so that a new timing model needs no new synthesis
     if use_cache and cpath.exists():
         try:

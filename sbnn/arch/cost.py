@@ -1,56 +1,142 @@
-"""The cost model: a LUT estimate per MVU implementation, used only to rank foldings, gathers and styles
-(synthesis gives the real numbers). Its coefficients are fitted to Yosys' ``synth_xilinx`` on single
-layers; this module is the one place to refit them.
+"""The cost model: a LUT estimate per MVU implementation, used to rank foldings, gathers and styles
+(synthesis gives the real numbers).
+
+The estimate is linear in a few counts of what an implementation builds (:func:`features`: lane registers
+and compares, threshold and weight memories that Yosys leaves in logic, the S'(x) adder, the slice
+multiplexer, XNOR-popcount inputs, gather / pick / block multiplexer inputs, distributed-RAM ports ...),
+weighted by :data:`COEFFS`, which are fitted by least squares (non-negative) to Yosys' ``synth_xilinx``
+LUTs of the MVU instance of single-layer designs: ``python benchmarks/hw_cost_model.py --fit`` synthesizes
+the grid, prints every design's estimate against Yosys with the error and writes
+``benchmarks/results/hw_cost_model.{json,md}``; this module is the one place the numbers live.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
 from sbnn.arch.decompose import decomposition
 from sbnn.arch.options import LUTRAM_BUFFERS
-from sbnn.arch.schedule import MVUPlan, index_bits, lutram_banks
+from sbnn.arch.schedule import MVUPlan, index_bits, layer_structure, lutram_banks
 from sbnn.ir.model import MVU
 
-#: LUTs per input element and slot of a multiplexer gather (Yosys, xc7: a 785:1 bit multiplexer ~ 400 LUTs)
-MUX_LUT_PER_INPUT = 0.51
-#: LUTs per bank and slot of a distributed-RAM gather, by buffers (RAM64M copies per 3 read ports plus the
-#: bank multiplexer), and per bank of its loader (a 64:1 write multiplexer); Yosys, K = 784 and 256
-LUTRAM_LUT_PER_BANK_SLOT = {1: 1.7, 2: 3.9}
-LUTRAM_LUT_PER_BANK_LOAD = 23.0
-#: LUTs per bit of a two-deep vector FIFO (distributed RAM) between a collector and its MVU
+#: LUTs per count of each feature. Fitted by ``benchmarks/hw_cost_model.py --fit`` (non-negative least
+#: squares on relative errors over its grid of 50 single layers, Yosys 0.70 synth_xilinx, MVU instance
+#: LUTs): median error 5 %, 9 % leave-one-out; every design's error is in
+#: ``benchmarks/results/hw_cost_model.md``. Refit after any change to the generated RTL. Features the fit
+#: drives to 0 are kept (a refit may need them).
+COEFFS: dict[str, float] = {
+    "const": 0,  # handshake, address and fold counters of a folded MVU
+    "lanes": 0.9771,  # per lane and bit of y: accumulator, y = G + (A << sh), compare
+    "thr_rom": 4.9726,  # per 64 bits of a threshold memory left in logic
+    "weight_rom": 2.0752,  # per 64 bits of a weight memory left in logic
+    "s_tree": 2.5269,  # per input bit of the S'(x) adder tree
+    "slice": 0.156,  # per input bit the slice multiplexer of a sliced datapath (dense, nm) chooses from
+    "xnor": 2.526,  # per XNOR (AND) input bit of the dense lanes, popcount included
+    "picks": 0.1061,  # per value a zero-skipping lane sums each clock (sparse slot, N:M pick, block input)
+    "gather": 0.447,  # per input bit of a flip-flop gather multiplexer (full / segmented), per slot
+    "nm_mux": 0.7552,  # per input bit of the G:1 multiplexers of the N:M lanes
+    "block_mux": 0.3759,  # per input bit of the block multiplexers
+    "lutram1": 2.5377,  # per slot and bank bit of a single-buffered distributed-RAM gather
+    "lutram2": 2.8374,  # per slot and bank bit of a double-buffered one
+    "lut_load": 40.2657,  # per bank bit of a distributed-RAM loader (write multiplexers)
+    "delta": 0,  # per pointer bit of the gap-code decoders
+    "unrolled_ops": 0.7177,  # per summed input bit of an unrolled MVU
+    "unrolled_lanes": 0.0488,  # per channel and bit of y of an unrolled MVU
+}
+#: LUTs per bit of a two-deep vector FIFO (distributed RAM) between a collector and its MVU (outside the
+#: MVU instance: not refitted by the MVU benchmark)
 FIFO_LUT_PER_BIT = 0.68
-#: LUTs per input bit of the adder tree forming S'(x) (over all K inputs at once; over the SIMD inputs of a
-#: slice in a dense folded MVU; a distributed-RAM gather sums it during the load)
-S_TREE_LUT_PER_BIT = 1.0
+#: Yosys' memory mapping cost of one RAMB18 / RAMB36 (techlibs/xilinx/brams_xc4v.txt) and of 64 ROM bits
+#: left in logic: a ROM goes to block RAM when the cheapest block-RAM mapping costs less than its logic
+BRAM_COST = {18: 129, 36: 257}
+#: (width, depth) configurations of a RAMB18 / RAMB36 in simple dual-port mode
+BRAM_SHAPES = {18: ((36, 512), (18, 1024), (9, 2048), (4, 4096), (2, 8192), (1, 16384)),
+               36: ((72, 512), (36, 1024), (18, 2048), (9, 4096), (4, 8192), (2, 16384), (1, 32768))}
 
 
-def logic_estimate(layer: MVU, plan: MVUPlan) -> float:
-    """A LUT estimate used only to rank foldings and gathers (synthesis gives the real numbers); its
-    gather coefficients are fitted to Yosys' synth_xilinx on single layers."""
-    k, eb = layer.in_features, layer.in_type.bits
-    per_lane = 2 * (int(np.log2(max(2, k))) + 6)  # accumulator, compare
-    lut = plan.style == "sparse" and plan.gather in LUTRAM_BUFFERS
-    # S' at once over K inputs, or serially: over SIMD inputs (dense, several slices) / during the load
-    s_inputs = plan.simd if plan.style == "dense" and k > plan.simd else (0 if lut else k)
-    s_tree = s_inputs * eb * S_TREE_LUT_PER_BIT if decomposition(layer, plan.skip_zeros)[0] else 0.0
-    # a dense layer fed pixel by pixel (one channel): a double-buffered RAM gather loads the beats directly;
-    # every other datapath collects them into a K-element vector FIFO first
-    h, w, c = layer.in_shape
-    beats = layer.kind == "dense" and h * w > 1
-    direct = beats and c == 1 and lut and LUTRAM_BUFFERS[plan.gather] == 2
-    vector_fifo = k * eb * FIFO_LUT_PER_BIT if beats and not direct else 0.0
+def rom_in_bram(depth: int, width: int) -> bool:
+    """Whether Yosys (synth_xilinx, no ``rom_style``) maps a ``depth`` x ``width`` ROM to block RAM: its
+    memory mapper compares a logic cost of one per 64 bits with the cheapest block-RAM configuration
+    (checked against Yosys 0.70 on ROMs from 16 x 1024 to 4096 x 2)."""
+    logic = depth * width / 64
+    best = min(BRAM_COST[kind] * -(-width // w) * -(-depth // d)
+               for kind, shapes in BRAM_SHAPES.items() for w, d in shapes)
+    return best < logic
+
+
+def lane_bits(layer: MVU) -> int:
+    """Bits of y, thresholds and scores (the exact widths are the RTL's; this is their size class)."""
+    return int(layer.acc_bound()).bit_length() + 2
+
+
+def features(layer: MVU, plan: MVUPlan, weight_rom: str = "auto") -> dict[str, float]:
+    """What ``plan`` builds for ``layer``, counted in the units of :data:`COEFFS`."""
+    k, m, eb = layer.in_features, layer.out_channels, layer.in_type.bits
+    lb = lane_bits(layer)
+    gmul = decomposition(layer, plan.skip_zeros)[0]
+    f = dict.fromkeys(COEFFS, 0.0)
     if plan.style == "unrolled":
-        ops = int(layer.weight_bits.sum()) if plan.skip_zeros else layer.out_channels * k
-        return ops * eb * 0.8 + layer.out_channels * per_lane + s_tree + vector_fifo
-    slots = plan.pe * plan.simd
-    if lut:
-        nb = lutram_banks(k)
-        per_slot = eb * nb * LUTRAM_LUT_PER_BANK_SLOT[LUTRAM_BUFFERS[plan.gather]] + index_bits(k)
-        load = 0.0 if direct else eb * nb * LUTRAM_LUT_PER_BANK_LOAD
-        return load + slots * per_slot + plan.pe * per_lane + vector_fifo
+        f["unrolled_ops"] = (int(layer.weight_bits.sum()) if plan.skip_zeros else m * k) * eb
+        f["unrolled_lanes"] = m * lb
+        f["s_tree"] = k * eb if gmul else 0
+        return f
+    pe, simd, nf = plan.pe, plan.simd, plan.folds.shape[0]
+    lut = plan.style == "sparse" and plan.gather in LUTRAM_BUFFERS
+    f["const"] = 1
+    f["lanes"] = pe * lb
+    thr_w = pe * (lb + (0 if layer.is_output else 1))
+    if nf > 1 and not rom_in_bram(nf, thr_w):
+        f["thr_rom"] = nf * thr_w / 64
+    if plan.T > 1 and (weight_rom == "distributed" or (weight_rom == "auto" and not rom_in_bram(plan.T, plan.word_bits))):
+        f["weight_rom"] = plan.memory_bits / 64
+    # S' over K at once, over the SIMD inputs of a slice (sliced datapaths), or serially during a RAM load
+    if gmul:
+        f["s_tree"] = (simd if plan.sliced and k > simd else (lutram_banks(k) if lut else k)) * eb
+    if plan.sliced and k > simd:
+        f["slice"] = (k - simd) * eb
     if plan.style == "dense":
-        return plan.pe * plan.simd * eb + (k * eb / 4 if k > plan.simd else 0) + plan.pe * per_lane + s_tree + vector_fifo
-    n = k if plan.gather == "full" else k // plan.simd
-    mux = (n + 1) * eb * MUX_LUT_PER_INPUT + index_bits(n)
-    return slots * mux + plan.pe * per_lane + s_tree + vector_fifo
+        f["xnor"] = pe * simd * eb
+    elif plan.style == "nm":
+        f["picks"] = pe * plan.slots * eb
+        f["nm_mux"] = pe * plan.slots * layer_structure(layer).size * eb
+    elif plan.style == "block":
+        b = layer_structure(layer).size
+        f["picks"] = pe * plan.slots * b * eb
+        f["block_mux"] = pe * plan.slots * (-(-k // b) + 1) * b * eb
+    else:
+        slots = pe * simd
+        f["picks"] = slots * eb
+        n = k // simd if plan.gather == "segmented" else k
+        if lut:
+            nb = lutram_banks(k)
+            f[f"lutram{LUTRAM_BUFFERS[plan.gather]}"] = slots * nb * eb
+            h, w, c = layer.in_shape
+            direct = layer.kind == "dense" and h * w > 1 and c == 1 and LUTRAM_BUFFERS[plan.gather] == 2
+            f["lut_load"] = 0 if direct else nb * eb
+        else:
+            f["gather"] = slots * (n + 1) * eb
+        if plan.coding == "delta":
+            f["delta"] = slots * index_bits(n)
+    return f
+
+
+def mvu_estimate(layer: MVU, plan: MVUPlan, weight_rom: str = "auto") -> float:
+    """Estimated LUTs of the MVU instance alone (what the cost-model benchmark compares with Yosys)."""
+    return float(sum(COEFFS[name] * v for name, v in features(layer, plan, weight_rom).items()))
+
+
+def vector_fifo_estimate(layer: MVU, plan: MVUPlan) -> float:
+    """LUTs of the K-element vector FIFO a dense layer fed pixel by pixel needs before its MVU (none when a
+    double-buffered distributed-RAM gather loads the beats directly)."""
+    h, w, c = layer.in_shape
+    if layer.kind != "dense" or h * w <= 1:
+        return 0.0
+    lut = plan.style == "sparse" and plan.gather in LUTRAM_BUFFERS
+    if c == 1 and lut and LUTRAM_BUFFERS[plan.gather] == 2:
+        return 0.0
+    return layer.in_features * layer.in_type.bits * FIFO_LUT_PER_BIT
+
+
+def logic_estimate(layer: MVU, plan: MVUPlan, weight_rom: str = "auto") -> float:
+    """The LUT estimate that ranks foldings, gathers and styles: the MVU instance plus the vector FIFO the
+    implementation needs in front of it."""
+    return mvu_estimate(layer, plan, weight_rom) + vector_fifo_estimate(layer, plan)
+

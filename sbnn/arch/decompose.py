@@ -25,3 +25,22 @@ def decomposition(layer: MVU, skip_zeros: bool) -> tuple[int, int, np.ndarray]:
     if layer.in_type.bipolar:
         return 2 * w0 + (1 << f), f, np.full(nnz.shape, (w0 + (1 << f)) * k, np.int64)
     return w0, f, np.zeros(nnz.shape, np.int64)
+
+
+def sum_range(layer: MVU) -> tuple[int, int]:
+    """Range of ``S'`` (bipolar: the count of +1 inputs; integer: the sum of the inputs, pads included)."""
+    k = layer.in_features
+    if layer.in_type.bipolar:
+        return 0, k
+    lo, hi = layer.in_type.value_range()
+    if layer.kind == "conv" and layer.pad:
+        lo, hi = min(lo, layer.pad_value), max(hi, layer.pad_value)
+    return k * lo, k * hi
+
+
+def sum_bits(layer: MVU) -> int:
+    """Bits of ``S'`` (two's complement when it can be negative)."""
+    lo, hi = sum_range(layer)
+    if lo >= 0:
+        return max(1, int(hi).bit_length())
+    return max(int(hi).bit_length(), int(-lo - 1).bit_length()) + 1

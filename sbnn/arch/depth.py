@@ -162,7 +162,9 @@ def mvu_timing(*, k: int, pe: int, simd: int, eb: int, style: str, gather: str |
     if plain <= budget:
         return MVUTiming(0, 0, plain, 0.0, 0.0)
     n_lv = math.ceil(math.log2(simd)) if delta and not seg and simd > 1 else 0
-    options = [(1, 0), (2, 0), (1, 1), (2, 1)] if style != "dense" and words > 1 else [(0, 1)]
+    # decode stages exist for the zero-skipping gathers only; the sliced (dense, N:M) and block lanes take the
+    # pipeline register before their adder trees
+    options = [(1, 0), (2, 0), (1, 1), (2, 1)] if style == "sparse" and words > 1 else [(0, 1)]
     options = [o for o in options if o[0] < 2 or n_lv > 1]  # a second decode stage splits a prefix
     pos = ff + ((adder_ns(pw) + _LEVEL) if delta else 0.0)
     best = None

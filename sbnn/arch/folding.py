@@ -21,6 +21,7 @@ from sbnn.arch.impl import LayerImpl
 from sbnn.arch.options import (
     AUTO_GATHERS,
     LUTRAM_BUFFERS,
+    STRUCTURED_STYLES,
     CodingChoice,
     Gather,
     GatherChoice,
@@ -28,7 +29,14 @@ from sbnn.arch.options import (
     StyleChoice,
     WeightRom,
 )
-from sbnn.arch.schedule import MVUPlan, lutram_load_clocks, plan_mvu, resolve_impl, vector_clocks
+from sbnn.arch.schedule import (
+    MVUPlan,
+    lutram_load_clocks,
+    plan_mvu,
+    resolve_impl,
+    structured_misfit,
+    vector_clocks,
+)
 from sbnn.errors import ConfigError, HardwareError
 from sbnn.ir.model import MVU, IRModel
 
@@ -81,10 +89,14 @@ def _fmt(ds: list[int]) -> str:
 
 
 def gather_plans(layer: MVU, style: StyleChoice, gather: GatherChoice, coding: CodingChoice = "index") -> list[MVUPlan]:
-    """The plans to choose from for ``style`` ("auto": zero-skipping and dense XNOR) and ``gather``
-    ("auto": :data:`~sbnn.arch.options.AUTO_GATHERS`, which share one schedule)."""
+    """The plans to choose from for ``style`` ("auto": zero-skipping, dense XNOR and the structured styles
+    the layer's mask allows at its SIMD) and ``gather`` ("auto": :data:`~sbnn.arch.options.AUTO_GATHERS`,
+    which share one schedule). A structured style that does not fit the layer gives no plan."""
     if style == "auto":
-        return gather_plans(layer, "sparse", gather, coding) + [plan_mvu(layer, "dense", coding=coding)]
+        return (gather_plans(layer, "sparse", gather, coding) + [plan_mvu(layer, "dense", coding=coding)]
+                + [p for s in STRUCTURED_STYLES for p in gather_plans(layer, s, gather, coding)])
+    if style in STRUCTURED_STYLES and structured_misfit(layer, style, None if _unrolled(layer) else layer.simd):
+        return []
     if gather != "auto":
         return [plan_mvu(layer, style, coding=coding, gather=gather)]
     base = plan_mvu(layer, style, coding=coding, gather="full")
@@ -93,9 +105,19 @@ def gather_plans(layer: MVU, style: StyleChoice, gather: GatherChoice, coding: C
     return [base] + [dataclasses.replace(base, gather=g) for g in AUTO_GATHERS if g != "full"]
 
 
+def _unrolled(layer: MVU) -> bool:
+    return layer.pe == layer.out_channels and layer.simd == layer.in_features
+
+
+def _no_plan(layer: MVU, style: StyleChoice) -> HardwareError:
+    """The error of a layer for which ``style`` gives no plan (a structured style that does not fit)."""
+    why = structured_misfit(layer, style, layer.simd) if style in STRUCTURED_STYLES else None
+    return HardwareError(why or f"layer {layer.name!r}: no implementation in style {style}")
+
+
 def plan_entry(plan: MVUPlan) -> dict[str, str]:
     """The per-layer choices of a plan, as folding-file keys: its style and (sparse folded) gather."""
-    style = "sparse" if plan.skip_zeros else "dense"
+    style = plan.style if plan.style != "unrolled" else ("sparse" if plan.skip_zeros else "dense")
     return {"style": style, "gather": plan.gather} if plan.style == "sparse" else {"style": style}
 
 
@@ -104,11 +126,14 @@ def choose_modes(model: IRModel, style: StyleChoice = "sparse", gather: GatherCh
     """Style and gather of every MVU at a given folding. ``auto`` picks, among the candidates whose
     clocks per vector stay within ``max_cycle_overhead`` of the fastest (as the automatic weight coding
     does), the one with the smallest logic estimate; ``fixed`` (layer -> {"style", "gather"}, e.g. from a
-    folding file) wins."""
+    folding file) wins, and a fixed gather implies the zero-skipping style."""
     out = {}
     for name, layer in _mvus(model).items():
         own = (fixed or {}).get(name, {})
-        plans = gather_plans(layer, own.get("style", style), own.get("gather", gather))
+        # a gather applies to the zero-skipping datapath only: an entry that names one asks for that datapath
+        plans = gather_plans(layer, own.get("style", "sparse" if "gather" in own else style), own.get("gather", gather))
+        if not plans:
+            raise _no_plan(layer, own.get("style", "sparse" if "gather" in own else style))
         fastest = min(vector_clocks(p, layer.in_features) for p in plans)
         ok = [p for p in plans if vector_clocks(p, layer.in_features) <= fastest * (1 + max_cycle_overhead)]
         out[name] = plan_entry(min(ok, key=lambda p: logic_estimate(layer, p)))
@@ -130,6 +155,27 @@ def target_cycles(target_fps: float, clock_mhz: float = 100.0) -> int:
     return max(1, int(clock_mhz * 1e6 // target_fps))
 
 
+def auto_layer(layer: MVU, target: int, style: StyleChoice = "sparse", gather: GatherChoice = "full") -> tuple[dict, int]:
+    """One MVU's folding entry ({"PE", "SIMD", "style"[, "gather"]}) and its clocks per frame: among all
+    divisor pairs (PE, SIMD) and the plans of ``style`` / ``gather``, the smallest logic estimate whose clocks
+    per frame meet ``target``, else the fastest."""
+    vectors = layer.out_pixels
+    best = None
+    for pe in divisors(layer.out_channels):
+        for simd in divisors(layer.in_features):
+            trial = copy.copy(layer)
+            trial.pe, trial.simd = pe, simd
+            for plan in gather_plans(trial, style, gather):
+                cyc = vector_clocks(plan, layer.in_features) * vectors
+                key = (cyc > target, logic_estimate(trial, plan) if cyc <= target else cyc, cyc)
+                if best is None or key < best[0]:
+                    best = (key, pe, simd, plan, cyc)
+    if best is None:  # a structured style that fits no folding of this layer
+        raise _no_plan(layer, style)
+    _, pe, simd, plan, cyc = best
+    return {"PE": pe, "SIMD": simd, **plan_entry(plan)}, cyc
+
+
 def auto(model: IRModel, target_fps: float, clock_mhz: float = 100.0, style: StyleChoice = "sparse",
          gather: GatherChoice = "full") -> AutoResult:
     """Per-MVU folding (and, with ``style``/``gather`` "auto", style and gather) for ``target_fps`` at
@@ -138,21 +184,8 @@ def auto(model: IRModel, target_fps: float, clock_mhz: float = 100.0, style: Sty
     target = target_cycles(target_fps, clock_mhz)
     folding, cycles, met = {}, {}, True
     for name, layer in _mvus(model).items():
-        vectors = layer.out_pixels
-        best = None
-        for pe in divisors(layer.out_channels):
-            for simd in divisors(layer.in_features):
-                trial = copy.copy(layer)
-                trial.pe, trial.simd = pe, simd
-                for plan in gather_plans(trial, style, gather):
-                    cyc = vector_clocks(plan, layer.in_features) * vectors
-                    key = (cyc > target, logic_estimate(trial, plan) if cyc <= target else cyc, cyc)
-                    if best is None or key < best[0]:
-                        best = (key, pe, simd, plan, cyc)
-        _, pe, simd, plan, cyc = best
-        folding[name] = {"PE": pe, "SIMD": simd, **plan_entry(plan)}
-        cycles[name] = cyc
-        met = met and cyc <= target
+        folding[name], cycles[name] = auto_layer(layer, target, style, gather)
+        met = met and cycles[name] <= target
     return AutoResult(folding, target, met, cycles)
 
 

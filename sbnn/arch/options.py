@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-#: an MVU's datapath: zero-weight skipping, or the FINN-like dense XNOR baseline
-Style = Literal["sparse", "dense"]
-StyleChoice = Literal["sparse", "dense", "auto"]
+#: an MVU's datapath: zero-weight skipping, the FINN-like dense XNOR baseline, or a zero-skipping datapath that
+#: reads a structured mask cheaply: "nm" (N:M masks: an M:1 multiplexer per kept weight over the dense
+#: input slice) and "block" (block:B masks: a block-index multiplexer per kept block of B inputs)
+Style = Literal["sparse", "dense", "nm", "block"]
+StyleChoice = Literal["sparse", "dense", "nm", "block", "auto"]
 #: how the slots of a folded zero-skipping MVU read the input vector: from flip-flops through a (K+1):1
 #: multiplexer ("full"), only their residue class i = s (mod SIMD) ("segmented"), or from distributed RAM
 #: with two / one vector buffers ("lutram" / "lutram1")
@@ -29,6 +31,8 @@ GATHERS: tuple[str, ...] = get_args(Gather)
 GATHER_CHOICES: tuple[str, ...] = get_args(GatherChoice)
 CODINGS: tuple[str, ...] = get_args(CodingChoice)
 WEIGHT_ROMS: tuple[str, ...] = get_args(WeightRom)
+#: styles that need a mask structure recorded in the IR (sbnn.ir.structure kind)
+STRUCTURED_STYLES = {"nm": "nm", "block": "block"}
 #: the gathers ``gather="auto"`` chooses from (segmented stays opt-in: it trades clocks for multiplexers)
 AUTO_GATHERS: tuple[str, ...] = ("full", "lutram", "lutram1")
 #: gathers that read the input vector from distributed RAM (name -> vectors held: 2 = ping-pong)

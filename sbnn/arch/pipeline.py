@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sbnn.arch.decompose import decomposition
+from sbnn.arch.decompose import decomposition, sum_bits
 from sbnn.arch.depth import DEFAULT_CLOCK_MHZ, mvu_timing, unrolled_timing
 from sbnn.arch.folding import resolve_impls
 from sbnn.arch.impl import LayerImpl
@@ -47,6 +47,18 @@ class Stage:
     pixels_per_beat: int = 1
     info: dict = field(default_factory=dict)
     impl: LayerImpl | None = None  # mvu and load stages: the layer's implementation
+    #: bits of S'(x) carried above the elements of every input / output beat: a producer that forms the
+    #: vector (a collector, a folded MVU) sums it as it writes it, so its consumer needs no S' adder
+    in_sum: int = 0
+    out_sum: int = 0
+
+    @property
+    def in_width(self) -> int:
+        return self.in_elems * self.in_bits + self.in_sum
+
+    @property
+    def out_width(self) -> int:
+        return self.out_elems * self.out_bits + self.out_sum
 
     @property
     def folded(self) -> bool:
@@ -171,7 +183,48 @@ def build_pipeline(model: IRModel, impls: Mapping[str, LayerImpl] | None = None,
             eb, signed = (1, False) if not layer.is_output else (layer.out_type.bits, True)
         if not isinstance(layer, Threshold):
             per = 1
+    _link_sums(model, stages)
     return stages
+
+
+#: adder inputs the consumer must save before S' moves to its producer: both sides keep an accumulator of
+#: S' bits (Yosys, the main job's distributed-RAM loads: moving their 5-input serial adders to a 1-bit
+#: producer count cost ~10 LUTs per layer)
+SUM_MIN_SAVING = 16
+
+
+def _link_sums(model: IRModel, stages: list[Stage]) -> None:
+    """S'(x) formed once, where the vector is produced: a dense MVU that needs it (``gmul != 0``) and reads
+    whole vectors from a collector or a folded MVU gets S' with each vector when the producer's adder is
+    at least SUM_MIN_SAVING inputs narrower than its own (the producer adds up the beat's elements or the
+    fold's PE output bits as it writes them; the consumer would add K inputs at once - unrolled, flip-flop
+    gathers - or SIMD per clock - dense XNOR). A distributed-RAM load adds one entry per bank and clock
+    anyway; it and every other consumer form S' themselves."""
+    for i, st in enumerate(stages):
+        layer = model.layers[st.layer]
+        if st.kind != "mvu" or layer.kind != "dense" or not decomposition(layer, st.plan.skip_zeros)[0]:
+            continue
+        j = i - 1
+        if j >= 0 and stages[j].kind == "load":
+            if stages[j].direct:
+                continue
+            j -= 1
+        if j < 0:
+            continue
+        src, k, plan = stages[j], layer.in_features, st.plan
+        if src.kind == "collector" and src.in_beats > 1:
+            width = src.in_elems
+        elif src.folded and not model.layers[src.layer].is_output and src.out_beats == st.in_beats:
+            width = src.plan.pe
+        else:
+            continue
+        if plan.style == "sparse" and plan.gather in LUTRAM_BUFFERS:
+            continue  # its load already adds one entry per RAM bank and clock
+        own = plan.simd if plan.sliced and k > plan.simd else k
+        if own - width >= SUM_MIN_SAVING:
+            src.out_sum = sum_bits(layer)
+            for n in range(j + 1, i + 1):
+                stages[n].in_sum = sum_bits(layer)
 
 
 def _mvu_stages(layer: MVU, i: int, tag: str, plan: MVUPlan, impl: LayerImpl, shape: tuple[int, int, int],

@@ -17,6 +17,17 @@ The schedule depends on the weights only, never on data, so ``T`` (clocks per in
 ``style="dense"`` is the FINN-like XNOR baseline (``T = (M/PE) * (K/SIMD)``); PE = M and SIMD = K is
 *unrolled* (one vector per clock).
 
+Structured masks (:mod:`sbnn.ir.structure`) have styles that read them without a gather. ``style="nm"``
+(N:M masks, groups of G inputs): the lanes read the dense datapath's input slices of SIMD inputs, i.e.
+SIMD / G whole groups per clock, and pick the N ones of every group with a G:1 multiplexer driven by a
+ceil(log2 G)-bit code (``T = (M/PE) * (K/SIMD)`` as dense, words of PE x N*SIMD/G codes). Groups never
+straddle words: SIMD is a multiple of G, or SIMD = K (one word per channel; the only choice when G does not
+divide K, the short tail group then holds min(N, t) ones and its empty slots read a constant 0).
+``style="block"`` (block:B masks): a slot reads one kept block of B inputs by its index (a block-index
+multiplexer of B-input words, code 0 = empty slot reading zeros), SIMD / B slots per lane and clock (SIMD
+= K: every block at once); every row keeps the same number of blocks, so all folds take
+``max(1, ceil(kept / slots))`` clocks and the lanes never wait for a heavier one.
+
 A style is one schedule function in :data:`SCHEDULES` (and one Verilog emitter in :mod:`sbnn.hw.rtl`).
 """
 
@@ -33,6 +44,7 @@ from sbnn.arch.options import (
     GATHERS,
     LUTRAM_BUFFERS,
     LUTRAM_DEPTH,
+    STRUCTURED_STYLES,
     STYLES,
     WEIGHT_ROMS,
     CodingChoice,
@@ -42,6 +54,8 @@ from sbnn.arch.options import (
 )
 from sbnn.errors import HardwareError
 from sbnn.ir.model import MVU
+from sbnn.ir.structure import Structure
+from sbnn.ir.structure import parse as parse_structure
 
 
 def index_bits(k: int) -> int:
@@ -75,11 +89,18 @@ class MVUPlan:
     gather: str = "full"  # sparse: slots read any input ("full") or only inputs i = s (mod SIMD)
     word_bits: int = 0  # width of one weight-memory word (0: unrolled, the weights are wiring)
     fold_flag: bool = False  # bit 0 of a word ends its fold (sparse: folds of data-independent length)
+    slots: int = 0  # nm / block: codes per lane and word (N per group of an N:M word, blocks of a block word)
 
     @property
     def T(self) -> int:
         """Clocks per input vector."""
         return 1 if self.style == "unrolled" else int(self.words.sum())
+
+    @property
+    def sliced(self) -> bool:
+        """The lanes read the input vector slice by slice (SIMD inputs per word, K / SIMD words per fold):
+        the dense and N:M datapaths."""
+        return self.style in ("dense", "nm")
 
     @property
     def memory_bits(self) -> int:
@@ -193,6 +214,10 @@ def resolve_impl(layer: MVU, style: Style = "sparse", gather: Gather = "full", c
     pe, simd = int(pe or layer.pe), int(simd or layer.simd)
     if pe < 1 or m % pe or simd < 1 or k % simd:
         raise HardwareError(f"layer {layer.name!r}: PE={pe}, SIMD={simd} do not divide M={m}, K={k}")
+    if style in STRUCTURED_STYLES and not (pe == m and simd == k):
+        why = structured_misfit(layer, style, simd)
+        if why:
+            raise HardwareError(why)
     if (pe == m and simd == k) or style != "sparse":
         return LayerImpl(pe, simd, style, weight_rom=weight_rom)
     code, g = _coding(layer, pe, simd, gather, coding, delta_bits, max_cycle_overhead)
@@ -201,7 +226,7 @@ def resolve_impl(layer: MVU, style: Style = "sparse", gather: Gather = "full", c
 
 def _unrolled(layer: MVU, impl: LayerImpl) -> MVUPlan:
     m = layer.out_channels
-    return MVUPlan("unrolled", impl.style == "sparse", impl.pe, impl.simd, "const", 0, np.arange(m)[None, :],
+    return MVUPlan("unrolled", impl.style != "dense", impl.pe, impl.simd, "const", 0, np.arange(m)[None, :],
                    np.ones(1, np.int64))
 
 
@@ -221,8 +246,80 @@ def _sparse(layer: MVU, impl: LayerImpl) -> MVUPlan:
     return _sparse_plan(layer.weight_bits, impl.pe, impl.simd, "index", ib, gather)
 
 
+def layer_structure(layer: MVU) -> Structure:
+    """The mask structure the IR records for ``layer``."""
+    return parse_structure(getattr(layer, "structure", "none") or "none")
+
+
+def structured_words(k: int, simd: int, size: int) -> bool:
+    """Whether words of SIMD inputs hold whole groups / blocks of ``size`` inputs: SIMD a multiple of the
+    size, or SIMD = K (one word holds every group, a shorter tail included)."""
+    return simd == k or (simd % size == 0 and k % simd == 0)
+
+
+def structured_misfit(layer: MVU, style: str, simd: int | None = None) -> str | None:
+    """Why ``layer`` cannot be built in the structured style ``style`` (at ``simd`` inputs per word), as
+    one line, or None when it can."""
+    st = layer_structure(layer)
+    want = STRUCTURED_STYLES[style]
+    if st.kind != want:
+        need = "an N:M" if want == "nm" else "a block:B"
+        return (f"layer {layer.name!r}: style {style} needs {need} mask structure, the IR records {str(st)!r} "
+                f"(train with --structure, or use style sparse, dense or auto)")
+    k = layer.in_features
+    if simd is not None and not structured_words(k, simd, st.size):
+        unit = "groups" if want == "nm" else "blocks"
+        return (f"layer {layer.name!r}: style {style} ({st}) reads whole {unit}: SIMD must be a multiple of "
+                f"{st.size} that divides K = {k}, or K itself; got SIMD = {simd}")
+    return None
+
+
+def nm_slots(st: Structure, simd: int) -> int:
+    """Codes per lane and word of an N:M MVU: N per group, ceil(SIMD / G) groups per word."""
+    return st.n * -(-simd // st.size)
+
+
+def block_slots(st: Structure, simd: int) -> int:
+    """Block slots per lane and word of a block:B MVU: SIMD / B (SIMD = K: every block, a short tail included)."""
+    return -(-simd // st.size)
+
+
+def kept_blocks(bits: np.ndarray, size: int) -> np.ndarray:
+    """Kept blocks of every row (int64 [M]); a block counts when any of its inputs is kept."""
+    m, k = bits.shape
+    nb = -(-k // size)
+    padded = np.zeros((m, nb * size), dtype=bool)
+    padded[:, :k] = bits
+    return padded.reshape(m, nb, size).any(axis=2).sum(axis=1).astype(np.int64)
+
+
+def _nm(layer: MVU, impl: LayerImpl) -> MVUPlan:
+    st = layer_structure(layer)
+    why = structured_misfit(layer, "nm", impl.simd)
+    if why:
+        raise HardwareError(why)
+    m, k, pe, simd = layer.out_channels, layer.in_features, impl.pe, impl.simd
+    nf, slots, cb = m // pe, nm_slots(st, simd), max(1, (st.size - 1).bit_length())
+    return MVUPlan("nm", True, pe, simd, "nm", cb, np.arange(m).reshape(nf, pe), np.full(nf, k // simd, np.int64),
+                   word_bits=pe * slots * cb, slots=slots)
+
+
+def _block(layer: MVU, impl: LayerImpl) -> MVUPlan:
+    st = layer_structure(layer)
+    why = structured_misfit(layer, "block", impl.simd)
+    if why:
+        raise HardwareError(why)
+    m, k, pe, simd = layer.out_channels, layer.in_features, impl.pe, impl.simd
+    nf, slots = m // pe, block_slots(st, simd)
+    cb = index_bits(-(-k // st.size))  # block i -> code i + 1, 0 = empty slot
+    words = max(1, -(-int(kept_blocks(layer.weight_bits, st.size).max(initial=0)) // slots))
+    return MVUPlan("block", True, pe, simd, "block", cb, np.arange(m).reshape(nf, pe), np.full(nf, words, np.int64),
+                   word_bits=pe * slots * cb, slots=slots)
+
+
 #: the schedule of each folded style (a new style: one function here, one Verilog emitter, one Literal value)
-SCHEDULES: dict[str, Callable[[MVU, LayerImpl], MVUPlan]] = {"sparse": _sparse, "dense": _dense}
+SCHEDULES: dict[str, Callable[[MVU, LayerImpl], MVUPlan]] = {"sparse": _sparse, "dense": _dense, "nm": _nm,
+                                                             "block": _block}
 
 
 def schedule(layer: MVU, impl: LayerImpl) -> MVUPlan:

@@ -83,17 +83,24 @@ def random_thresholds(rng: np.random.Generator, layer: MVU, spread: float = 0.5)
 def random_mvu(rng: np.random.Generator, name: str, kind: str, in_shape, out_channels: int, *,
                sparsity: float = 0.5, in_type: ValueType = BIPOLAR, kernel: int = 3, pad: int = 1,
                output: bool = False, levels: tuple[int, int] | None = None, pe: int = 1, simd: int = 1,
-               zero_rows: int = 0, zero_cols: int = 0) -> MVU:
-    """A random MVU; ``output=True`` makes it a score layer (no thresholds)."""
+               zero_rows: int = 0, zero_cols: int = 0, structure: str = "none") -> MVU:
+    """A random MVU; ``output=True`` makes it a score layer (no thresholds); a ``structure`` other than
+    none draws its mask with :func:`random_structured_bits` and records it (no forced zero rows/columns)."""
     h, w, c = in_shape
     if kind == "dense":
         kernel, pad = 1, 0
     k = kernel * kernel * c if kind == "conv" else h * w * c
     w0, w1 = levels if levels is not None else random_levels(rng)
+    if parse_structure(structure).kind == "none":
+        bits = random_bits(rng, out_channels, k, sparsity, zero_rows, zero_cols)
+    elif zero_rows or zero_cols:
+        raise ValueError("forced zero rows/columns would break the mask structure")
+    else:
+        bits = random_structured_bits(rng, out_channels, k, structure, sparsity)
     layer = MVU(
         name=name, kind=kind, in_shape=tuple(in_shape), out_channels=out_channels, in_type=in_type,
-        weight_bits=random_bits(rng, out_channels, k, sparsity, zero_rows, zero_cols), w0=w0, w1=w1,
-        kernel=kernel, pad=pad, pad_value=-1 if in_type.bipolar else 0, pe=pe, simd=simd,
+        weight_bits=bits, w0=w0, w1=w1, kernel=kernel, pad=pad, pad_value=-1 if in_type.bipolar else 0, pe=pe,
+        simd=simd, structure=str(parse_structure(structure)),
     )
     if not output:
         layer.thresholds, layer.directions = random_thresholds(rng, layer)

@@ -90,7 +90,7 @@ def resources(rows: list[dict], out: Path, device: dict | None = None) -> list[P
                 ax.text(0.01, device[key], f" {device.get('name', device.get('part'))}: {device[key]:,}", color="red",
                         fontsize=7, va="bottom", transform=ax.get_yaxis_transform())
             ax.set_yscale("symlog" if key == "BRAM36" else "log")
-            ax.set(title=f"{arch}: {key}", xlabel="fraction of zero weight bits" if i == 2 else None, ylabel=key)
+            ax.set(title=f"{arch}: {key}", xlabel="fraction of zero weight bits", ylabel=f"{key} (Yosys)")
             ax.grid(alpha=0.3, which="both")
     axes[0][0].legend(fontsize=7)
     return _save(fig, out, "resources_vs_sparsity")
@@ -184,7 +184,7 @@ def layers(per_point: dict[str, list[dict]], out: Path, stem: str, title: str) -
             ax.bar(range(len(names)), vals, bottom=bottom, color=cmap(k % 20), label=layer)
             bottom = [b + v for b, v in zip(bottom, vals)]
         ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=7)
-        ax.set(title=f"{title}: {key} per layer", ylabel=key)
+        ax.set(title=f"{title}: {key} per layer", xlabel="sweep point", ylabel=f"{key} (Yosys), stacked by layer")
         ax.grid(alpha=0.3, axis="y")
     axes[0][1].legend(fontsize=7, bbox_to_anchor=(1.01, 1), loc="upper left")
     return _save(fig, out, stem)

@@ -14,6 +14,7 @@ from typing import Callable
 
 from tqdm import tqdm
 
+from sbnn.fmt import duration
 from sbnn.runs import SWEEP_CONFIG, SWEEP_LOG, SWEEP_POINTS, SWEEP_STATUS, write_json
 from sbnn.sweep.config import SweepConfig, point_key, points
 from sbnn.sweep.point import is_done
@@ -77,9 +78,10 @@ def run_sweep(cfg: SweepConfig, root: str | Path, *, executor: str = "local", wo
                 result.records.append(rec)
                 bar.update(1)
                 secs = rec.get("seconds", {}).get("total")
-                msg = (f"  done   {rec['name']}" + (f" ({secs:.0f} s)" if secs is not None else "")
+                so_far = f"[{len(result.records)}/{len(todo)}, {duration(time.perf_counter() - t0)}]"
+                msg = (f"  {so_far} done   {rec['name']}" + (f" ({duration(secs)})" if secs is not None else "")
                        if rec["status"] == "done" else
-                       f"  FAILED {rec['name']} at {rec.get('stage')}: {rec.get('error')} "
+                       f"  {so_far} FAILED {rec['name']} at {rec.get('stage')}: {rec.get('error')} "
                        f"(log: {root / rec['name'] / SWEEP_LOG})")
                 (bar.write if progress else log)(msg)
     result.seconds = time.perf_counter() - t0

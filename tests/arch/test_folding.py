@@ -80,8 +80,17 @@ def test_auto_meets_the_target_with_the_cheapest_folding(model, fps):
         assert cyc == res.layer_cycles[m.name]
         if res.met:
             assert cyc <= res.target_cycles
-    if fps == 2_000:
-        assert res.met and all(m.pe == 1 for m in out.mvus)  # slow target: the smallest folding suffices
+    if fps == 2_000:  # slow target: every layer takes its cheapest folding by the estimate (a tiny layer may
+        assert res.met  # be cheapest unrolled: constant weights need no memories, counters or accumulators)
+        for m in out.mvus:
+            cands = []
+            for pe in folding.divisors(m.out_channels):
+                for simd in folding.divisors(m.in_features):
+                    t = folding.apply(model, {m.name: {"PE": pe, "SIMD": simd}}).mvus[out.mvus.index(m)]
+                    p = plan_mvu(t, coding="index")
+                    if p.T * m.out_pixels <= res.target_cycles:
+                        cands.append(logic_estimate(t, p))
+            assert logic_estimate(m, plan_mvu(m, coding="index")) == pytest.approx(min(cands))
     if fps == 10_000_000:
         assert not res.met  # 10 clocks/frame is impossible for an 8x8 conv
     stages = build_pipeline(out)

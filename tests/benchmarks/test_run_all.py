@@ -3,6 +3,7 @@ and keeps quick runs out of the committed results."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -26,8 +27,21 @@ def test_list_and_unknown_names(capsys):
         run_all.main(["no_such_benchmark"])
 
 
+def test_cycle_model_part_writes_outside_the_committed_results(tmp_path):
+    """hw_sparsity without synthesis (seconds) writes to $SBNN_BENCH_RESULTS, never over the committed figures."""
+    committed = (BENCHMARKS / "results" / "hw_sparsity.json").read_bytes()
+    env = {**os.environ, "SBNN_BENCH_RESULTS": str(tmp_path)}
+    proc = subprocess.run([sys.executable, str(BENCHMARKS / "hw_sparsity.py"), "--no-synth"], env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    out = json.loads((tmp_path / "hw_sparsity.json").read_text())
+    assert [r["sparsity"] for r in out["memory_sweep"]][:4] == [0.5, 0.75, 0.9, 0.95] and not out["equal_throughput"]
+    assert (BENCHMARKS / "results" / "hw_sparsity.json").read_bytes() == committed
+
+
+@pytest.mark.slow
 def test_quick_subset_runs_and_writes_outside_the_committed_results(tmp_path):
-    """The quick hw_sparsity (cycle model only) through run_all, as `make bench BENCH=hw_sparsity QUICK=1`."""
+    """The quick hw_sparsity (a few Yosys runs) through run_all, as `make bench BENCH=hw_sparsity QUICK=1`."""
     committed = (BENCHMARKS / "results" / "hw_sparsity.json").read_bytes()
     env = {**os.environ, "SBNN_BENCH_RESULTS": str(tmp_path)}
     proc = subprocess.run([sys.executable, str(BENCHMARKS / "run_all.py"), "hw_sparsity", "--quick"], env=env,

@@ -31,7 +31,7 @@ def _score_tail(rng, shape, vtype) -> list:
 def layer_model(rng: np.random.Generator, kind: str, *, shape=(1, 1, 32), m: int = 16, in_bits: int = 1,
                 signed: bool = False, sparsity: float = 0.5, pe: int = 1, simd: int = 1, output: bool = False,
                 kernel: int = 3, pad: int = 1, zero_rows: int = 0, zero_cols: int = 0, levels=None,
-                name: str = "t") -> tuple[IRModel, str]:
+                structure: str = "none", name: str = "t") -> tuple[IRModel, str]:
     """A valid IR model whose first layer is the unit under test; returns (model, probe layer name)."""
     vtype = BIPOLAR if in_bits == 1 else ValueType(in_bits, signed)
     spec = InputSpec(tuple(shape), vtype)
@@ -47,7 +47,8 @@ def layer_model(rng: np.random.Generator, kind: str, *, shape=(1, 1, 32), m: int
         layers = [layer] + _score_tail(rng, layer.out_shape, BIPOLAR)
     else:
         layer = random_mvu(rng, "mvu", kind, shape, m, sparsity=sparsity, in_type=vtype, kernel=kernel, pad=pad,
-                           output=output, levels=levels, pe=pe, simd=simd, zero_rows=zero_rows, zero_cols=zero_cols)
+                           output=output, levels=levels, pe=pe, simd=simd, zero_rows=zero_rows, zero_cols=zero_cols,
+                           structure=structure)
         if kind == "conv" and pad and in_bits > 1:
             layer.pad_value = int(rng.integers(vtype.value_range()[0], vtype.value_range()[1] + 1))
         layers = [layer] if output else [layer] + _score_tail(rng, layer.out_shape, BIPOLAR)

@@ -74,3 +74,29 @@ def test_lint_clean(hwt, tmp_path, name):
         for m in re.finditer(r"lint_off (\w+) \*/(.*)", text):
             assert m.group(2).strip().startswith("//") and len(m.group(2)) > 10, f"{f.name}: lint_off without a reason"
         assert text.count("lint_off") == text.count("lint_on")
+
+
+#: single layers of the structured-mask styles (N:M with several groups per word and with a tail group,
+#: block:B with a tail block), bipolar and integer inputs, thresholded and score outputs
+STRUCTURED = {
+    "nm_conv": ("conv", dict(shape=(5, 5, 8), m=4, structure="1:8", pe=2, simd=24, levels=(-3, 5)), "nm"),
+    "nm_u8_tail_scores": ("dense", dict(shape=(1, 1, 26), m=4, in_bits=8, structure="3:4", pe=2, simd=26,
+                                        output=True), "nm"),
+    "block_u8_tail": ("dense", dict(shape=(1, 1, 100), m=6, in_bits=8, structure="block:8", sparsity=0.6, pe=3,
+                                    simd=100), "block"),
+    "block_scores": ("dense", dict(shape=(1, 1, 64), m=8, structure="block:4", sparsity=0.75, pe=2, simd=8,
+                                   output=True), "block"),
+}
+
+
+@pytest.mark.parametrize("name", list(STRUCTURED))
+def test_structured_styles_lint_clean(hwt, tmp_path, name):
+    hwt.need_verilator()
+    kind, kwargs, style = STRUCTURED[name]
+    model, upto = hwt.layer_model(np.random.default_rng(7), kind, name=name, **kwargs)
+    design = generate(model, GenOptions(style=style), upto=upto)
+    assert any(s.plan is not None and s.plan.style == style for s in design.stages)
+    files = design.write(tmp_path)
+    proc = require_tool("verilator").run(["--lint-only", "-Wall", "--top-module", design.top, *files], cwd=tmp_path,
+                                          check=False)
+    assert proc.returncode == 0 and "%Warning" not in proc.stderr, (proc.stdout + proc.stderr)[-3000:]

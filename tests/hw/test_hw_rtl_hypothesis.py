@@ -1,4 +1,5 @@
-"""Hypothesis-generated small designs (random shapes, folding, masks, thresholds, styles) in Verilator.
+"""Hypothesis-generated small designs (random shapes, folding, masks - unstructured or structured: row, N:M,
+block:B -, thresholds, styles) in Verilator.
 
 Each example is a batch of three random designs sharing one build, run once as they are and once with a
 reset in the middle of a frame at every unit that holds state. A few examples run by default; the
@@ -46,12 +47,24 @@ def layer_case(draw):
         kk = shape[0] * shape[1] * shape[2]
     m = draw(st.integers(1, 12))
     divs = lambda n: [d for d in range(1, n + 1) if n % d == 0]  # noqa: E731
+    # a structured mask (N:M, block:B, row) in one case of two; N:M / block styles read it, or the others
+    structure = draw(st.sampled_from(["none", "none", "row", "nm", "nm", "block"]))
+    size = draw(st.sampled_from([2, 3, 4, 8, 16])) if structure in ("nm", "block") else 1
+    if structure == "nm":
+        structure = f"{draw(st.integers(1, size - 1))}:{size}"
+    elif structure == "block":
+        structure = f"block:{size}"
+    styles = ["sparse", "sparse", "dense"] + (["nm", "nm", "nm"] if ":" in structure and "block" not in structure
+                                              else ["block", "block", "block"] if "block" in structure else [])
+    style = draw(st.sampled_from(styles))
+    simds = [d for d in divs(kk) if d % size == 0 or d == kk] if style in ("nm", "block") else divs(kk)
+    plain = structure == "none"
     kwargs = dict(shape=shape, m=m, in_bits=in_bits, signed=in_bits == 3, kernel=k, pad=pad,
                   sparsity=draw(st.sampled_from([0.0, 0.3, 0.5, 0.9, 0.99, 1.0])), pe=draw(st.sampled_from(divs(m))),
-                  simd=draw(st.sampled_from(divs(kk))), output=draw(st.booleans()),
-                  zero_rows=draw(st.integers(0, 2)), zero_cols=draw(st.integers(0, 3)))
-    opts = dict(style=draw(st.sampled_from(["sparse", "sparse", "dense"])),
-                coding=draw(st.sampled_from(["auto", "index", "delta"])),
+                  simd=draw(st.sampled_from(simds)), output=draw(st.booleans()),
+                  zero_rows=draw(st.integers(0, 2)) if plain else 0, zero_cols=draw(st.integers(0, 3)) if plain else 0,
+                  structure=structure)
+    opts = dict(style=style, coding=draw(st.sampled_from(["auto", "index", "delta"])),
                 gather=draw(st.sampled_from(["full", "segmented", "lutram", "lutram1"])),
                 clock_mhz=draw(st.sampled_from([100.0, 100.0, 400.0])))  # 400: every folded MVU pipelined
     return kind, seed, kwargs, opts

@@ -112,6 +112,43 @@ GRID = {
                                {"gather": "lutram1", "coding": "index"}),
     "d96x8_lut_index_p4s2": ("dense", dict(shape=(1, 1, 96), m=8, sparsity=0.9, pe=4, simd=2),
                              {"gather": "lutram", "coding": "index"}),
+    # (appended: the seed of a design is its position in GRID)
+    # structured masks. N:M: G:1 multiplexers over the dense slice (several groups per word, one word per
+    # channel, short tail groups with empty slots), bipolar and integer inputs, {alpha, beta} and {-1, +1}
+    "d64x16_nm1of4_p4s8": ("dense", dict(shape=(1, 1, 64), m=16, structure="1:4", pe=4, simd=8), {"style": "nm"}),
+    "d128x8_nm1of8_ab_p2s32": ("dense", dict(shape=(1, 1, 128), m=8, structure="1:8", pe=2, simd=32, levels=(-3, 5)),
+                               {"style": "nm"}),
+    "d128x8_nm1of8_pm1_p8s16": ("dense", dict(shape=(1, 1, 128), m=8, structure="1:8", pe=8, simd=16, levels=(-1, 1)),
+                                {"style": "nm"}),
+    "d64x12_nm2of8_scores": ("dense", dict(shape=(1, 1, 64), m=12, structure="2:8", pe=3, simd=16, output=True),
+                             {"style": "nm"}),
+    "d256x8_nm1of16_pm1_p1s64": ("dense", dict(shape=(1, 1, 256), m=8, structure="1:16", pe=1, simd=64,
+                                               levels=(-1, 1)), {"style": "nm"}),
+    "d96x6_u8_nm1of16_ab_p2s32": ("dense", dict(shape=(1, 1, 96), m=6, in_bits=8, structure="1:16", pe=2, simd=32,
+                                                levels=(3, 7)), {"style": "nm"}),
+    "d64x4_s4_nm2of8_scores_k": ("dense", dict(shape=(1, 1, 64), m=4, in_bits=4, signed=True, structure="2:8", pe=2,
+                                               simd=64, output=True), {"style": "nm"}),
+    "d30x6_nm2of8_tail": ("dense", dict(shape=(1, 1, 30), m=6, structure="2:8", pe=3, simd=30), {"style": "nm"}),
+    "d26x4_u8_nm3of4_tail": ("dense", dict(shape=(1, 1, 26), m=4, in_bits=8, structure="3:4", pe=2, simd=26,
+                                           output=True), {"style": "nm"}),
+    "c3_nm1of4_6x6x8": ("conv", dict(shape=(6, 6, 8), m=8, structure="1:4", pe=2, simd=8, levels=(-1, 1)),
+                        {"style": "nm"}),
+    "c3_u8_nm1of8_5x5x8": ("conv", dict(shape=(5, 5, 8), m=4, in_bits=8, structure="1:8", pe=2, simd=24,
+                                        levels=(-3, 5)), {"style": "nm"}),
+    "c3_nm1of16_scores_4x4x16": ("conv", dict(shape=(4, 4, 16), m=3, structure="1:16", pe=3, simd=48, output=True),
+                                 {"style": "nm"}),
+    # block:B: block-index multiplexers (several slots, one word per channel, tail blocks)
+    "d64x16_blk4_p4s8": ("dense", dict(shape=(1, 1, 64), m=16, structure="block:4", sparsity=0.75, pe=4, simd=8),
+                         {"style": "block"}),
+    "d128x8_blk8_ab_scores": ("dense", dict(shape=(1, 1, 128), m=8, structure="block:8", sparsity=0.875, pe=2, simd=16,
+                                            output=True, levels=(-3, 5)), {"style": "block"}),
+    "d100x6_u8_blk8_tail_k": ("dense", dict(shape=(1, 1, 100), m=6, in_bits=8, structure="block:8", sparsity=0.6, pe=3,
+                                            simd=100), {"style": "block"}),
+    "c3_blk4_6x6x4": ("conv", dict(shape=(6, 6, 4), m=8, structure="block:4", sparsity=0.5, pe=2, simd=12,
+                                   levels=(-1, 1)), {"style": "block"}),
+    # row: equal counts per row through the existing gathers (every fold as long as every other)
+    "d64x16_row_s90_lut": ("dense", dict(shape=(1, 1, 64), m=16, structure="row", sparsity=0.9, pe=4, simd=2),
+                           {"gather": "lutram", "coding": "index"}),
 }
 
 #: designs of the grid built again for a clock that pipelines every MVU (folded: decoded next-word registers
@@ -122,7 +159,8 @@ PIPELINED = ["d64x16_s90_p4s8_index", "d64x16_s99_p2s2_delta", "d64x16_seg_s90_p
              "d200x16_lut_s90_p4s4", "d96x8_lut_index_p4s2", "d130x8_lut1_delta_p2s2", "d130x8_lut1_index_p2s5",
              "d9x9x1_lut_direct", "d100x8_u8_lut_p2s5", "c3_lut_6x6x8", "c3_u8_seg_delta", "d40x10_scores_p5s4",
              "d64x16_xnor_p4s8", "d48x8_xnor_ab_p2s6", "d20x6_u8_dense_ab", "c3_pad0_7x5x3_xnor", "d4x4x4_collector",
-             "d32x8_unrolled_s90", "d20x8_u8_unrolled", "c3_unrolled_5x5x2", "d40x10_scores_unrolled"]
+             "d32x8_unrolled_s90", "d20x8_u8_unrolled", "c3_unrolled_5x5x2", "d40x10_scores_unrolled",
+             "d128x8_nm1of8_ab_p2s32", "d96x6_u8_nm1of16_ab_p2s32", "d128x8_blk8_ab_scores", "c3_blk4_6x6x4"]
 CASES = list(GRID) + [f"{n}@{PIPE_MHZ}" for n in PIPELINED]
 GROUPS = [list(GRID)[i::3] for i in range(3)] + [CASES[len(GRID):]]
 
@@ -196,7 +234,9 @@ def test_grid_covers_the_required_cases():
     sp = {kw.get("sparsity") for _, kw, _ in GRID.values()}
     assert {0.0, 0.5, 0.9, 0.99} <= sp
     assert {k for k, _, _ in GRID.values()} == {"dense", "conv", "maxpool", "threshold"}
-    assert {o.get("style", "sparse") for _, _, o in GRID.values()} == {"sparse", "dense"}
+    assert {o.get("style", "sparse") for _, _, o in GRID.values()} == {"sparse", "dense", "nm", "block"}
+    nm = {kw["structure"] for _, kw, o in GRID.values() if o.get("style") == "nm"}
+    assert {"1:4", "1:8", "2:8", "1:16"} <= nm
     assert {o.get("gather", "full") for _, _, o in GRID.values()} == {"full", "segmented", "lutram", "lutram1"}
     assert any(kw.get("zero_rows") for _, kw, _ in GRID.values()) and any(kw.get("zero_cols") for _, kw, _ in GRID.values())
 

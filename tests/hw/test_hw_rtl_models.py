@@ -18,7 +18,9 @@ from sbnn.hw.rtlsim import verilator as rtlsim
 from sbnn.hw.rtlsim.api import run_rtl
 from sbnn.hw.rtlsim.resets import reset_points, reset_schedule
 from sbnn.hw.stream import pack_input
-from sbnn.ir.synthetic import random_input, random_model
+from sbnn.ir.fold import UP
+from sbnn.ir.model import Head, InputSpec, IRModel, Threshold, ValueType
+from sbnn.ir.synthetic import random_input, random_model, random_mvu
 from sbnn.sim.bitexact import Simulator
 
 pytestmark = pytest.mark.rtl
@@ -53,7 +55,23 @@ def _models():
     res = folding.auto(m, 20000, gather="auto")
     folded = folding.apply(m, res.folding)
     out.append(("cnv_auto_gather", folded, GenOptions(), folding.resolve_impls(folded, res.folding)))
+    out.append(("mlp_sums", *_sum_mlp()))
     return out
+
+
+def _sum_mlp():
+    """{alpha, beta} MLP whose consumers get S' from their producers (Stage.in_sum): a collector of 1-pixel
+    beats feeds a dense XNOR layer (SIMD 32), that layer (PE 4) a full-gather zero-skip layer, that one
+    (PE 2) an unrolled score layer."""
+    rng = np.random.default_rng(13)
+    spec = InputSpec((8, 8, 1), ValueType(8, False))
+    thr = Threshold("input", (8, 8, 1), np.array([128]), np.array([UP], dtype=np.int8))
+    l0 = random_mvu(rng, "mvu0", "dense", (8, 8, 1), 40, sparsity=0.6, levels=(-3, 5), pe=4, simd=32)
+    l1 = random_mvu(rng, "mvu1", "dense", (1, 1, 40), 36, sparsity=0.8, levels=(-7, 1), pe=2, simd=4)
+    l2 = random_mvu(rng, "mvu2", "dense", (1, 1, 36), 10, sparsity=0.7, levels=(-1, 3), output=True, pe=10, simd=36)
+    model = IRModel("sums", spec, [thr, l0, l1, l2], Head(np.ones(10), np.zeros(10))).validate()
+    impls = folding.resolve_impls(model, {"mvu0": {"style": "dense"}, "mvu1": {"gather": "full", "coding": "index"}})
+    return model, GenOptions(pixels_per_beat=1), impls
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +97,15 @@ def model_runs(hwt, tmp_path_factory):
     return runs
 
 
-NAMES = ["cnv_s90_auto", "cnv2_xnor", "u8_first_conv", "mlp_unrolled", "mlp_s99_ppb7", "cnv_auto_gather"]
+NAMES = ["cnv_s90_auto", "cnv2_xnor", "u8_first_conv", "mlp_unrolled", "mlp_s99_ppb7", "cnv_auto_gather", "mlp_sums"]
+
+
+def test_sums_formed_by_producers():
+    """S' moves to the producer where that saves the consumer's adder (and the producer has a vector)."""
+    _, model, opts, impls = _models()[-1]
+    d = generate(model, opts, name="n_sums", impls=impls)
+    sums = {st.name: (st.in_sum, st.out_sum) for st in d.stages}
+    assert sums == {"L0_input": (0, 0), "L1_mvu0_col": (0, 7), "L1_mvu0": (7, 6), "L2_mvu1": (6, 6), "L3_mvu2": (6, 0)}
 
 
 def test_names_match():
@@ -87,7 +113,7 @@ def test_names_match():
 
 
 def test_auto_gather_network_uses_distributed_ram():
-    name, model, opts, impls = _models()[-1]
+    name, model, opts, impls = _models()[-2]
     assert name == "cnv_auto_gather" and "lutram" in {(i.gather or "")[:6] for i in impls.values()}
 
 

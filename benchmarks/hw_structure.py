@@ -1,0 +1,164 @@
+"""Structured masks at equal throughput: one 256 x 256 layer, N:M and block:B MVUs against the best dense
+XNOR design (issue 12's goals for N:M: LUT <= 0.5 x, weight memory <= 0.4 x at 1:8 and <= 0.3 x at 1:16).
+
+Rules, as for every "vs dense" figure of this project:
+
+* one clock budget per table: ``T`` clocks per input vector (512 = the dense layer at PE x SIMD = 128);
+* the dense XNOR baseline is searched by synthesis: every PE x SIMD whose clocks per vector equal the
+  budget is synthesized, and the cheapest measured design is the baseline;
+* the structured (and the unstructured zero-skipping) layer is the one the folding step selects for the
+  budget with the cost model (``sbnn.arch.folding.auto`` for the style, gathers searched too): the design
+  that is synthesized is the one that was selected. For N:M the best measured of its candidates is shown
+  as well (the cost model's ranking error);
+* both sides compute the same layer - same mask (an N:M / block mask is a valid dense layer too), same
+  weight levels; {alpha, beta} levels (-7, 57, the main job's) and {-1, +1} are separate tables
+  ({-1, +1} lets the dense XNOR datapath drop S'(x) while a zero-skipping one still needs it);
+* LUT = Yosys synth_xilinx LUTs of the MVU instance; the per-layer overhead outside it (the output FIFO)
+  is its own column, and so is the part of the MVU that every style pays alike (thresholds, S'(x), the
+  lane registers and compares, control; the cost model's estimate of it); weight memory = weight-memory
+  bits (the memory's BRAM is in the BRAM column).
+
+    python benchmarks/hw_structure.py             # synthesize (cached by RTL digest), print, write results
+    python benchmarks/hw_structure.py --no-synth  # selection and memory only (seconds)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from hw_common import case_design, layer_model, save, synth
+
+from sbnn.arch import folding
+from sbnn.arch.cost import COEFFS, features
+from sbnn.arch.schedule import vector_clocks
+
+K = M = 256
+LEVELS = {"ab": (-7, 57), "pm1": (-1, 1)}
+#: (clock budget per vector, level set, every N:M folding or only the selected one, largest dense PE
+#: synthesized) tables. At 64 clocks the dense foldings with PE >= 128 are left out (their lane registers
+#: and compares alone, 128+ lanes, exceed the cheaper foldings, as the 512-clock table shows for PE >= 16),
+#: and so is the unstructured layer (the cost model unrolls it: hours of Yosys for a reference row)
+#: The last table puts every weight memory into BRAM (``weight_rom=block``; at 64 clocks Yosys leaves the wide,
+#: shallow memories in logic, where they are most of the dense layer's LUTs)
+TABLES = [(512, "ab", True, 256, "auto"), (512, "pm1", False, 256, "auto"), (64, "ab", False, 64, "auto"),
+          (64, "ab", False, 64, "block")]
+#: structured layers: label -> (style, structure, sparsity)
+STRUCTURED = {"N:M 1:8": ("nm", "1:8", 0.875), "N:M 1:16": ("nm", "1:16", 0.9375),
+              "block:8, 87.5 %": ("block", "block:8", 0.875), "block:16, 93.75 %": ("block", "block:16", 0.9375),
+              "unstructured, 87.5 %": ("sparse", "none", 0.875)}
+GOALS = {"N:M 1:8": {"lut": 0.5, "memory": 0.4}, "N:M 1:16": {"lut": 0.5, "memory": 0.3}}
+#: cost-model features every style pays alike (thresholds, S'(x), lane registers and compares, control)
+SHARED = ("const", "lanes", "thr_rom", "s_tree")
+
+
+def _row(label: str, style: str, structure: str, sparsity: float, levels: str, pe: int, simd: int, gather: str,
+         rom: str, do_synth: bool) -> dict:
+    # the unstructured layer's weight coding as the flow resolves it (within 10 % extra clocks, which the
+    # budget leaves it); index codes need no choice otherwise
+    d = case_design(style, K, M, pe, simd, gather=gather, structure=structure, sparsity=sparsity,
+                    levels=LEVELS[levels], coding="auto" if style == "sparse" else "index", weight_rom=rom)
+    layer, plan = d.model.layers[0], d.stages[-1].plan
+    feats = features(layer, plan)
+    row = {"design": label, "style": style, "structure": structure, "PE": pe, "SIMD": simd,
+           "gather": gather if style == "sparse" else None, "coding": plan.coding,
+           "clocks": vector_clocks(plan, K), "memory_bits": plan.memory_bits,
+           "shared_estimate": round(sum(COEFFS[f] * feats[f] for f in SHARED))}
+    if do_synth:
+        r = synth(d)
+        row.update(lut=r["mvu"]["LUT"], ff=r["mvu"]["FF"], bram36=r["mvu"]["BRAM36"] + r["mvu"]["BRAM18"] / 2,
+                   fifo_lut=r["total"]["LUT"] - r["mvu"]["LUT"], total_lut=r["total"]["LUT"])
+        print(f"{d.name}: {row['lut']} LUT", file=sys.stderr, flush=True)
+    return row
+
+
+def _selected(style: str, structure: str, sparsity: float, levels: str, budget: int) -> tuple[int, int, str]:
+    """PE, SIMD and gather the folding step chooses for the layer at ``budget`` clocks per vector."""
+    layer = layer_model(K, M, structure=structure, sparsity=sparsity, levels=LEVELS[levels]).layers[0]
+    f, _ = folding.auto_layer(layer, budget, style, "auto" if style == "sparse" else "full")
+    return f["PE"], f["SIMD"], f.get("gather", "full")
+
+
+def table(budget: int, levels: str, every_nm: bool, max_pe: int, rom: str, do_synth: bool) -> dict:
+    dense = [_row("dense XNOR", "dense", "1:8", 0.875, levels, pe, K * M // budget // pe, "full", rom, do_synth)
+             for pe in folding.divisors(M) if (K * M // budget) % pe == 0 and K % (K * M // budget // pe) == 0
+             and K * M // budget // pe <= K and pe <= max_pe]
+    out = {"budget": budget, "levels": LEVELS[levels], "weight_rom": rom, "dense": dense, "structured": []}
+    best = min(dense, key=lambda r: r["lut"]) if do_synth else None
+    out["best_dense"] = best
+    for label, (style, structure, sparsity) in STRUCTURED.items():
+        if style == "sparse" and max_pe < M:
+            continue
+        pe, simd, gather = _selected(style, structure, sparsity, levels, budget)
+        row = _row(label, style, structure, sparsity, levels, pe, simd, gather, rom, do_synth)
+        row["selected"] = True
+        rows = [row]
+        if style == "nm" and every_nm:  # every other N:M folding at the budget: the cost model's ranking
+            g = int(structure.split(":")[1])
+            for q in folding.divisors(M):
+                s = K * M // budget // q
+                if s * q == K * M // budget and s % g == 0 and K % s == 0 and (q, s) != (pe, simd):
+                    rows.append(_row(label, style, structure, sparsity, levels, q, s, "full", rom, do_synth))
+        for r in rows:
+            r["memory_ratio"] = r["memory_bits"] / (K * M)
+            if best:
+                r["lut_ratio"] = r["lut"] / best["lut"]
+        out["structured"] += rows
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--no-synth", action="store_true", help="selection and memory only")
+    args = ap.parse_args()
+    out = {"layer": f"dense {K} -> {M}, bipolar input, thresholded output", "tables": []}
+    for budget, levels, every_nm, max_pe, rom in TABLES:
+        out["tables"].append(table(budget, levels, every_nm, max_pe, rom, not args.no_synth))
+    save("hw_structure", out, markdown(out))
+    return 0
+
+
+def _bram(r: dict) -> str:
+    return f"{r['bram36']:g}" if "bram36" in r else "-"
+
+
+def markdown(out: dict) -> str:
+    L = [f"# Structured masks at equal throughput: {out['layer']}", "",
+         "LUT: Yosys synth_xilinx, MVU instance. Shared: the cost model's estimate of the part every style pays "
+         "alike (thresholds, S'(x), lane registers and compares, control). FIFO: LUTs outside the MVU (output "
+         "FIFO). The dense baseline is the cheapest *measured* PE x SIMD at the budget; structured rows marked "
+         "'selected' are the folding step's choice (cost model), the others the remaining N:M foldings.", ""]
+    for t in out["tables"]:
+        lv = "{alpha, beta} " + str(tuple(t["levels"])) if t["levels"][0] != -1 else "{-1, +1}"
+        where = "; every weight memory in BRAM" if t.get("weight_rom") == "block" else ""
+        L += [f"## {t['budget']} clocks per vector, {lv} levels{where}", "",
+              "| design | PE | SIMD | gather | clocks | weight bits | / dense | LUT | / best dense | BRAM36 | FF "
+              "| shared (est.) | FIFO |", "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        best = t.get("best_dense")
+        for r in t["dense"]:
+            mark = " **(best)**" if best and r["PE"] == best["PE"] else ""
+            L.append(f"| dense XNOR{mark} | {r['PE']} | {r['SIMD']} | - | {r['clocks']} | {r['memory_bits']:,} | 1 | "
+                     f"{r.get('lut', '-')} | {r['lut'] / best['lut'] if best else float('nan'):.2f} | {_bram(r)} | "
+                     f"{r.get('ff', '-')} | {r['shared_estimate']} | {r.get('fifo_lut', '-')} |")
+        for r in t["structured"]:
+            sel = " (selected)" if r.get("selected") else ""
+            L.append(f"| {r['design']}{sel} | {r['PE']} | {r['SIMD']} | {r['gather'] or '-'} | {r['clocks']} | "
+                     f"{r['memory_bits']:,} | {r['memory_ratio']:.3f} | {r.get('lut', '-')} | "
+                     f"{r.get('lut_ratio', float('nan')):.2f} | {_bram(r)} | {r.get('ff', '-')} | "
+                     f"{r['shared_estimate']} | {r.get('fifo_lut', '-')} |")
+        L.append("")
+        if best:
+            for label, goal in GOALS.items():
+                sel = next(r for r in t["structured"] if r["design"] == label and r.get("selected"))
+                low = min((r for r in t["structured"] if r["design"] == label), key=lambda r: r["lut"])
+                L.append(f"- {label}: LUT {sel['lut_ratio']:.2f} x the best dense (selected; best measured N:M "
+                         f"folding {low['lut_ratio']:.2f} x; goal <= {goal['lut']}: "
+                         f"{'met' if sel['lut_ratio'] <= goal['lut'] else 'NOT met'}), weight memory "
+                         f"{sel['memory_ratio']:.3f} x (goal <= {goal['memory']}: "
+                         f"{'met' if sel['memory_ratio'] <= goal['memory'] else 'NOT met'})")
+            L.append("")
+    return "\n".join(L)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""Verilog of the N:M MVU (``style="nm"``): a folded MVU for layers whose mask has exactly N ones in every
+group of G consecutive inputs (:mod:`sbnn.ir.structure`).
+
+Why: an unstructured mask makes every kept weight read an arbitrary input (a (K+1):1 gather); an N:M mask
+lets each kept weight read only its own group. The lanes read the dense XNOR datapath's input slice ``xs``
+(SIMD inputs = SIMD / G whole groups per clock, shared by all lanes; no gather RAM, no loader) and every
+slot picks one input of its group with a G:1 multiplexer driven by a ceil(log2 G)-bit code from the weight
+memory. ``A_c`` is the popcount (bipolar) or sum (integer inputs) of the N * SIMD / G picked inputs per
+clock, ``G = gmul * S'`` is summed over the slices of the first fold as in the dense MVU, and the clocks
+are the dense ones, ``(M/PE) * (K/SIMD)``, while the lane work and the weight memory shrink to N/G of the
+dense ones (times the code bits). A word holds whole groups (the schedule, :mod:`sbnn.arch.schedule`,
+demands SIMD a multiple of G, or SIMD = K); a short tail group (G not dividing K) is padded with constant
+zeros, which its empty slots read.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sbnn.arch.pipeline import Stage
+from sbnn.arch.schedule import MVUPlan, layer_structure
+from sbnn.errors import HardwareError
+from sbnn.hw.rtl.arith import Arith
+from sbnn.hw.rtl.folded import mvu_folded
+from sbnn.hw.rtl.lanes import input_slice, lane_sum
+from sbnn.hw.rtl.verilog import Module, Op, clog2, lit
+from sbnn.ir.model import MVU
+
+
+def nm_codes(row: np.ndarray, lo: int, hi: int, n: int, span: int) -> list[int]:
+    """The N codes of one group (inputs ``lo..hi-1`` of ``row``): the positions of its ones, then empty
+    slots pointing at the first zero-padding position (a short tail group only)."""
+    ones = [int(i) for i in np.flatnonzero(row[lo:hi])]
+    if len(ones) > n or (len(ones) < n and hi - lo >= span):
+        raise HardwareError(f"schedule/ROM mismatch: inputs {lo}..{hi - 1} hold {len(ones)} ones, the N:M word "
+                            f"has {n} slots")
+    return ones + [hi - lo] * (n - len(ones))
+
+
+def nm_words(layer: MVU, plan: MVUPlan) -> list[int]:
+    """Weight memory of an N:M MVU: per fold and slice, PE x (groups per word) x N codes."""
+    st = layer_structure(layer)
+    g, n, cb, simd = st.size, st.n, plan.code_bits, plan.simd
+    k, bits = layer.in_features, layer.weight_bits
+    gpw = plan.slots // n
+    words = []
+    for f in range(plan.folds.shape[0]):
+        for sf in range(k // simd):
+            w = 0
+            for p, c in enumerate(plan.folds[f]):
+                for gi in range(gpw):
+                    lo = sf * simd + gi * g
+                    hi = min(lo + g, (sf + 1) * simd)
+                    for j, code in enumerate(nm_codes(bits[c], lo, hi, n, 1 << cb)):
+                        w |= code << ((p * plan.slots + gi * n + j) * cb)
+            words.append(w)
+    return words
+
+
+def lanes_nm(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, sum_regs: int = 0) -> list[Op]:
+    """Every lane: N picks per group of the slice through G:1 multiplexers, summed and accumulated."""
+    st = layer_structure(layer)
+    g, n, cb = st.size, st.n, plan.code_bits
+    k, simd = layer.in_features, plan.simd
+    input_slice(m, k, simd, eb)
+    span = 1 << cb
+    groups = []
+    for gi in range(plan.slots // n):  # group gi of the slice, padded with zeros to 2**cb elements
+        lo = gi * g
+        t = min(g, simd - lo)
+        parts = ([f"{(span - t) * eb}'d0"] if span > t else []) + [f"xs[{(lo + t) * eb - 1}:{lo * eb}]"]
+        groups.append(m.wire(f"xg{gi}", span * eb, "{" + ", ".join(parts) + "}"))
+    iw = clog2(span * eb)
+    out = []
+    for p in range(plan.pe):
+        vals = []
+        for s in range(plan.slots):
+            grp = groups[s // n]
+            lo = (p * plan.slots + s) * cb
+            code = m.wire(f"cd{p}_{s}", cb, f"rd[{lo + cb - 1}:{lo}]")
+            if eb == 1:
+                vals.append(Op(m.wire(f"v{p}_{s}", 1, f"{grp}[{code}]"), 1, 0, 1))
+                continue
+            idx = m.wire(f"vi{p}_{s}", iw, f"{{{iw - cb}'d0, {code}}} * {lit(eb, iw)}")
+            vals.append(Op(m.wire(f"v{p}_{s}", eb, f"{grp}[{idx} +: {eb}]"), eb, ar.elo, ar.ehi))
+        out.append(lane_sum(m, p, vals, ar, sum_regs > 0))
+    return out
+
+
+def mvu_nm(name: str, st: Stage, layer: MVU, load: Stage | None = None) -> str:
+    """The folded N:M MVU: :func:`~sbnn.hw.rtl.folded.mvu_folded` with N:M lanes and code words."""
+    return mvu_folded(name, st, layer, load, lanes=lanes_nm, words=nm_words)
