@@ -4,10 +4,10 @@ The designs: the main job (the default config trained on digits; its IR is store
 the check does not depend on retraining) through ``sbnn synth`` with the IR's folding, ``--target-fps
 200000``, ``--style dense``, ``--style auto --target-fps 100000``, ``--gather full``, a FINN-style folding
 file, ``--unrolled`` on a small synthetic net and the CLI test's net; and every design of the RTL grid
-tests (``tests/hw/test_hw_rtl_layers.py``, ``test_hw_rtl_models.py``, ``test_hw_lint.py`` and the synthesis
-tests' designs), generated exactly as those tests generate them. Besides the Verilog, each design's cycle
-numbers (latency, interval, FIFO depths, clocks per stage) are recorded, and for the CLI runs the SHA-256
-of ``cycles.json`` and ``stream.json``.
+tests (``tests/hw/test_hw_rtl_layers.py`` with its pipelined 400 MHz copies, ``test_hw_rtl_models.py``,
+``test_hw_lint.py`` and the synthesis tests' designs), generated exactly as those tests generate them.
+Besides the Verilog, each design's cycle numbers (latency, interval, FIFO depths, clocks per stage) are
+recorded, and for the CLI runs the SHA-256 of ``cycles.json`` and ``stream.json``.
 
     python benchmarks/rtl_digests.py              # compare the current code against the recorded digests (exit 1 on a difference)
     python benchmarks/rtl_digests.py --record     # record them (from the unchanged code)
@@ -91,6 +91,9 @@ def grid_designs() -> dict[str, dict]:
         rng = np.random.default_rng(1000 + list(layers.GRID).index(name))
         model, upto = conf.layer_model(rng, kind, name=name, **kwargs)
         out[f"layers/{name}"] = _entry(generate(model, GenOptions(**opts), upto=upto, name=f"g_{name}"))
+    hwt = type("hwt", (), {"layer_model": staticmethod(conf.layer_model)})
+    for case in layers.CASES[len(layers.GRID):]:  # the grid's designs rebuilt for a fast clock (pipelined)
+        out[f"layers/{case}"] = _entry(layers.case_design(hwt, case)[0])
     for name, model, opts, impls in models._models():
         out[f"models/{name}"] = _entry(generate(model, opts, name=f"n_{name}", impls=impls))
     for name in lint.CASES:

@@ -35,6 +35,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "hw_cost_model": (["--fit"], ["--no-synth"]),
     "hw_structure": ([], ["--no-synth"]),
     "hw_finn_compare": ([], ["--models", "TFC", "--rom", "finn"]),
+    "hw_timing": ([], ["--no-synth"]),
     "train_fashion": (["--data-dir", DATA_DIR], ["--data-dir", DATA_DIR, "--only", "mlp", "--epochs-mlp", "1"]),
     "train_structure": (["--data-dir", DATA_DIR, "--export"],
                         ["--data-dir", DATA_DIR, "--only", "mlp", "--epochs-mlp", "1", "--points", "bnn,1:8"]),

@@ -87,9 +87,10 @@ def _summary(res, cfg) -> None:
                      fmt.pct(s["sparsity"]) if "sparsity" in s else "",
                      fmt.count(clocks) + (" *" if clocks == worst else ""),
                      fmt.count(r.get("LUT")), fmt.count(r.get("FF")),
-                     fmt.count(r["BRAM36"] + r["BRAM18"] / 2) if r else fmt.MISSING])
+                     fmt.count(r["BRAM36"] + r["BRAM18"] / 2) if r else fmt.MISSING,
+                     f"{r['fmax_mhz_estimate']:.0f}" if "fmax_mhz_estimate" in r else fmt.MISSING])
     print_table(f"{res.design.name}: folding from {res.folding_source}, style {cfg.style}",
-                ["layer", "PE x SIMD", "datapath", "zero bits", "clocks/ frame", "LUT", "FF", "BRAM36"], rows)
+                ["layer", "PE x SIMD", "datapath", "zero bits", "clocks/ frame", "LUT", "FF", "BRAM36", "Fmax est. MHz"], rows)
     console.print(f"* the slowest layer sets the interval: {fmt.count(cyc['interval_cycles'])} cycles = "
                   f"{fmt.per_s(cyc['frames_per_second'])} at {cyc['clock_mhz']:g} MHz; latency "
                   f"{fmt.count(cyc['latency_cycles'])} cycles ({fmt.micro(cyc['latency_us'])})", soft_wrap=True)
@@ -102,5 +103,12 @@ def _summary(res, cfg) -> None:
         console.print(f"{res.synth.tool} ({took}): LUT {fmt.count(t['LUT'])} ({u['LUT']:.1f}%), FF {fmt.count(t['FF'])} "
                       f"({u['FF']:.1f}%), BRAM36 {t['BRAM36'] + t['BRAM18'] / 2:g} ({u['BRAM36']:.1f}%), DSP {t['DSP']} "
                       f"-> {verdict}", soft_wrap=True, markup=False)
+        fm, crit = res.synth.fmax_mhz, res.synth.critical()
+        if fm is not None:
+            from sbnn.arch.depth import meets
+
+            met = "meets" if meets(crit[1]["delay_ns"], cfg.clock_mhz) else "does NOT meet"
+            console.print(f"Fmax estimate {fm:.0f} MHz ({met} {cfg.clock_mhz:g} MHz; deepest path {crit[1]['levels']} LUT "
+                          f"levels in {crit[0]}; an estimate from Yosys' netlist, not a timing sign-off)", soft_wrap=True)
     else:
         console.print("synthesis skipped (--no-synth)", soft_wrap=True)

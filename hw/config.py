@@ -24,7 +24,8 @@ class HwConfig(StageConfig):
     target_fps: Optional[float] = Field(default=None, gt=0)
     #: PE = M and SIMD = K for every layer (weights become wiring)
     unrolled: bool = False
-    #: target clock (MHz) for frames/s, latency and automatic folding
+    #: target clock (MHz) for frames/s, latency and automatic folding; folded MVUs are pipelined so that
+    #: their estimated longest paths fit it (sbnn.arch.depth)
     clock_mhz: float = Field(default=100.0, gt=0)
     #: "sparse": zero-weight skipping; "dense": FINN-like XNOR baseline without skipping
     #: "auto" (default): per layer the cheaper of the two by the logic estimate (at a given folding: among
@@ -81,4 +82,4 @@ class HwConfig(StageConfig):
         :func:`sbnn.hw.stage.resolve_folding`, and passed to the generator whole)."""
         budget = target_cycles(self.target_fps, self.clock_mhz) if self.target_fps else None
         return GenOptions(pixels_per_beat=self.pixels_per_beat, max_input_bits=self.max_input_bits,
-                          fifo_depth=self.fifo_depth, max_interval=budget)
+                          fifo_depth=self.fifo_depth, max_interval=budget, clock_mhz=self.clock_mhz)

@@ -72,8 +72,20 @@ def _simple(st: Stage, frames: int, w_in: np.ndarray, r_down: np.ndarray, depth:
     return f[cons], f[prod]
 
 
+def _pipe(st: Stage) -> tuple[int, int]:
+    """(registers between gather and adder trees, index of fold 0's last word) of a folded MVU."""
+    return int(st.info.get("sum_regs", 0)), int(st.plan.words[0]) - 1
+
+
 def _folded(st: Stage, frames: int, w_in: np.ndarray, r_down: np.ndarray, depth: int):
     t = st.plan.T
+    pipe, e0 = _pipe(st)
+    if pipe:
+        n = st.in_beats * frames
+        g_end, out = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+        _piped_loop(np.ascontiguousarray(w_in + 1, dtype=np.int64), np.ascontiguousarray(r_down, dtype=np.int64),
+                    t, e0, depth, g_end, out)
+        return g_end, out
     v = np.arange(st.in_beats * frames, dtype=np.int64)
     b = w_in + 1
     j = v - 1 - depth
@@ -87,7 +99,32 @@ def _folded(st: Stage, frames: int, w_in: np.ndarray, r_down: np.ndarray, depth:
     return g0 + t - 1, out
 
 
-def _load_mvu_loop(w_in, r_down, n_load, beats, t, buffers, depth, reads, l_end, g_end, out):  # pragma: no cover
+def _piped_step(v, b, g_next, out_prev, r_down, t, e0, depth):  # pragma: no cover
+    """Vector ``v`` of a folded MVU with a pipeline register between gather and adder trees; ``b``: the
+    earliest edge its first word may be gathered (input there), ``g_next``: the gather is free (the
+    previous word left the register), ``out_prev``: the compare stage fired vector v - 1.
+
+    Words move one per clock through gather and register; only the end of fold 0 can wait, for the
+    compare stage to fire vector v - 1 (intermediate folds always fire at once), and while it waits the
+    gather waits with it. Returns (gather edge of the last word = pop, output edge, next g_next)."""
+    g0 = max(b, g_next)
+    a_e0 = max(g0 + e0 + 1, out_prev)  # fold 0's last word leaves the register into the compare stage
+    a_last = a_e0 + t - 1 - e0
+    g_last = g0 + e0 if e0 == t - 1 else a_last - 1
+    o = a_last + 1
+    if v - depth >= 0:
+        o = max(o, r_down[v - depth] + 1)
+    return g_last, o, max(g_last + 1, a_last)
+
+
+def _piped_loop(b, r_down, t, e0, depth, g_end, out):  # pragma: no cover
+    g_next, out_prev = 0, -(1 << 60)
+    for v in range(out.size):
+        g_end[v], out[v], g_next = _piped_step(v, b[v], g_next, out_prev, r_down, t, e0, depth)
+        out_prev = out[v]
+
+
+def _load_mvu_loop(w_in, r_down, n_load, beats, t, buffers, depth, reads, l_end, g_end, out, pipe, e0):  # pragma: no cover
     """The load stage and its MVU, vector by vector (the buffer link couples them across vectors, so the
     pair is solved together: a fixed point over separate stages would need one pass per vector).
 
@@ -95,8 +132,9 @@ def _load_mvu_loop(w_in, r_down, n_load, beats, t, buffers, depth, reads, l_end,
     beat at the FIFO head, the previous load done, a RAM buffer free). From the FIFO head (``beats`` = 1)
     it writes L entries and pops the beat with the last, at ``l_end = l0 + L - 1``; a direct load
     (``beats`` = L) pops one beat per write, each as soon as it is there. The MVU (as :func:`_folded`)
-    starts at ``max(g0[v-1] + T, l_end + 1, space)``."""
+    starts at ``max(g0[v-1] + T, l_end + 1, space)`` (``pipe``: as :func:`_piped_step`)."""
     l_prev, g0p = -1, -t
+    g_next, out_prev = 0, -(1 << 60)
     for v in range(out.size):
         a = max(w_in[v * beats] + 1, l_prev + 1)
         if v >= buffers:
@@ -112,6 +150,10 @@ def _load_mvu_loop(w_in, r_down, n_load, beats, t, buffers, depth, reads, l_end,
                 reads[v * beats + j] = e
         l_end[v] = e
         l_prev = e
+        if pipe:
+            g_end[v], out[v], g_next = _piped_step(v, e + 1, g_next, out_prev, r_down, t, e0, depth)
+            out_prev = out[v]
+            continue
         b = l_end[v] + 1
         if v - 1 - depth >= 0:
             b = max(b, r_down[v - 1 - depth] + 1)
@@ -127,6 +169,8 @@ def _load_mvu_loop(w_in, r_down, n_load, beats, t, buffers, depth, reads, l_end,
 try:
     import numba
 
+    _piped_step = numba.njit(cache=True, nogil=True)(_piped_step)
+    _piped_loop = numba.njit(cache=True, nogil=True)(_piped_loop)
     _load_mvu_loop = numba.njit(cache=True, nogil=True)(_load_mvu_loop)
 except ImportError:  # pragma: no cover - numba is a dependency; plain Python is the (slow) fallback
     pass
@@ -139,7 +183,7 @@ def _load_mvu(load: Stage, mvu: Stage, frames: int, w_in: np.ndarray, r_down: np
     reads = np.empty(w_in.size, dtype=np.int64)
     l_end, g_end, out = (np.empty(n, dtype=np.int64) for _ in range(3))
     _load_mvu_loop(np.ascontiguousarray(w_in, dtype=np.int64), np.ascontiguousarray(r_down, dtype=np.int64),
-                   load.load_clocks, beats, mvu.plan.T, load.buffers, depth, reads, l_end, g_end, out)
+                   load.load_clocks, beats, mvu.plan.T, load.buffers, depth, reads, l_end, g_end, out, *_pipe(mvu))
     return reads, l_end, g_end, out
 
 
@@ -161,7 +205,7 @@ def simulate(stages: list[Stage], depths: list[int], frames: int, max_passes: in
                 pairs = [(i, res[0], res[1]), (i + 1, res[2], res[3])]
             else:
                 r_down = reads[i + 1] if i + 1 < n else sink
-                pairs = [(i, *(_folded if st.folded else _simple)(st, frames, w_in, r_down, depths[i]))]
+                pairs = [(i, *(_folded if st.registered else _simple)(st, frames, w_in, r_down, depths[i]))]
             for k, r, wr in pairs:
                 if not (np.array_equal(r, reads[k]) and np.array_equal(wr, writes[k])):
                     changed = True

@@ -20,8 +20,8 @@ from sbnn.arch.schedule import MVUPlan, layer_structure
 from sbnn.errors import HardwareError
 from sbnn.hw.rtl.arith import Arith
 from sbnn.hw.rtl.folded import mvu_folded
-from sbnn.hw.rtl.lanes import accumulate
-from sbnn.hw.rtl.verilog import Module, Op, clog2, lit, tree_sum
+from sbnn.hw.rtl.lanes import lane_sum
+from sbnn.hw.rtl.verilog import Module, Op, clog2, lit
 from sbnn.ir.model import MVU
 
 
@@ -59,7 +59,7 @@ def block_words(layer: MVU, plan: MVUPlan) -> list[int]:
     return words
 
 
-def lanes_block(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int) -> list[Op]:
+def lanes_block(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, sum_regs: int = 0) -> list[Op]:
     """Every lane: ``slots`` block reads through the block multiplexer, B inputs each, summed and accumulated."""
     size, cb = layer_structure(layer).size, plan.code_bits
     k = layer.in_features
@@ -86,7 +86,7 @@ def lanes_block(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int) -> lis
             else:
                 vals += [Op(m.wire(f"v{p}_{s}_{j}", eb, f"{blk}[{j * eb + eb - 1}:{j * eb}]"), eb, ar.elo, ar.ehi)
                          for j in range(size)]
-        out.append(accumulate(m, p, tree_sum(m, vals, f"ls{p}_"), ar, reset=True))
+        out.append(lane_sum(m, p, vals, ar, sum_regs > 0))
     return out
 
 

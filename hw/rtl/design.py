@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sbnn.arch.depth import DEFAULT_CLOCK_MHZ
 from sbnn.arch.folding import resolve_impls
 from sbnn.arch.impl import LayerImpl
 from sbnn.arch.options import CodingChoice, Gather, Style, WeightRom
@@ -46,6 +47,7 @@ class GenOptions:
     fifo_max_bits: int = 36864
     gather: Gather = "full"  # how zero-skipping folded MVUs read their input vector
     weight_rom: WeightRom = "auto"  # weight memories: synthesis decides, BRAM or LUTs
+    clock_mhz: float = DEFAULT_CLOCK_MHZ  # folded MVUs are pipelined for this clock (sbnn.arch.depth)
 
     def impls(self, model: IRModel, given: Mapping[str, LayerImpl] | None = None) -> dict[str, LayerImpl]:
         """Every MVU's implementation: ``given`` ones as they are, the others from these defaults."""
@@ -138,7 +140,7 @@ def generate(model: IRModel, options: GenOptions | None = None, upto: str | None
     if isinstance(model.layers[0], MaxPool) and model.input.type.bits != 1:
         raise HardwareError("max-pool needs bipolar bits; threshold the input first")
     impls = options.impls(model, impls)
-    stages = build_pipeline(model, impls, options.pixels_per_beat, options.max_input_bits)
+    stages = build_pipeline(model, impls, options.pixels_per_beat, options.max_input_bits, options.clock_mhz)
     depths = (fixed_depths(stages, options.fifo_depth) if options.fifo_depth
               else size_fifos(stages, max_bits=options.fifo_max_bits, max_interval=options.max_interval))
     prefix = ident(name or model.name)

@@ -4,6 +4,7 @@ register (see :mod:`sbnn.hw.rtl.mvu` for the arithmetic)."""
 
 from __future__ import annotations
 
+from sbnn.arch.depth import PIPE_PARTS
 from sbnn.arch.options import LUTRAM_BUFFERS
 from sbnn.arch.pipeline import Stage
 from sbnn.hw.rtl.arith import arith
@@ -32,43 +33,73 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None, *, l
     lut = sparse and plan.gather in LUTRAM_BUFFERS
     direct = lut and load is not None and load.direct
     unit_ports(m, (1 if direct else k) * eb, mch * ar.out_bits, in_sum=st.in_sum, out_sum=st.out_sum)
-    # S' formed by the producer (in_sum), else: the dense MVU reads the vector slice by slice during its first
-    # fold and sums S' as it goes, a distributed-RAM gather during the load, the others over all K at once
+    # S' formed by the producer (in_sum), else: the sliced MVUs (dense, N:M) read the vector slice by slice
+    # during their first fold and sum S' as they go, a distributed-RAM gather during the load, the others over
+    # all K at once
     serial_s = plan.sliced and bool(ar.gmul) and k // simd > 1 and not st.in_sum
+    piped = bool(st.info.get("sum_regs"))
+    g, s_parts = None, None  # s_parts (piped): partial sums of S' that travel with the word, G formed after
     if st.in_sum:
         g = const_mul(m, Op("in_sum", st.in_sum, ar.s_lo, ar.s_hi), ar.gmul, "g")
-    else:
-        g = (shared_g(m, [elements(m, layer, eb, ar)(i) for i in range(k)], ar)
-             if ar.gmul and not lut and not serial_s else None)
+    elif ar.gmul and not lut and not serial_s:
+        elems = [elements(m, layer, eb, ar)(i) for i in range(k)]
+        if piped:  # half the K-input tree before the pipeline register, the rest and gmul * S' after it
+            n = -(-k // PIPE_PARTS)
+            s_parts = [tree_sum(m, elems[i : i + n], "sx") for i in range(0, k, n)]
+        else:
+            g = shared_g(m, elems, ar)
     # ---- handshake / control (declared first, used by the stages below)
     m.line("reg c_valid;")
     m.line("wire c_last;")
     m.line("wire c_fire = c_valid && (!c_last || out_ready);")
+    # sum_regs: a pipeline register between the gather and the adder trees (sbnn.arch.depth); a word moves on
+    # unless it ends a fold and the compare stage is still held (then the gather waits too)
+    if piped:
+        m.line("reg a_valid, a_fend;")
+        m.line("wire adv = !(a_valid && a_fend && c_valid && !c_fire);")
+    go = "adv" if piped else "(!c_valid || c_fire)"
     if lut:  # the gather reads the vector from distributed RAM, filled by the loader
         m.line("wire b_pop;")
         g = lutram_loader(m, layer, plan, eb, ar, direct)
-        m.line("wire g_fire = ap_rst_n && b_valid && (!c_valid || c_fire);")
+        m.line(f"wire g_fire = ap_rst_n && b_valid && {go};")
     else:
-        m.line("wire g_fire = ap_rst_n && in_valid && (!c_valid || c_fire);")
+        m.line(f"wire g_fire = ap_rst_n && in_valid && {go};")
     m.line("assign out_push = c_fire && c_last;")
     # ---- weight memory
     wb = plan.word_bits
     words = (words or weight_words)(layer, plan)
+    # decode: rd holds a word `dec` steps ahead and the lanes decode it into registers over `dec` stages; the
+    # memory's output (rm) is one word further ahead, so the decode starts from a flip-flop (a prefetch)
+    dec = int(st.info.get("decode", 0)) if sparse and t > 1 else 0  # decode stages
     if t > 1:
         aw = clog2(t)
         rom_init(m, "wrom", wb, words, st.impl.weight_rom if st.impl else "auto")
+        # the memory output holds word a0 after reset; addr is the address of the word after it, so the
+        # memory's address comes from a register (the gather's handshake only enables the read)
+        a0 = (1 + dec) % t if dec else 0
+        rm = "rm" if dec else "rd"
         m.line(f"reg [{aw - 1}:0] addr;")
-        m.line(f"wire [{aw - 1}:0] addr_nx = (addr == {lit(t - 1, aw)}) ? {aw}'d0 : addr + {lit(1, aw)};")
         m.line("always @(posedge ap_clk) begin")
-        m.line(f"    if (!ap_rst_n) addr <= {aw}'d0;")
-        m.line("    else if (g_fire) addr <= addr_nx;")
+        m.line(f"    if (!ap_rst_n) addr <= {lit((a0 + 1) % t, aw)};")
+        m.line(f"    else if (g_fire) addr <= (addr == {lit(t - 1, aw)}) ? {aw}'d0 : addr + {lit(1, aw)};")
         m.line("end")
-        m.line(f"reg [{wb - 1}:0] rd;")
-        m.line("always @(posedge ap_clk) rd <= wrom[g_fire ? addr_nx : addr];")
+        m.line(f"reg [{wb - 1}:0] {rm};")
+        m.line(f"always @(posedge ap_clk) if (g_fire || !ap_rst_n) {rm} <= wrom[ap_rst_n ? addr : {lit(a0, aw)}];")
+        if dec:
+            m.line(f"reg [{wb - 1}:0] rd;")
+            m.line(f"always @(posedge ap_clk) if (!ap_rst_n) rd <= {lit(words[dec % t], wb)}; else if (g_fire) rd <= rm;")
     else:
         m.wire("rd", wb, lit(words[0], wb))
     sf_n = int(plan.words[0])  # words per fold when they are all equal (no fold flag): K / SIMD when sliced
-    if plan.fold_flag:
+    if plan.fold_flag and dec:  # the current word's fold-end flag (rd holds a word dec steps ahead)
+        src = "rd[0]"
+        for j in range(dec):
+            r = "fend" if j == dec - 1 else f"fend_d{j}"
+            m.line(f"reg {r};")
+            m.line(f"always @(posedge ap_clk) if (!ap_rst_n) {r} <= 1'b{words[(dec - 1 - j) % t] & 1}; "
+                   f"else if (g_fire) {r} <= {src};")
+            src = r
+    elif plan.fold_flag:
         m.line("wire fend = rd[0];")
     else:
         counter_decl(m, "sf", sf_n)
@@ -77,10 +108,30 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None, *, l
     counter_decl(m, "fold", nf)
     counter_step(m, "fold", nf, "g_fire && fend")
     m.line(f"assign {'b_pop' if lut else 'in_pop'} = g_fire && fend && {is_last('fold', nf)};")
+    if piped:
+        m.line("wire s_fire = ap_rst_n && a_valid && adv;")
+        m.line("always @(posedge ap_clk) if (!ap_rst_n) a_valid <= 1'b0; else if (adv) a_valid <= g_fire;")
+        if nf > 1:
+            m.line(f"reg [{clog2(nf) - 1}:0] a_fold;")
+        m.line(f"always @(posedge ap_clk) if (g_fire) begin a_fend <= fend;{' a_fold <= fold;' if nf > 1 else ''} end")
     # ---- lanes: gather + sum + accumulate
-    accs = (lanes or LANES[plan.style])(m, layer, plan, ar, eb)
-    if serial_s:
+    extra = ({"decode": [words[i % t] for i in range(dec)]} if dec else {}) | ({"sum_regs": 1} if piped else {})
+    accs = (lanes or LANES[plan.style])(m, layer, plan, ar, eb, **extra)
+    if serial_s and piped:
+        s_parts = [serial_g(m, layer, plan, ar, eb, raw=True)]
+    elif serial_s:
         g = serial_g(m, layer, plan, ar, eb)
+    if s_parts is not None:  # S' (in parts) travels with its word; G = gmul * S' is formed after the register
+        regs = [Op(f"a_s{i}", op.width, op.lo, op.hi) for i, op in enumerate(s_parts)]
+        for r in regs:
+            m.line(f"reg [{r.width - 1}:0] {r.name};")
+        loads = " ".join(f"{r.name} <= {op.name};" for r, op in zip(regs, s_parts))
+        m.line(f"always @(posedge ap_clk) if (g_fire) begin {loads} end")
+        g = const_mul(m, tree_sum(m, regs, "sy"), ar.gmul, "g")
+    elif piped and g is not None:  # G (of the distributed-RAM buffer) travels with its word
+        m.line(f"reg [{g.width - 1}:0] a_g;")
+        m.line(f"always @(posedge ap_clk) if (g_fire) a_g <= {g.name};")
+        g = Op("a_g", g.width, g.lo, g.hi)
     # ---- compare stage registers
     fw = clog2(nf)
     lane_w, twords = threshold_words(ar, plan)
@@ -97,20 +148,21 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None, *, l
         m.line(f"reg [{acc.width - 1}:0] c_acc{p};")
     if g is not None:
         m.line(f"reg [{g.width - 1}:0] c_g;")
+    load_c, fold_src = ("s_fire && a_fend", "a_fold") if piped else ("g_fire && fend", "fold")
     m.line("always @(posedge ap_clk) begin")
     m.line("    if (!ap_rst_n) c_valid <= 1'b0;")
-    m.line("    else if (g_fire && fend) c_valid <= 1'b1;")
+    m.line(f"    else if ({load_c}) c_valid <= 1'b1;")
     m.line("    else if (c_fire) c_valid <= 1'b0;")
     m.line("end")
     m.line("always @(posedge ap_clk) begin")
-    m.line("    if (g_fire && fend) begin")
+    m.line(f"    if ({load_c}) begin")
     for p, acc in enumerate(accs):
         m.line(f"        c_acc{p} <= {acc.name};")
     if g is not None:
         m.line(f"        c_g <= {g.name};")
     if nf > 1:
-        m.line("        c_fold <= fold;")
-        m.line("        c_thr <= trom[fold];")
+        m.line(f"        c_fold <= {fold_src};")
+        m.line(f"        c_thr <= trom[{fold_src}];")
     m.line("    end")
     m.line("end")
     cg = Op("c_g", g.width, g.lo, g.hi) if g is not None else None

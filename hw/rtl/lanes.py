@@ -30,23 +30,38 @@ def gather_vector(m: Module, vec: str, n: int, eb: int, ar: Arith) -> callable:
     return take
 
 
-def accumulate(m: Module, p: int, s: Op, ar: Arith, reset: bool = False) -> Op:
-    """Lane ``p``'s running sum over a fold's words (cleared after the fold's last word; ``reset``: also
-    by ap_rst_n, so a reset in the middle of a fold leaves nothing behind)."""
+def accumulate(m: Module, p: int, s: Op, ar: Arith, piped: bool = False) -> Op:
+    """Lane ``p``'s accumulator over a fold's words (cleared after the fold end); ``piped``: the words come
+    from the pipeline register (``s_fire`` / ``a_fend``) instead of the gather (``g_fire`` / ``fend``)."""
     lo, hi = ar.a_lo, ar.a_hi
     w = ar.acc_w
+    fire, fend = ("s_fire", "a_fend") if piped else ("g_fire", "fend")
     if s.width > w:
         raise HardwareError(f"internal: lane sum of {s.width} bits exceeds the {w}-bit accumulator")
     m.line(f"reg [{w - 1}:0] acc{p};")
     nx = m.wire(f"acc_nx{p}", w, f"acc{p} + {ext(s, w)}")
-    if reset:
-        m.line(f"always @(posedge ap_clk) if (!ap_rst_n) acc{p} <= {w}'d0; else if (g_fire) acc{p} <= fend ? {w}'d0 : {nx};")
-    else:
-        m.line(f"always @(posedge ap_clk) if (g_fire) acc{p} <= fend ? {w}'d0 : {nx};")
+    m.line(f"always @(posedge ap_clk) if (!ap_rst_n) acc{p} <= {w}'d0; else if ({fire}) acc{p} <= {fend} ? {w}'d0 : {nx};")
     return Op(nx, w, lo, hi)
 
 
-def lanes_sparse(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int) -> list[Op]:
+def lane_sum(m: Module, p: int, vals: list[Op], ar: Arith, piped: bool = False) -> Op:
+    """Adder tree + accumulator of lane ``p``; ``piped``: the gathered values are registered first (the
+    pipeline register between gather and adder tree, see :mod:`sbnn.arch.depth`)."""
+    if piped and vals:
+        regs = [Op(f"pv{p}_{s}", v.width, v.lo, v.hi) for s, v in enumerate(vals)]
+        for r in regs:
+            m.line(f"reg [{r.width - 1}:0] {r.name};")
+        m.line(f"always @(posedge ap_clk) if (g_fire) begin {' '.join(f'{r.name} <= {v.name};' for r, v in zip(regs, vals))} end")
+        vals = regs
+    return accumulate(m, p, tree_sum(m, vals, f"ls{p}_"), ar, piped)
+
+
+def lanes_sparse(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, decode: list[int] | None = None,
+                 sum_regs: int = 0) -> list[Op]:
+    """Zero-skipping lanes. ``decode`` (the weight memory's first words, one per decode stage): ``rd`` holds
+    a word that many steps ahead, whose slot positions are decoded into registers (indices as they are; gap
+    codes summed by a parallel prefix), so the gather starts from flip-flops (see :mod:`sbnn.arch.depth`).
+    ``sum_regs``: the gathered values are registered before the adder trees (:func:`lane_sum`)."""
     k, pe, simd, cb = layer.in_features, plan.pe, plan.simd, plan.code_bits
     seg = plan.gather == "segmented"
     n = k // simd if seg else k
@@ -67,6 +82,10 @@ def lanes_sparse(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int) -> li
     e = (1 << cb) - 1
     out = []
     for p in range(pe):
+        if decode is not None:
+            vals = [takes[s](pos, f"{p}_{s}", p * simd + s) for s, pos in enumerate(_decoded(m, plan, p, pw, decode))]
+            out.append(lane_sum(m, p, vals, ar, sum_regs > 0))
+            continue
         vals = []
         prev = f"q{p}"
         if plan.coding == "delta" and not seg:
@@ -85,13 +104,104 @@ def lanes_sparse(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int) -> li
                 take_it = f"({code} != {cb}'d0) && ({code} != {lit(e, cb)})"
                 pos = m.wire(f"pos{p}_{s}", pw, f"({take_it}) ? {qs} : {pw}'d0")
                 if seg:
-                    m.line(f"always @(posedge ap_clk) if (g_fire) {prev} <= fend ? {pw}'d0 : {qs};")
+                    m.line(f"always @(posedge ap_clk) if (!ap_rst_n) {prev} <= {pw}'d0; "
+                           f"else if (g_fire) {prev} <= fend ? {pw}'d0 : {qs};")
                 prev = qs
             vals.append(takes[s](pos, f"{p}_{s}", p * simd + s))
         if plan.coding == "delta" and not seg:
-            m.line(f"always @(posedge ap_clk) if (g_fire) q{p} <= fend ? {pw}'d0 : {prev};")
-        out.append(accumulate(m, p, tree_sum(m, vals, f"ls{p}_"), ar))
+            m.line(f"always @(posedge ap_clk) if (!ap_rst_n) q{p} <= {pw}'d0; else if (g_fire) q{p} <= fend ? {pw}'d0 : {prev};")
+        out.append(lane_sum(m, p, vals, ar, sum_regs > 0))
     return out
+
+
+def _sklansky(vals: list, levels: range, add) -> list:
+    """Levels ``levels`` of a Sklansky parallel prefix sum over ``vals`` (level l adds, to every item in the
+    upper half of a block of 2**(l+1), the last item of the lower half); ``add`` builds one sum."""
+    vals = list(vals)
+    for lv in levels:
+        d = 1 << lv
+        vals = [add(vals[i], vals[(i // d) * d - 1]) if (i // d) % 2 else vals[i] for i in range(len(vals))]
+    return vals
+
+
+def _decoded(m: Module, plan: MVUPlan, p: int, pw: int, words: list[int]) -> list[str]:
+    """Lane ``p``'s slot positions from registers holding the current word's decoded codes. ``words``: the
+    weight memory's first words, one per decode stage (``rd`` holds the word that many steps ahead; the
+    stage registers reset to those words' values). Index codes are registered as they are; gap codes as
+    their running sums within the word (a Sklansky parallel prefix over the slots, modulo 2**pw: a lane
+    never passes K; with two stages, half its levels in each) and take flags, so the gather step only
+    adds the lane pointer ``q`` (full gather) or the slot's pointer (segmented)."""
+    simd, cb = plan.simd, plan.code_bits
+    e = (1 << cb) - 1
+    seg = plan.gather == "segmented"
+    stages = len(words)
+    lo = [1 + (p * simd + s) * cb for s in range(simd)]
+    index = plan.coding == "index"
+    width = cb if index else pw
+    n_lv = 0 if index or seg else (simd - 1).bit_length()
+    cut = -(-n_lv // 2) if stages > 1 else n_lv  # prefix levels before the last stage
+    mod = 1 << pw
+
+    def first(word: int) -> tuple[list[int], int]:  # decoded values of a word (Python), up to the cut
+        codes = [(word >> b) & e for b in lo]
+        take = sum(int(c not in (0, e)) << s for s, c in enumerate(codes))
+        if index:
+            return codes, take
+        return _sklansky([e - 1 if c == e else c for c in codes], range(cut), lambda x, y: (x + y) % mod), take
+
+    # stage 1 from rd: codes / advances (+ the first prefix levels) and take flags
+    if index:
+        cur = [f"rd[{b + cb - 1}:{b}]" for b in lo]
+        take = None
+    else:
+        adv = []
+        for s, b in enumerate(lo):
+            c = f"rd[{b + cb - 1}:{b}]"
+            a = m.wire(f"da{p}_{s}", cb, f"({c} == {lit(e, cb)}) ? {lit(e - 1, cb)} : {c}")
+            adv.append(m.wire(f"dx{p}_{s}", pw, ext(Op(a, cb, 0, e), pw)) if cb < pw else a)
+        take = m.wire(f"dt{p}", simd, "{" + ", ".join(f"({f'rd[{b + cb - 1}:{b}]'} != {cb}'d0) && "
+                                                      f"({f'rd[{b + cb - 1}:{b}]'} != {lit(e, cb)})"
+                                                      for b in reversed(lo)) + "}")
+        cur = _sklansky(adv, range(cut), lambda x, y: m.wire(m.fresh(f"dp{p}_"), pw, f"{x} + {y}"))
+    for j in range(stages):  # stage j's registers hold the word stages - 1 - j steps ahead
+        vals0, take0 = first(words[stages - 1 - j])
+        if j == stages - 1 and n_lv > cut:  # the last stage completes the prefix
+            vals0 = _sklansky(vals0, range(cut, n_lv), lambda x, y: (x + y) % mod)
+            cur = _sklansky(cur, range(cut, n_lv), lambda x, y: m.wire(m.fresh(f"dp{p}_"), pw, f"{x} + {y}"))
+        tag = "" if j == stages - 1 else f"{j}_"
+        regs = [f"{'dc' if index else 'ds'}{p}_{tag}{s}" for s in range(simd)]
+        for r in regs:
+            m.line(f"reg [{width - 1}:0] {r};")
+        rst = " ".join(f"{r} <= {lit(v, width)};" for r, v in zip(regs, vals0))
+        nxt = " ".join(f"{r} <= {v};" for r, v in zip(regs, cur))
+        if take is not None:
+            m.line(f"reg [{simd - 1}:0] dtake{p}{tag.rstrip('_')};")
+            rst += f" dtake{p}{tag.rstrip('_')} <= {lit(take0, simd)};"
+            nxt += f" dtake{p}{tag.rstrip('_')} <= {take};"
+            take = f"dtake{p}{tag.rstrip('_')}"
+        m.line("always @(posedge ap_clk) begin")
+        m.line(f"    if (!ap_rst_n) begin {rst} end")
+        m.line(f"    else if (g_fire) begin {nxt} end")
+        m.line("end")
+        cur = regs
+    if index:
+        return cur
+    pos = []
+    if seg:
+        for s in range(simd):
+            m.line(f"reg [{pw - 1}:0] q{p}_{s};")
+            qs = m.wire(f"qs{p}_{s}", pw, f"q{p}_{s} + ds{p}_{s}")
+            m.line(f"always @(posedge ap_clk) if (!ap_rst_n) q{p}_{s} <= {pw}'d0; "
+                   f"else if (g_fire) q{p}_{s} <= fend ? {pw}'d0 : {qs};")
+            pos.append(m.wire(f"pos{p}_{s}", pw, f"dtake{p}[{s}] ? {qs} : {pw}'d0"))
+        return pos
+    m.line(f"reg [{pw - 1}:0] q{p};")
+    for s in range(simd):
+        qs = m.wire(f"qs{p}_{s}", pw, f"q{p} + ds{p}_{s}")
+        pos.append(m.wire(f"pos{p}_{s}", pw, f"dtake{p}[{s}] ? {qs} : {pw}'d0"))
+    m.line(f"always @(posedge ap_clk) if (!ap_rst_n) q{p} <= {pw}'d0; "
+           f"else if (g_fire) q{p} <= fend ? {pw}'d0 : qs{p}_{simd - 1};")
+    return pos
 
 
 def input_slice(m: Module, k: int, simd: int, eb: int) -> str:
@@ -105,7 +215,9 @@ def input_slice(m: Module, k: int, simd: int, eb: int) -> str:
     return m.wire("xs", simd * eb, "in_data")
 
 
-def lanes_dense(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int) -> list[Op]:
+def lanes_dense(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, sum_regs: int = 0) -> list[Op]:
+    """FINN-like XNOR lanes: the SIMD-wide slice selected by the slice counter, XNOR (bits) or masked
+    elements, popcount / sum, accumulate; ``sum_regs``: registered before the adder trees."""
     k, pe, simd = layer.in_features, plan.pe, plan.simd
     input_slice(m, k, simd, eb)
     out = []
@@ -117,14 +229,15 @@ def lanes_dense(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int) -> lis
                 vals.append(Op(m.wire(f"t{p}_{s}", 1, f"~({wbit} ^ xs[{s}])"), 1, 0, 1))
             else:
                 vals.append(Op(m.wire(f"t{p}_{s}", eb, f"{wbit} ? xs[{s * eb + eb - 1}:{s * eb}] : {eb}'d0"), eb, ar.elo, ar.ehi))
-        out.append(accumulate(m, p, tree_sum(m, vals, f"ls{p}_"), ar))
+        out.append(lane_sum(m, p, vals, ar, sum_regs > 0))
     return out
 
 
-def serial_g(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int) -> Op:
+def serial_g(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, raw: bool = False) -> Op:
     """G = gmul * S' of a dense folded MVU, S' summed over the SIMD-wide slices ``xs`` of the first fold
     (a SIMD-input adder and an accumulator instead of a K-input tree). At the first fold's last word the
-    running sum is complete (``s_nx``); later folds use the stored total."""
+    running sum is complete (``s_nx``); later folds use the stored total. ``raw``: S' itself (the caller
+    forms G after a pipeline register)."""
     k, simd = layer.in_features, plan.simd
     nf, sf_n = plan.folds.shape[0], k // simd
     elems = ([Op(f"xs[{j}]", 1, 0, 1) for j in range(simd)] if eb == 1 else
@@ -137,7 +250,7 @@ def serial_g(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int) -> Op:
     m.wire("s_nx", sw, f"({is_first('sf', sf_n)} ? {sw}'d0 : s_acc) + {ext(step, sw)}")
     m.line(f"always @(posedge ap_clk) if (g_fire && {first_fold}) s_acc <= s_nx;")
     src = m.wire("s_src", sw, f"{first_fold} ? s_nx : s_acc") if nf > 1 else "s_nx"
-    return const_mul(m, Op(src, sw, lo, hi), ar.gmul, "g")
+    return Op(src, sw, lo, hi) if raw else const_mul(m, Op(src, sw, lo, hi), ar.gmul, "g")
 
 
 #: a lanes emitter: (module, layer, plan, arithmetic, element bits) -> every lane's accumulator

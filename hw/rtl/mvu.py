@@ -41,16 +41,28 @@ def mvu_unrolled(name: str, st: Stage, layer: MVU, load: Stage | None = None) ->
     bits = layer.weight_bits
     used = np.ones(k, bool) if (ar.gmul or not plan.skip_zeros) else bits.any(axis=0)
     m = Module(name, f"Unrolled MVU {layer.name}: {mch} x {k}, {'zero-skipping' if plan.skip_zeros else 'dense XNOR'}.")
+    reg = bool(st.info.get("out_reg"))  # the channel sums are registered (sbnn.arch.depth.unrolled_timing)
     unit_ports(m, k * eb, mch * ar.out_bits, None if used.all() else "inputs whose weight column is all zero are skipped",
-               clocked=False, in_sum=st.in_sum)
+               clocked=reg, in_sum=st.in_sum)
     elem = elements(m, layer, eb, ar)
     if st.in_sum:  # S' formed by the producer
         g = const_mul(m, Op("in_sum", st.in_sum, ar.s_lo, ar.s_hi), ar.gmul, "g")
     else:
         g = shared_g(m, [elem(i) for i in range(k)], ar) if ar.gmul else None
-    m.line("wire fire = ap_rst_n && in_valid && out_ready;")
-    m.line("assign in_pop = fire;")
-    m.line("assign out_push = fire;")
+    if reg:  # one vector in the register: it is taken when empty or leaving
+        m.line("reg v;")
+        m.line("wire fire = ap_rst_n && in_valid && (!v || out_ready);")
+        m.line("assign in_pop = fire;")
+        m.line("assign out_push = ap_rst_n && v && out_ready;")
+        m.line("always @(posedge ap_clk) if (!ap_rst_n) v <= 1'b0; else if (fire) v <= 1'b1; else if (out_ready) v <= 1'b0;")
+        if g is not None:
+            m.line(f"reg [{g.width - 1}:0] rg;")
+            m.line(f"always @(posedge ap_clk) if (fire) rg <= {g.name};")
+            g = Op("rg", g.width, g.lo, g.hi)
+    else:
+        m.line("wire fire = ap_rst_n && in_valid && out_ready;")
+        m.line("assign in_pop = fire;")
+        m.line("assign out_push = fire;")
     inv: dict[int, Op] = {}
     outs = []
     for c in range(mch):
@@ -66,6 +78,10 @@ def mvu_unrolled(name: str, st: Stage, layer: MVU, load: Stage | None = None) ->
                         inv[i] = Op(m.wire(f"nx{i}", 1, f"~in_data[{i}]"), 1, 0, 1)
                     terms.append(inv[i])
         a = tree_sum(m, terms, f"a{c}_")
+        if reg and a.name[0] not in "0123456789":  # a constant sum (no inputs) needs no register
+            m.line(f"reg [{a.width - 1}:0] ra{c};")
+            m.line(f"always @(posedge ap_clk) if (fire) ra{c} <= {a.name};")
+            a = Op(f"ra{c}", a.width, a.lo, a.hi)
         y = y_sum(m, g, a, ar, f"{c}")
         if ar.theta is None:
             sc = m.wire(f"sc{c}", ar.yw, f"{y} - {lit(int(ar.off[c]), ar.yw)}")

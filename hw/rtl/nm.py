@@ -22,8 +22,8 @@ from sbnn.arch.schedule import MVUPlan, layer_structure
 from sbnn.errors import HardwareError
 from sbnn.hw.rtl.arith import Arith
 from sbnn.hw.rtl.folded import mvu_folded
-from sbnn.hw.rtl.lanes import accumulate, input_slice
-from sbnn.hw.rtl.verilog import Module, Op, clog2, lit, tree_sum
+from sbnn.hw.rtl.lanes import input_slice, lane_sum
+from sbnn.hw.rtl.verilog import Module, Op, clog2, lit
 from sbnn.ir.model import MVU
 
 
@@ -57,7 +57,7 @@ def nm_words(layer: MVU, plan: MVUPlan) -> list[int]:
     return words
 
 
-def lanes_nm(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int) -> list[Op]:
+def lanes_nm(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, sum_regs: int = 0) -> list[Op]:
     """Every lane: N picks per group of the slice through G:1 multiplexers, summed and accumulated."""
     st = layer_structure(layer)
     g, n, cb = st.size, st.n, plan.code_bits
@@ -83,7 +83,7 @@ def lanes_nm(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int) -> list[O
                 continue
             idx = m.wire(f"vi{p}_{s}", iw, f"{{{iw - cb}'d0, {code}}} * {lit(eb, iw)}")
             vals.append(Op(m.wire(f"v{p}_{s}", eb, f"{grp}[{idx} +: {eb}]"), eb, ar.elo, ar.ehi))
-        out.append(accumulate(m, p, tree_sum(m, vals, f"ls{p}_"), ar, reset=True))
+        out.append(lane_sum(m, p, vals, ar, sum_regs > 0))
     return out
 
 

@@ -1,4 +1,5 @@
-"""Per-instance and per-layer resources of a synthesized design, their totals and the device utilisation.
+"""Per-instance and per-layer resources of a synthesized design, their totals and the device utilisation,
+and (Yosys) every stage's logic depth with an Fmax estimate (:mod:`sbnn.hw.synth.timing`).
 
 LUT-RAM and SRL primitives are converted to the LUTs they occupy (as Vivado's "Slice LUTs" does), so the
 Yosys and the Vivado paths report the same columns.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sbnn.arch.depth import CLOCK_MARGIN_NS, DELAYS_NS
 from sbnn.hw.rtl.design import Design
 from sbnn.hw.synth.device import DEVICE
 
@@ -63,6 +65,25 @@ class SynthReport:
     elapsed_s: float = 0.0
     cached: bool = False
     log: str = ""
+    timing: dict[str, dict] = field(default_factory=dict)  # instance -> its longest path (timing.StageTiming)
+
+    @property
+    def fmax_mhz(self) -> float | None:
+        """The design's Fmax estimate: its slowest stage's (None without a timing analysis)."""
+        return min((t["fmax_mhz_estimate"] for t in self.timing.values()), default=None)
+
+    def critical(self) -> tuple[str, dict] | None:
+        """The instance with the longest path, and that path."""
+        return max(self.timing.items(), key=lambda kv: kv[1]["delay_ns"], default=None)
+
+    def timing_json(self) -> dict:
+        crit = self.critical()
+        return {"estimate": True, "fmax_mhz_estimate": self.fmax_mhz, "critical_instance": crit[0] if crit else None,
+                "model_ns": DELAYS_NS, "clock_margin_ns": CLOCK_MARGIN_NS,
+                "note": "LUT levels and delays of the longest register-to-register path ending in each instance, "
+                        "from Yosys' mapped netlist with average cell and net delays of the xc7z020 -1 (no "
+                        "placement or routing): an estimate, not a timing sign-off",
+                "instances": self.timing}
 
     def utilization(self) -> dict[str, float]:
         t = self.total
@@ -82,21 +103,37 @@ class SynthReport:
         return {"tool": self.tool, "device": DEVICE, "top": self.top, "layers": self.layers, "instances": self.instances,
                 "total": self.total, "bram36_equivalent": bram36(self.total),
                 "utilization_percent": {k: round(v, 2) for k, v in self.utilization().items()},
-                "fits": self.fits, "over": self.over(), "elapsed_s": round(self.elapsed_s, 2), "cached": self.cached}
+                "fits": self.fits, "over": self.over(), "elapsed_s": round(self.elapsed_s, 2), "cached": self.cached,
+                **({"timing": self.timing_json()} if self.timing else {})}
 
     def markdown(self) -> str:
         cols = ["LUT", "LUTRAM", "SRL", "FF", "CARRY4", "BRAM18", "BRAM36", "DSP"]
+        tcols = ["levels", "Fmax est. (MHz)"] if self.timing else []
         lines = [f"# Synthesis ({self.tool}, {DEVICE['part']}) of `{self.top}`", "",
-                 "| layer | units | " + " | ".join(cols) + " |", "|---|---|" + "---:|" * len(cols)]
+                 "| layer | units | " + " | ".join(cols + tcols) + " |", "|---|---|" + "---:|" * len(cols + tcols)]
         for row in self.layers:
-            lines.append(f"| {row['layer']} | {', '.join(row['units'])} | " + " | ".join(str(row[c]) for c in cols) + " |")
-        lines.append("| **total** | | " + " | ".join(f"**{self.total[c]}**" for c in cols) + " |")
+            tv = [str(row.get("levels", "-")), f"{row['fmax_mhz_estimate']:.0f}" if "fmax_mhz_estimate" in row else "-"]
+            lines.append(f"| {row['layer']} | {', '.join(row['units'])} | " + " | ".join(
+                [str(row[c]) for c in cols] + (tv if self.timing else [])) + " |")
+        fm = self.fmax_mhz
+        lines.append("| **total** | | " + " | ".join([f"**{self.total[c]}**" for c in cols] + (
+            ["", f"**{fm:.0f}**"] if self.timing else [])) + " |")
         u = self.utilization()
         lines += ["", f"Utilisation of the {DEVICE['name']}: LUT {u['LUT']:.1f}% of {DEVICE['LUT']:,} (LUT-RAM+SRL "
                   f"{u['LUTRAM']:.1f}% of {DEVICE['LUTRAM']:,}), FF {u['FF']:.1f}% of {DEVICE['FF']:,}, "
                   f"BRAM {bram36(self.total):g} BRAM36-eq. = {u['BRAM36']:.1f}% of {DEVICE['BRAM36']}, "
                   f"DSP {u['DSP']:.1f}% of {DEVICE['DSP']}.", ""]
         lines.append("**Fits the device.**" if self.fits else f"**Does NOT fit the device: {', '.join(self.over())}.**")
+        crit = self.critical()
+        if crit:
+            inst, t = crit
+            lines += ["", f"Timing (an **estimate**): the longest register-to-register path ends in `{inst}`: "
+                      f"{t['levels']} LUT levels and {t['carry4']} CARRY4, ~{t['delay_ns']:.2f} ns "
+                      f"(`{t['start']}` -> `{t['end']}`), so about {fm:.0f} MHz. Levels and delays come from "
+                      "Yosys' mapped netlist with average xc7z020 -1 cell and net delays (LUT "
+                      f"{DELAYS_NS['lut']} ns + net {DELAYS_NS['net']} ns per level, flip-flop clock-to-out "
+                      f"{DELAYS_NS['ff_clk_to_q']} ns; no placement or routing): Vivado's timing report is the "
+                      "real figure."]
         return "\n".join(lines) + "\n"
 
 
@@ -104,19 +141,31 @@ def bram36(t: dict[str, int]) -> float:
     return t["BRAM36"] + t["BRAM18"] / 2
 
 
-def group_layers(design: Design, instances: dict[str, dict[str, int]]) -> list[dict]:
-    """Instances -> one row per IR layer (its stages and their output FIFOs) plus the top-level glue."""
+def group_layers(design: Design, instances: dict[str, dict[str, int]], timing: dict[str, dict] | None = None) -> list[dict]:
+    """Instances -> one row per IR layer (its stages and their output FIFOs) plus the top-level glue;
+    with ``timing``, each row also gets its deepest path (``levels``, ``fmax_mhz_estimate``)."""
+    timing = timing or {}
     rows = []
+
+    def worst(insts: list[str]) -> dict:
+        ts = [timing[i] for i in insts if i in timing]
+        if not ts:
+            return {}
+        t = max(ts, key=lambda v: v["delay_ns"])
+        return {"levels": t["levels"], "carry4_on_path": t["carry4"], "delay_ns": t["delay_ns"],
+                "fmax_mhz_estimate": t["fmax_mhz_estimate"]}
+
     for idx, layer in enumerate(design.model.layers):
-        units, tot = [], dict.fromkeys(RESOURCES, 0)
+        units, tot, insts = [], dict.fromkeys(RESOURCES, 0), []
         for i, st in enumerate(design.stages):
             if st.layer != idx:
                 continue
             for inst in (f"u_{st.name}", f"u_fifo{i}"):
                 if inst in instances:
                     units.append(inst[2:])
+                    insts.append(inst)
                     tot = add(tot, instances[inst])
-        rows.append({"layer": layer.name, "units": units, **tot})
+        rows.append({"layer": layer.name, "units": units, **tot, **worst(insts)})
     glue = instances.get("(top)", dict.fromkeys(RESOURCES, 0))
-    rows.append({"layer": "(top: AXI glue)", "units": ["top"], **glue})
+    rows.append({"layer": "(top: AXI glue)", "units": ["top"], **glue, **worst(["(top)"])})
     return rows

@@ -2,12 +2,14 @@
 
 The hierarchy is kept (one module instance per pipeline stage and FIFO), and Yosys' JSON ``stat`` is read
 per module, so every layer gets its own LUT / FF / CARRY4 / LUTRAM / SRL / BRAM / DSP counts. LUT-RAM and
-SRL primitives are converted to the LUTs they occupy (as Vivado's "Slice LUTs" does). Results are cached
-by the hash of the Verilog and the script, because the WebAssembly Yosys is slow-ish.
+SRL primitives are converted to the LUTs they occupy (as Vivado's "Slice LUTs" does). The mapped netlist
+(``write_json``) gives every stage's logic depth and an Fmax estimate (:mod:`sbnn.hw.synth.timing`).
+Results are cached by the hash of the Verilog and the script, because the WebAssembly Yosys is slow-ish.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import time
@@ -17,6 +19,7 @@ from sbnn.errors import HardwareError
 from sbnn.fmt import duration
 from sbnn.hw.rtl.design import Design
 from sbnn.hw.synth.report import SynthReport, add, classify, group_layers
+from sbnn.hw.synth.timing import TIMING_VERSION, analyze
 from sbnn.runs import write_atomic, write_json
 from sbnn.tools import ToolError, ToolTimeout, cache_dir, require_tool
 
@@ -58,6 +61,10 @@ def choose_abc(design: Design, abc: str) -> tuple[str, str | None]:
                  f"10 minutes (--set yosys_abc=fast: about {fast})")
 
 
+#: the mapped netlist of the design's own modules (for :mod:`sbnn.hw.synth.timing`)
+NETLIST = "netlist.json"
+
+
 def yosys_script(design: Design, files: list[str], stat_json: str, options: str = "", abc: str = "default") -> str:
     if abc not in ABC_SCRIPTS:
         raise HardwareError(f"unknown ABC script {abc!r} (use one of {', '.join(ABC_SCRIPTS)})")
@@ -65,7 +72,8 @@ def yosys_script(design: Design, files: list[str], stat_json: str, options: str 
     pad = f'scratchpad -set abc9.script "{ABC_SCRIPTS[abc]}"\n' if ABC_SCRIPTS[abc] else ""
     return (f"{reads}\n{pad}hierarchy -check -top {design.top}\n"
             f"synth_xilinx -family xc7 -top {design.top} -noiopad {options}\n"
-            f"tee -q -o {stat_json} stat -json\n")
+            f"tee -q -o {stat_json} stat -json\n"
+            f"select *\nwrite_json -selected -noscopeinfo {NETLIST}\nselect -clear\n")
 
 
 def _script_and_cache(design: Design, options: str, abc: str) -> tuple[str, Path]:
@@ -87,13 +95,19 @@ def run_yosys(design: Design, rtl_dir: str | Path, options: str = "", timeout: f
     rtl_dir = Path(rtl_dir)
     script, cpath = _script_and_cache(design, options, abc)
     yosys = require_tool("yosys", "synthesize the generated RTL")
+    npath = cpath.with_suffix(".netlist.json.gz")  # kept so that a new timing model needs no new synthesis
     if use_cache and cpath.exists():
         try:
             data = json.loads(cpath.read_text())
-            rep = _report(design, data["stat"], "yosys", data.get("elapsed_s", 0.0))
+            timing = data.get("timing", {}).get(TIMING_VERSION)
+            if timing is None:
+                timing = _timing(design, gzip.decompress(npath.read_bytes()))
+                data.setdefault("timing", {})[TIMING_VERSION] = timing
+                write_json(cpath, data)
+            rep = _report(design, data["stat"], "yosys", data.get("elapsed_s", 0.0), timing)
             rep.cached = True
             return rep
-        except (ValueError, KeyError):
+        except (ValueError, KeyError, OSError):
             pass
     write_atomic(rtl_dir / "synth.ys", script)
     t0 = time.time()
@@ -105,15 +119,31 @@ def run_yosys(design: Design, rtl_dir: str | Path, options: str = "", timeout: f
         raise HardwareError(f"Yosys synthesis failed: {exc}") from None
     elapsed = time.time() - t0
     stat = json.loads((rtl_dir / "stat.json").read_text())
+    netlist = rtl_dir / NETLIST
+    try:
+        raw = netlist.read_bytes()
+    finally:
+        netlist.unlink(missing_ok=True)  # large: the cache keeps it compressed, the report what matters
+    timing = _timing(design, raw)
     if use_cache:
         try:
-            write_json(cpath, {"stat": stat, "elapsed_s": elapsed})
+            npath.parent.mkdir(parents=True, exist_ok=True)
+            npath.write_bytes(gzip.compress(raw, 6))
+            write_json(cpath, {"stat": stat, "elapsed_s": elapsed, "timing": {TIMING_VERSION: timing}})
         except OSError:
             pass
-    return _report(design, stat, "yosys", elapsed)
+    return _report(design, stat, "yosys", elapsed, timing)
 
 
-def _report(design: Design, stat: dict, tool: str, elapsed: float) -> SynthReport:
+def _timing(design: Design, netlist: bytes) -> dict[str, dict]:
+    try:
+        return {k: v.to_json() for k, v in analyze(json.loads(netlist), design.top,
+                                                    {n[:-2] for n in design.files}).items()}
+    except ValueError as exc:
+        raise HardwareError(f"timing analysis of the Yosys netlist failed: {exc}") from None
+
+
+def _report(design: Design, stat: dict, tool: str, elapsed: float, timing: dict | None = None) -> SynthReport:
     mods = {name.lstrip("\\"): m for name, m in stat["modules"].items()}
     own = {name: classify(m.get("num_cells_by_type", {})) for name, m in mods.items()}
     top = design.top
@@ -128,7 +158,8 @@ def _report(design: Design, stat: dict, tool: str, elapsed: float) -> SynthRepor
             instances[inst] = own[sub]
             for _ in range(n):
                 total = add(total, _subtree(sub, mods, own))
-    return SynthReport(tool, top, instances, total, group_layers(design, instances), elapsed)
+    return SynthReport(tool, top, instances, total, group_layers(design, instances, timing or {}), elapsed,
+                       timing=timing or {})
 
 
 def _subtree(name: str, mods: dict, own: dict) -> dict[str, int]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sbnn.arch.decompose import decomposition, sum_bits
+from sbnn.arch.depth import DEFAULT_CLOCK_MHZ, mvu_timing, unrolled_timing
 from sbnn.arch.folding import resolve_impls
 from sbnn.arch.impl import LayerImpl
 from sbnn.arch.options import LUTRAM_BUFFERS
@@ -62,6 +63,12 @@ class Stage:
     @property
     def folded(self) -> bool:
         return self.kind == "mvu" and self.plan is not None and self.plan.style != "unrolled"
+
+    @property
+    def registered(self) -> bool:
+        """An MVU whose result waits in a register before its output FIFO: folded, or unrolled with its
+        channel sums registered (``info["out_reg"]``, timed as a folded MVU of one word)."""
+        return self.folded or bool(self.info.get("out_reg"))
 
     @property
     def load_clocks(self) -> int:
@@ -128,12 +135,14 @@ def default_pixels_per_beat(model_input: tuple[int, int, int], bits: int, first_
 
 
 def build_pipeline(model: IRModel, impls: Mapping[str, LayerImpl] | None = None, pixels_per_beat: int | None = None,
-                   max_input_bits: int = 1024, **defaults) -> list[Stage]:
+                   max_input_bits: int = 1024, clock_mhz: float = DEFAULT_CLOCK_MHZ, **defaults) -> list[Stage]:
     """The stage chain of the generated accelerator for an IR model (layers may end before the score layer).
 
     ``impls`` maps MVU names to their implementations (as resolved by :mod:`sbnn.arch.folding`); an MVU
     without one gets its IR folding and ``defaults`` (the keyword arguments of
-    :func:`sbnn.arch.folding.resolve_impls`: one style, gather, coding ... for the whole design)."""
+    :func:`sbnn.arch.folding.resolve_impls`: one style, gather, coding ... for the whole design). Folded
+    MVUs are pipelined for ``clock_mhz`` (:func:`sbnn.arch.depth.mvu_timing`: ``info["decode"]``,
+    ``info["sum_regs"]``)."""
     impls = resolve_impls(model, impls, **defaults)
     h, w, c = (int(v) for v in model.input.shape)
     vt = model.input.type
@@ -168,7 +177,7 @@ def build_pipeline(model: IRModel, impls: Mapping[str, LayerImpl] | None = None,
                                 consume=_ones(h * w), produce=prod, info={"kernel": k}))
             h, w = h // k, w // k
         else:
-            stages += _mvu_stages(layer, i, tag, plans[i], impls[layer.name], (h, w, c), eb, signed, per)
+            stages += _mvu_stages(layer, i, tag, plans[i], impls[layer.name], (h, w, c), eb, signed, per, clock_mhz)
             h, w = layer.out_shape[:2]
             c = layer.out_channels
             eb, signed = (1, False) if not layer.is_output else (layer.out_type.bits, True)
@@ -219,7 +228,7 @@ def _link_sums(model: IRModel, stages: list[Stage]) -> None:
 
 
 def _mvu_stages(layer: MVU, i: int, tag: str, plan: MVUPlan, impl: LayerImpl, shape: tuple[int, int, int],
-                eb: int, signed: bool, per: int) -> list[Stage]:
+                eb: int, signed: bool, per: int, clock_mhz: float = DEFAULT_CLOCK_MHZ) -> list[Stage]:
     """The stages of one MVU layer: [sliding window | collector], [load], mvu."""
     h, w, c = shape
     out: list[Stage] = []
@@ -260,8 +269,28 @@ def _mvu_stages(layer: MVU, i: int, tag: str, plan: MVUPlan, impl: LayerImpl, sh
                pixels_per_beat=ppb, impl=impl)
     if not st.folded:
         st.consume, st.produce = _ones(vectors), _ones(vectors)
+        if plan.style == "unrolled":  # registered channel sums: timed like a folded MVU of one word
+            emax = 1 if eb == 1 else (1 << (eb - 1) if signed else (1 << eb) - 1)
+            span = layer.in_features if not plan.skip_zeros else int(layer.nnz.max(initial=0))
+            reg, path = unrolled_timing(k=layer.in_features, span=span, eb=eb, acc_bits=(span * emax).bit_length() + 1,
+                                        gmul=decomposition(layer, plan.skip_zeros)[0], clock_mhz=clock_mhz)
+            st.info.update({"out_reg": reg, "path_ns": round(path, 2)})
+    else:
+        st.info.update(_pipelining(layer, plan, impl, eb, signed, clock_mhz))
     out.append(st)
     return out
+
+
+def _pipelining(layer: MVU, plan: MVUPlan, impl: LayerImpl, eb: int, signed: bool, clock_mhz: float) -> dict:
+    """How a folded MVU is pipelined at ``clock_mhz`` (see :mod:`sbnn.arch.depth`)."""
+    k = layer.in_features
+    emax = 1 if eb == 1 else (1 << (eb - 1) if signed else (1 << eb) - 1)
+    span = k if plan.style == "dense" else int(layer.nnz.max(initial=0))
+    est = mvu_timing(k=k, pe=plan.pe, simd=plan.simd, eb=eb, style=plan.style, gather=plan.gather, coding=plan.coding,
+                     code_bits=plan.code_bits, acc_bits=(max(span, plan.simd) * emax).bit_length() + int(signed),
+                     words=plan.T, rom_in_bram=impl.weight_rom != "distributed", banks=lutram_banks(k),
+                     gmul=decomposition(layer, plan.skip_zeros)[0], clock_mhz=clock_mhz)
+    return {"decode": est.decode, "sum_regs": est.sum_regs, "path_ns": round(est.worst_ns, 2)}
 
 
 def ident(name: str) -> str:

@@ -94,7 +94,44 @@ def check_design_run(design, res, model, upto, x, *, timing: bool = True) -> Non
         assert out.interval == design.perf.interval
 
 
+def check_epochs(design, res, model, upto, x, plan, *, timing: bool = True) -> None:
+    """A run with mid-frame resets (:mod:`sbnn.hw.rtlsim.resets`): in every epoch, every frame that came
+    out equals the bit-exact simulator, the epoch ended with the frames the cycle model says (input
+    always valid, output always ready: ``timing``), and every beat's edge, counted from the epoch's
+    first offered input beat, equals the cycle model's; the final epoch delivers all its frames."""
+    from sbnn.hw.rtlsim.api import model_edges
+    from sbnn.hw.rtlsim.resets import epoch_frames
+    from sbnn.hw.stream import unpack_output
+
+    want = expected(model, upto, x) if upto else Simulator(model).run(x).scores
+    per, nb = design.stream.out_beats, design.stream.in_beats
+    assert int(res.out_epoch.max(initial=0)) <= len(plan.resets) and len(res.epoch_first_valid) == len(plan.resets) + 1
+    for e, (name, cut) in enumerate(zip(plan.names, plan.cut)):
+        ep = res.epoch(e)
+        frames = epoch_frames(plan, e, x.shape[0])
+        tag = f"{design.name}, epoch {e} (reset at {name or 'end'}, x_seed {res.x_seed})"
+        done = ep.out_cycles.size // per
+        assert done <= frames.size, f"{tag}: more output frames than input frames"
+        got = unpack_output(design.stream, ep.out_data[: done * per]) if done else np.zeros((0, want.shape[1]))
+        bad = np.flatnonzero((got != want[frames[:done]]).any(axis=1))
+        assert bad.size == 0, f"{tag}: {bad.size} of {done} frames differ from the simulator (first: {bad[:5]})"
+        if cut is None:
+            assert done == frames.size, f"{tag}: {done} of {frames.size} frames came out"
+        if not timing:
+            continue
+        m_out, m_in = model_edges(design, frames.size)
+        start = ep.first_valid
+        assert start == (0 if e == 0 else plan.resets[e - 1].edge + plan.reset_len), f"{tag}: epoch start"
+        if cut is not None:  # what the model does before the reset edge
+            m_out, m_in = m_out[m_out < cut], m_in[m_in < cut]
+        assert np.array_equal(ep.in_cycles - start, m_in), f"{tag}: input accept edges differ from the cycle model"
+        assert np.array_equal(ep.out_cycles - start, m_out), f"{tag}: output edges differ from the cycle model"
+        if cut is None:
+            assert ep.in_cycles.size == frames.size * nb, f"{tag}: not every input beat was accepted"
+
+
 @pytest.fixture(scope="session")
 def hwt():
     return SimpleNamespace(divisors=divisors, layer_model=layer_model, expected=expected, random_input=random_input,
-                           need_verilator=need_verilator, need_yosys=need_yosys, check=check_design_run)
+                           need_verilator=need_verilator, need_yosys=need_yosys, check=check_design_run,
+                           check_epochs=check_epochs)

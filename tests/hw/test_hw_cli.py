@@ -44,13 +44,19 @@ def test_generate_only(run, capsys):
     assert "synthesis skipped" in capsys.readouterr().out
 
 
-def test_synth_with_yosys(run, hwt):
+def test_synth_with_yosys(run, hwt, capsys):
     hwt.need_yosys()
     assert main(["synth", "--run", str(run), "--unrolled"]) == 0
     rep = json.loads((run / "synth" / "report.json").read_text())
     assert rep["fits"] and rep["total"]["LUT"] > 0 and rep["device"]["part"] == "xc7z020clg400-1"
     assert [r["layer"] for r in rep["layers"]][:-1] == ["input", "mvu0", "pool0", "mvu1", "mvu2"]
     assert "Fits the device" in (run / "synth" / "report.md").read_text()
+    # logic depth and Fmax estimate per layer, in the report and the table
+    assert all(r["levels"] >= 1 and r["fmax_mhz_estimate"] > 0 for r in rep["layers"][:-1])
+    assert rep["timing"]["estimate"] and rep["timing"]["fmax_mhz_estimate"] == min(
+        r["fmax_mhz_estimate"] for r in rep["layers"])
+    out = capsys.readouterr().out
+    assert "Fmax estimate" in out and "not a timing sign-off" in out
 
 
 def test_folding_file_and_errors(run, tmp_path, capsys):

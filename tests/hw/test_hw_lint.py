@@ -32,6 +32,19 @@ CASES = {
                           GenOptions(gather="lutram", pixels_per_beat=1)),
     "mlp_ppb": (dict(input_shape=(4, 4, 1), convs=(), pool=False, dense=(16,), sparsity=0.0), "fold",
                 GenOptions(pixels_per_beat=16)),
+    # pipelined for a fast clock: decoded next-word registers and a register before the adder trees
+    "cnv_sparse_400mhz": (dict(input_shape=(8, 8, 2), convs=(4, 6), dense=(8,), sparsity=0.9), "fold",
+                          GenOptions(clock_mhz=400)),
+    "cnv_delta_seg_400mhz": (dict(input_shape=(6, 6, 1), convs=(4,), dense=(8,), sparsity=0.9), "fold",
+                             GenOptions(coding="delta", gather="segmented", clock_mhz=400)),
+    "cnv_xnor_400mhz": (dict(input_shape=(8, 8, 2), convs=(4,), dense=(8,), sparsity=0.5), "fold",
+                        GenOptions(style="dense", clock_mhz=400)),
+    "cnv_lutram_400mhz": (dict(input_shape=(8, 8, 2), convs=(4, 8), dense=(70,), sparsity=0.9), "fold",
+                          GenOptions(gather="lutram", clock_mhz=400)),
+    "mlp_unrolled_400mhz": (dict(input_shape=(4, 4, 1), convs=(), pool=False, dense=(16,), sparsity=0.9), "unrolled",
+                            GenOptions(clock_mhz=400)),
+    "u8_mlp_lutram1_400mhz": (dict(input_shape=(10, 10, 1), binarize_input=False, convs=(), pool=False, dense=(12,),
+                                   sparsity=0.8), "fold", GenOptions(gather="lutram1", coding="index", clock_mhz=400)),
 }
 
 

@@ -1,7 +1,8 @@
 """Hypothesis-generated small designs (random shapes, folding, masks - unstructured or structured: row, N:M,
 block:B -, thresholds, styles) in Verilator.
 
-Each example is a batch of three random designs sharing one build. A few examples run by default; the
+Each example is a batch of three random designs sharing one build, run once as they are and once with a
+reset in the middle of a frame at every unit that holds state. A few examples run by default; the
 ``slow`` variant runs many more (``make test-slow`` / nightly).
 """
 
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 
 from sbnn.hw.rtl.design import GenOptions, generate
 from sbnn.hw.rtlsim import verilator as rtlsim
+from sbnn.hw.rtlsim.resets import reset_points, reset_schedule
 from sbnn.hw.stream import pack_input
 
 pytestmark = pytest.mark.rtl
@@ -63,7 +65,8 @@ def layer_case(draw):
                   zero_rows=draw(st.integers(0, 2)) if plain else 0, zero_cols=draw(st.integers(0, 3)) if plain else 0,
                   structure=structure)
     opts = dict(style=style, coding=draw(st.sampled_from(["auto", "index", "delta"])),
-                gather=draw(st.sampled_from(["full", "segmented", "lutram", "lutram1"])))
+                gather=draw(st.sampled_from(["full", "segmented", "lutram", "lutram1"])),
+                clock_mhz=draw(st.sampled_from([100.0, 100.0, 400.0])))  # 400: every folded MVU pipelined
     return kind, seed, kwargs, opts
 
 
@@ -79,6 +82,14 @@ def _run_batch(hwt, tmp_path, cases):
     results = rtlsim.run(bld, [pack_input(d.stream, r[2]) for d, r in zip(designs, runs)])
     for d, (model, upto, x), res in zip(designs, runs, results):
         hwt.check(d, res, model, upto, x)
+    plans, xs = [], []
+    for i, (d, (model, _, _)) in enumerate(zip(designs, runs)):
+        plan, n = reset_schedule(d, reset_points(d), 10)
+        plans.append(plan)
+        xs.append(hwt.random_input(np.random.default_rng(i), model.input, n))
+    results = rtlsim.run(bld, [pack_input(d.stream, x) for d, x in zip(designs, xs)], resets=[p.resets for p in plans])
+    for d, (model, upto, _), res, plan, x in zip(designs, runs, results, plans, xs):
+        hwt.check_epochs(d, res, model, upto, x, plan)
 
 
 @settings(max_examples=2, deadline=None)

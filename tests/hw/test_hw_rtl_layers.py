@@ -3,7 +3,12 @@
 Each design is the generated accelerator cut after the layer under test (a *probe*), so its output
 stream is exactly that layer's output. All designs of a group share one Verilator build and one
 simulation of 1,000 frames each; every frame must equal the bit-exact simulator, and the edge of every
-input and output beat must equal the cycle model (tolerance 0).
+input and output beat must equal the cycle model (tolerance 0). Registers start with random values
+(``--x-initial unique``). The same builds then run (a) with a reset in the middle of a frame at every
+point where a unit holds state (mid-input, inside a fold, during a distributed-RAM load, half-way through
+a window / pool / collector map, between the beats of an output frame): the frames after each reset
+must be exact and on the cycle model's edges; (b) with random input gaps and output stalls (and the same
+resets): every frame exact.
 """
 
 from __future__ import annotations
@@ -13,11 +18,15 @@ import pytest
 
 from sbnn.hw.rtl.design import GenOptions, generate
 from sbnn.hw.rtlsim import verilator as rtlsim
+from sbnn.hw.rtlsim.api import model_edges
+from sbnn.hw.rtlsim.resets import reset_points, reset_schedule
 from sbnn.hw.stream import pack_input
 
 pytestmark = pytest.mark.rtl
 
 FRAMES = 1000
+RESET_FRAMES = 40  # frames of the final epoch after the mid-frame resets
+STRESS_FRAMES = 200  # frames under random input gaps and output stalls
 
 # name: (kind, layer kwargs, generator options)
 GRID = {
@@ -98,6 +107,11 @@ GRID = {
     "pool1_3x3x2": ("maxpool", dict(shape=(3, 3, 2), kernel=1), {}),
     "thr_u8_4x4x3": ("threshold", dict(shape=(4, 4, 3), in_bits=8), {"pixels_per_beat": 1}),
     "thr_s6_2x3x5_wide": ("threshold", dict(shape=(2, 3, 5), in_bits=6, signed=True), {}),
+    # distributed-RAM gathers with absolute indices (appended: the seeds above depend on the position)
+    "d130x8_lut1_index_p2s5": ("dense", dict(shape=(1, 1, 130), m=8, sparsity=0.85, pe=2, simd=5),
+                               {"gather": "lutram1", "coding": "index"}),
+    "d96x8_lut_index_p4s2": ("dense", dict(shape=(1, 1, 96), m=8, sparsity=0.9, pe=4, simd=2),
+                             {"gather": "lutram", "coding": "index"}),
     # (appended: the seed of a design is its position in GRID)
     # structured masks. N:M: G:1 multiplexers over the dense slice (several groups per word, one word per
     # channel, short tail groups with empty slots), bipolar and integer inputs, {alpha, beta} and {-1, +1}
@@ -137,7 +151,29 @@ GRID = {
                            {"gather": "lutram", "coding": "index"}),
 }
 
-GROUPS = [list(GRID)[i::3] for i in range(3)]
+#: designs of the grid built again for a clock that pipelines every MVU (folded: decoded next-word registers
+#: and a register before the adder trees; unrolled: registered channel sums; sbnn.arch.depth): one per
+#: style, gather, coding and load
+PIPE_MHZ = 400
+PIPELINED = ["d64x16_s90_p4s8_index", "d64x16_s99_p2s2_delta", "d64x16_seg_s90_p4s8", "d48x8_seg_delta_p2s4",
+             "d200x16_lut_s90_p4s4", "d96x8_lut_index_p4s2", "d130x8_lut1_delta_p2s2", "d130x8_lut1_index_p2s5",
+             "d9x9x1_lut_direct", "d100x8_u8_lut_p2s5", "c3_lut_6x6x8", "c3_u8_seg_delta", "d40x10_scores_p5s4",
+             "d64x16_xnor_p4s8", "d48x8_xnor_ab_p2s6", "d20x6_u8_dense_ab", "c3_pad0_7x5x3_xnor", "d4x4x4_collector",
+             "d32x8_unrolled_s90", "d20x8_u8_unrolled", "c3_unrolled_5x5x2", "d40x10_scores_unrolled",
+             "d128x8_nm1of8_ab_p2s32", "d96x6_u8_nm1of16_ab_p2s32", "d128x8_blk8_ab_scores", "c3_blk4_6x6x4"]
+CASES = list(GRID) + [f"{n}@{PIPE_MHZ}" for n in PIPELINED]
+GROUPS = [list(GRID)[i::3] for i in range(3)] + [CASES[len(GRID):]]
+
+
+def case_design(hwt, case: str):
+    """(design, model, probe layer, rng) of a grid case: a GRID name, or ``name@MHz`` (built for that clock)."""
+    name, _, mhz = case.partition("@")
+    kind, kwargs, opts = GRID[name]
+    rng = np.random.default_rng(1000 + list(GRID).index(name))
+    model, upto = hwt.layer_model(rng, kind, name=name, **kwargs)
+    extra = {"clock_mhz": float(mhz)} if mhz else {}
+    design = generate(model, GenOptions(**opts, **extra), upto=upto, name=f"p_{name}" if mhz else f"g_{name}")
+    return design, model, upto, rng
 
 
 @pytest.fixture(scope="module")
@@ -146,11 +182,8 @@ def grid_runs(hwt, tmp_path_factory):
     runs = {}
     for g, names in enumerate(GROUPS):
         designs, cases = [], []
-        for i, name in enumerate(names):
-            kind, kwargs, opts = GRID[name]
-            rng = np.random.default_rng(1000 + list(GRID).index(name))
-            model, upto = hwt.layer_model(rng, kind, name=name, **kwargs)
-            design = generate(model, GenOptions(**opts), upto=upto, name=f"g_{name}")
+        for name in names:
+            design, model, upto, rng = case_design(hwt, name)
             x = hwt.random_input(rng, model.input, FRAMES)
             designs.append(design)
             cases.append((name, model, upto, x))
@@ -158,13 +191,42 @@ def grid_runs(hwt, tmp_path_factory):
         results = rtlsim.run(bld, [pack_input(d.stream, c[3]) for d, c in zip(designs, cases)])
         for d, (name, model, upto, x), res in zip(designs, cases, results):
             runs[name] = (d, res, model, upto, x)
+        for mode, final, p in (("reset", RESET_FRAMES, 1.0), ("stress", STRESS_FRAMES, 0.5)):
+            plans, xs = [], []
+            for d, (name, model, upto, _) in zip(designs, cases):
+                plan, n = reset_schedule(d, reset_points(d), final)
+                plans.append(plan)
+                xs.append(hwt.random_input(np.random.default_rng(2000 + CASES.index(name)), model.input, n))
+            out = rtlsim.run(bld, [pack_input(d.stream, x) for d, x in zip(designs, xs)], p_in=min(1.0, p + 0.2),
+                             p_out=p, seed=17 + g, resets=[pl.resets for pl in plans])
+            for d, (name, model, upto, _), res, plan, x in zip(designs, cases, out, plans, xs):
+                runs[mode, name] = (d, res, model, upto, x, plan)
     return runs
 
 
-@pytest.mark.parametrize("name", list(GRID))
+@pytest.mark.parametrize("name", CASES)
 def test_layer_bit_and_cycle_exact(grid_runs, hwt, name):
     design, res, model, upto, x = grid_runs[name]
     hwt.check(design, res, model, upto, x)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_layer_reset_mid_frame(grid_runs, hwt, name):
+    """Reset in the middle of a frame at every unit that holds state: every later frame is exact and on the
+    cycle model's edges from the reset on."""
+    design, res, model, upto, x, plan = grid_runs["reset", name]
+    hwt.check_epochs(design, res, model, upto, x, plan)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_layer_random_gaps_and_stalls(grid_runs, hwt, name):
+    """Random input gaps and output stalls (with the same mid-frame resets): every frame is exact."""
+    design, res, model, upto, x, plan = grid_runs["stress", name]
+    hwt.check_epochs(design, res, model, upto, x, plan, timing=False)
+    last = res.epoch(len(plan.resets))
+    m_out, m_in = model_edges(design, STRESS_FRAMES)
+    assert not (np.array_equal(last.in_cycles - last.first_valid, m_in)
+                and np.array_equal(last.out_cycles - last.first_valid, m_out)), "no gap or stall ever changed the timing"
 
 
 def test_grid_covers_the_required_cases():
@@ -177,3 +239,53 @@ def test_grid_covers_the_required_cases():
     assert {"1:4", "1:8", "2:8", "1:16"} <= nm
     assert {o.get("gather", "full") for _, _, o in GRID.values()} == {"full", "segmented", "lutram", "lutram1"}
     assert any(kw.get("zero_rows") for _, kw, _ in GRID.values()) and any(kw.get("zero_cols") for _, kw, _ in GRID.values())
+
+
+def test_pipelining_covers_every_style_and_gather(hwt):
+    """At the default clock the grid holds folded MVUs without and with decoded next-word registers; at
+    PIPE_MHZ every folded style, gather and coding (and loads with one, two buffers, direct) also has the
+    register before the adder trees, and unrolled MVUs register their channel sums."""
+    plain, pipes, decodes = set(), set(), set()
+    for case in CASES:
+        d = case_design(hwt, case)[0]
+        for i, st in enumerate(d.stages):
+            if st.kind == "mvu" and not st.folded and "@" in case:
+                assert st.info["out_reg"], case
+                pipes.add(("unrolled",))
+            if st.folded:
+                kind = (st.plan.style, st.plan.gather if st.plan.style == "sparse" else "", st.plan.coding)
+                if "@" in case:
+                    assert st.info["sum_regs"] == 1 and bool(st.info["decode"]) == (st.plan.style == "sparse"), case
+                    decodes.add(st.info["decode"])
+                    load = d.stages[i - 1] if i and d.stages[i - 1].kind == "load" else None
+                    pipes.add(kind + ((load.buffers, load.direct) if load else ()))
+                else:
+                    plain.add((st.info["decode"], st.info["sum_regs"]))
+    assert {(0, 0), (1, 0)} <= plain and {0, 1, 2} <= decodes  # two decode stages: a long gap-code prefix
+    sparse = {(g, c) for g in ("full", "segmented", "lutram", "lutram1") for c in ("index", "delta")}
+    assert {(p[1], p[2]) for p in pipes if p[0] == "sparse"} >= sparse and ("dense", "", "bits") in pipes
+    assert {p[3:] for p in pipes if len(p) > 3} == {(2, True), (2, False), (1, False)} and ("unrolled",) in pipes
+
+
+def test_reset_points_cover_every_unit_and_gather(hwt):
+    """The mid-frame resets hit every stateful unit of the grid: folds of every style / gather / coding,
+    loads of one and two buffers (direct and from a FIFO), windows, pools, collectors, output frames."""
+    seen = set()
+    for i, (name, (kind, kwargs, opts)) in enumerate(GRID.items()):
+        model, upto = hwt.layer_model(np.random.default_rng(1000 + i), kind, name=name, **kwargs)
+        d = generate(model, GenOptions(**opts), upto=upto, name=f"g_{name}")
+        by = {st.name: st for st in d.stages}
+        for point in reset_points(d):
+            unit, _, stage = point.partition(":")
+            st = by.get(stage)
+            if unit == "fold":
+                seen.add(("fold", st.plan.style, st.plan.gather if st.plan.style == "sparse" else "", st.plan.coding))
+            elif unit == "load":
+                seen.add(("load", st.buffers, st.direct))
+            else:
+                seen.add((unit,))
+    folds = {s[1:] for s in seen if s[0] == "fold"}
+    assert {("sparse", g, c) for g in ("full", "segmented", "lutram", "lutram1") for c in ("index", "delta")} <= folds
+    assert ("dense", "", "bits") in folds
+    assert {("load", 2, True), ("load", 2, False), ("load", 1, False)} <= seen
+    assert {("input",), ("drain",), ("output",), ("swu",), ("maxpool",), ("collector",)} <= seen

@@ -2,7 +2,9 @@
 
 Adding a model (the trained main-job model, a CNV-size net) is one line: ``run_rtl(model, x, workdir)``
 returns its scores and measured latency / interval, which must equal the bit-exact simulator and the
-cycle model.
+cycle model. The same builds run again with a reset in the middle of a frame at every unit that holds
+state (each later frame exact and on the cycle model's edges), and with random input gaps and output
+stalls.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from sbnn.arch import folding
 from sbnn.hw.rtl.design import GenOptions, generate
 from sbnn.hw.rtlsim import verilator as rtlsim
 from sbnn.hw.rtlsim.api import run_rtl
+from sbnn.hw.rtlsim.resets import reset_points, reset_schedule
 from sbnn.hw.stream import pack_input
 from sbnn.ir.fold import UP
 from sbnn.ir.model import Head, InputSpec, IRModel, Threshold, ValueType
@@ -80,7 +83,18 @@ def model_runs(hwt, tmp_path_factory):
         cases.append((name, model, random_input(np.random.default_rng(5), model.input, FRAMES)))
     bld = rtlsim.build(designs, tmp_path_factory.mktemp("nets"))
     results = rtlsim.run(bld, [pack_input(d.stream, c[2]) for d, c in zip(designs, cases)])
-    return {c[0]: (d, r, c[1], c[2]) for d, c, r in zip(designs, cases, results)}
+    runs = {c[0]: (d, r, c[1], c[2]) for d, c, r in zip(designs, cases, results)}
+    for mode, final, p in (("reset", 20, 1.0), ("stress", 100, 0.5)):
+        plans, xs = [], []
+        for d, (name, model, _) in zip(designs, cases):
+            plan, n = reset_schedule(d, reset_points(d), final)
+            plans.append(plan)
+            xs.append(random_input(np.random.default_rng(6), model.input, n))
+        out = rtlsim.run(bld, [pack_input(d.stream, x) for d, x in zip(designs, xs)], p_in=min(1.0, p + 0.2), p_out=p,
+                         seed=23, resets=[pl.resets for pl in plans])
+        for d, (name, model, _), res, plan, x in zip(designs, cases, out, plans, xs):
+            runs[mode, name] = (d, res, model, x, plan)
+    return runs
 
 
 NAMES = ["cnv_s90_auto", "cnv2_xnor", "u8_first_conv", "mlp_unrolled", "mlp_s99_ppb7", "cnv_auto_gather", "mlp_sums"]
@@ -107,6 +121,15 @@ def test_auto_gather_network_uses_distributed_ram():
 def test_network_bit_and_cycle_exact(model_runs, hwt, name):
     design, res, model, x = model_runs[name]
     hwt.check(design, res, model, None, x)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("mode", ["reset", "stress"])
+def test_network_reset_mid_frame_and_stalls(model_runs, hwt, name, mode):
+    """Mid-frame resets at every stateful unit (input always valid: timing checked too) and, separately,
+    random input gaps and output stalls with the same resets: every frame is exact."""
+    design, res, model, x, plan = model_runs[mode, name]
+    hwt.check_epochs(design, res, model, None, x, plan, timing=mode == "reset")
 
 
 def test_run_rtl_one_liner_with_backpressure(hwt, tmp_path):

@@ -7,9 +7,11 @@ import json
 import numpy as np
 
 from sbnn.arch import folding
+from sbnn.arch.depth import DELAYS_NS, budget_ns, meets
 from sbnn.hw.rtl.design import GenOptions, generate
 from sbnn.hw.synth.device import DEVICE
 from sbnn.hw.synth.report import SynthReport, classify
+from sbnn.hw.synth.timing import analyze
 from sbnn.hw.synth.yosys import _report, run_yosys
 from sbnn.ir.synthetic import random_model
 
@@ -41,6 +43,48 @@ def test_report_grouping_fit_and_markdown():
     assert json.loads(json.dumps(big.to_json()))["fits"] is False and DEVICE["LUT"] == 53200
 
 
+def _cell(ctype, conns, dirs):
+    return {"type": ctype, "port_directions": dirs, "connections": conns}
+
+
+def _netlist():
+    """top: in -> u_a (FF -> 4 x LUT6 -> CARRY4 -> CARRY4 -> FF; a BRAM -> LUT -> FF) -> out."""
+    lut = {"I0": "input", "I1": "input", "O": "output"}
+    ff = {"C": "input", "D": "input", "Q": "output"}
+    c4 = {"CI": "input", "S": "input", "CO": "output", "O": "output"}
+    a = {"ports": {"x": {"direction": "input", "bits": [2]}, "y": {"direction": "output", "bits": [9]}},
+         "cells": {"f0": _cell("FDRE", {"C": [1], "D": [2], "Q": [3]}, ff),
+                   "l1": _cell("LUT6", {"I0": [3], "I1": [3], "O": [4]}, lut),
+                   "l2": _cell("LUT6", {"I0": [4], "I1": [2], "O": [13]}, lut),
+                   "l4": _cell("LUT6", {"I0": [13], "I1": [2], "O": [14]}, lut),
+                   "l5": _cell("LUT6", {"I0": [14], "I1": [14], "O": [5]}, lut),
+                   "c1": _cell("CARRY4", {"CI": ["0"], "S": [5], "CO": [6], "O": [20]}, c4),
+                   "c2": _cell("CARRY4", {"CI": [6], "S": ["0"], "CO": [21], "O": [7]}, c4),
+                   "f1": _cell("FDRE", {"C": [1], "D": [7], "Q": [9]}, ff),
+                   "b": _cell("RAMB18E1", {"CLKARDCLK": [1], "DOADO": [10]}, {"CLKARDCLK": "input", "DOADO": "output"}),
+                   "l3": _cell("LUT6", {"I0": [10], "I1": [10], "O": [11]}, lut),
+                   "f2": _cell("FDRE", {"C": [1], "D": [11], "Q": [12]}, ff)},
+         "netnames": {"acc": {"hide_name": 0, "bits": [9]}, "rd": {"hide_name": 0, "bits": [3]}}}
+    top = {"ports": {"clk": {"direction": "input", "bits": [1]}, "in": {"direction": "input", "bits": [2]},
+                     "out": {"direction": "output", "bits": [3]}},
+           "cells": {"u_a": {"type": "a", "connections": {"x": [2], "y": [3]}}}}
+    return {"modules": {"top": top, "a": a}}
+
+
+def test_timing_walks_the_netlist_with_the_delay_model():
+    """Levels, carries and delay of the longest path into each stage instance, under DELAYS_NS."""
+    t = analyze(_netlist(), "top", {"top", "a"})
+    d = DELAYS_NS
+    a = t["u_a"]
+    # FF -> 4 x (net, LUT) -> (dedicated) CARRY4 -> (dedicated) CARRY4 -> net -> FF setup
+    want = d["ff_clk_to_q"] + 4 * (d["net"] + d["lut"]) + d["carry_in"] + d["carry_bypass"] + d["net"] + d["setup"]
+    assert (a.levels, a.carry4) == (4, 2) and abs(a.delay_ns - want) < 1e-9
+    assert a.start == "u_a.rd" and a.end == "u_a.acc" and a.path == "LUT6 > LUT6 > LUT6 > LUT6 > CARRY4 > CARRY4"
+    assert a.delay_ns > d["bram_clk_to_q"] + d["net"] + d["lut"] + d["net"] + d["setup"]  # the BRAM path is shorter
+    assert "(top)" in t and t["(top)"].start.startswith("u_a")  # the FF output reaches the top-level port
+    assert meets(budget_ns(100), 100) and not meets(budget_ns(100) + 0.01, 100)
+
+
 def test_yosys_accepts_every_unit_and_reports_per_layer(hwt, tmp_path):
     """All unit kinds (threshold, window, pool, collector, folded sparse, unrolled) through synth_xilinx."""
     hwt.need_yosys()
@@ -53,8 +97,17 @@ def test_yosys_accepts_every_unit_and_reports_per_layer(hwt, tmp_path):
     assert rep.total["LUT"] > 0 and rep.total["FF"] > 0 and rep.total["DSP"] == 0 and rep.fits
     by = {row["layer"]: row for row in rep.layers}
     assert all(by[layer.name]["LUT"] > 0 for layer in m.layers)
+    # every stage's logic depth and Fmax estimate, in the report and its files (a path is reported in the
+    # instance it ends in: through a combinational unit - threshold, unrolled MVU - into its output FIFO)
+    assert {f"u_fifo{i}" for i in range(len(d.stages))} <= set(rep.timing)
+    assert all(by[layer.name]["levels"] >= 1 and by[layer.name]["fmax_mhz_estimate"] > 0 for layer in m.layers)
+    crit = rep.critical()
+    assert rep.fmax_mhz == min(t["fmax_mhz_estimate"] for t in rep.timing.values()) == crit[1]["fmax_mhz_estimate"]
+    data = json.loads(json.dumps(rep.to_json()))
+    assert data["timing"]["estimate"] is True and data["timing"]["critical_instance"] == crit[0]
+    assert "Fmax est. (MHz)" in rep.markdown() and "an **estimate**" in rep.markdown()
     again = run_yosys(d, tmp_path)  # cached: same Verilog, same report
-    assert again.total == rep.total
+    assert again.total == rep.total and again.timing == rep.timing
 
 
 def test_yosys_dense_baseline(hwt, tmp_path):

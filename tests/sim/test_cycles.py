@@ -30,14 +30,47 @@ def test_closed_forms_of_one_stage():
     word, transferred one clock later: latency T + 1, interval T."""
     rng = np.random.default_rng(4)
     layer = random_mvu(rng, "l", "dense", (1, 1, 32), 8, sparsity=0.0, pe=2, simd=4, output=True)
-    stages = build_pipeline(_single(layer))
-    assert [s.kind for s in stages] == ["mvu"]
+    stages = build_pipeline(_single(layer), clock_mhz=50)
+    assert [s.kind for s in stages] == ["mvu"] and stages[0].info["sum_regs"] == 0
     perf = performance(stages, [2])
     t = (8 // 2) * (32 // 4)
     assert (perf.latency, perf.interval, perf.bottleneck) == (t + 1, t, t)
     layer.pe, layer.simd = 8, 32  # unrolled: one clock, pushed at the accepting edge
-    perf = performance(build_pipeline(_single(layer)), [2])
+    perf = performance(build_pipeline(_single(layer), clock_mhz=50), [2])
     assert (perf.latency, perf.interval) == (1, 1)
+    st = build_pipeline(_single(layer), clock_mhz=400)  # channel sums registered: one clock more
+    assert st[0].info["out_reg"] and (performance(st, [2]).latency, performance(st, [2]).interval) == (2, 1)
+
+
+@pytest.mark.parametrize("style", ["sparse", "dense"])
+def test_pipelining_follows_the_clock_and_costs_one_clock_of_latency(style):
+    """A faster clock pipelines a folded MVU (decoded next word, then a register before the adder trees):
+    the register adds one clock of latency and no interval; a slower clock undoes it."""
+    rng = np.random.default_rng(6)
+    layer = random_mvu(rng, "l", "dense", (1, 1, 256), 16, sparsity=0.9, pe=2, simd=16, output=True)
+    slow, fast = (build_pipeline(_single(layer), style=style, clock_mhz=c)[-1] for c in (20, 400))
+    assert slow.info["sum_regs"] == 0 and not slow.info["decode"] and fast.info["sum_regs"] == 1
+    assert bool(fast.info["decode"]) == (style == "sparse")
+    t = slow.plan.T
+    p_slow, p_fast = performance([slow], [2]), performance([fast], [2])
+    assert (p_slow.latency, p_slow.interval) == (t + 1, t) and (p_fast.latency, p_fast.interval) == (t + 2, t)
+
+
+def test_pipelined_fold_end_waits_for_the_compare_stage():
+    """With a register before the adder trees, only the end of a vector's first fold can wait (for the
+    compare stage to push the previous vector into a full FIFO), and the gather waits with it: behind a
+    slow consumer the gather pops every vector on the same edge as without the register, and every
+    result is pushed one clock later."""
+    rng = np.random.default_rng(9)
+    layer = random_mvu(rng, "c", "conv", (4, 4, 8), 8, sparsity=0.7, kernel=1, pad=0, pe=2, simd=4)
+    slow = random_mvu(rng, "d", "conv", (4, 4, 8), 4, sparsity=0.0, kernel=1, pad=0, pe=1, simd=1, output=True)
+    model = IRModel("p", InputSpec((4, 4, 8), BIPOLAR), [layer, slow], Head(np.ones(64), np.zeros(64))).validate()
+    (a, b), (fa, fb) = (build_pipeline(model, clock_mhz=c) for c in (20, 400))
+    assert (a.info["sum_regs"], b.info["sum_regs"], fa.info["sum_regs"], fb.info["sum_regs"]) == (0, 0, 1, 1)
+    tl, ft = simulate([a, b], [2, 2], 3), simulate([fa, fb], [2, 2], 3)
+    assert np.all(np.diff(tl.writes[0][3:]) == b.plan.T)  # the consumer's pace: the first MVU is held
+    assert np.array_equal(ft.reads[0], tl.reads[0]) and np.array_equal(ft.writes[0], tl.writes[0] + 1)
+    assert np.array_equal(ft.sink, tl.sink + 2)
 
 
 def test_swu_steps_and_backpressure():
@@ -116,7 +149,8 @@ def test_closed_forms_of_a_distributed_ram_gather(k, gather, buffers):
         perf = performance(stages, depths)
         want = n + t if buffers == 1 else max(n, t)
         assert perf.interval == want == vector_clocks(mvu.plan, k)
-        assert perf.latency == n + t + 1  # loaded, computed, pushed, transferred
+        # loaded, computed (+ the register before the adder trees, if pipelined), pushed, transferred
+        assert perf.latency == n + t + 1 + mvu.info["sum_regs"]
 
 
 def test_load_waits_for_a_free_buffer_and_blocks_upstream():
