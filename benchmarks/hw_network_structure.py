@@ -6,18 +6,21 @@ BNN with its best style).
 Each design goes through the user's CLI path, nothing else: ``sbnn synth --run NET --target-fps 100000``
 (``--style auto``, the default) and ``sbnn sim --run ... --rtl`` on the run's 1,000 exported samples (RTL
 scores == the bit-exact simulator, latency and interval == the cycle model). Every network is also built with
-the other styles a fair comparison needs: the dense BNN with ``--style dense`` (the FINN-like XNOR datapath
-everywhere), every sparse network with ``--style sparse`` (unstructured zero skipping everywhere, the
-datapath ``auto`` chose against), and a network whose every layer is N:M (block:B) with ``--style nm``
-(``block``) as well. Per network the measured variant with the fewest LUTs (then BRAM) is
+the other styles a fair comparison needs: ``--style dense`` (the FINN-like XNOR datapath everywhere), a network
+whose every layer is N:M (block:B) with ``--style nm`` (``block``), and every sparse network as ``layer-best``:
+a folding file that takes each layer (PE, SIMD, style, gather) from the variant in which that layer measured
+the fewest LUTs, synthesized and checked like the others (the per-layer search by synthesis that the cost
+model's ranking stands in for). Per network the measured variant with the fewest LUTs (then BRAM) is
 the one that counts: the table says which, and that design is the one that was synthesized and checked.
 Synthesis results are cached by the RTL's digest (sbnn's cache), so a rerun only redoes what changed.
 
 The networks are the trained and exported runs of ``benchmarks/train_structure.py --export`` (seed 0; they are
 not retrained here); the accuracy panel quotes ``benchmarks/results/train_structure_mlp.json`` (mean over seeds).
 
-    python benchmarks/hw_network_structure.py                         # ~1.5 min per design on 2 cores
+    python benchmarks/hw_network_structure.py                         # ~3 min per design on 2 shared cores
     python benchmarks/hw_network_structure.py --runs runs/bench-structure --nets mlp-bnn mlp-1of8-flrow
+    python benchmarks/hw_network_structure.py --reuse                 # keep RTL checks of unchanged Verilog
+    python benchmarks/hw_network_structure.py --collect-only          # tabulate what the run folders hold
     python benchmarks/hw_network_structure.py --list                  # the networks and variants, nothing run
     python benchmarks/hw_network_structure.py --markdown-only         # rewrite .md and the figure from .json
 """
@@ -25,6 +28,7 @@ not retrained here); the accuracy panel quotes ``benchmarks/results/train_struct
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
@@ -43,6 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SBNN = [sys.executable, "-m", "sbnn.cli"]
 TARGET_FPS = 100_000
 BASELINE = "mlp-bnn"
+COMMITTED = Path(__file__).resolve().parent / "results"  # the accuracy table, also when RESULTS points elsewhere
 #: run directory -> (structure label, figure family); the dense BNN first
 NETS = {
     "mlp-bnn": ("dense BNN", "dense BNN"),
@@ -69,10 +74,9 @@ PURE = {"mlp-1of8": "nm", "mlp-2of16": "nm", "mlp-1of16": "nm", "mlp-block8-0.87
 
 
 def variants(net: str) -> list[str]:
-    """Styles each network is built with; ``auto`` (the CLI default) first."""
-    if net == BASELINE:
-        return ["auto", "dense"]
-    return ["auto", "sparse"] + ([PURE[net]] if net in PURE else [])
+    """Styles each network is built with; ``auto`` (the CLI default) first. Sparse networks also get the
+    ``layer-best`` design (see :func:`layer_best`)."""
+    return ["auto", "dense"] + ([PURE[net]] if net in PURE else [])
 
 
 def _run(cmd: list, log: Path) -> int:
@@ -90,40 +94,86 @@ def _j(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def measure(run: Path, style: str, samples: int | None) -> dict:
-    """``sbnn synth`` at the target rate with ``style`` (auto: in the run itself; other styles: in a sub-run
-    sharing its export), then ``sbnn sim --rtl``; the design's resources, datapaths and RTL check."""
+def _rtl_digest(where: Path, samples: int | None) -> str:
+    """SHA-256 of the design's generated Verilog and the sample count: an RTL check holds while it is unchanged."""
+    h = hashlib.sha256(str(samples).encode())
+    for f in sorted((where / "hw" / "rtl").glob("*.v")):
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
+def measure(run: Path, style: str, samples: int | None, reuse: bool, folding: dict | None = None,
+            collect: bool = False) -> dict:
+    """``sbnn synth`` at the target rate with ``style`` (auto: in the run itself; others: in a sub-run sharing
+    its export; ``folding``: a per-layer folding file instead of the target rate), then ``sbnn sim --rtl``
+    (with ``reuse``: kept when the last check in that folder was of the same Verilog and samples). ``collect``:
+    run nothing, read what the last run left (a check of other Verilog or samples counts as missing)."""
     where = run if style == "auto" else run / f"style-{style}"
     if style != "auto":
         link_export(RunDir(where))
     logs = run / ".bench-logs"
     logs.mkdir(exist_ok=True)
-    cmd = SBNN + ["synth", "--run", where, "--target-fps", TARGET_FPS] + ([] if style == "auto" else ["--style", style])
+    if folding is not None:
+        req = where / "folding-request.json"
+        if collect and (not req.exists() or json.loads(req.read_text()) != folding):
+            return {"style": style, "error": "not measured"}
+        if not collect:
+            req.write_text(json.dumps(folding, indent=1) + "\n")
+        cmd = SBNN + ["synth", "--run", where, "--folding", where / "folding-request.json"]
+    else:
+        cmd = SBNN + ["synth", "--run", where, "--target-fps", TARGET_FPS] + ([] if style == "auto" else
+                                                                             ["--style", style])
     out = {"style": style, "dir": str(where.relative_to(ROOT) if where.is_relative_to(ROOT) else where),
-           "command": " ".join(str(c) for c in cmd[2:])}
+           "command": " ".join(str(c.relative_to(ROOT) if isinstance(c, Path) and c.is_relative_to(ROOT) else c)
+                               for c in cmd[2:])}
     t0 = time.perf_counter()
-    for stale in (where / "synth" / "report.json", where / "sim" / "report.json"):  # never report an old result
-        stale.unlink(missing_ok=True)
-    if _run(cmd, logs / f"{style}-synth.log"):
-        return {**out, "error": "sbnn synth failed"}
+    if collect:
+        if not (where / "synth" / "report.json").exists():
+            return {**out, "error": "not measured"}
+    else:
+        (where / "synth" / "report.json").unlink(missing_ok=True)  # never report an old result
+        if _run(cmd, logs / f"{style}-synth.log"):
+            return {**out, "error": "sbnn synth failed"}
     syn, cyc, fold = _j(where / "synth" / "report.json"), _j(where / "hw" / "cycles.json"), _j(where / "hw" / "folding.json")
     out.update(LUT=syn["total"]["LUT"], FF=syn["total"]["FF"], BRAM36=syn["bram36_equivalent"], DSP=syn["total"]["DSP"],
                frames_per_second=cyc["frames_per_second"], interval_cycles=cyc["interval_cycles"],
                latency_cycles=cyc["latency_cycles"], synth_seconds=syn["elapsed_s"], synth_cached=syn["cached"],
                layers={e["layer"]: {k: e[k] for k in ("LUT", "FF", "BRAM18", "BRAM36")} for e in syn["layers"]},
                mvus={n: {k: v for k, v in e.items() if k in ("PE", "SIMD", "style", "gather", "coding")}
-                     for n, e in fold.items()})
+                     for n, e in fold.items()}, folding=fold)
     sim = SBNN + ["sim", "--run", where, "--rtl"] + ([] if samples is None else ["--samples", samples])
-    out["sim_command"] = " ".join(str(c) for c in sim[2:])
-    rc = _run(sim, logs / f"{style}-sim.log")
-    rep = where / "sim" / "report.json"
-    if not rep.exists() or "rtl" not in _j(rep):
-        return {**out, "error": f"sbnn sim --rtl failed (exit {rc})"}
+    out["sim_command"] = " ".join(str(c.relative_to(ROOT) if isinstance(c, Path) and c.is_relative_to(ROOT) else c)
+                                  for c in sim[2:])
+    rep, stamp, digest = where / "sim" / "report.json", where / "sim" / ".rtl-digest", _rtl_digest(where, samples)
+    out["rtl_reused"] = bool((reuse or collect) and rep.exists() and stamp.exists() and stamp.read_text() == digest
+                             and "rtl" in _j(rep))
+    if collect and not out["rtl_reused"]:
+        return {**out, "error": "no RTL check of this Verilog"}
+    if not out["rtl_reused"]:
+        rep.unlink(missing_ok=True)
+        stamp.unlink(missing_ok=True)
+        rc = _run(sim, logs / f"{style}-sim.log")
+        if not rep.exists() or "rtl" not in _j(rep):
+            return {**out, "error": f"sbnn sim --rtl failed (exit {rc})"}
+        stamp.write_text(digest)
     r = _j(rep)["rtl"]
     out["rtl"] = {k: r[k] for k in ("samples", "equal", "mismatches", "latency", "interval", "model_latency",
                                     "model_interval", "timing_equals_cycle_model")}
     out["seconds"] = round(time.perf_counter() - t0, 1)
     return out
+
+
+def layer_best(vs: list[dict]) -> dict | None:
+    """The folding file that takes every MVU layer from the measured variant in which that layer (its MVU, input
+    collector and FIFOs) has the fewest LUTs (then BRAM): the per-layer search by synthesis. None when one
+    variant already holds every such layer (the design was measured)."""
+    good = [v for v in vs if "folding" in v]
+    if not good:
+        return None
+    pick = {n: min(good, key=lambda v: (v["layers"][n]["LUT"], v["layers"][n]["BRAM36"] + v["layers"][n]["BRAM18"] / 2))
+            for n in good[0]["folding"]}
+    fold = {n: v["folding"][n] for n, v in pick.items()}
+    return None if any(v["folding"] == fold for v in good) else fold
 
 
 def _ok(v: dict) -> bool:
@@ -136,12 +186,15 @@ def select(vs: list[dict]) -> dict | None:
     return min(good, key=lambda v: (v["LUT"], v["BRAM36"])) if good else None
 
 
-def net_row(runs: Path, net: str, samples: int | None) -> dict:
+def net_row(runs: Path, net: str, samples: int | None, reuse: bool, collect: bool = False) -> dict:
     run = runs / net
     final = _j(run / "train" / "metrics.json")["final"]
     structures = [layer.get("structure", "none") for layer in _j(run / "export" / "ir.json")["layers"]
                   if layer["kind"] != "threshold"]
-    vs = [measure(run, s, samples) for s in variants(net)]
+    vs = [measure(run, s, samples, reuse, collect=collect) for s in variants(net)]
+    fold = layer_best(vs) if net != BASELINE else None
+    if fold is not None:
+        vs.append(measure(run, "layer-best", samples, reuse, fold, collect=collect))
     best = select(vs)
     return {"net": net, "structure": NETS[net][0], "family": NETS[net][1], "zero_bits": final["sparsity"],
             "test_acc_seed0": final["test_acc"], "ir_structures": structures, "variants": vs,
@@ -193,39 +246,54 @@ def _ratio(x: float | None) -> str:
 def markdown(res: dict) -> str:
     b = res.get("baseline")
     L = [f"# Whole networks at {fmt.count(TARGET_FPS)} frames/s: Fashion-MNIST SFC by mask structure", "",
-         "Fashion-MNIST SFC 784-256-256-256-10 ({α,β} closed form; the dense BNN: {-1,+1}), trained and exported by "
-         "`benchmarks/train_structure.py` (seed 0), each built with `sbnn synth --target-fps 100000` (Yosys "
-         "synth_xilinx, xc7z020, 100 MHz; whole accelerator incl. FIFOs and thresholds) and checked with `sbnn sim "
-         "--rtl` on the run's real inputs. Each network is built with `--style auto` (the default) and the other styles "
-         "a fair comparison needs (the dense BNN: `--style dense`; sparse networks: `--style sparse`; all-N:M and "
-         "all-block networks: `--style nm` / `block`); **bold** = the variant with the fewest "
-         "LUTs, the one the ratios and the goal use."
+         "Fashion-MNIST SFC 784-256-256-256-10 ({α,β} closed form; the dense BNN: {-1,+1} levels), trained and "
+         "exported by `benchmarks/train_structure.py` (seed 0), each built with `sbnn synth --target-fps 100000` "
+         "(Yosys synth_xilinx, xc7z020, 100 MHz; the whole accelerator incl. FIFOs and thresholds) and checked with "
+         "`sbnn sim --rtl` on the run's real inputs. Every network is built with `--style auto` (the default) and "
+         "`--style dense` (the XNOR datapath everywhere), all-N:M / all-block networks also with `--style nm` / "
+         "`block`, and sparse networks with `layer-best`: a folding file taking every layer from the variant in "
+         "which it measured fewest LUTs (synthesized and checked itself). The variant with the fewest LUTs (then "
+         "BRAM) is the one that counts (**bold**), for the dense BNN as for the sparse networks."
          + (f" Baseline: the dense BNN with `--style {b['style']}`, {fmt.count(b['LUT'])} LUT, {b['BRAM36']:g} "
             "BRAM36." if b else ""), "",
-         "| network | zero bits | acc. (seed 0) | style | LUT | / dense | FF | BRAM36 | / dense | frames/s "
-         "| RTL check | MVU datapaths (style PE x SIMD) |",
-         "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---|"]
+         "| network | zero bits | test acc. (seed 0) | selected | LUT | / dense BNN | BRAM36 | / dense BNN | frames/s "
+         "| RTL == sim, cycles == model | MVU datapaths |",
+         "|---|---:|---:|---|---:|---:|---:|---:|---:|---|---|"]
+    for r in res["nets"]:
+        v = _sel(r)
+        if v is None:
+            why = ("not measured" if all(x.get("error") == "not measured" for x in r["variants"])
+                   else "none passed the RTL check")
+            L.append(f"| {r['structure']} | {r['zero_bits']:.4f} | {fmt.pct(r['test_acc_seed0'])} | {why} | - | - "
+                     "| - | - | - | - | - |")
+            continue
+        L.append(f"| {r['structure']} | {r['zero_bits']:.4f} | {fmt.pct(r['test_acc_seed0'])} | {v['style']} | "
+                 f"{fmt.count(v['LUT'])} | {_ratio(v.get('lut_ratio'))} | {v['BRAM36']:g} | {_ratio(v.get('bram_ratio'))} "
+                 f"| {fmt.count(round(v['frames_per_second']))} | {_rtl(v)} | "
+                 f"{' / '.join(e['style'] + (' ' + e['gather'] if e.get('gather') else '') for e in v['mvus'].values())} |")
+    L += ["", "Every variant measured:", "",
+          "| network | style | LUT | / dense BNN | FF | BRAM36 | / dense BNN | frames/s | RTL check | MVU datapaths "
+          "(style PE x SIMD) |", "|---|---|---:|---:|---:|---:|---:|---:|---|---|"]
     for r in res["nets"]:
         for v in r["variants"]:
-            sel = v["style"] == r["selected"]
-            style = f"**{v['style']}**" if sel else v["style"]
-            if "error" in v and "LUT" not in v:
-                L.append(f"| {r['structure']} | {r['zero_bits']:.4f} | {fmt.pct(r['test_acc_seed0'])} | {style} | - | - | "
-                         f"- | - | - | - | {v['error']} | - |")
+            style = f"**{v['style']}**" if v["style"] == r["selected"] else v["style"]
+            if "LUT" not in v:
+                L.append(f"| {r['structure']} | {style} | - | - | - | - | - | - | {v['error']} | - |")
                 continue
-            L.append(f"| {r['structure']} | {r['zero_bits']:.4f} | {fmt.pct(r['test_acc_seed0'])} | {style} | "
-                     f"{fmt.count(v['LUT'])} | {_ratio(v.get('lut_ratio'))} | {fmt.count(v['FF'])} | {v['BRAM36']:g} | "
-                     f"{_ratio(v.get('bram_ratio'))} | {fmt.count(round(v['frames_per_second']))} | {_rtl(v)} | "
-                     f"{_datapaths(v)} |")
+            L.append(f"| {r['structure']} | {style} | {fmt.count(v['LUT'])} | {_ratio(v.get('lut_ratio'))} | "
+                     f"{fmt.count(v['FF'])} | {v['BRAM36']:g} | {_ratio(v.get('bram_ratio'))} | "
+                     f"{fmt.count(round(v['frames_per_second']))} | {_rtl(v)} | {_datapaths(v)} |")
     L += ["", f"Goal (issue 12): at about 90 % zero bits ({GOAL_ZERO_BITS[0]:.0%}-{GOAL_ZERO_BITS[1]:.0%}), LUT <= "
           f"{GOAL['LUT']} x and BRAM <= {GOAL['BRAM36']} x the best dense BNN:", ""]
     for g in res["goal"]:
         L.append(f"- {g['structure']} at {g['zero_bits']:.2%} zero bits: LUT {g['lut_ratio']:.2f} x "
                  f"({'met' if g['lut_met'] else 'NOT met'}), BRAM {_ratio(g['bram_ratio'])} x "
                  f"({'met' if g['bram_met'] else 'NOT met'})")
-    checked = [v for r in res["nets"] for v in r["variants"]]
+    checked = [v for r in res["nets"] for v in r["variants"] if v.get("error") != "not measured"]
     n_ok = sum(_ok(v) for v in checked)
-    L += ["", f"RTL check: {n_ok} of {len(checked)} designs have RTL scores == the bit-exact simulator and latency and "
+    missing = sum(v.get("error") == "not measured" for r in res["nets"] for v in r["variants"])
+    L += ["", (f"Not measured (left out of this run, marked in the table): {missing} variant(s). " if missing else "")
+          + f"RTL check: {n_ok} of {len(checked)} designs have RTL scores == the bit-exact simulator and latency and "
           f"interval == the cycle model on {fmt.count(min((v['rtl']['samples'] for v in checked if 'rtl' in v), default=0))}"
           " real inputs each.", "",
           "Per layer (selected variant; LUT / BRAM36 of the layer's MVU, its input collector and FIFOs):", "",
@@ -235,7 +303,7 @@ def markdown(res: dict) -> str:
         if v and "layers" in v:
             cells = [f"{fmt.count(v['layers'][n]['LUT'])} / {_b36(v['layers'][n])}" if n in v["layers"] else "-"
                      for n in _layer_names(res)]
-            L.append(f"| {r['structure']} ({r['zero_bits']:.3f}) | " + " | ".join(cells) + " |")
+            L.append(f"| {r['structure']} ({r['zero_bits']:.3f}, {v['style']}) | " + " | ".join(cells) + " |")
     L += ["", "![LUT, BRAM and accuracy against zero bits](hw_network_structure.png)", "",
           "Figure: LUT and BRAM36 of each network at 100,000 frames/s (selected variant) and test accuracy (mean over "
           "seeds, from train_structure_mlp.json) against the fraction of zero weight bits, by mask structure. "
@@ -315,7 +383,8 @@ def figure(res: dict, accuracy: dict | None, path: Path) -> None:
 def write(res: dict) -> None:
     add_ratios(res)
     write_results("hw_network_structure", res, markdown(res))
-    acc = RESULTS / "train_structure_mlp.json"
+    acc = next((p for p in (RESULTS / "train_structure_mlp.json", COMMITTED / "train_structure_mlp.json") if p.exists()),
+               RESULTS / "train_structure_mlp.json")
     figure(res, _j(acc) if acc.exists() else None, RESULTS / "hw_network_structure.png")
     print(f"written: {RESULTS / 'hw_network_structure.png'}")
 
@@ -325,6 +394,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", default="runs/bench-structure", help="folder of the exported runs (default %(default)s)")
     ap.add_argument("--nets", nargs="+", choices=list(NETS), default=list(NETS), help="networks (default all)")
     ap.add_argument("--samples", type=int, help="RTL check on the first N samples only (default all: 1,000)")
+    ap.add_argument("--reuse", action="store_true", help="keep an RTL check whose Verilog and samples are unchanged")
+    ap.add_argument("--collect-only", action="store_true",
+                    help="run nothing: tabulate what earlier runs left in the run folders (missing ones are marked)")
     ap.add_argument("--list", action="store_true", help="list the networks and their variants, run nothing")
     ap.add_argument("--markdown-only", action="store_true", help="rewrite the .md and the figure from the .json")
     args = ap.parse_args(argv)
@@ -342,12 +414,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no exported run for {', '.join(missing)} in {runs} (benchmarks/train_structure.py --export "
               "trains and exports them)", file=sys.stderr)
         return 1
-    if BASELINE not in args.nets:
-        print(f"error: the baseline {BASELINE} must be among --nets (the ratios are to it)", file=sys.stderr)
-        return 1
     t0 = time.perf_counter()
     res = {"machine": machine(), "target_fps": TARGET_FPS, "runs": args.runs, "samples": args.samples,
-           "nets": [net_row(runs, n, args.samples) for n in args.nets]}
+           "collect_only": args.collect_only,
+           "nets": [net_row(runs, n, args.samples, args.reuse, args.collect_only) for n in args.nets]}
     res["seconds"] = round(time.perf_counter() - t0, 1)
     write(res)
     bad = [f"{r['net']} --style {v['style']}" for r in res["nets"] for v in r["variants"] if not _ok(v)]
