@@ -254,6 +254,8 @@ def markdown(res: dict) -> str:
          "`block`, and sparse networks with `layer-best`: a folding file taking every layer from the variant in "
          "which it measured fewest LUTs (synthesized and checked itself). The variant with the fewest LUTs (then "
          "BRAM) is the one that counts (**bold**), for the dense BNN as for the sparse networks."
+         + (" Tabulated with `--collect-only` from what the measuring runs (`--reuse`, `--nets` subsets run side by "
+            "side) left in the run folders; a variant marked 'not measured' was not run." if res.get("collect_only") else "")
          + (f" Baseline: the dense BNN with `--style {b['style']}`, {fmt.count(b['LUT'])} LUT, {b['BRAM36']:g} "
             "BRAM36." if b else ""), "",
          "| network | zero bits | test acc. (seed 0) | selected | LUT | / dense BNN | BRAM36 | / dense BNN | frames/s "
