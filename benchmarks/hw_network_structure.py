@@ -336,13 +336,15 @@ def figure(res: dict, accuracy: dict | None, path: Path) -> None:
 
     fams = list(dict.fromkeys(NETS[n][1] for n in NETS))
     marks = dict(zip(fams, "s o ^ D v P X".split()))
+    colors = {f: f"C{i}" for i, f in enumerate(fams)}  # one colour per structure in every panel
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
     b = res.get("baseline")
     for ax, key, label in ((axes[0], "LUT", "LUT (Yosys, whole accelerator)"), (axes[1], "BRAM36", "BRAM36 (equivalent)")):
         for fam in fams:
             pts = sorted((r["zero_bits"], _sel(r)[key]) for r in res["nets"] if r["family"] == fam and _sel(r))
             if pts:
-                ax.plot(*zip(*pts), marker=marks[fam], linestyle="-" if len(pts) > 1 else "none", label=fam)
+                ax.plot(*zip(*pts), marker=marks[fam], color=colors[fam], linestyle="-" if len(pts) > 1 else "none",
+                        label=fam)
         if b:
             ax.axhline(b[key], color="grey", linestyle=":", linewidth=1)
             ax.axhline(b[key] * GOAL[key], color="red", linestyle="--", linewidth=1,
@@ -368,7 +370,8 @@ def figure(res: dict, accuracy: dict | None, path: Path) -> None:
             groups.setdefault(fam, []).append((s["sparsity"], 100 * s["test_acc"]))
         for fam, pts in groups.items():
             pts.sort()
-            ax.plot(*zip(*pts), marker=marks.get(fam, "o"), linestyle="-" if len(pts) > 1 else "none", label=fam)
+            ax.plot(*zip(*pts), marker=marks.get(fam, "o"), color=colors.get(fam), linestyle="-" if len(pts) > 1 else "none",
+                    label=fam)
         ax.legend(fontsize=7)
     ax.set_xlabel("zero weight bits (fraction)")
     ax.set_ylabel("test accuracy (%), mean over seeds")
