@@ -39,6 +39,8 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "train_fashion": (["--data-dir", DATA_DIR], ["--data-dir", DATA_DIR, "--only", "mlp", "--epochs-mlp", "1"]),
     "train_structure": (["--data-dir", DATA_DIR, "--export"],
                         ["--data-dir", DATA_DIR, "--only", "mlp", "--epochs-mlp", "1", "--points", "bnn,1:8"]),
+    # after train_structure: it builds that benchmark's exported networks
+    "hw_network_structure": ([], ["--nets", "mlp-bnn", "mlp-1of8", "--samples", "200"]),
 }
 #: helpers imported by the benchmarks (not benchmarks themselves)
 HELPERS = {"common", "hw_common", "finn_model", "run_all", "readme_sync"}
@@ -48,6 +50,8 @@ def missing_input(name: str) -> str | None:
     """Why a benchmark cannot run on this machine (None: it can)."""
     if name in ("train_fashion", "train_structure") and not (Path(DATA_DIR) / "fashion-mnist").is_dir():
         return f"no Fashion-MNIST in {DATA_DIR}/fashion-mnist (set SBNN_DATA_DIR)"
+    if name == "hw_network_structure" and not (ROOT / "runs" / "bench-structure" / "mlp-bnn" / "export").is_dir():
+        return "no exported networks in runs/bench-structure (run train_structure first)"
     return None
 
 

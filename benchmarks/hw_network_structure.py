@@ -1,0 +1,435 @@
+"""Whole networks at one target rate: the trained Fashion-MNIST SFC (784-256-256-256-10) of every mask
+structure against the dense BNN of the same architecture, all at 100,000 frames/s (issue 12's goal: the
+structured sparse network at about 90 % zero bits takes <= 0.6 x the LUTs and <= 0.5 x the BRAM of the dense
+BNN with its best style).
+
+Each design goes through the user's CLI path, nothing else: ``sbnn synth --run NET --target-fps 100000``
+(``--style auto``, the default) and ``sbnn sim --run ... --rtl`` on the run's 1,000 exported samples (RTL
+scores == the bit-exact simulator, latency and interval == the cycle model). Every network is also built with
+the other styles a fair comparison needs: ``--style dense`` (the FINN-like XNOR datapath everywhere), a network
+whose every layer is N:M (block:B) with ``--style nm`` (``block``), and every sparse network as ``layer-best``:
+a folding file that takes each layer (PE, SIMD, style, gather) from the variant in which that layer measured
+the fewest LUTs, synthesized and checked like the others (the per-layer search by synthesis that the cost
+model's ranking stands in for). Per network the measured variant with the fewest LUTs (then BRAM) is
+the one that counts: the table says which, and that design is the one that was synthesized and checked.
+Synthesis results are cached by the RTL's digest (sbnn's cache), so a rerun only redoes what changed.
+
+The networks are the trained and exported runs of ``benchmarks/train_structure.py --export`` (seed 0; they are
+not retrained here); the accuracy panel quotes ``benchmarks/results/train_structure_mlp.json`` (mean over seeds).
+
+    python benchmarks/hw_network_structure.py                         # ~3 min per design on 2 shared cores
+    python benchmarks/hw_network_structure.py --runs runs/bench-structure --nets mlp-bnn mlp-1of8-flrow
+    python benchmarks/hw_network_structure.py --reuse                 # keep RTL checks of unchanged Verilog
+    python benchmarks/hw_network_structure.py --collect-only          # tabulate what the run folders hold
+    python benchmarks/hw_network_structure.py --list                  # the networks and variants, nothing run
+    python benchmarks/hw_network_structure.py --markdown-only         # rewrite .md and the figure from .json
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import RESULTS, machine, write_results
+
+from sbnn import fmt
+from sbnn.hw.baseline import link_export
+from sbnn.runs import RunDir
+
+ROOT = Path(__file__).resolve().parents[1]
+SBNN = [sys.executable, "-m", "sbnn.cli"]
+TARGET_FPS = 100_000
+BASELINE = "mlp-bnn"
+COMMITTED = Path(__file__).resolve().parent / "results"  # the accuracy table, also when RESULTS points elsewhere
+#: run directory -> (structure label, figure family); the dense BNN first
+NETS = {
+    "mlp-bnn": ("dense BNN", "dense BNN"),
+    "mlp-none-0.875": ("none", "none"),
+    "mlp-none-0.9375": ("none", "none"),
+    "mlp-row-0.875": ("row", "row"),
+    "mlp-row-0.9375": ("row", "row"),
+    "mlp-1of8": ("1:8", "N:M"),
+    "mlp-2of16": ("2:16", "N:M"),
+    "mlp-1of16": ("1:16", "N:M"),
+    "mlp-1of8-flrow": ("1:8 (first/last: row)", "N:M, first/last row"),
+    "mlp-2of16-flrow": ("2:16 (first/last: row)", "N:M, first/last row"),
+    "mlp-1of16-flrow": ("1:16 (first/last: row)", "N:M, first/last row"),
+    "mlp-block8-0.875": ("block:8", "block"),
+    "mlp-block8-flrow-0.875": ("block:8 (first/last: row)", "block, first/last row"),
+}
+#: the goal (issue 12): at about 90 % zero bits, ratios to the best dense BNN
+GOAL = {"LUT": 0.6, "BRAM36": 0.5}
+GOAL_ZERO_BITS = (0.85, 0.95)
+
+
+#: networks whose every layer has one structure that a structured style reads: that style everywhere is a variant too
+PURE = {"mlp-1of8": "nm", "mlp-2of16": "nm", "mlp-1of16": "nm", "mlp-block8-0.875": "block"}
+
+
+def variants(net: str) -> list[str]:
+    """Styles each network is built with; ``auto`` (the CLI default) first. Sparse networks also get the
+    ``layer-best`` design (see :func:`layer_best`)."""
+    return ["auto", "dense"] + ([PURE[net]] if net in PURE else [])
+
+
+def _run(cmd: list, log: Path) -> int:
+    """Run a command from the repository root, its output into ``log`` (and its tail on failure)."""
+    print("$", " ".join(str(c) for c in cmd), flush=True)
+    with open(log, "w") as f:
+        rc = subprocess.run([str(c) for c in cmd], cwd=ROOT, stdout=f, stderr=subprocess.STDOUT,
+                            env={**os.environ, "SBNN_PROGRESS": "0"}).returncode
+    if rc:
+        print("".join(log.read_text().splitlines(keepends=True)[-8:]), end="", flush=True)
+    return rc
+
+
+def _j(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def _rtl_digest(where: Path, samples: int | None) -> str:
+    """SHA-256 of the design's generated Verilog and the sample count: an RTL check holds while it is unchanged."""
+    h = hashlib.sha256(str(samples).encode())
+    for f in sorted((where / "hw" / "rtl").glob("*.v")):
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
+def measure(run: Path, style: str, samples: int | None, reuse: bool, folding: dict | None = None,
+            collect: bool = False) -> dict:
+    """``sbnn synth`` at the target rate with ``style`` (auto: in the run itself; others: in a sub-run sharing
+    its export; ``folding``: a per-layer folding file instead of the target rate), then ``sbnn sim --rtl``
+    (with ``reuse``: kept when the last check in that folder was of the same Verilog and samples). ``collect``:
+    run nothing, read what the last run left (a check of other Verilog or samples counts as missing)."""
+    where = run if style == "auto" else run / f"style-{style}"
+    if style != "auto":
+        link_export(RunDir(where))
+    logs = run / ".bench-logs"
+    logs.mkdir(exist_ok=True)
+    if folding is not None:
+        req = where / "folding-request.json"
+        if collect and (not req.exists() or json.loads(req.read_text()) != folding):
+            return {"style": style, "error": "not measured"}
+        if not collect:
+            req.write_text(json.dumps(folding, indent=1) + "\n")
+        cmd = SBNN + ["synth", "--run", where, "--folding", where / "folding-request.json"]
+    else:
+        cmd = SBNN + ["synth", "--run", where, "--target-fps", TARGET_FPS] + ([] if style == "auto" else
+                                                                             ["--style", style])
+    out = {"style": style, "dir": str(where.relative_to(ROOT) if where.is_relative_to(ROOT) else where),
+           "command": " ".join(str(c.relative_to(ROOT) if isinstance(c, Path) and c.is_relative_to(ROOT) else c)
+                               for c in cmd[2:])}
+    t0 = time.perf_counter()
+    if collect:
+        if not (where / "synth" / "report.json").exists():
+            return {**out, "error": "not measured"}
+    else:
+        (where / "synth" / "report.json").unlink(missing_ok=True)  # never report an old result
+        if _run(cmd, logs / f"{style}-synth.log"):
+            return {**out, "error": "sbnn synth failed"}
+    syn, cyc, fold = _j(where / "synth" / "report.json"), _j(where / "hw" / "cycles.json"), _j(where / "hw" / "folding.json")
+    out.update(LUT=syn["total"]["LUT"], FF=syn["total"]["FF"], BRAM36=syn["bram36_equivalent"], DSP=syn["total"]["DSP"],
+               frames_per_second=cyc["frames_per_second"], interval_cycles=cyc["interval_cycles"],
+               latency_cycles=cyc["latency_cycles"], synth_seconds=syn["elapsed_s"], synth_cached=syn["cached"],
+               layers={e["layer"]: {k: e[k] for k in ("LUT", "FF", "BRAM18", "BRAM36")} for e in syn["layers"]},
+               mvus={n: {k: v for k, v in e.items() if k in ("PE", "SIMD", "style", "gather", "coding")}
+                     for n, e in fold.items()}, folding=fold)
+    sim = SBNN + ["sim", "--run", where, "--rtl"] + ([] if samples is None else ["--samples", samples])
+    out["sim_command"] = " ".join(str(c.relative_to(ROOT) if isinstance(c, Path) and c.is_relative_to(ROOT) else c)
+                                  for c in sim[2:])
+    rep, stamp, digest = where / "sim" / "report.json", where / "sim" / ".rtl-digest", _rtl_digest(where, samples)
+    out["rtl_reused"] = bool((reuse or collect) and rep.exists() and stamp.exists() and stamp.read_text() == digest
+                             and "rtl" in _j(rep))
+    if collect and not out["rtl_reused"]:
+        return {**out, "error": "no RTL check of this Verilog"}
+    if not out["rtl_reused"]:
+        rep.unlink(missing_ok=True)
+        stamp.unlink(missing_ok=True)
+        rc = _run(sim, logs / f"{style}-sim.log")
+        if not rep.exists() or "rtl" not in _j(rep):
+            return {**out, "error": f"sbnn sim --rtl failed (exit {rc})"}
+        stamp.write_text(digest)
+    r = _j(rep)["rtl"]
+    out["rtl"] = {k: r[k] for k in ("samples", "equal", "mismatches", "latency", "interval", "model_latency",
+                                    "model_interval", "timing_equals_cycle_model")}
+    out["seconds"] = round(time.perf_counter() - t0, 1)
+    return out
+
+
+def layer_best(vs: list[dict]) -> dict | None:
+    """The folding file that takes every MVU layer from the measured variant in which that layer (its MVU, input
+    collector and FIFOs) has the fewest LUTs (then BRAM): the per-layer search by synthesis. None when one
+    variant already holds every such layer (the design was measured)."""
+    good = [v for v in vs if "folding" in v]
+    if not good:
+        return None
+    pick = {n: min(good, key=lambda v: (v["layers"][n]["LUT"], v["layers"][n]["BRAM36"] + v["layers"][n]["BRAM18"] / 2))
+            for n in good[0]["folding"]}
+    fold = {n: v["folding"][n] for n, v in pick.items()}
+    return None if any(v["folding"] == fold for v in good) else fold
+
+
+def _ok(v: dict) -> bool:
+    return "error" not in v and v["rtl"]["equal"] and v["rtl"]["timing_equals_cycle_model"]
+
+
+def select(vs: list[dict]) -> dict | None:
+    """The variant that counts: fewest LUTs, then fewest BRAM, among those that passed the RTL check."""
+    good = [v for v in vs if _ok(v)]
+    return min(good, key=lambda v: (v["LUT"], v["BRAM36"])) if good else None
+
+
+def net_row(runs: Path, net: str, samples: int | None, reuse: bool, collect: bool = False) -> dict:
+    run = runs / net
+    final = _j(run / "train" / "metrics.json")["final"]
+    structures = [layer.get("structure", "none") for layer in _j(run / "export" / "ir.json")["layers"]
+                  if layer["kind"] != "threshold"]
+    vs = [measure(run, s, samples, reuse, collect=collect) for s in variants(net)]
+    fold = layer_best(vs) if net != BASELINE else None
+    if fold is not None:
+        vs.append(measure(run, "layer-best", samples, reuse, fold, collect=collect))
+    best = select(vs)
+    return {"net": net, "structure": NETS[net][0], "family": NETS[net][1], "zero_bits": final["sparsity"],
+            "test_acc_seed0": final["test_acc"], "ir_structures": structures, "variants": vs,
+            "selected": best["style"] if best else None}
+
+
+def _sel(row: dict) -> dict | None:
+    return next((v for v in row["variants"] if v["style"] == row["selected"]), None)
+
+
+def add_ratios(res: dict) -> None:
+    base = next((r for r in res["nets"] if r["net"] == BASELINE), None)
+    b = _sel(base) if base else None
+    res["baseline"] = {"net": BASELINE, "style": b["style"], "LUT": b["LUT"], "BRAM36": b["BRAM36"]} if b else None
+    for r in res["nets"]:
+        for v in r["variants"]:
+            if b and "error" not in v:
+                v["lut_ratio"] = v["LUT"] / b["LUT"]
+                v["bram_ratio"] = v["BRAM36"] / b["BRAM36"] if b["BRAM36"] else None
+    res["goal"] = []
+    for r in res["nets"]:
+        v = _sel(r)
+        if r["net"] == BASELINE or not v or "lut_ratio" not in v or not GOAL_ZERO_BITS[0] <= r["zero_bits"] <= GOAL_ZERO_BITS[1]:
+            continue
+        res["goal"].append({"net": r["net"], "structure": r["structure"], "zero_bits": r["zero_bits"],
+                            "lut_ratio": v["lut_ratio"], "bram_ratio": v["bram_ratio"],
+                            "lut_met": v["lut_ratio"] <= GOAL["LUT"],
+                            "bram_met": v["bram_ratio"] is not None and v["bram_ratio"] <= GOAL["BRAM36"]})
+
+
+def _datapaths(v: dict) -> str:
+    return ", ".join(f"{n} {e['style']}{' ' + e['gather'] if e.get('gather') else ''} {e['PE']}x{e['SIMD']}"
+                     for n, e in v["mvus"].items())
+
+
+def _rtl(v: dict) -> str:
+    if "error" in v:
+        return v["error"]
+    r = v["rtl"]
+    eq = "==" if r["equal"] else f"DIFFERS ({r['mismatches']})"
+    return (f"{eq} on {fmt.count(r['samples'])}, cycles "
+            f"{'== model' if r['timing_equals_cycle_model'] else 'DIFFER'}")
+
+
+def _ratio(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}"
+
+
+def markdown(res: dict) -> str:
+    b = res.get("baseline")
+    L = [f"# Whole networks at {fmt.count(TARGET_FPS)} frames/s: Fashion-MNIST SFC by mask structure", "",
+         "Fashion-MNIST SFC 784-256-256-256-10 ({α,β} closed form; the dense BNN: {-1,+1} levels), trained and "
+         "exported by `benchmarks/train_structure.py` (seed 0), each built with `sbnn synth --target-fps 100000` "
+         "(Yosys synth_xilinx, xc7z020, 100 MHz; the whole accelerator incl. FIFOs and thresholds) and checked with "
+         "`sbnn sim --rtl` on the run's real inputs. Every network is built with `--style auto` (the default) and "
+         "`--style dense` (the XNOR datapath everywhere), all-N:M / all-block networks also with `--style nm` / "
+         "`block`, and sparse networks with `layer-best`: a folding file taking every layer from the variant in "
+         "which it measured fewest LUTs (synthesized and checked itself). The variant with the fewest LUTs (then "
+         "BRAM) is the one that counts (**bold**), for the dense BNN as for the sparse networks."
+         + (" Tabulated with `--collect-only` from what the measuring runs (`--reuse`, `--nets` subsets run side by "
+            "side) left in the run folders; a variant marked 'not measured' was not run." if res.get("collect_only") else "")
+         + (f" Baseline: the dense BNN with `--style {b['style']}`, {fmt.count(b['LUT'])} LUT, {b['BRAM36']:g} "
+            "BRAM36." if b else ""), "",
+         "| network | zero bits | test acc. (seed 0) | selected | LUT | / dense BNN | BRAM36 | / dense BNN | frames/s "
+         "| RTL == sim, cycles == model | MVU datapaths |",
+         "|---|---:|---:|---|---:|---:|---:|---:|---:|---|---|"]
+    for r in res["nets"]:
+        v = _sel(r)
+        if v is None:
+            why = ("not measured" if all(x.get("error") == "not measured" for x in r["variants"])
+                   else "none passed the RTL check")
+            L.append(f"| {r['structure']} | {r['zero_bits']:.4f} | {fmt.pct(r['test_acc_seed0'])} | {why} | - | - "
+                     "| - | - | - | - | - |")
+            continue
+        L.append(f"| {r['structure']} | {r['zero_bits']:.4f} | {fmt.pct(r['test_acc_seed0'])} | {v['style']} | "
+                 f"{fmt.count(v['LUT'])} | {_ratio(v.get('lut_ratio'))} | {v['BRAM36']:g} | {_ratio(v.get('bram_ratio'))} "
+                 f"| {fmt.count(round(v['frames_per_second']))} | {_rtl(v)} | "
+                 f"{' / '.join(e['style'] + (' ' + e['gather'] if e.get('gather') else '') for e in v['mvus'].values())} |")
+    L += ["", "Every variant measured:", "",
+          "| network | style | LUT | / dense BNN | FF | BRAM36 | / dense BNN | frames/s | RTL check | MVU datapaths "
+          "(style PE x SIMD) |", "|---|---|---:|---:|---:|---:|---:|---:|---|---|"]
+    for r in res["nets"]:
+        for v in r["variants"]:
+            style = f"**{v['style']}**" if v["style"] == r["selected"] else v["style"]
+            if "LUT" not in v:
+                L.append(f"| {r['structure']} | {style} | - | - | - | - | - | - | {v['error']} | - |")
+                continue
+            L.append(f"| {r['structure']} | {style} | {fmt.count(v['LUT'])} | {_ratio(v.get('lut_ratio'))} | "
+                     f"{fmt.count(v['FF'])} | {v['BRAM36']:g} | {_ratio(v.get('bram_ratio'))} | "
+                     f"{fmt.count(round(v['frames_per_second']))} | {_rtl(v)} | {_datapaths(v)} |")
+    L += ["", f"Goal (issue 12): at about 90 % zero bits ({GOAL_ZERO_BITS[0]:.0%}-{GOAL_ZERO_BITS[1]:.0%}), LUT <= "
+          f"{GOAL['LUT']} x and BRAM <= {GOAL['BRAM36']} x the best dense BNN:", ""]
+    for g in res["goal"]:
+        L.append(f"- {g['structure']} at {g['zero_bits']:.2%} zero bits: LUT {g['lut_ratio']:.2f} x "
+                 f"({'met' if g['lut_met'] else 'NOT met'}), BRAM {_ratio(g['bram_ratio'])} x "
+                 f"({'met' if g['bram_met'] else 'NOT met'})")
+    checked = [v for r in res["nets"] for v in r["variants"] if v.get("error") != "not measured"]
+    n_ok = sum(_ok(v) for v in checked)
+    missing = sum(v.get("error") == "not measured" for r in res["nets"] for v in r["variants"])
+    L += ["", (f"Not measured (left out of this run, marked in the table): {missing} variant(s). " if missing else "")
+          + f"RTL check: {n_ok} of {len(checked)} designs have RTL scores == the bit-exact simulator and latency and "
+          f"interval == the cycle model on {fmt.count(min((v['rtl']['samples'] for v in checked if 'rtl' in v), default=0))}"
+          " real inputs each.", "",
+          "Per layer (selected variant; LUT / BRAM36 of the layer's MVU, its input collector and FIFOs):", "",
+          "| network | " + " | ".join(_layer_names(res)) + " |", "|---|" + "---:|" * len(_layer_names(res))]
+    for r in res["nets"]:
+        v = _sel(r)
+        if v and "layers" in v:
+            cells = [f"{fmt.count(v['layers'][n]['LUT'])} / {_b36(v['layers'][n])}" if n in v["layers"] else "-"
+                     for n in _layer_names(res)]
+            L.append(f"| {r['structure']} ({r['zero_bits']:.3f}, {v['style']}) | " + " | ".join(cells) + " |")
+    L += ["", "![LUT, BRAM and accuracy against zero bits](hw_network_structure.png)", "",
+          "Figure: LUT and BRAM36 of each network at 100,000 frames/s (selected variant) and test accuracy (mean over "
+          "seeds, from train_structure_mlp.json) against the fraction of zero weight bits, by mask structure. "
+          "Reproduce: `python benchmarks/train_structure.py --data-dir DATA --export` (the networks), then "
+          "`python benchmarks/hw_network_structure.py`.", ""]
+    return "\n".join(L)
+
+
+def _b36(e: dict) -> str:
+    return f"{e['BRAM36'] + e['BRAM18'] / 2:g}"
+
+
+def _layer_names(res: dict) -> list[str]:
+    names: list[str] = []
+    for r in res["nets"]:
+        for v in r["variants"]:
+            for n in v.get("layers", {}):
+                if n not in names:
+                    names.append(n)
+    return names
+
+
+def figure(res: dict, accuracy: dict | None, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fams = list(dict.fromkeys(NETS[n][1] for n in NETS))
+    marks = dict(zip(fams, "s o ^ D v P X".split()))
+    colors = {f: f"C{i}" for i, f in enumerate(fams)}  # one colour per structure in every panel
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
+    b = res.get("baseline")
+    for ax, key, label in ((axes[0], "LUT", "LUT (Yosys, whole accelerator)"), (axes[1], "BRAM36", "BRAM36 (equivalent)")):
+        for fam in fams:
+            pts = sorted((r["zero_bits"], _sel(r)[key]) for r in res["nets"] if r["family"] == fam and _sel(r))
+            if pts:
+                ax.plot(*zip(*pts), marker=marks[fam], color=colors[fam], linestyle="-" if len(pts) > 1 else "none",
+                        label=fam)
+        if b:
+            ax.axhline(b[key], color="grey", linestyle=":", linewidth=1)
+            ax.axhline(b[key] * GOAL[key], color="red", linestyle="--", linewidth=1,
+                       label=f"goal: {GOAL[key]} x the dense BNN")
+        ax.set_xlabel("zero weight bits (fraction)")
+        ax.set_ylabel(label)
+        ax.set_title(f"{label.split(' ')[0]} at {fmt.count(TARGET_FPS)} frames/s")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    ax = axes[2]
+    if accuracy:
+        fam_of = {"none": "none", "row": "row", "1:8": "N:M", "2:16": "N:M", "1:16": "N:M", "block:8": "block"}
+        groups: dict[str, list] = {}
+        for s in accuracy["summary"]:
+            if s["arch"] != "mlp":
+                continue
+            if s["method"] == "bnn":
+                fam = "dense BNN"
+            else:
+                fam = fam_of.get(s["structure"], s["structure"])
+                if s.get("first_last_structure") == "row" and s["structure"] != "row":
+                    fam += ", first/last row"
+            groups.setdefault(fam, []).append((s["sparsity"], 100 * s["test_acc"]))
+        for fam, pts in groups.items():
+            pts.sort()
+            ax.plot(*zip(*pts), marker=marks.get(fam, "o"), color=colors.get(fam), linestyle="-" if len(pts) > 1 else "none",
+                    label=fam)
+        ax.legend(fontsize=7)
+    ax.set_xlabel("zero weight bits (fraction)")
+    ax.set_ylabel("test accuracy (%), mean over seeds")
+    ax.set_title("Fashion-MNIST SFC accuracy")
+    ax.grid(alpha=0.3)
+    fig.text(0.5, 0.005, "Fashion-MNIST SFC 784-256-256-256-10; hardware: sbnn synth --target-fps 100000 (Yosys, "
+             "xc7z020), selected style per network. Reproduce: python benchmarks/hw_network_structure.py "
+             "(accuracy: benchmarks/results/train_structure_mlp.json)", ha="center", fontsize=7)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write(res: dict) -> None:
+    add_ratios(res)
+    write_results("hw_network_structure", res, markdown(res))
+    acc = next((p for p in (RESULTS / "train_structure_mlp.json", COMMITTED / "train_structure_mlp.json") if p.exists()),
+               RESULTS / "train_structure_mlp.json")
+    figure(res, _j(acc) if acc.exists() else None, RESULTS / "hw_network_structure.png")
+    print(f"written: {RESULTS / 'hw_network_structure.png'}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", default="runs/bench-structure", help="folder of the exported runs (default %(default)s)")
+    ap.add_argument("--nets", nargs="+", choices=list(NETS), default=list(NETS), help="networks (default all)")
+    ap.add_argument("--samples", type=int, help="RTL check on the first N samples only (default all: 1,000)")
+    ap.add_argument("--reuse", action="store_true", help="keep an RTL check whose Verilog and samples are unchanged")
+    ap.add_argument("--collect-only", action="store_true",
+                    help="run nothing: tabulate what earlier runs left in the run folders (missing ones are marked)")
+    ap.add_argument("--list", action="store_true", help="list the networks and their variants, run nothing")
+    ap.add_argument("--markdown-only", action="store_true", help="rewrite the .md and the figure from the .json")
+    args = ap.parse_args(argv)
+    runs = (ROOT / args.runs).resolve()
+    if args.list:
+        for net in args.nets:
+            ok = "" if (runs / net / "export" / "ir.json").exists() else "  (not exported here)"
+            print(f"{net:24s} {NETS[net][0]:26s} styles: {', '.join(variants(net))}{ok}")
+        return 0
+    if args.markdown_only:
+        write(_j(RESULTS / "hw_network_structure.json"))
+        return 0
+    missing = [n for n in args.nets if not (runs / n / "export" / "ir.json").exists()]
+    if missing:
+        print(f"error: no exported run for {', '.join(missing)} in {runs} (benchmarks/train_structure.py --export "
+              "trains and exports them)", file=sys.stderr)
+        return 1
+    t0 = time.perf_counter()
+    res = {"machine": machine(), "target_fps": TARGET_FPS, "runs": args.runs, "samples": args.samples,
+           "collect_only": args.collect_only,
+           "nets": [net_row(runs, n, args.samples, args.reuse, args.collect_only) for n in args.nets]}
+    res["seconds"] = round(time.perf_counter() - t0, 1)
+    write(res)
+    bad = [f"{r['net']} --style {v['style']}" for r in res["nets"] for v in r["variants"] if not _ok(v)]
+    if bad:
+        print("RTL check or synthesis FAILED: " + "; ".join(bad), file=sys.stderr)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,39 @@
+"""benchmarks/hw_network_structure.py: the variant that counts is the cheapest one that passed the RTL check, and
+the goal lines are computed against the best dense BNN."""
+
+from __future__ import annotations
+
+import hw_network_structure as hns
+
+
+def _v(style: str, lut: int, bram: float, equal: bool = True, timing: bool = True) -> dict:
+    return {"style": style, "LUT": lut, "BRAM36": bram, "FF": 1000, "frames_per_second": 1e5,
+            "mvus": {"mvu0": {"PE": 2, "SIMD": 16, "style": style}},
+            "layers": {"mvu0": {"LUT": lut, "FF": 1000, "BRAM18": 0, "BRAM36": bram}},
+            "rtl": {"samples": 1000, "equal": equal, "mismatches": 0 if equal else 3, "timing_equals_cycle_model": timing}}
+
+
+def test_selection_takes_the_fewest_luts_among_designs_that_pass_the_rtl_check():
+    assert hns.select([_v("auto", 900, 4), _v("sparse", 800, 6)])["style"] == "sparse"
+    assert hns.select([_v("auto", 900, 4), _v("sparse", 800, 6, equal=False)])["style"] == "auto"
+    assert hns.select([_v("auto", 900, 4, timing=False), {"style": "nm", "error": "sbnn synth failed"}]) is None
+    assert hns.select([_v("auto", 900, 5), _v("nm", 900, 4)])["style"] == "nm"
+
+
+def test_ratios_and_goal_lines_use_the_best_dense_bnn():
+    res = {"nets": [{"net": hns.BASELINE, "zero_bits": 0.5, "test_acc_seed0": 0.86, "structure": "dense BNN", "selected": "dense",
+                     "variants": [_v("auto", 2500, 10), _v("dense", 2000, 10)]},
+                    {"net": "mlp-1of8", "zero_bits": 0.875, "test_acc_seed0": 0.85, "structure": "1:8", "selected": "nm",
+                     "variants": [_v("auto", 1300, 4), _v("nm", 1100, 6)]},
+                    {"net": "mlp-none-0.875", "zero_bits": 0.875, "test_acc_seed0": 0.85, "structure": "none", "selected": None,
+                     "variants": [{"style": "auto", "error": "sbnn synth failed"}]}]}
+    hns.add_ratios(res)
+    assert res["baseline"] == {"net": hns.BASELINE, "style": "dense", "LUT": 2000, "BRAM36": 10}
+    assert [(g["net"], g["lut_ratio"], g["bram_ratio"], g["lut_met"], g["bram_met"]) for g in res["goal"]] == \
+        [("mlp-1of8", 0.55, 0.6, True, False)]
+    assert "NOT met" in hns.markdown(res) and "sbnn synth failed" in hns.markdown(res)
+
+
+def test_missing_runs_are_one_clear_error(tmp_path, capsys):
+    assert hns.main(["--runs", str(tmp_path)]) == 1
+    assert "no exported run for mlp-bnn" in capsys.readouterr().err
