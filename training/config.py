@@ -8,7 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sbnn.config import StageConfig
 
-Method = Literal["bnn", "ab-closed", "ab-learned", "sd-bnn"]
+Method = Literal["bnn", "ab-closed", "ab-learned", "sd-bnn", "ab-learned-tuned"]
+#: the learned {alpha, beta} domain: "ab-learned" as the official code trains it (faithful), "ab-learned-tuned"
+#: with sbnn's options for short budgets at high sparsity (docs/learned-ab.md)
+LEARNED_METHODS = ("ab-learned", "ab-learned-tuned")
 Arch = Literal["tfc", "sfc", "lfc", "mlp", "cnv", "vgg-small", "resnet20", "resnet18"]
 SteMode = Literal["identity", "clipped", "ede", "approxsign"]
 
@@ -65,9 +68,27 @@ class QuantConfig(_Section):
     #: alpha / (beta - alpha) is snapped to a 2^-level_bits grid (integer hardware levels); 4 bits
     #: cost 1.4 points on Fashion-MNIST SFC at 90 % zero bits (small alphas round to 0), 6 bits 0.1
     level_bits: int = Field(default=6, ge=1, le=8)
-    #: strength of the EC penalty (ab-learned); the official CIFAR runs used 0.02-0.1 over 300-500
-    #: epochs, short CPU budgets need more (0.5 reaches s = 0.9 on digits in 40 epochs)
-    ec_gamma: float = Field(default=0.5, ge=0.0, lt=1.0)
+    #: learned-domain options (ab-learned, ab-learned-tuned); None takes the method's value: the official
+    #: code's for ab-learned, sbnn's for ab-learned-tuned (LEARNED_DEFAULTS; measured in docs/learned-ab.md).
+    #: latent-weight start: "official" (PyTorch's symmetric init, ~50 % ones; the penalty pulls the
+    #: ones-rate down during training) or "quantile" (each layer shifted once to start at its target)
+    learned_init: Literal["official", "quantile"] | None = None
+    #: strength of the EC penalty; None: ab-learned takes the official CIFAR-10 grid's gamma for the target
+    #: (0.02 at EC 0.25, 0.04 at 0.10, 0.07 at 0.05; tuned for 300-500 epochs), ab-learned-tuned its own
+    ec_gamma: float | None = Field(default=None, ge=0.0, lt=1.0)
+    #: epochs over which the EC target ramps linearly from 0.5 to the target (0: imposed at once, official)
+    ec_ramp_epochs: float | None = Field(default=None, ge=0.0)
+    #: what the EC penalty constrains: "global" (the ones-rate pooled over all binary layers, official)
+    #: or "layer" (each layer's ones-rate against its own target: no layer can be emptied for another)
+    ec_scope: Literal["global", "layer"] | None = None
+    #: tau/phi start: "official" (tau 1, phi 0: symmetric levels) or "closed" (tau 1 and the closed
+    #: form's L2 level ratio alpha / (beta - alpha) of the starting bits)
+    level_init: Literal["official", "closed"] | None = None
+    #: learning rate of tau/phi relative to optim.lr (they never get weight decay); 1 = official
+    level_lr: float | None = Field(default=None, gt=0)
+    #: last epochs trained with the closed form's exact-count mask (learned levels): the achieved zero
+    #: bits then equal the targets; 0 = none (official)
+    project_epochs: int | None = Field(default=None, ge=0)
     #: straight-through estimators for weights and activations
     weight_ste: SteMode = "clipped"
     act_ste: SteMode = "clipped"
@@ -79,11 +100,31 @@ class QuantConfig(_Section):
     asd: Literal["none", "static", "dynamic"] | None = None
     asd_reduction: int = Field(default=16, ge=1)
 
+    def learned(self, name: str):
+        """A learned-domain option, resolved: the set value, else the method's default."""
+        value = getattr(self, name)
+        if value is not None:
+            return value
+        if name == "ec_gamma" and self.method == "ab-learned":
+            from sbnn.training.formulas import official_ec_gamma
+
+            return official_ec_gamma(1.0 - self.sparsity)
+        return LEARNED_DEFAULTS["ab-learned-tuned" if self.method == "ab-learned-tuned" else "ab-learned"][name]
+
     @property
     def resolved_asd(self) -> str:
         if self.asd is not None:
             return self.asd
         return "static" if self.method == "sd-bnn" else "none"
+
+
+#: the learned-domain options' values per method (None fields of QuantConfig take these)
+LEARNED_DEFAULTS = {
+    "ab-learned": {"learned_init": "official", "ec_gamma": None, "ec_ramp_epochs": 0.0, "ec_scope": "global",
+                   "level_init": "official", "level_lr": 1.0, "project_epochs": 0},
+    "ab-learned-tuned": {"learned_init": "official", "ec_gamma": 0.5, "ec_ramp_epochs": 0.0, "ec_scope": "global",
+                         "level_init": "official", "level_lr": 1.0, "project_epochs": 0},
+}
 
 
 class OptimConfig(_Section):

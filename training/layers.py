@@ -13,7 +13,7 @@ import brevitas.nn as qnn
 import torch
 from torch import nn
 
-from sbnn.training.config import QuantConfig
+from sbnn.training.config import LEARNED_METHODS, QuantConfig
 from sbnn.training.quantizers import WEIGHT_QUANTS, SignAct
 
 
@@ -22,6 +22,8 @@ def weight_quant_kwargs(q: QuantConfig, sparsity: float) -> dict:
     kw = {"weight_quant": WEIGHT_QUANTS[q.method], "weight_ste_mode": q.weight_ste, "weight_level_bits": q.level_bits}
     if q.method == "ab-closed":
         kw.update(weight_sparsity=sparsity, weight_levels=q.levels)
+    elif q.method in LEARNED_METHODS:
+        kw.update(weight_sparsity=sparsity)
     return kw
 
 

@@ -22,10 +22,11 @@ from sbnn.data import Dataset, load_dataset
 from sbnn.errors import CheckpointError
 from sbnn.runs import RunDir, write_json
 from sbnn.training.checkpoint import config_diff, load_checkpoint, save_checkpoint
-from sbnn.training.config import TrainConfig
-from sbnn.training.formulas import ec_penalty, ede_schedule
-from sbnn.training.models import binary_layers, build_model, layer_sparsity, weight_quant_of
-from sbnn.training.quantizers import LearnedWeightQuant
+from sbnn.training.config import LEARNED_METHODS, TrainConfig
+from sbnn.training.diagnostics import EpochDiagnostics
+from sbnn.training.formulas import ede_schedule
+from sbnn.training.learned import ECPenalty, init_learned, learned_layers, param_groups, projecting, set_mask_schedule
+from sbnn.training.models import binary_layers, build_model, layer_sparsity
 from sbnn.training.ste import StePolicy
 
 
@@ -81,18 +82,6 @@ def set_ste_schedule(model: nn.Module, cfg: TrainConfig, epoch: int) -> None:
     for m in model.modules():
         if isinstance(m, StePolicy):
             m.set_ede(k, t)
-
-
-def ones_fraction(model: nn.Module) -> tuple[torch.Tensor, int]:
-    """STE-differentiable count of b = 1 weights over the learned {alpha, beta} layers."""
-    ones, total = None, 0
-    for layer in binary_layers(model):
-        q = weight_quant_of(layer)
-        if isinstance(q, LearnedWeightQuant):
-            n = q.ones(layer.weight)
-            ones = n if ones is None else ones + n
-            total += layer.weight.numel()
-    return ones, total
 
 
 def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -158,6 +147,8 @@ def train(cfg: TrainConfig, run: RunDir, *, resume: bool = False, force: bool = 
     data = prepare_data(cfg, dataset, progress)
     torch.manual_seed(cfg.optim.seed)
     model = model_from_meta(cfg, data.meta)
+    if state is None:
+        init_learned(model, cfg)
     steps_per_epoch = math.ceil(len(data.x_train) / cfg.optim.batch_size)
     gen = torch.Generator().manual_seed(cfg.optim.seed)
     history: list[dict] = []
@@ -169,7 +160,7 @@ def train(cfg: TrainConfig, run: RunDir, *, resume: bool = False, force: bool = 
         _load_model_state(model, state["model"], ckpt_path)
     device = select_device(cfg.optim.device)
     model.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
+    optimizer = torch.optim.Adam(param_groups(model, cfg), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.optim.epochs * steps_per_epoch)
     if state is not None:
         try:
@@ -183,13 +174,18 @@ def train(cfg: TrainConfig, run: RunDir, *, resume: bool = False, force: bool = 
         log(f"resuming {ckpt_path} at epoch {start + 1}/{cfg.optim.epochs}")
     cfg.save(out / "config.yaml")
 
-    learned = cfg.quant.method == "ab-learned"
-    ec = 1.0 - cfg.quant.sparsity
+    learned = cfg.quant.method in LEARNED_METHODS
+    ec = ECPenalty(model, cfg) if learned else None
+    names = {id(m): n for n, m in model.named_modules()}
+    learned_named = [(names[id(layer)], layer) for layer, _ in learned_layers(model)]
     latent = [layer.weight for layer in binary_layers(model)]
     for epoch in range(start, cfg.optim.epochs):
         t0 = time.perf_counter()
         model.train()
         set_ste_schedule(model, cfg, epoch)
+        set_mask_schedule(model, cfg, epoch)
+        penalised = learned and not projecting(cfg, epoch)
+        diag = EpochDiagnostics(model)
         perm = torch.randperm(len(data.x_train), generator=gen)
         total_loss, correct, seen, penalty_sum = 0.0, 0, 0, 0.0
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.optim.epochs}", leave=False,
@@ -202,14 +198,15 @@ def train(cfg: TrainConfig, run: RunDir, *, resume: bool = False, force: bool = 
             xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
             out_b = model(xb)
             loss = nn.functional.cross_entropy(out_b, yb)
-            objective = loss
-            if learned:
-                ones, total = ones_fraction(model)
-                pen = ec_penalty(ones, total, ec, cfg.quant.ec_gamma, loss)
+            objective, pen, consts = loss, None, []
+            if penalised:
+                pen, ones = ec(loss, epoch + step / steps_per_epoch)
                 objective = loss + pen
                 penalty_sum += float(pen.detach())
+                consts = diag.penalty_grads(pen, ones)
             optimizer.zero_grad(set_to_none=True)
             objective.backward()
+            diag.step(loss, pen, consts, learned_named)
             optimizer.step()
             scheduler.step()
             if cfg.optim.clamp:
@@ -234,6 +231,7 @@ def train(cfg: TrainConfig, run: RunDir, *, resume: bool = False, force: bool = 
             "ec_penalty": penalty_sum / steps_per_epoch if learned else None,
             "lr": scheduler.get_last_lr()[0],
             "seconds": time.perf_counter() - t0,
+            **diag.finish(optimizer, ec.target(epoch + 1) if penalised else None),
         }
         history.append(metrics)
         done = epoch + 1 == cfg.optim.epochs
@@ -278,5 +276,6 @@ def load_trained(run: RunDir) -> tuple[nn.Module, TrainConfig, dict]:
     torch.manual_seed(cfg.optim.seed)
     model = model_from_meta(cfg, ckpt["meta"])
     _load_model_state(model, ckpt["model"], run.path / "train" / "checkpoint.pt")
+    set_mask_schedule(model, cfg, cfg.optim.epochs)
     model.eval()
     return model, cfg, ckpt["meta"]
