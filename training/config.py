@@ -89,6 +89,10 @@ class QuantConfig(_Section):
     #: last epochs trained with the closed form's exact-count mask (learned levels): the achieved zero
     #: bits then equal the targets; 0 = none (official)
     project_epochs: int | None = Field(default=None, ge=0)
+    #: the projection's per-layer counts: "layer" (each layer at its own target, as the closed form) or
+    #: "learned" (each layer keeps the zero bits it learned under the pooled EC target, moved in proportion
+    #: to its size until the network total equals the targets' total)
+    project_counts: Literal["layer", "learned"] | None = None
     #: straight-through estimators for weights and activations
     weight_ste: SteMode = "clipped"
     act_ste: SteMode = "clipped"
@@ -108,7 +112,7 @@ class QuantConfig(_Section):
         if name == "ec_gamma" and self.method == "ab-learned":
             from sbnn.training.formulas import official_ec_gamma
 
-            return official_ec_gamma(1.0 - self.sparsity)
+            return official_ec_gamma(round(1.0 - self.sparsity, 12))
         return LEARNED_DEFAULTS["ab-learned-tuned" if self.method == "ab-learned-tuned" else "ab-learned"][name]
 
     @property
@@ -121,9 +125,9 @@ class QuantConfig(_Section):
 #: the learned-domain options' values per method (None fields of QuantConfig take these)
 LEARNED_DEFAULTS = {
     "ab-learned": {"learned_init": "official", "ec_gamma": None, "ec_ramp_epochs": 0.0, "ec_scope": "global",
-                   "level_init": "official", "level_lr": 1.0, "project_epochs": 0},
+                   "level_init": "official", "level_lr": 1.0, "project_epochs": 0, "project_counts": "layer"},
     "ab-learned-tuned": {"learned_init": "official", "ec_gamma": 0.5, "ec_ramp_epochs": 0.0, "ec_scope": "global",
-                         "level_init": "official", "level_lr": 1.0, "project_epochs": 0},
+                         "level_init": "official", "level_lr": 1.0, "project_epochs": 0, "project_counts": "layer"},
 }
 
 

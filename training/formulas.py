@@ -187,8 +187,11 @@ def official_ec_gamma(ec: float) -> float:
         return ys[0]
     if ec >= xs[-1]:
         return ys[-1]
+    exact = dict(OFFICIAL_EC_GAMMA).get(ec)
+    if exact is not None:
+        return exact
     for (x0, y0), (x1, y1) in zip(OFFICIAL_EC_GAMMA, OFFICIAL_EC_GAMMA[1:]):
-        if x0 <= ec <= x1:
+        if x0 < ec < x1:
             return y0 + (y1 - y0) * (ec - x0) / (x1 - x0)
     raise AssertionError("unreachable")
 
@@ -225,6 +228,31 @@ def phi_for_ratio(tau: torch.Tensor, ratio: torch.Tensor) -> torch.Tensor:
     symmetric BNN (phi = 0).
     """
     return tau * (1 + 2 * ratio)
+
+
+def allocate_zeros(zeros: list[int], sizes: list[int], total: int) -> list[int]:
+    """Per-layer zero counts summing to ``total``, each as close to the layer's ``zeros`` as the total allows.
+
+    The difference ``total - sum(zeros)`` is spread over the layers in proportion to their sizes (largest
+    remainder rounding), every count kept within ``[0, size]``. Why: the learned domain decides how
+    sparse each layer becomes under a pooled target; the final projection makes the network's count exact
+    without undoing that allocation.
+    """
+    if not 0 <= total <= sum(sizes):
+        raise ValueError(f"total {total} outside [0, {sum(sizes)}]")
+    counts = [min(max(int(z), 0), n) for z, n in zip(zeros, sizes)]
+    while (diff := total - sum(counts)) != 0:
+        free = [i for i, (c, n) in enumerate(zip(counts, sizes)) if (c < n if diff > 0 else c > 0)]
+        room = sum(sizes[i] for i in free)
+        share = [diff * sizes[i] / room for i in free]
+        step = [int(math.floor(x)) if diff > 0 else int(math.ceil(x)) for x in share]
+        left = diff - sum(step)
+        order = sorted(range(len(free)), key=lambda j: -abs(share[j] - step[j]))
+        for j in order[: abs(left)]:
+            step[j] += 1 if left > 0 else -1
+        for i, d in zip(free, step):
+            counts[i] = min(max(counts[i] + d, 0), sizes[i])
+    return counts
 
 
 def ede_schedule(epoch: int, epochs: int, t_min: float, t_max: float) -> tuple[float, float]:

@@ -38,11 +38,14 @@ def start_at_target_sparsity(model: nn.Module) -> None:
 
 def levels_from_closed_form(model: nn.Module) -> None:
     """Set each layer's phi so that its level ratio alpha / (beta - alpha) is the closed form's L2 ratio
-    for the layer's current bits; tau stays 1.
+    for the layer's current bits and its latent weights centred on their mean; tau stays 1.
 
     Why: the official start (tau 1, phi 0) is the symmetric BNN, ratio -1/2. With 90 % of the bits at
     alpha that adds ``-(beta - alpha) / 2 * sum(x)`` to every output, a common term four times the useful
-    part, which Adam at lr 1e-3 needs hundreds of steps to remove. Only the ratio matters (a BatchNorm or
+    part: the first epoch trains at chance (docs/learned-ab.md). Centred, because the learned domain's
+    threshold is 0 wherever the latent weights sit (after the quantile start their mean is far below 0),
+    while the closed form's levels are means of weights spread around 0: the centred ratio is the closed
+    form's on the unshifted start, ~ -(1 - s) for a uniform init. Only the ratio matters (a BatchNorm or
     the score norm follows every layer); tau = 1 keeps the optimizer's relative step on the levels as
     official.
     """
@@ -50,7 +53,7 @@ def levels_from_closed_form(model: nn.Module) -> None:
         for layer, q in learned_layers(model):
             w = layer.weight
             bits = q.bits(w)
-            alpha, beta = formulas.l2_levels(w, bits)
+            alpha, beta = formulas.l2_levels(w - w.mean(), bits)
             if float(beta - alpha) == 0.0:
                 continue
             ratio = (alpha / (beta - alpha)).clamp(-formulas.MAX_LEVEL_RATIO, formulas.MAX_LEVEL_RATIO)
@@ -93,6 +96,33 @@ def set_mask_schedule(model: nn.Module, cfg: TrainConfig, epoch: int) -> None:
     exact = projecting(cfg, epoch)
     for _, q in learned_layers(model):
         q.exact = exact
+
+
+def projection_counts(model: nn.Module, cfg: TrainConfig) -> list[int]:
+    """The zero-bit count of every learned layer for the projection, decided once when it starts.
+
+    "layer": ``round(s_l N_l)``, the closed form's counts. "learned": the layers' current counts of
+    ``w <= 0``, moved by :func:`formulas.allocate_zeros` until they sum to the same total (no layer
+    entirely 0, which has no exact-count mask).
+    """
+    layers = learned_layers(model)
+    targets = [round(q.sparsity * layer.weight.numel()) for layer, q in layers]
+    if cfg.quant.learned("project_counts") == "layer":
+        return targets
+    with torch.no_grad():
+        current = [int((~formulas.positive_bits(layer.weight)).sum()) for layer, _ in layers]
+    return formulas.allocate_zeros(current, [layer.weight.numel() - 1 for layer, _ in layers], sum(targets))
+
+
+def apply_projection_counts(model: nn.Module, counts: list[int] | None) -> None:
+    """Give every learned layer its projection count (as its sparsity ``k / N``); None: leave the targets."""
+    if counts is None:
+        return
+    layers = learned_layers(model)
+    if len(counts) != len(layers):
+        raise ValueError(f"{len(counts)} projection counts for {len(layers)} learned layers")
+    for (layer, q), k in zip(layers, counts):
+        q.sparsity = k / layer.weight.numel()
 
 
 class ECPenalty:

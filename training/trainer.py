@@ -25,7 +25,8 @@ from sbnn.training.checkpoint import config_diff, load_checkpoint, save_checkpoi
 from sbnn.training.config import LEARNED_METHODS, TrainConfig
 from sbnn.training.diagnostics import EpochDiagnostics
 from sbnn.training.formulas import ede_schedule
-from sbnn.training.learned import ECPenalty, init_learned, learned_layers, param_groups, projecting, set_mask_schedule
+from sbnn.training.learned import (ECPenalty, apply_projection_counts, init_learned, learned_layers, param_groups,
+                                   projecting, projection_counts, set_mask_schedule)
 from sbnn.training.models import binary_layers, build_model, layer_sparsity
 from sbnn.training.ste import StePolicy
 
@@ -153,6 +154,7 @@ def train(cfg: TrainConfig, run: RunDir, *, resume: bool = False, force: bool = 
     gen = torch.Generator().manual_seed(cfg.optim.seed)
     history: list[dict] = []
     start = 0
+    projection = None  # the learned layers' zero counts of the final projection, fixed when it starts
     if state is not None:
         if state["meta"] != data.meta:
             raise CheckpointError(f"{ckpt_path} was trained on different data ({state['meta']['dataset']}); cannot resume")
@@ -171,6 +173,8 @@ def train(cfg: TrainConfig, run: RunDir, *, resume: bool = False, force: bool = 
         except (KeyError, RuntimeError, ValueError) as exc:
             raise CheckpointError(f"{ckpt_path} does not match this model: {str(exc).splitlines()[0][:160]}") from None
         history, start = list(state["history"]), int(state["epoch"])
+        projection = state.get("projection")
+        apply_projection_counts(model, projection)
         log(f"resuming {ckpt_path} at epoch {start + 1}/{cfg.optim.epochs}")
     cfg.save(out / "config.yaml")
 
@@ -183,6 +187,9 @@ def train(cfg: TrainConfig, run: RunDir, *, resume: bool = False, force: bool = 
         t0 = time.perf_counter()
         model.train()
         set_ste_schedule(model, cfg, epoch)
+        if projecting(cfg, epoch) and projection is None:
+            projection = projection_counts(model, cfg)
+            apply_projection_counts(model, projection)
         set_mask_schedule(model, cfg, epoch)
         penalised = learned and not projecting(cfg, epoch)
         diag = EpochDiagnostics(model)
@@ -240,6 +247,7 @@ def train(cfg: TrainConfig, run: RunDir, *, resume: bool = False, force: bool = 
             "model": {k: v.cpu() for k, v in model.state_dict().items()}, "optimizer": _to_cpu(optimizer.state_dict()),
             "scheduler": scheduler.state_dict(),
             "rng": {"generator": gen.get_state(), "torch": torch.get_rng_state()}, "history": history,
+            "projection": projection,
         })
         write_json(out / "metrics.json", {"meta": data.meta, "history": history, "final": history[-1] if done else None})
         log(f"epoch {epoch + 1:3d}/{cfg.optim.epochs}  loss {metrics['train_loss']:.4f}  train {metrics['train_acc']:.4f}  "
@@ -276,6 +284,7 @@ def load_trained(run: RunDir) -> tuple[nn.Module, TrainConfig, dict]:
     torch.manual_seed(cfg.optim.seed)
     model = model_from_meta(cfg, ckpt["meta"])
     _load_model_state(model, ckpt["model"], run.path / "train" / "checkpoint.pt")
+    apply_projection_counts(model, ckpt.get("projection"))
     set_mask_schedule(model, cfg, cfg.optim.epochs)
     model.eval()
     return model, cfg, ckpt["meta"]

@@ -18,9 +18,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 from sbnn.hw.synth import DEVICE  # noqa: E402
 
 STYLE = {"bnn": ("black", "s"), "ab-closed": ("tab:blue", "o"), "ab-learned": ("tab:orange", "^"),
-         "sd-bnn": ("tab:green", "D")}
+         "sd-bnn": ("tab:green", "D"), "ab-learned-tuned": ("tab:red", "v")}
 LABEL = {"bnn": "dense BNN", "ab-closed": "{α,β} closed form", "ab-learned": "{α,β} learned (EC)",
-         "sd-bnn": "SD-BNN (static ASD)"}
+         "sd-bnn": "SD-BNN (static ASD)", "ab-learned-tuned": "{α,β} learned, tuned"}
 CAPACITY = {"LUT": DEVICE["LUT"], "FF": DEVICE["FF"], "BRAM36": DEVICE["BRAM36"]}
 
 

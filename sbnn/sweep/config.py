@@ -19,8 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from sbnn.config import StageConfig
 
-Method = Literal["bnn", "ab-closed", "ab-learned", "sd-bnn"]
+Method = Literal["bnn", "ab-closed", "ab-learned", "sd-bnn", "ab-learned-tuned"]
 Dataset = Literal["digits", "mnist", "fashion-mnist", "cifar10"]
+#: the default grid's methods; "ab-learned-tuned" (the learned domain with sbnn's options, docs/learned-ab.md)
+#: is selectable beside the faithful "ab-learned"
 METHODS: tuple[str, ...] = ("bnn", "ab-closed", "ab-learned", "sd-bnn")
 
 
