@@ -126,8 +126,8 @@ class QuantConfig(_Section):
 LEARNED_DEFAULTS = {
     "ab-learned": {"learned_init": "official", "ec_gamma": None, "ec_ramp_epochs": 0.0, "ec_scope": "global",
                    "level_init": "official", "level_lr": 1.0, "project_epochs": 0, "project_counts": "layer"},
-    "ab-learned-tuned": {"learned_init": "official", "ec_gamma": 0.5, "ec_ramp_epochs": 0.0, "ec_scope": "global",
-                         "level_init": "official", "level_lr": 1.0, "project_epochs": 0, "project_counts": "layer"},
+    "ab-learned-tuned": {"learned_init": "quantile", "ec_gamma": 0.02, "ec_ramp_epochs": 0.0, "ec_scope": "global",
+                         "level_init": "closed", "level_lr": 1.0, "project_epochs": 1, "project_counts": "learned"},
 }
 
 
