@@ -58,8 +58,8 @@ class ModelConfig(_Section):
 
 class QuantConfig(_Section):
     method: Method = "ab-closed"
-    #: fraction of weight bits equal to 0 (the alpha level, skipped by the hardware); for ab-learned
-    #: the EC target is 1 - sparsity
+    #: fraction of weight bits equal to 0 (the alpha level, skipped by the hardware); for the learned
+    #: methods the EC target is 1 - sparsity (pooled over the layers: their count-weighted mean)
     sparsity: float = Field(default=0.75, ge=0.0, lt=1.0)
     #: sparsity of the first and last binary layers (None = same as sparsity)
     first_last_sparsity: float | None = Field(default=None, ge=0.0, lt=1.0)

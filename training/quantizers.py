@@ -12,7 +12,9 @@ Methods:
 * ``ab-closed``: the {alpha, beta} domain with the closed form for a target sparsity: exactly
   ``round(s N)`` zero bits, levels by L2 or moment matching (or alpha = 0), recomputed every step.
 * ``ab-learned``: the official code's learned domain ``tau * (2b - 1) + phi`` with ``b = [w > 0]``;
-  sparsity comes from the EC penalty in the training loop.
+  sparsity comes from the EC penalty in the training loop (:mod:`sbnn.training.learned`).
+* ``ab-learned-tuned``: the same quantizer with sbnn's training options (start at the target, closed-form
+  level ratio, a final epoch on the closed form's exact-count mask); docs/learned-ab.md.
 * ``sd-bnn``: SD-BNN's weight self-distribution (per-channel learnable shift before the sign).
 
 All {alpha, beta} levels are snapped so that ``alpha / (beta - alpha)`` is on a ``2**-level_bits``
