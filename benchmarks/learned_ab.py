@@ -49,7 +49,7 @@ VARIANTS = [
     ("quantile-closed-g0.2", "as above, gamma 0.2", {**CLOSED_START, "quant.ec_gamma": 0.2}),
     ("quantile-closed-layer", "as above (gamma 0.02), per-layer EC", {**CLOSED_START, "quant.ec_scope": "layer"}),
     ("quantile-closed-proj-layer", "as above (global EC), last epoch projected on per-layer target counts",
-     {**CLOSED_START, "quant.project_epochs": 1, "quant.project_counts": "layer"}),
+     {**CLOSED_START, "quant.project_epochs": 1}),  # ab-learned projects on the targets by default
     ("tuned", "ab-learned-tuned: as above, projected on the learned per-layer counts",
      {"quant.method": "ab-learned-tuned", "quant.sparsity": 0.9}),
     ("tuned-levellr10", "ab-learned-tuned with tau/phi at 10x the learning rate",
