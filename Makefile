@@ -16,7 +16,7 @@ FORCE_FLAG := $(if $(FORCE),--force,)
 DATA_FLAG  := $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
 
 .DEFAULT_GOAL := help
-.PHONY: help all setup train export sim synth report sweep finn-baseline test test-slow test-rtl bench clean clean-runs
+.PHONY: help all setup train export sim synth report sweep finn-baseline lint test test-slow test-rtl bench clean clean-runs
 
 help: ## list the targets
 	@echo "sbnn make targets (variables: RUN=$(RUN) CONFIG=$(CONFIG) DATA_DIR=... FORCE=1):"
@@ -58,7 +58,10 @@ finn-baseline: setup ## isolated finn-plus venv (FINN_VENV, ~2.3 GB), then FINN 
 	$(PY) -m sbnn.sweep.finn run --venv $(FINN_VENV) --root $(SWEEP_ROOT)
 	$(SBNN) report --run $(SWEEP_ROOT)
 
-test: setup ## run the test suite (what CI runs)
+lint: setup ## ruff over the whole tree (rules in pyproject.toml)
+	$(VENV)/bin/ruff check .
+
+test: setup lint ## lint, then run the test suite (what CI runs)
 	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
 test-slow: setup ## run the long tests too (nightly)
@@ -67,8 +70,10 @@ test-slow: setup ## run the long tests too (nightly)
 test-rtl: setup ## only the RTL regression tests (Verilator)
 	$(PY) -m pytest -q -m "rtl and not slow" $(PYTEST_ARGS)
 
-bench: setup ## run the committed benchmarks (writes benchmarks/results/)
-	$(PY) benchmarks/run_all.py
+BENCH ?=
+QUICK ?=
+bench: setup ## run the committed benchmarks (writes benchmarks/results/; BENCH="a b" a subset, QUICK=1 quick modes)
+	$(PY) benchmarks/run_all.py $(BENCH) $(if $(QUICK),--quick,)
 
 clean-runs: ## delete run directories
 	rm -rf runs

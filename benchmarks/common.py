@@ -9,7 +9,9 @@ import time
 from pathlib import Path
 from typing import Callable
 
-RESULTS = Path(__file__).resolve().parent / "results"
+#: where the figures go: benchmarks/results/ (committed), or $SBNN_BENCH_RESULTS (run_all.py --quick: a trial run
+#: must not overwrite the committed figures)
+RESULTS = Path(os.environ.get("SBNN_BENCH_RESULTS") or Path(__file__).resolve().parent / "results")
 
 
 def cpu_mhz() -> float:

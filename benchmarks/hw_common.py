@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 import math
 import sys
-from pathlib import Path
 
 import numpy as np
+from common import RESULTS
 
-from sbnn.hw.design import Design, GenOptions, generate
-from sbnn.hw.rtlsim import cache_dir
-from sbnn.hw.synth import run_yosys
+from sbnn.hw.rtl.design import Design, GenOptions, generate
+from sbnn.hw.synth.yosys import run_yosys
 from sbnn.ir.model import BIPOLAR, Head, InputSpec, IRModel
 from sbnn.ir.synthetic import random_mvu
+from sbnn.tools import cache_dir
 
-RESULTS = Path(__file__).resolve().parent / "results"
 WORK = cache_dir() / "bench"  # generated Verilog and Yosys logs (not results: they stay out of the repository)
 
 

@@ -4,7 +4,7 @@ For each MLP (784 - H x 3 - 10, H = 64 / 256 / 1024; random weights: a dense des
 depend on the weight values) the IR is built with FINN's folding (a) of finn_baseline.md and generated in
 the *dense XNOR* style, i.e. the same FINN-like architecture without zero skipping. Per MVU layer the
 table lists our synthesized LUT / FF / BRAM (Yosys synth_xilinx, xc7z020), FINN's analytical LUT /
-BRAM18 estimate (sbnn.hw.finn_model, checked against finn-plus) and the cycles of both models; per
+BRAM18 estimate (benchmarks/finn_model.py, checked against finn-plus) and the cycles of both models; per
 network the totals, and BNN-PYNQ's published LFC figures (full system, Vivado).
 
     python benchmarks/hw_finn_compare.py                 # TFC, SFC, LFC (LFC: tens of minutes in yowasp)
@@ -16,13 +16,13 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+from finn_model import MLPS, bram18, exp_cycles, lut, mlp_layers
 from hw_common import WORK, save
 
+from sbnn.arch import folding
 from sbnn.errors import HardwareError
-from sbnn.hw import folding
-from sbnn.hw.design import GenOptions, generate
-from sbnn.hw.finn_model import MLPS, bram18, exp_cycles, lut, mlp_layers
-from sbnn.hw.synth import run_yosys
+from sbnn.hw.rtl.design import GenOptions, generate
+from sbnn.hw.synth.yosys import run_yosys
 from sbnn.ir.fold import UP
 from sbnn.ir.model import BIPOLAR, Head, InputSpec, IRModel, Threshold, ValueType
 from sbnn.ir.synthetic import random_mvu
@@ -54,9 +54,10 @@ def mlp_model(name: str, seed: int = 0) -> IRModel:
 def run(name: str, timeout: float | None, rom: str) -> dict:
     """rom "finn": weight ROMs in BRAM where FINN's estimate uses BRAM, else LUTs; "auto": Yosys decides."""
     model = mlp_model(name)
-    styles = {f"mvu{i}": ("block" if bram18(c) else "distributed") for i, c in enumerate(mlp_layers(name))}
-    opts = GenOptions(style="dense", pixels_per_beat=49, weight_rom=styles if rom == "finn" else "auto")
-    design = generate(model, opts, name=f"finn_{name.lower()}" + ("_rom" if rom == "finn" else ""))
+    roms = {f"mvu{i}": {"weight_rom": "block" if bram18(c) else "distributed"} for i, c in enumerate(mlp_layers(name))}
+    impls = folding.resolve_impls(model, roms if rom == "finn" else None, style="dense")
+    design = generate(model, GenOptions(pixels_per_beat=49), name=f"finn_{name.lower()}" + ("_rom" if rom == "finn" else ""),
+                      impls=impls)
     folder = WORK / design.name
     design.write(folder)
     row = {"model": name, "rom": rom, "dims": MLPS[name][0], "folding": MLPS[name][1],

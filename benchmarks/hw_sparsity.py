@@ -25,8 +25,10 @@ import copy
 
 from hw_common import dense_layer_design, entropy_bits, save, synth
 
-from sbnn.hw.folding import divisors, logic_estimate
-from sbnn.sim.cycles import GATHERS, plan_mvu, vector_clocks
+from sbnn.arch.cost import logic_estimate
+from sbnn.arch.folding import divisors
+from sbnn.arch.options import GATHERS
+from sbnn.arch.schedule import plan_mvu, vector_clocks
 
 K = M = 256
 PE, SIMD = 16, 8
@@ -131,8 +133,10 @@ def markdown(out: dict) -> str:
             ratio = f"{r['lut_ratio']:.3f}" if "lut_ratio" in r else "1"
             L.append(f"| {r['design']} | {r['sparsity'] if r['sparsity'] is not None else '-'} | {r['mvu']['LUT']:,} | "
                      f"{r['mvu']['CARRY4']:,} | {r['mvu']['FF']:,} | {ratio} | {r['seconds']} |")
-        L += ["", f"## Folded at equal folding (PE = {out['folding']['PE']}, SIMD = {out['folding']['SIMD']}), Yosys default ABC", "",
-              "| design | sparsity | coding | clocks/vector | / dense | weight bits | / dense | LUT | FF | BRAM36 | LUT / dense |",
+        fold = f"PE = {out['folding']['PE']}, SIMD = {out['folding']['SIMD']}"
+        L += ["", f"## Folded at equal folding ({fold}), Yosys default ABC", "",
+              "| design | sparsity | coding | clocks/vector | / dense | weight bits | / dense | LUT | FF | BRAM36 "
+              "| LUT / dense |",
               "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in out["folded"]:
             L.append(f"| {r['design']} | {r['sparsity'] if r['sparsity'] is not None else '-'} | "
@@ -140,19 +144,24 @@ def markdown(out: dict) -> str:
                      f"{r.get('clocks_ratio', 1):.3f} | {r['memory_bits']:,} | {r.get('memory_ratio', 1):.3f} | "
                      f"{r['mvu']['LUT']:,} | {r['mvu']['FF']:,} | {_bram(r['mvu']):g} | {r.get('lut_ratio', 1):.2f} |")
         L += ["", "## Folded at equal throughput (sparse: cheapest folding with clocks/vector <= the dense layer's)", "",
-              "| sparsity | chosen among | PE | SIMD | gather | coding | clocks/vector | weight bits | LUT | FF | BRAM36 | LUT / dense |",
+              "| sparsity | chosen among | PE | SIMD | gather | coding | clocks/vector | weight bits | LUT | FF | BRAM36 "
+              "| LUT / dense |",
               "|---:|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|"]
         for r in out["equal_throughput"]:
-            L.append(f"| {r['sparsity']} | {r.get('choice', '')} | {r['PE']} | {r['SIMD']} | {r['gather']} | {r['coding']} | {r['clocks']} | "
+            L.append(f"| {r['sparsity']} | {r.get('choice', '')} | {r['PE']} | {r['SIMD']} | {r['gather']} | "
+                     f"{r['coding']} | {r['clocks']} | "
                      f"{r['memory_bits']:,} | "
                      f"{r['mvu']['LUT']:,} | {r['mvu']['FF']:,} | {_bram(r['mvu']):g} | {r['lut_ratio']:.2f} |")
-    L += ["", f"## Weight memory and clocks vs sparsity (cycle model; PE = {out['folding']['PE']}, SIMD = {out['folding']['SIMD']})", "",
-          "| sparsity | H(1-s) bound | auto: clocks / dense | auto: memory / dense | index: memory | best delta: memory (clocks) |",
+    fold = f"PE = {out['folding']['PE']}, SIMD = {out['folding']['SIMD']}"
+    L += ["", f"## Weight memory and clocks vs sparsity (cycle model; {fold})", "",
+          "| sparsity | H(1-s) bound | auto: clocks / dense | auto: memory / dense | index: memory "
+          "| best delta: memory (clocks) |",
           "|---:|---:|---:|---:|---:|---:|"]
     for r in out["memory_sweep"]:
         a, i, b = (r["plans"][k] for k in ("auto (<=10% extra clocks)", "index", "best delta (any clocks)"))
         L.append(f"| {r['sparsity']} | {r['entropy_bound']:.3f} | {a['clocks_ratio']:.3f} | {a['memory_ratio']:.3f} "
-                 f"({a['coding']}/{a['code_bits']}) | {i['memory_ratio']:.3f} | {b['memory_ratio']:.3f} ({b['clocks_ratio']:.3f}) |")
+                 f"({a['coding']}/{a['code_bits']}) | {i['memory_ratio']:.3f} | {b['memory_ratio']:.3f} "
+                 f"({b['clocks_ratio']:.3f}) |")
     L += ["", goals(out), ""]
     return "\n".join(L)
 

@@ -21,14 +21,14 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: see sbnn/__init__.py
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import matplotlib  # noqa: E402
+import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from common import machine, write_results  # noqa: E402
-from train_fashion import finished, point_config, run_point  # noqa: E402
+import matplotlib.pyplot as plt
+from common import machine, write_results
+from train_fashion import finished, point_config, run_point
 
-from sbnn.runs import read_json  # noqa: E402
+from sbnn.runs import read_json
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 EPOCHS = {"mlp": 10, "cnv": 8}

@@ -27,17 +27,17 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import best_time, machine, write_results  # noqa: E402
+from common import best_time, machine, write_results
 
-from sbnn.export.deploy import ir_from_trained  # noqa: E402
-from sbnn.export.qonnx_read import load_qonnx  # noqa: E402
-from sbnn.export.qonnx_io import QonnxRunner, export_ir_qonnx  # noqa: E402
-from sbnn.export.torch_ir import torch_weights  # noqa: E402
-from sbnn.ir import MVU, MaxPool, Threshold  # noqa: E402
-from sbnn.sim import kernels  # noqa: E402
-from sbnn.sim.bitexact import Simulator  # noqa: E402
-from sbnn.training.config import TrainConfig  # noqa: E402
-from sbnn.training.models import build_model  # noqa: E402
+from sbnn.export.deploy import ir_from_trained
+from sbnn.export.qonnx_io import QonnxRunner, export_ir_qonnx
+from sbnn.export.qonnx_read import load_qonnx
+from sbnn.export.torch_ir import torch_weights
+from sbnn.ir import MaxPool, Threshold
+from sbnn.sim import kernels
+from sbnn.sim.bitexact import Simulator
+from sbnn.training.config import TrainConfig
+from sbnn.training.models import build_model
 
 NETS = {
     "SFC 784-256x3-10": ({"model.arch": "sfc"}, (1, 28, 28)),
@@ -149,7 +149,8 @@ def markdown(res: dict) -> str:
     lines = [f"Simulator throughput ({res['machine']['cpus']} cores, {res['machine']['cpu_mhz']:.0f} MHz, kernel "
              f"{res['kernel']}, batch {res['rows'][0]['batch']}; popcount limit "
              f"{res['popcount_limit_bit_ops_per_s'] / 1e9:.0f} Gbit-ops/s)", "",
-             "| network | zero bits | sim frames/s | vs torch float | vs torch+Brevitas | vs qonnx | popcounted Gbit/s | of scalar limit |",
+             "| network | zero bits | sim frames/s | vs torch float | vs torch+Brevitas | vs qonnx | popcounted Gbit/s "
+             "| of scalar limit |",
              "|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in res["rows"]:
         lines.append(f"| {r['network']} | {r['zero_bits']} | {r['sim_fps']:,.0f} | {r['speedup_vs_torch_float']:.2f}x | "

@@ -26,14 +26,14 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: see sbnn/__init__.py
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, write_results  # noqa: E402
+from common import machine, write_results
 
-from sbnn.errors import ConfigError  # noqa: E402
-from sbnn.export.config import ExportConfig  # noqa: E402
-from sbnn.export.pipeline import export  # noqa: E402
-from sbnn.runs import RunDir, read_json  # noqa: E402
-from sbnn.training.config import TrainConfig  # noqa: E402
-from sbnn.training.trainer import train  # noqa: E402
+from sbnn.errors import ConfigError
+from sbnn.export.config import ExportConfig
+from sbnn.export.pipeline import export
+from sbnn.runs import CHECKPOINT, CONFIG, METRICS, RunDir, read_json
+from sbnn.training.config import TrainConfig
+from sbnn.training.trainer import train
 
 ARCHS = {
     # SFC-style MLP with a binarized input, as FINN's SFC
@@ -97,8 +97,8 @@ def finished(root: Path, label: str, cfg: TrainConfig) -> bool:
     """The run directory holds a finished training of exactly this config."""
     train_dir = root / label / "train"
     try:
-        return (read_json(train_dir / "metrics.json").get("final") is not None
-                and TrainConfig.load(train_dir / "config.yaml") == cfg)
+        return (read_json(train_dir / METRICS).get("final") is not None
+                and TrainConfig.load(train_dir / CONFIG) == cfg)
     except ConfigError:  # missing or unreadable: not finished
         return False
 
@@ -106,13 +106,13 @@ def finished(root: Path, label: str, cfg: TrainConfig) -> bool:
 def run_point(root: Path, arch: str, name: str, overrides: dict, epochs: int, data_dir: str, seed: int = 0) -> dict:
     cfg = point_config(arch, overrides, epochs, data_dir, seed)
     run = RunDir(root / run_name(arch, name, seed))
-    ckpt = run.path / "train" / "checkpoint.pt"
-    stale = ckpt.exists() and TrainConfig.load(run.path / "train" / "config.yaml") != cfg
+    ckpt = run.path / "train" / CHECKPOINT
+    stale = ckpt.exists() and TrainConfig.load(run.path / "train" / CONFIG) != cfg
     t0 = time.perf_counter()
     label = run_name(arch, name, seed)
     final = train(cfg, run, resume=ckpt.exists() and not stale, force=stale,
                   log=lambda m: print(f"  [{label}] {m}", flush=True))
-    history = read_json(run.path / "train" / "metrics.json")["history"]
+    history = read_json(run.path / "train" / METRICS)["history"]
     return {"arch": arch, "point": name, "seed": seed, "run": label, "method": cfg.quant.method,
             "target_sparsity": cfg.quant.sparsity if cfg.quant.method.startswith("ab-") else None,
             "test_acc": final["test_acc"], "sparsity": final["sparsity"], "epochs": epochs,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from sbnn.cliutil import add_run_args, console, table
+from sbnn import fmt
+from sbnn.cliutil import add_run_args, console, print_table
 from sbnn.runs import RunDir
 
 
@@ -38,13 +39,15 @@ def run(args: argparse.Namespace) -> int:
     rows = []
     for key, item in v.items():
         if isinstance(item, dict) and "equal" in item:
-            rows.append([key, "yes" if item["equal"] else "NO", item.get("samples", "")])
+            label = item.get("compared", "IR lowered from QONNX == IR folded from the checkpoint"
+                             if key == "lowered_ir_equals_folded_ir" else key)
+            rows.append([label, fmt.yes_no(item["equal"]), fmt.count(item.get("samples"))])
     if "float_model_vs_sim" in v:
         f = v["float_model_vs_sim"]
-        rows.append(["float model argmax == sim (non-ties)", "yes" if f["ok"] else "NO",
-                     f"{f['samples']} ({f['ties']} ties)"])
+        rows.append(["float model argmax == sim (non-ties)", fmt.yes_no(f["ok"]),
+                     f"{fmt.count(f['samples'])} ({fmt.count(f['ties'])} ties)"])
     acc = report.get("accuracy", {}).get("sim_test_accuracy")
     if acc is not None:
-        rows.append(["bit-exact sim test accuracy", f"{acc:.4f}", report["accuracy"]["test_samples"]])
-    console.print(table("export verification", ["check", "result", "samples"], rows))
+        rows.append(["bit-exact sim test accuracy", fmt.pct(acc), fmt.count(report["accuracy"]["test_samples"])])
+    print_table("export verification", ["check", "result", "samples"], rows)
     return 0

@@ -3,7 +3,7 @@
 This is where training-time reals become hardware integers, for sbnn's own models:
 
 * weights: the quantizer's bits ``b`` and levels (alpha, beta) become integer levels ``w0, w1`` with
-  ``w1 - w0 = 2**F`` and a real scale (:func:`formulas.integer_levels`); the levels were snapped to
+  ``w1 - w0 = 2**F`` and a real scale (:func:`sbnn.ir.levels.integer_levels`); the levels were snapped to
   that grid during training, so nothing is approximated;
 * BatchNorm, the static activation shift and the layer scale compose into one affine map per channel,
   folded into an integer threshold and a direction (:func:`sbnn.ir.fold.fold_threshold`);
@@ -23,10 +23,10 @@ from torch import nn
 
 from sbnn.errors import ExportError
 from sbnn.export import layout
-from sbnn.ir import MVU, BIPOLAR, Head, InputSpec, IRModel, MaxPool, Threshold, ValueType, UP
+from sbnn.ir import BIPOLAR, MVU, UP, Head, InputSpec, IRModel, MaxPool, Threshold, ValueType
 from sbnn.ir.fold import batchnorm_affine, compose_affine, fold_threshold
+from sbnn.ir.levels import integer_levels
 from sbnn.ir.model import default_pad_value
-from sbnn.training import formulas
 from sbnn.training.layers import BinaryBlock, DynamicShift, StaticShift, TensorNorm
 from sbnn.training.models import PlainNet, weight_quant_of
 
@@ -61,7 +61,7 @@ def block_levels(block: BinaryBlock) -> tuple[np.ndarray, int, int, float]:
     if not b.any():  # only the alpha level is used
         return b, 1, 2, alpha
     try:
-        w0, w1, scale = formulas.integer_levels(alpha, beta, q.level_bits)
+        w0, w1, scale = integer_levels(alpha, beta, q.level_bits)
     except ValueError as exc:
         raise ExportError(f"layer {type(layer).__name__}: {exc}") from None
     return b, w0, w1, scale  # scale < 0 when beta < alpha: the bits (the skipped work) stay as trained
@@ -110,6 +110,7 @@ def ir_from_trained(model: PlainNet, meta: dict, name: str = "sbnn") -> IRModel:
             mvu = MVU(f"mvu{index}", "dense", shape, int(layer.out_features), vtype, layout.dense_to_ir(bits, shape),
                       w0, w1, pad_value=default_pad_value(vtype))
         mvu.scale = scale * x_scale
+        mvu.structure = getattr(weight_quant_of(layer), "structure", "none")  # validate() checks the bits keep it
         index += 1
         m_out = mvu.out_channels
         if block.output:

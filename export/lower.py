@@ -23,46 +23,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import onnx
 from qonnx.core.modelwrapper import ModelWrapper
-from qonnx.custom_op.general.bipolar_quant import binary_quant
-from qonnx.custom_op.general.intquant import int_quant, resolve_rounding_mode
+from qonnx.custom_op.general.intquant import resolve_rounding_mode
 
 from sbnn.errors import ExportError
 from sbnn.export import layout
+from sbnn.export.lower_values import Acc, Bits, Int, _attr, _channel_vector, _fail
 from sbnn.export.qonnx_read import load_qonnx, read_metadata
 from sbnn.ir import BIPOLAR, MVU, Head, InputSpec, IRModel, MaxPool, Threshold, ValueType
 from sbnn.ir.fold import batchnorm_affine, fold_threshold
+from sbnn.ir.levels import integer_levels
 from sbnn.ir.model import default_pad_value
+from sbnn.ir.structure import detect as detect_structure
 
-MAX_LEVEL_BITS = 12
 PASS_THROUGH = {"Identity", "Dropout"}
 SHAPE_OPS = {"Reshape", "Flatten"}
 AFFINE_OPS = {"Mul", "Add", "Sub", "Div"}
-
-
-@dataclass
-class Int:
-    scale: float
-    vtype: ValueType
-    shape: tuple  # (H, W, C)
-    flat: bool = False
-    a: np.ndarray | None = None  # elementwise affine applied to the real value (before binarization)
-    b: np.ndarray | None = None
-
-
-@dataclass
-class Bits:
-    scale: float
-    shape: tuple
-    flat: bool = False
-
-
-@dataclass
-class Acc:
-    layer: MVU
-    a: np.ndarray
-    b: np.ndarray
 
 
 @dataclass
@@ -73,46 +49,6 @@ class Lowered:
     input_tensor: str  # graph tensor whose value / input_scale is the IR input (NCHW)
     input_scale: float
     nodes: dict[str, list[str]] = field(default_factory=dict)  # IR layer -> QONNX node names
-
-
-def _fail(node, why: str):
-    raise ExportError(f"cannot lower node '{node.name or node.op_type}' ({node.op_type}): {why}")
-
-
-def _attr(node, name, default=None):
-    for a in node.attribute:
-        if a.name == name:
-            return onnx.helper.get_attribute_value(a)
-    return default
-
-
-def _channel_vector(const: np.ndarray, channels: int, node) -> np.ndarray:
-    """A scalar or per-channel constant (shapes (), (1,), (C,), (1,C), (1,C,1,1)) as float64 (C,)."""
-    c = np.asarray(const, dtype=np.float64)
-    if c.size == 1:
-        return np.full(channels, float(c.reshape(-1)[0]))
-    squeezed = c.reshape(-1) if c.ndim == 1 else c.squeeze()
-    if squeezed.ndim == 1 and squeezed.size == channels and (c.ndim <= 2 or c.shape[1] == channels):
-        return squeezed.astype(np.float64)
-    _fail(node, f"constant of shape {c.shape} is not per-tensor or per-channel over {channels} channels")
-
-
-def weight_levels(level0: np.ndarray, level1: np.ndarray, node) -> tuple[int, int, np.ndarray]:
-    """Integer levels ``w0, w1 = w0 + 2**F`` and the per-output-channel real scale of binary weights
-    whose bit-0 / bit-1 real values are ``level0`` / ``level1`` (one entry per output channel)."""
-    d = level1 - level0
-    if np.any(d == 0):
-        _fail(node, "both weight bits map to the same value (degenerate quantizer)")
-    ratios = level0 / d
-    if np.ptp(ratios) > 1e-6 * max(1.0, float(np.abs(ratios).max())):
-        _fail(node, "the weight levels differ between output channels by more than a scale (per-channel zero points)")
-    r = float(ratios[0])
-    for f in range(MAX_LEVEL_BITS + 1):
-        w0 = r * (1 << f)
-        if abs(w0 - round(w0)) < 1e-6 * max(1.0, abs(w0)):
-            w0 = int(round(w0))
-            return w0, w0 + (1 << f), d / (1 << f)
-    _fail(node, f"the weight level ratio {r:.6g} is not a multiple of 2^-{MAX_LEVEL_BITS}")
 
 
 class Lowering:
@@ -232,7 +168,7 @@ class Lowering:
         model = IRModel("qonnx", self.spec, self.layers, head, [], {"source": "qonnx"})
         return Lowered(model.validate(), self.input_tensor, self.ir_input_scale, self.nodes)
 
-    def _node(self, node, st) -> None:  # noqa: C901  (one dispatch over the supported op types)
+    def _node(self, node, st) -> None:
         op = node.op_type
         out = node.output[0]
         self._note(node)
@@ -390,7 +326,10 @@ class Lowering:
             kind, k = "dense", 1
             if st.shape[0] * st.shape[1] * st.shape[2] != b2.shape[1]:
                 _fail(node, f"weights expect {b2.shape[1]} inputs, the stream has {int(np.prod(st.shape))}")
-        w0, w1, wscale = weight_levels(lv0, lv1, node)
+        try:
+            w0, w1, wscale = integer_levels(lv0, lv1)
+        except ValueError as exc:
+            _fail(node, str(exc))
         pad_value = default_pad_value(vtype)
         if pad:
             if bipolar:
@@ -406,7 +345,7 @@ class Lowering:
         name = f"mvu{self.n_mvu}"
         self.n_mvu += 1
         layer = MVU(name, kind, st.shape, int(b2.shape[0]), vtype, b2.astype(bool), w0, w1, kernel=int(k), pad=pad,
-                    pad_value=pad_value)
+                    pad_value=pad_value, structure=str(detect_structure(b2)))
         layer.scale = float(np.median(wscale)) * st.scale
         b = np.zeros(layer.out_channels)
         if op in ("Conv", "Gemm") and len(node.input) > 2 and node.input[2]:

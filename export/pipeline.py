@@ -17,8 +17,9 @@ from typing import Callable
 
 import numpy as np
 
+from sbnn import runs
 from sbnn.data import load_dataset
-from sbnn.errors import ExportError
+from sbnn.errors import ExportError, SbnnError
 from sbnn.export.config import ExportConfig
 from sbnn.export.layout import nchw_to_nhwc
 from sbnn.ir import IRModel, save
@@ -51,7 +52,7 @@ def step_load_checkpoint(ctx: Context) -> None:
     from sbnn.training.trainer import load_trained
 
     ctx.trained, tcfg, ctx.meta = load_trained(ctx.run)
-    ctx.report["source"] = {"checkpoint": str(ctx.run.path / "train" / "checkpoint.pt"), "arch": tcfg.model.arch,
+    ctx.report["source"] = {"checkpoint": str(ctx.run.path / "train" / runs.CHECKPOINT), "arch": tcfg.model.arch,
                             "method": tcfg.quant.method, "sparsity_target": tcfg.quant.sparsity}
     ctx.meta["data_dir"] = tcfg.data.data_dir
 
@@ -79,10 +80,10 @@ def step_samples(ctx: Context) -> None:
 def step_write_qonnx(ctx: Context) -> None:
     from sbnn.export.qonnx_io import export_ir_qonnx
 
-    ctx.qonnx_path = ctx.out / "model.onnx"
+    ctx.qonnx_path = ctx.out / runs.QONNX
     t0 = time.perf_counter()
     export_ir_qonnx(ctx.ir_direct, ctx.qonnx_path)
-    ctx.report["qonnx"] = {"file": "model.onnx", "seconds": round(time.perf_counter() - t0, 2)}
+    ctx.report["qonnx"] = {"file": runs.QONNX, "seconds": round(time.perf_counter() - t0, 2)}
 
 
 def step_lower(ctx: Context) -> None:
@@ -96,12 +97,14 @@ def step_lower(ctx: Context) -> None:
         ctx.ir.classes, ctx.ir.provenance = ctx.ir_direct.classes, ctx.ir_direct.provenance
         for a, b in zip(ctx.ir.mvus, ctx.ir_direct.mvus):
             a.scale = b.scale
+            ctx.report.setdefault("structure", {})[a.name] = {"configured": b.structure, "detected": a.structure}
+            a.structure = b.structure  # the trained structure is recorded (save() checks the bits keep it)
 
 
 def step_verify(ctx: Context) -> None:
     from sbnn.export import verify
-    from sbnn.export.qonnx_read import load_qonnx
     from sbnn.export.qonnx_io import QonnxRunner
+    from sbnn.export.qonnx_read import load_qonnx
 
     rep = ctx.report.setdefault("verification", {})
     if ctx.ir_direct is not None:
@@ -119,8 +122,9 @@ def step_verify(ctx: Context) -> None:
     qscores = qout["output"].reshape(len(x_int), -1)
     if ctx.ir_direct is not None:
         rep["qonnx_equals_sim"] = verify.integer_equality("qonnx", qscores, "sim", sim.scores)
-        from sbnn.export.torch_ir import IRNet
         import torch
+
+        from sbnn.export.torch_ir import IRNet
 
         with torch.no_grad():
             tscores = IRNet(ctx.ir_direct).eval()(torch.from_numpy(ctx.x_nchw)).numpy()
@@ -148,8 +152,8 @@ def step_verify(ctx: Context) -> None:
                             "non-tie inputs")
     rep["passed"] = not failures
     if failures:
-        write_json(ctx.out / "verify.json", ctx.report)
-        where = ctx.run.path / ".export.failed" / "verify.json"
+        write_json(ctx.out / runs.VERIFY, ctx.report)
+        where = ctx.run.path / ".export.failed" / runs.VERIFY
         raise ExportError("verification failed: " + " | ".join(failures) + f" (details: {where})")
 
 
@@ -159,14 +163,15 @@ def _nchw(ir: IRModel) -> tuple[int, int, int]:
 
 
 def step_commit(ctx: Context) -> None:
-    save(ctx.ir, ctx.out / "ir")
-    np.savez_compressed(ctx.out / "samples.npz", x=ctx.x_ir.astype(np.int32), y=ctx.y, is_test=ctx.is_test)
-    ctx.cfg.save(ctx.out / "config.yaml")
+    save(ctx.ir, ctx.out / runs.IR_STEM)
+    np.savez_compressed(ctx.out / runs.SAMPLES, x=ctx.x_ir.astype(np.int32), y=ctx.y, is_test=ctx.is_test)
+    ctx.cfg.save(ctx.out / runs.CONFIG)
     ir = ctx.ir
-    ctx.report["ir"] = {"layers": [f"{type(l).__name__}:{l.name}" for l in ir.layers],
+    ctx.report["ir"] = {"layers": [f"{type(layer).__name__}:{layer.name}" for layer in ir.layers],
                         "sparsity": {m.name: round(m.sparsity, 4) for m in ir.mvus},
-                        "levels": {m.name: [m.w0, m.w1] for m in ir.mvus}}
-    write_json(ctx.out / "verify.json", ctx.report)
+                        "levels": {m.name: [m.w0, m.w1] for m in ir.mvus},
+                        "structure": {m.name: m.structure for m in ir.mvus}}
+    write_json(ctx.out / runs.VERIFY, ctx.report)
 
 
 CHECKPOINT_STEPS: list[Step] = [step_load_checkpoint, step_fold, step_samples, step_write_qonnx, step_lower,
@@ -176,15 +181,15 @@ FOREIGN_STEPS: list[Step] = [step_lower, step_samples, step_verify, step_commit]
 
 def up_to_date(run: RunDir, cfg: ExportConfig) -> bool:
     out = run.path / "export"
-    ckpt = run.path / "train" / "checkpoint.pt"
-    needed = [out / "ir.json", out / "verify.json", out / "config.yaml"]
+    ckpt = run.path / "train" / runs.CHECKPOINT
+    needed = [out / runs.IR, out / runs.VERIFY, out / runs.CONFIG]
     if cfg.qonnx or not all(p.exists() for p in needed) or not ckpt.exists():
         return False
     if needed[0].stat().st_mtime < ckpt.stat().st_mtime:
         return False
     try:
         return ExportConfig.load(needed[2]) == cfg
-    except Exception:
+    except SbnnError:  # an unreadable or foreign config: export again
         return False
 
 
@@ -195,7 +200,7 @@ def export(run: RunDir, cfg: ExportConfig, *, force: bool = False, log: Callable
         log(f"export is up to date: {final} (use --force to redo it)")
         from sbnn.runs import read_json
 
-        return read_json(final / "verify.json")
+        return read_json(final / runs.VERIFY)
     tmp = run.path / ".export.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -211,7 +216,7 @@ def export(run: RunDir, cfg: ExportConfig, *, force: bool = False, log: Callable
         # an earlier export no longer matches what was asked for: never leave it looking valid
         shutil.rmtree(final, ignore_errors=True)
         shutil.rmtree(failed, ignore_errors=True)
-        if (tmp / "verify.json").exists():
+        if (tmp / runs.VERIFY).exists():
             tmp.rename(failed)  # keep the evidence of a failed verification
         shutil.rmtree(tmp, ignore_errors=True)
         raise

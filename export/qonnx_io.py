@@ -83,8 +83,8 @@ class QonnxRunner:
             mw = self._model(len(xb))
             try:
                 ctx = execute_onnx(mw, {mw.graph.input[0].name: xb}, return_full_exec_context=bool(want))
-            except Exception as exc:
-                raise ExportError(f"QONNX execution failed: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}") from None
+            except Exception as exc:  # onnxruntime and qonnx raise many unrelated types: one user error, chained
+                raise ExportError(f"QONNX execution failed: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}") from exc
             for name in [mw.graph.output[0].name, *want]:
                 outs.setdefault(name, []).append(np.asarray(ctx[name]))
         out_name = self.base.graph.output[0].name

@@ -29,8 +29,8 @@ def load_qonnx(path: str | Path) -> ModelWrapper:
         raise ExportError(f"no ONNX file at {path}")
     try:
         proto = onnx.load(str(path))
-    except Exception as exc:  # protobuf raises DecodeError and friends
-        raise ExportError(f"{path} is not a readable ONNX file ({type(exc).__name__})") from None
+    except Exception as exc:  # protobuf raises DecodeError and friends: one user error, chained
+        raise ExportError(f"{path} is not a readable ONNX file ({type(exc).__name__})") from exc
     if not proto.graph.node:
         raise ExportError(f"{path} has an empty graph: not an ONNX model")
     if not any(n.op_type in ("Quant", "BipolarQuant", "MultiThreshold") for n in proto.graph.node):
@@ -38,8 +38,8 @@ def load_qonnx(path: str | Path) -> ModelWrapper:
                           "Brevitas' export_qonnx, not as plain ONNX")
     try:
         return clean(ModelWrapper(proto))
-    except Exception as exc:
-        raise ExportError(f"{path}: QONNX clean-up failed ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})") from None
+    except Exception as exc:  # any failure of qonnx's transformations: one user error, chained
+        raise ExportError(f"{path}: QONNX clean-up failed ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})") from exc
 
 
 def clean(model: ModelWrapper) -> ModelWrapper:

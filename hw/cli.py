@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from sbnn.cliutil import add_run_args, console, show_progress, table
+from sbnn import fmt
+from sbnn.arch.options import GATHER_CHOICES, STYLE_CHOICES
+from sbnn.cliutil import add_run_args, console, print_table, step
+from sbnn.hw.options import BACKENDS, HLS4ML_BACKENDS, TOOLS
 from sbnn.runs import RunDir
 
 
@@ -18,16 +21,17 @@ def add_parser(subparsers, name: str, help_text: str) -> None:
     src.add_argument("--target-fps", type=float, metavar="N", help="choose the folding for N frames/s")
     src.add_argument("--unrolled", action="store_true", default=None, help="PE = M, SIMD = K for every layer")
     p.add_argument("--clock-mhz", type=float, metavar="F", help="clock for frames/s and --target-fps (default 100)")
-    p.add_argument("--style", choices=["sparse", "dense", "auto"], help="sparse: zero-weight skipping (default); "
-                   "dense: FINN-like XNOR baseline; auto: per layer, whichever is cheaper")
-    p.add_argument("--gather", choices=["auto", "full", "segmented", "lutram", "lutram1"],
+    p.add_argument("--style", choices=STYLE_CHOICES, help="auto (default): per layer, zero-weight skipping or "
+                   "the XNOR datapath, whichever is cheaper at the folding; sparse: zero-weight skipping everywhere; "
+                   "dense: FINN-like XNOR baseline everywhere")
+    p.add_argument("--gather", choices=GATHER_CHOICES,
                    help="how sparse folded MVUs read their input vector (default auto: per layer, flip-flop "
                         "multiplexers or distributed RAM, whichever is cheaper)")
-    p.add_argument("--tool", choices=["yosys", "vivado"], help="synthesizer (default yosys)")
+    p.add_argument("--tool", choices=TOOLS, help="synthesizer (default yosys)")
     p.add_argument("--force", action="store_true", help="synthesize again even when the cache holds this RTL's result")
-    p.add_argument("--backend", choices=["rtl", "hls4ml"], help="rtl: sbnn's Verilog (default); hls4ml: an "
+    p.add_argument("--backend", choices=BACKENDS, help="rtl: sbnn's Verilog (default); hls4ml: an "
                    "hls4ml project in <run>/hls4ml/, C-simulated against the bit-exact simulator")
-    p.add_argument("--hls4ml-backend", choices=["Vitis", "Vivado", "VivadoAccelerator"],
+    p.add_argument("--hls4ml-backend", choices=HLS4ML_BACKENDS,
                    help="hls4ml backend (default Vitis)")
     p.add_argument("--board", help="board for --backend hls4ml (default pynq-z2)")
     p.add_argument("--no-synth", dest="synth", action="store_const", const=False, help="only generate RTL and cycles")
@@ -46,45 +50,54 @@ def main(args: argparse.Namespace) -> int:
                            synth=args.synth, report_only=args.report_only, backend=args.backend,
                            hls4ml_backend=args.hls4ml_backend, hls4ml_board=args.board)
 
-    def status(msg: str):
-        import contextlib
-
-        return console.status(msg) if show_progress() else contextlib.nullcontext()
-
     if cfg.backend == "hls4ml":
-        from sbnn.hw.hls4ml_cli import summary
-        from sbnn.hw.hls4ml_stage import run_hls4ml_stage
+        from sbnn.hw.hls4ml.cli import summary
+        from sbnn.hw.hls4ml.stage import run_hls4ml_stage
 
-        summary(run_hls4ml_stage(RunDir(args.run), cfg, status))
+        summary(run_hls4ml_stage(RunDir(args.run), cfg, step))
         return 0
-    res = run_stage(RunDir(args.run), cfg, status, force=args.force)
+    res = run_stage(RunDir(args.run), cfg, step, force=args.force,
+                    log=lambda msg: console.print(msg, soft_wrap=True, markup=False))
     _summary(res, cfg)
     return 0
 
 
+def _datapath(s: dict) -> str:
+    """An MVU stage's implementation in a few characters: "sparse lutram1", "dense", "sparse delta"."""
+    if "style" not in s:
+        return ""
+    parts = [s["style"]] + ([s["gather"]] if s.get("gather") else [])
+    if s.get("coding") == "delta":
+        parts.append("delta")
+    return " ".join(parts)
+
+
 def _summary(res, cfg) -> None:
+    """The per-layer table (short columns, folded to the console's width) and the totals against the device."""
     cyc = res.cycles
     syn = {row["layer"]: row for row in res.synth.layers} if res.synth else {}
+    stages = [s for s in cyc["stages"] if s["kind"] in ("mvu", "threshold", "maxpool")]
+    worst = max((s.get("layer_cycles_per_frame", s["cycles_per_frame"]) for s in stages), default=0)
     rows = []
-    for s in cyc["stages"]:
-        if s["kind"] != "mvu" and s["kind"] != "threshold" and s["kind"] != "maxpool":
-            continue
+    for s in stages:
         r = syn.get(s["layer"], {})
-        rows.append([s["layer"], s["kind"], s.get("PE", ""), s.get("SIMD", ""),
-                     f"{s['style']}/{s['coding']}" + (f"/{s['gather']}" if s.get("gather") else "") if "style" in s else "",
-                     f"{s['sparsity']:.2f}" if "sparsity" in s else "",
-                     f"{s.get('layer_cycles_per_frame', s['cycles_per_frame']):,}",
-                     f"{s['weight_memory_bits']:,}" if "weight_memory_bits" in s else "",
-                     r.get("LUT", "-"), r.get("FF", "-"), (r.get("BRAM36", 0) + r.get("BRAM18", 0) / 2) if r else "-"])
-    title = (f"{res.design.name}: folding from {res.folding_source}; latency {cyc['latency_cycles']:,} cycles "
-             f"({cyc['latency_us']:.2f} us), {cyc['frames_per_second']:,.0f} frames/s at {cyc['clock_mhz']:g} MHz")
-    console.print(table(title, ["layer", "kind", "PE", "SIMD", "style", "sparsity", "cycles/frame", "weight bits",
-                                "LUT", "FF", "BRAM36"], rows))
+        clocks = s.get("layer_cycles_per_frame", s["cycles_per_frame"])
+        rows.append([s["layer"], f"{s['PE']}x{s['SIMD']}" if "PE" in s else s["kind"], _datapath(s),
+                     fmt.pct(s["sparsity"]) if "sparsity" in s else "",
+                     fmt.count(clocks) + (" *" if clocks == worst else ""),
+                     fmt.count(r.get("LUT")), fmt.count(r.get("FF")),
+                     fmt.count(r["BRAM36"] + r["BRAM18"] / 2) if r else fmt.MISSING])
+    print_table(f"{res.design.name}: folding from {res.folding_source}, style {cfg.style}",
+                ["layer", "PE x SIMD", "datapath", "zero bits", "clocks/ frame", "LUT", "FF", "BRAM36"], rows)
+    console.print(f"* the slowest layer sets the interval: {fmt.count(cyc['interval_cycles'])} cycles = "
+                  f"{fmt.per_s(cyc['frames_per_second'])} at {cyc['clock_mhz']:g} MHz; latency "
+                  f"{fmt.count(cyc['latency_cycles'])} cycles ({fmt.micro(cyc['latency_us'])})", soft_wrap=True)
     if res.synth:
         t, u = res.synth.total, res.synth.utilization()
         verdict = "fits" if res.synth.fits else "DOES NOT FIT: " + ", ".join(res.synth.over())
-        console.print(f"{res.synth.tool}: LUT {t['LUT']:,} ({u['LUT']:.1f}%), FF {t['FF']:,} ({u['FF']:.1f}%), "
-                      f"BRAM36 {t['BRAM36'] + t['BRAM18'] / 2:g} ({u['BRAM36']:.1f}%), DSP {t['DSP']} -> {verdict}",
-                      soft_wrap=True)
+        took = "cached" if res.synth.cached else fmt.duration(res.synth.elapsed_s)
+        console.print(f"{res.synth.tool} ({took}): LUT {fmt.count(t['LUT'])} ({u['LUT']:.1f}%), FF {fmt.count(t['FF'])} "
+                      f"({u['FF']:.1f}%), BRAM36 {t['BRAM36'] + t['BRAM18'] / 2:g} ({u['BRAM36']:.1f}%), DSP {t['DSP']} "
+                      f"-> {verdict}", soft_wrap=True, markup=False)
     else:
         console.print("synthesis skipped (--no-synth)", soft_wrap=True)

@@ -21,10 +21,10 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("data", "sbnn.data.cli", "download or inspect data sets"),
     ("train", "sbnn.training.cli", "train a sparse binary network (Brevitas QAT)"),
     ("export", "sbnn.export.cli", "export to QONNX and lower to the hardware IR, with verification"),
-    ("sim", "sbnn.sim.cli", "run the bit-exact simulator (and the RTL) on real inputs"),
+    ("sim", "sbnn.sim_cli", "run the bit-exact simulator (and the RTL) on real inputs"),
     ("synth", "sbnn.hw.cli", "generate the dataflow RTL and synthesize it for the xc7z020"),
-    ("deploy", "sbnn.hw.deploy_cli", "package the accelerator for a PYNQ-Z2: Vivado project, bitstream, driver"),
-    ("report", "sbnn.report.cli", "summarise a run (or a sweep) as tables and plots"),
+    ("deploy", "sbnn.hw.pynq.cli", "package the accelerator for a PYNQ-Z2: Vivado project, bitstream, driver"),
+    ("report", "sbnn.report_cli", "summarise a run (or a sweep) as tables and plots"),
     ("sweep", "sbnn.sweep.cli", "train/export/synth/sim over a grid of methods and sparsities"),
 ]
 

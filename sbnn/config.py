@@ -9,6 +9,7 @@ YAML file (``--config``) and ``--set key.sub=value`` overrides, validated, and s
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,6 +20,21 @@ from sbnn.errors import ConfigError
 from sbnn.runs import write_yaml
 
 T = TypeVar("T", bound="StageConfig")
+
+_BASE60 = re.compile(r"^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$")
+
+
+class YamlLoader(yaml.SafeLoader):
+    """YAML 1.1 reads ``1:8`` as the base-60 number 68; in sbnn it is an N:M mask structure (a string)."""
+
+    def resolve(self, kind, value, implicit):
+        if kind is yaml.ScalarNode and implicit[0] and _BASE60.match(value):
+            return "tag:yaml.org,2002:str"
+        return super().resolve(kind, value, implicit)
+
+
+def parse_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=YamlLoader)
 
 
 class StageConfig(BaseModel):
@@ -41,7 +57,7 @@ class StageConfig(BaseModel):
             key, sep, raw = item.partition("=")
             if not sep or not key:
                 raise ConfigError(f"--set expects key=value, got {item!r}")
-            _assign(data, key.strip().split("."), yaml.safe_load(raw))
+            _assign(data, key.strip().split("."), parse_yaml(raw))
         for key, value in values.items():
             if value is not None:
                 _assign(data, key.split("."), value)
@@ -63,7 +79,7 @@ class StageConfig(BaseModel):
 def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        data = parse_yaml(path.read_text())
     except FileNotFoundError:
         raise ConfigError(f"config file {path} not found") from None
     except yaml.YAMLError as exc:

@@ -36,7 +36,8 @@ class HardwareError(SbnnError):
 
 
 class ToolNotFound(SbnnError):
-    """An external tool (Verilator, Yosys, Vivado, ...) is not installed."""
+    """An external tool (Verilator, Yosys, Vivado, ...) is not installed (one that ran and failed or timed out
+    raises :class:`sbnn.tools.ToolError` / :class:`sbnn.tools.ToolTimeout`, also SbnnErrors)."""
 
 
 class StageNotAvailable(SbnnError):

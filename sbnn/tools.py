@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from sbnn.errors import ToolNotFound
+from sbnn.errors import SbnnError, ToolNotFound
 
 _HINTS = {
     "yosys": "install the open-source hardware extra: pip install 'sbnn[hw]' (or run 'make setup')",
@@ -44,23 +44,47 @@ class Tool:
 
     def run(self, args: list[str], *, cwd: str | os.PathLike | None = None, timeout: float | None = None,
             check: bool = True) -> subprocess.CompletedProcess:
-        """Run the tool, capturing output; a failure raises ToolError carrying the tail of the log."""
+        """Run the tool, capturing output; a failure raises ToolError carrying the tail of the log, a run
+        longer than ``timeout`` seconds ToolTimeout."""
         cmd = [*self.argv, *map(str, args)]
-        proc = subprocess.run(cmd, cwd=cwd, env=self.environ(), capture_output=True, text=True, timeout=timeout)
+        try:
+            proc = subprocess.run(cmd, cwd=cwd, env=self.environ(), capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise ToolTimeout(self.name, cmd, timeout) from None
         if check and proc.returncode != 0:
-            raise ToolError(self.name, cmd, proc)
+            raise ToolError.of(self.name, cmd, proc)
         return proc
 
 
-class ToolError(RuntimeError):
+class ToolError(SbnnError):
     """An external tool ran and failed: keeps the command and its output for the report."""
 
-    def __init__(self, name: str, cmd: list[str], proc: subprocess.CompletedProcess):
+    def __init__(self, message: str, returncode: int | None = None, stdout: str = "", stderr: str = ""):
+        super().__init__(message)
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+
+    @classmethod
+    def of(cls, name: str, cmd: list[str], proc: subprocess.CompletedProcess) -> ToolError:
         tail = "\n".join((proc.stdout + "\n" + proc.stderr).strip().splitlines()[-30:])
-        super().__init__(f"{name} failed (exit {proc.returncode}): {' '.join(cmd[:6])} ...\n{tail}")
-        self.returncode = proc.returncode
-        self.stdout = proc.stdout
-        self.stderr = proc.stderr
+        return cls(f"{name} failed (exit {proc.returncode}): {' '.join(cmd[:6])} ...\n{tail}", proc.returncode,
+                   proc.stdout, proc.stderr)
+
+
+class ToolTimeout(ToolError):
+    """An external tool ran longer than its time limit and was stopped."""
+
+    def __init__(self, name: str, cmd: list[str], timeout: float | None):
+        super().__init__(f"{name} took longer than {timeout} s: {' '.join(cmd[:6])} ...")
+        self.timeout = timeout
+
+
+def cache_dir() -> Path:
+    """sbnn's cache folder (Verilator runtime and builds, synthesis results): ``$SBNN_CACHE``, else
+    ``$XDG_CACHE_HOME/sbnn``, else ``~/.cache/sbnn``."""
+    base = os.environ.get("SBNN_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "sbnn")
+    return Path(base)
 
 
 def _bin_dir() -> Path:

@@ -24,6 +24,7 @@ from sbnn.ir.model import MVU, IRModel, MaxPool, Threshold
 from sbnn.sim import kernels
 from sbnn.sim.reference import windows
 
+
 def pack_bits(bits: np.ndarray) -> np.ndarray:
     """Pack the last axis of a bool array into little-endian uint64 words (zero-padded)."""
     k = bits.shape[-1]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 from typing import get_args
 
-from sbnn.cliutil import add_run_args, console, show_progress, table
+from sbnn import fmt
+from sbnn.cliutil import add_run_args, console, print_table, show_progress, step
 from sbnn.runs import RunDir
 from sbnn.training.config import Method
 
@@ -17,6 +19,7 @@ SHORTCUTS = {
     "arch": "model.arch",
     "method": "quant.method",
     "sparsity": "quant.sparsity",
+    "structure": "quant.structure",
     "epochs": "optim.epochs",
     "seed": "optim.seed",
 }
@@ -33,6 +36,8 @@ def add_parser(sub, name: str, help_text: str) -> None:
     p.add_argument("--method", choices=list(get_args(Method)),
                    help="ab-learned: the official code's learned domain; ab-learned-tuned: with sbnn's options")
     p.add_argument("--sparsity", type=float, help="fraction of zero weight bits, in [0, 1)")
+    p.add_argument("--structure", metavar="S", help="where the zero bits may lie (ab-closed): none, row, N:M "
+                   "(e.g. 1:8 = 87.5 %% zero bits) or block:B (e.g. block:8); see README")
     p.add_argument("--epochs", type=int)
     p.add_argument("--seed", type=int)
     p.add_argument("--resume", action="store_true", help="continue an interrupted run exactly")
@@ -47,13 +52,17 @@ def run(args: argparse.Namespace) -> int:
     values = {key: getattr(args, opt) for opt, key in SHORTCUTS.items()}
     cfg = TrainConfig.resolve(args.config, args.overrides, section=None, **values)
     run_dir = RunDir(args.run)
-    console.print(f"[bold]sbnn train[/bold] {cfg.model.arch} / {cfg.quant.method} / sparsity {cfg.quant.sparsity} "
+    structure = f" / structure {cfg.quant.structure}" if cfg.quant.structure != "none" else ""
+    console.print(f"[bold]sbnn train[/bold] {cfg.model.arch} / {cfg.quant.method} / sparsity {cfg.quant.sparsity}{structure} "
                   f"on {cfg.data.dataset} -> {run_dir.path}/train")
-    final = train(cfg, run_dir, resume=args.resume, force=args.force, progress=show_progress(),
-                  log=console.print)
+    # on a terminal tqdm shows every batch with its elapsed time; elsewhere (CI logs) a line a minute says
+    # training is still running between the per-epoch lines
+    live = show_progress()
+    with contextlib.nullcontext() if live else step("training"):
+        final = train(cfg, run_dir, resume=args.resume, force=args.force, progress=live, log=console.print)
     if final:
-        rows = [["test accuracy", f"{final['test_acc']:.4f}"], ["train accuracy", f"{final['train_acc']:.4f}"],
-                ["weight-bit sparsity", f"{final['sparsity']:.4f}"]]
-        rows += [[f"  {k}", f"{v:.4f}"] for k, v in final["layer_sparsity"].items()]
-        console.print(table("final metrics", ["metric", "value"], rows))
+        rows = [["test accuracy", fmt.pct(final["test_acc"])], ["train accuracy", fmt.pct(final["train_acc"])],
+                ["zero weight bits", fmt.pct(final["sparsity"])]]
+        rows += [[f"  {k}", fmt.pct(v)] for k, v in final["layer_sparsity"].items()]
+        print_table("final metrics", ["metric", "value"], rows)
     return 0

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sbnn.config import StageConfig
+from sbnn.ir import structure as mask_structure
 
 Method = Literal["bnn", "ab-closed", "ab-learned", "sd-bnn", "ab-learned-tuned"]
 #: the learned {alpha, beta} domain: "ab-learned" as the official code trains it (faithful), "ab-learned-tuned"
@@ -103,6 +104,65 @@ class QuantConfig(_Section):
     #: None = static for sd-bnn, none otherwise
     asd: Literal["none", "static", "dynamic"] | None = None
     asd_reduction: int = Field(default=16, ge=1)
+    #: where the zero bits may lie, along the input order the hardware streams (sbnn.ir.structure):
+    #: none (a global exact count), row (round(s*K) zeros in every row), N:M (N ones in every M
+    #: consecutive inputs; quant.sparsity is then 1 - N/M, derived when unset) or block:B (rows keep whole
+    #: blocks of B inputs, the same number in every row); ab-closed only
+    structure: str = "none"
+    #: structure of the first and last binary layers (None = same as structure, an N:M structure then takes
+    #: N from first_last_sparsity); the first layer of an MLP reads raw pixels in raster order, where N:M
+    #: spreads every neuron's inputs evenly over the image (row costs nothing there)
+    first_last_structure: str | None = None
+
+    @field_validator("structure", "first_last_structure")
+    @classmethod
+    def _structure(cls, v: str | None) -> str | None:
+        return None if v is None else mask_structure.canonical(v)
+
+    @property
+    def resolved_first_last_structure(self) -> str:
+        return self.structure if self.first_last_structure is None else self.first_last_structure
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nm_sparsity(cls, data: Any) -> Any:
+        """An N:M mask fixes the zero-bit fraction: fill in quant.sparsity = 1 - N/M when it is unset (and
+        quant.first_last_sparsity from an N:M first_last_structure)."""
+        if not isinstance(data, dict):
+            return data
+        for skey, fkey in (("structure", "sparsity"), ("first_last_structure", "first_last_sparsity")):
+            if data.get(skey) is not None and data.get(fkey) is None:
+                try:
+                    st = mask_structure.parse(data[skey])
+                except ValueError:
+                    continue  # the field validator reports it
+                if st.kind == "nm":
+                    data = {**data, fkey: mask_structure.nm_zero_fraction(st.n, st.size)}
+        return data
+
+    @model_validator(mode="after")
+    def _structure_fits(self) -> "QuantConfig":
+        if self.structure == "none" and self.resolved_first_last_structure == "none":
+            return self
+        if self.method != "ab-closed":
+            key = "structure" if self.structure != "none" else "first_last_structure"
+            raise ValueError(f"quant.{key} {getattr(self, key)} needs method ab-closed (exact-count masks), not "
+                             f"{self.method}: bnn/sd-bnn weights are signs without a zero-bit target, the learned "
+                             "methods' zero bits come from the EC penalty")
+        for skey, fkey in (("structure", "sparsity"), ("first_last_structure", "first_last_sparsity")):
+            st = mask_structure.parse(getattr(self, skey) or "none")
+            if st.kind == "nm":
+                want = mask_structure.nm_zero_fraction(st.n, st.size)
+                if abs(getattr(self, fkey) - want) > 1e-9:
+                    raise ValueError(f"quant.{fkey} {getattr(self, fkey):g} contradicts {skey} {st} ({want:g} zero "
+                                     f"bits): leave quant.{fkey} unset or set it to {want:g}")
+        first_last = self.sparsity if self.first_last_sparsity is None else self.first_last_sparsity
+        try:  # first/last N':M layers: N' must be whole
+            mask_structure.layer_structure(self.resolved_first_last_structure, first_last)
+        except ValueError as exc:
+            key = "first_last_sparsity" if self.first_last_sparsity is not None else "first_last_structure"
+            raise ValueError(f"quant.{key}: {exc}") from None
+        return self
 
     def learned(self, name: str):
         """A learned-domain option, resolved: the set value, else the method's default."""

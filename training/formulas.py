@@ -13,6 +13,12 @@ import math
 
 import torch
 
+from sbnn.ir import structure as mask_structure
+
+# The inverse of snap_levels (integer levels w0, w1 = w0 + 2**F and the scale of the snapped alpha, beta):
+# one torch-free function, shared with the QONNX lowering.
+from sbnn.ir.levels import integer_levels as integer_levels
+
 #: |alpha / (beta - alpha)| is clamped here so that integer weight levels stay small in hardware
 MAX_LEVEL_RATIO = 4.0
 
@@ -65,6 +71,85 @@ def quantile_shift(w: torch.Tensor, sparsity: float) -> torch.Tensor:
     if k == v.numel():
         return v[-1]
     return (v[k - 1] + v[k]) / 2
+
+
+# --- structured exact-count masks (sbnn.ir.structure defines and checks them) -----------------------------
+# Each works on a [M, K] matrix whose columns are in the IR's K order (the input order the hardware
+# streams; the quantizer permutes conv/dense weights into it). Within each row or group the ones are the
+# largest latent weights; of equal values the lower index gets the 0 bit, as in exact_count_bits.
+
+
+def _ranks(x: torch.Tensor) -> torch.Tensor:
+    """Rank of each entry along the last dim (0 = smallest; ties: lower index first)."""
+    order = torch.sort(x, dim=-1, stable=True).indices
+    ranks = torch.empty_like(order)
+    ranks.scatter_(-1, order, torch.arange(x.shape[-1], device=x.device).expand_as(order).contiguous())
+    return ranks
+
+
+def _check_2d(w: torch.Tensor, sparsity: float | None = None) -> torch.Tensor:
+    if w.dim() != 2:
+        raise ValueError(f"structured masks take an [M, K] matrix in the IR's input order, got shape {tuple(w.shape)}")
+    if sparsity is not None and not 0.0 <= sparsity < 1.0:
+        raise ValueError(f"sparsity must be in [0, 1), got {sparsity}")
+    return w.detach()
+
+
+def row_count_bits(w: torch.Tensor, sparsity: float) -> torch.Tensor:
+    """``row``: every row of ``w`` [M, K] gets exactly ``round(sparsity * K)`` zeros, at its smallest weights."""
+    w = _check_2d(w, sparsity)
+    zeros = int(round(sparsity * w.shape[1]))
+    return _ranks(w) >= zeros
+
+
+def n_of_m_bits(w: torch.Tensor, n: int, m: int) -> torch.Tensor:
+    """``N:M``: in every group of ``m`` consecutive inputs of a row, the ``n`` largest weights are ones.
+
+    A last group of ``t = K mod m`` inputs keeps ``min(n, t)`` ones (sbnn.ir.structure's tail rule): the
+    row is padded with -inf, which always ranks lowest, so "rank >= m - n" is the rule for every group.
+    """
+    w = _check_2d(w)
+    if m < 2 or not 1 <= n <= m:
+        raise ValueError(f"N:M needs m >= 2 and 1 <= n <= m, got {n}:{m}")
+    rows, k = w.shape
+    groups = -(-k // m)
+    padded = torch.full((rows, groups * m), float("-inf"), dtype=w.dtype, device=w.device)
+    padded[:, :k] = w
+    bits = _ranks(padded.reshape(rows, groups, m)) >= m - n
+    return bits.reshape(rows, groups * m)[:, :k]
+
+
+def block_bits(w: torch.Tensor, sparsity: float, block: int) -> torch.Tensor:
+    """``block:B``: each row keeps its ``G - round(sparsity * G)`` blocks of ``block`` consecutive inputs with
+    the largest mean weight (G = ceil(K / block); the last block may be shorter) and zeroes the others."""
+    w = _check_2d(w, sparsity)
+    if block < 1:
+        raise ValueError(f"block size must be >= 1, got {block}")
+    rows, k = w.shape
+    groups = -(-k // block)
+    padded = torch.zeros((rows, groups * block), dtype=w.dtype, device=w.device)
+    padded[:, :k] = w
+    lengths = torch.full((groups,), float(block), dtype=w.dtype, device=w.device)
+    lengths[-1] = k - (groups - 1) * block
+    means = padded.reshape(rows, groups, block).sum(dim=2) / lengths
+    kept = _ranks(means) >= int(round(sparsity * groups))
+    return kept.repeat_interleave(block, dim=1)[:, :k]
+
+
+def structured_bits(w: torch.Tensor, sparsity: float, structure: str) -> torch.Tensor:
+    """The mask of ``structure`` (``row``, ``N:M``, ``block:B``) for ``w`` [M, K] in the IR's input order.
+
+    ``sparsity`` sets the count for row and block; an N:M mask's count is N per group (the caller checks
+    that N:M and the layer's sparsity agree: sbnn.ir.structure.layer_structure).
+    """
+    st = mask_structure.parse(structure)
+    if st.kind == "row":
+        return row_count_bits(w, sparsity)
+    if st.kind == "nm":
+        return n_of_m_bits(w, st.n, st.size)
+    if st.kind == "block":
+        return block_bits(w, sparsity, st.size)
+    raise ValueError("structure 'none' has no per-row mask: use exact_count_bits")
 
 
 def _masked_mean(w: torch.Tensor, mask: torch.Tensor, fallback: torch.Tensor) -> torch.Tensor:
@@ -135,28 +220,6 @@ def snap_levels(alpha: torch.Tensor, beta: torch.Tensor, level_bits: int) -> tup
         return alpha, beta
     r = snap_ratio(alpha / d, level_bits)
     return r * d, (r + 1) * d
-
-
-def integer_levels(alpha: float, beta: float, level_bits: int) -> tuple[int, int, float]:
-    """Integer levels ``(w0, w1)`` with ``w1 - w0 = 2**F`` and the scale with ``W_q = scale * w_int``.
-
-    The inverse of :func:`snap_levels`, used by export: ``alpha = scale * w0``, ``beta = scale * w1``.
-    Common factors of two are divided out (``{-2, 14}`` becomes ``{-1, 7}``) so hardware words stay
-    narrow; the scale is negative when beta < alpha. Raises ValueError when the ratio is not on the
-    grid (the levels were not snapped).
-    """
-    d = beta - alpha
-    if d == 0:
-        raise ValueError("equal levels: the layer is constant")
-    q = 1 << level_bits
-    r = alpha / d * q
-    w0 = round(r)
-    if abs(r - w0) > 1e-3 * max(1.0, abs(r)):
-        raise ValueError(f"level ratio {alpha / d!r} is not on the 2^-{level_bits} grid")
-    w0 = int(w0)
-    while q > 1 and w0 % 2 == 0:
-        w0, q = w0 // 2, q // 2
-    return w0, w0 + q, d / q
 
 
 def ec_penalty(ones: torch.Tensor, total: int, ec: float, gamma: float, loss: torch.Tensor) -> torch.Tensor:

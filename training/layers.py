@@ -17,11 +17,19 @@ from sbnn.training.config import LEARNED_METHODS, QuantConfig
 from sbnn.training.quantizers import WEIGHT_QUANTS, SignAct
 
 
-def weight_quant_kwargs(q: QuantConfig, sparsity: float) -> dict:
-    """Brevitas keyword arguments selecting the method's weight quantizer for one layer."""
+def weight_quant_kwargs(q: QuantConfig, sparsity: float, in_map: tuple[int, int, int] | None = None,
+                        structure: str | None = None) -> dict:
+    """Brevitas keyword arguments selecting the method's weight quantizer for one layer.
+
+    ``structure`` is the layer's mask structure (None = ``q.structure``); ``in_map`` is the (C, H, W) map a
+    dense layer reads: a structured mask follows the IR's (h, w, c) order.
+    """
     kw = {"weight_quant": WEIGHT_QUANTS[q.method], "weight_ste_mode": q.weight_ste, "weight_level_bits": q.level_bits}
+    structure = q.structure if structure is None else structure
     if q.method == "ab-closed":
         kw.update(weight_sparsity=sparsity, weight_levels=q.levels)
+        if structure != "none":
+            kw.update(weight_structure=structure, weight_in_map=in_map)
     elif q.method in LEARNED_METHODS:
         kw.update(weight_sparsity=sparsity)
     return kw
@@ -78,11 +86,12 @@ class BinaryBlock(nn.Module):
     """One binary layer; ``output=True`` makes it the score layer (accumulator only, no BN/sign)."""
 
     def __init__(self, kind: str, in_ch: int, out_ch: int, q: QuantConfig, sparsity: float, *, kernel: int = 3,
-                 pad: int = 0, pad_value: float = -1.0, pool: bool = False, output: bool = False):
+                 pad: int = 0, pad_value: float = -1.0, pool: bool = False, output: bool = False,
+                 in_map: tuple[int, int, int] | None = None, structure: str | None = None):
         super().__init__()
         self.kind = kind
         self.pad = nn.ConstantPad2d(pad, pad_value) if pad else None
-        kw = weight_quant_kwargs(q, sparsity)
+        kw = weight_quant_kwargs(q, sparsity, in_map, structure)
         if kind == "conv":
             self.layer = qnn.QuantConv2d(in_ch, out_ch, kernel, padding=0, bias=False, **kw)
         else:

@@ -81,13 +81,17 @@ def _plain(cfg: TrainConfig, in_shape, classes: int, pixel_max: int, threshold: 
     def sparsity(i: int) -> float:
         return first_last if i in (0, n_layers - 1) else q.sparsity
 
+    def structure(i: int) -> str:
+        return q.resolved_first_last_structure if i in (0, n_layers - 1) else q.structure
+
     convs, dense = [], []
     ch, size = c, (h, w)
     for i, out in enumerate(conv_ch):
         pad = 1 if padding == "same" else 0
         pad_value = -1.0 if (i > 0 or binary_in) else 0.0
         pool = i in pools
-        convs.append(BinaryBlock("conv", ch, out, q, sparsity(i), kernel=3, pad=pad, pad_value=pad_value, pool=pool))
+        convs.append(BinaryBlock("conv", ch, out, q, sparsity(i), kernel=3, pad=pad, pad_value=pad_value, pool=pool,
+                                 structure=structure(i)))
         size = (size[0] + 2 * pad - 2, size[1] + 2 * pad - 2)
         if min(size) < 1:
             raise ConfigError(f"model {m.arch}: a 3x3 conv shrinks the {h}x{w} input to nothing with "
@@ -98,10 +102,13 @@ def _plain(cfg: TrainConfig, in_shape, classes: int, pixel_max: int, threshold: 
             size = (size[0] // 2, size[1] // 2)
         ch = out
     features = ch * size[0] * size[1]
+    in_map = (ch, size[0], size[1])  # what the first dense layer reads (a flat vector after it)
     for j, out in enumerate(fc):
-        dense.append(BinaryBlock("dense", features, out, q, sparsity(len(conv_ch) + j)))
-        features = out
-    dense.append(BinaryBlock("dense", features, classes, q, sparsity(n_layers - 1), output=True))
+        i = len(conv_ch) + j
+        dense.append(BinaryBlock("dense", features, out, q, sparsity(i), in_map=in_map, structure=structure(i)))
+        features, in_map = out, None
+    dense.append(BinaryBlock("dense", features, classes, q, sparsity(n_layers - 1), output=True, in_map=in_map,
+                             structure=structure(n_layers - 1)))
     head = TensorNorm() if m.head == "scalar" else nn.BatchNorm1d(classes)
     return PlainNet(convs, dense, head, InputQuant(cfg.data.input, threshold, pixel_max), in_shape)
 

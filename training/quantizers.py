@@ -28,6 +28,7 @@ from brevitas.inject import ExtendedInjector
 from brevitas.quant.solver import ActQuantSolver, WeightQuantSolver
 from torch import nn
 
+from sbnn.ir import structure as mask_structure
 from sbnn.training import formulas
 from sbnn.training.ste import StePolicy, sign_ste, ste_grad
 
@@ -127,7 +128,8 @@ class WSDWeightQuant(BipolarWeightQuant):
 class ClosedFormWeightQuant(nn.Module):
     """{alpha, beta} with exactly round(s N) zero bits and closed-form levels (methods.md 1.3)."""
 
-    def __init__(self, ste_mode: str, sparsity: float, levels: str, level_bits: int):
+    def __init__(self, ste_mode: str, sparsity: float, levels: str, level_bits: int, structure: str = "none",
+                 in_map: tuple[int, int, int] | None = None):
         super().__init__()
         if levels not in formulas.LEVELS:
             raise ValueError(f"unknown levels {levels!r}; choose one of {', '.join(formulas.LEVELS)}")
@@ -136,9 +138,34 @@ class ClosedFormWeightQuant(nn.Module):
         self.level_rule = levels
         self.level_bits = int(level_bits)
         self._cache = _PerStepCache()
+        #: this layer's mask structure (sbnn.ir.structure; N:M already has this layer's N)
+        self.structure = mask_structure.layer_structure(structure, self.sparsity)
+        #: (C, H, W) of the map a dense layer reads, to order its inputs as the IR does; None = flat input
+        self.in_map = tuple(int(v) for v in in_map) if in_map is not None else None
+
+    def ir_index(self, w: torch.Tensor) -> torch.Tensor | None:
+        """Columns of ``w.reshape(M, -1)`` in the IR's input order ((ky, kx, c) / (h, w, c)); None = as is."""
+        if w.dim() == 4:
+            c, kh, kw = w.shape[1:]
+            idx = mask_structure.channels_first_index(kh, kw, c)
+        elif self.in_map is not None and self.in_map[0] > 1:
+            c, h, wd = self.in_map
+            idx = mask_structure.channels_first_index(h, wd, c)
+        else:
+            return None
+        return torch.from_numpy(idx).to(w.device)
 
     def bits(self, w: torch.Tensor) -> torch.Tensor:
-        return formulas.exact_count_bits(w, self.sparsity)
+        if self.structure == "none":
+            return formulas.exact_count_bits(w, self.sparsity)
+        w2 = w.detach().reshape(w.shape[0], -1)
+        idx = self.ir_index(w)
+        ir_bits = formulas.structured_bits(w2 if idx is None else w2[:, idx], self.sparsity, self.structure)
+        if idx is None:
+            return ir_bits.reshape(w.shape)
+        out = torch.empty_like(ir_bits)
+        out[:, idx] = ir_bits
+        return out.reshape(w.shape)
 
     def levels(self, w: torch.Tensor, bits: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         bits = self.bits(w) if bits is None else bits
@@ -249,6 +276,8 @@ class ClosedFormWeight(_Binary, WeightQuantSolver):
     signed = False
     sparsity = 0.9
     levels = "l2"
+    structure = "none"
+    in_map = None
 
 
 class LearnedWeight(_Binary, WeightQuantSolver):

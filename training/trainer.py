@@ -15,18 +15,27 @@ from typing import Callable
 
 import numpy as np
 import torch
+from pydantic import ValidationError
 from torch import nn
 from tqdm import tqdm
 
 from sbnn.data import Dataset, load_dataset
 from sbnn.errors import CheckpointError
-from sbnn.runs import RunDir, write_json
+from sbnn.runs import CHECKPOINT, CONFIG, METRICS, RunDir, write_json
 from sbnn.training.checkpoint import config_diff, load_checkpoint, save_checkpoint
 from sbnn.training.config import LEARNED_METHODS, TrainConfig
 from sbnn.training.diagnostics import EpochDiagnostics
 from sbnn.training.formulas import ede_schedule
-from sbnn.training.learned import (ECPenalty, apply_projection_counts, init_learned, learned_layers, param_groups,
-                                   projecting, projection_counts, set_mask_schedule)
+from sbnn.training.learned import (
+    ECPenalty,
+    apply_projection_counts,
+    init_learned,
+    learned_layers,
+    param_groups,
+    projecting,
+    projection_counts,
+    set_mask_schedule,
+)
 from sbnn.training.models import binary_layers, build_model, layer_sparsity
 from sbnn.training.ste import StePolicy
 
@@ -117,14 +126,14 @@ def train(cfg: TrainConfig, run: RunDir, *, resume: bool = False, force: bool = 
           log: Callable[[str], None] = print, dataset: Dataset | None = None) -> dict:
     """Train (or resume) the run's model; returns the final metrics. Writes train/{config,checkpoint,metrics}."""
     out = run.stage("train")
-    ckpt_path = out / "checkpoint.pt"
+    ckpt_path = out / CHECKPOINT
     cfg_dict = cfg.model_dump(mode="json")
     state = None
     if ckpt_path.exists() and not force:
         state = load_checkpoint(ckpt_path)
         try:  # compare resolved configs: fields added since the checkpoint take their defaults
             stored = TrainConfig.model_validate(state["config"]).model_dump(mode="json")
-        except Exception:
+        except ValidationError:
             stored = state["config"]
         diff = config_diff(stored, cfg_dict)
         if diff:
@@ -176,7 +185,7 @@ def train(cfg: TrainConfig, run: RunDir, *, resume: bool = False, force: bool = 
         projection = state.get("projection")
         apply_projection_counts(model, projection)
         log(f"resuming {ckpt_path} at epoch {start + 1}/{cfg.optim.epochs}")
-    cfg.save(out / "config.yaml")
+    cfg.save(out / CONFIG)
 
     learned = cfg.quant.method in LEARNED_METHODS
     ec = ECPenalty(model, cfg) if learned else None
@@ -249,7 +258,7 @@ def train(cfg: TrainConfig, run: RunDir, *, resume: bool = False, force: bool = 
             "rng": {"generator": gen.get_state(), "torch": torch.get_rng_state()}, "history": history,
             "projection": projection,
         })
-        write_json(out / "metrics.json", {"meta": data.meta, "history": history, "final": history[-1] if done else None})
+        write_json(out / METRICS, {"meta": data.meta, "history": history, "final": history[-1] if done else None})
         log(f"epoch {epoch + 1:3d}/{cfg.optim.epochs}  loss {metrics['train_loss']:.4f}  train {metrics['train_acc']:.4f}  "
             f"test {test_acc:.4f}  sparsity {sp['global']:.3f}  {metrics['seconds']:.1f}s")
     return history[-1]
@@ -274,16 +283,16 @@ def _load_model_state(model: nn.Module, state: dict, path) -> None:
 
 def load_trained(run: RunDir) -> tuple[nn.Module, TrainConfig, dict]:
     """Rebuild the trained model of a run in eval mode, with its config and data meta."""
-    ckpt = load_checkpoint(run.path / "train" / "checkpoint.pt")
+    ckpt = load_checkpoint(run.path / "train" / CHECKPOINT)
     try:
         cfg = TrainConfig.model_validate(ckpt["config"])
-    except Exception as exc:  # pydantic error: the stored config is not one this sbnn understands
+    except ValidationError as exc:  # the stored config is not one this sbnn understands
         raise CheckpointError(f"the checkpoint's config is not valid for this sbnn: {str(exc).splitlines()[0]}") from None
     if not ckpt.get("done"):
         raise CheckpointError(f"{run.path}/train/checkpoint.pt is unfinished (epoch {ckpt['epoch']}): resume training first")
     torch.manual_seed(cfg.optim.seed)
     model = model_from_meta(cfg, ckpt["meta"])
-    _load_model_state(model, ckpt["model"], run.path / "train" / "checkpoint.pt")
+    _load_model_state(model, ckpt["model"], run.path / "train" / CHECKPOINT)
     apply_projection_counts(model, ckpt.get("projection"))
     set_mask_schedule(model, cfg, cfg.optim.epochs)
     model.eval()

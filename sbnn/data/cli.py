@@ -6,7 +6,8 @@ import argparse
 
 import numpy as np
 
-from sbnn.cliutil import console, show_progress, table
+from sbnn import fmt
+from sbnn.cliutil import console, print_table, show_progress
 from sbnn.data import DATASETS, dataset_files, download, load_dataset, resolve_data_dir
 
 
@@ -28,14 +29,15 @@ def run(args: argparse.Namespace) -> int:
         where = resolve_data_dir(args.data_dir) / args.dataset
         console.print(f"{args.dataset}: {len(written)} file(s) downloaded, all files present in {where}")
     elif args.verb == "files":
-        rows = [[f.filename, f.size, f.sha256[:16] + "...", f.urls[0] if f.urls else ""] for f in dataset_files(args.dataset)]
-        console.print(table(f"{args.dataset} files (in {resolve_data_dir(args.data_dir) / args.dataset})",
-                            ["file", "bytes", "sha256", "first mirror"], rows))
+        rows = [[f.filename, fmt.count(f.size), f.sha256[:16] + "...", f.urls[0] if f.urls else ""]
+                for f in dataset_files(args.dataset)]
+        print_table(f"{args.dataset} files (in {resolve_data_dir(args.data_dir) / args.dataset})",
+                    ["file", "bytes", "sha256", "first mirror"], rows)
     else:
         ds = load_dataset(args.dataset, args.data_dir, download=False)
         counts = np.bincount(ds.y_train, minlength=ds.num_classes)
         rows = [["image shape (C, H, W)", ds.shape], ["pixel range", f"0..{ds.pixel_max}"],
-                ["train / test", f"{len(ds.y_train)} / {len(ds.y_test)}"],
+                ["train / test", f"{fmt.count(len(ds.y_train))} / {fmt.count(len(ds.y_test))}"],
                 ["train images per class", f"{counts.min()}..{counts.max()}"], ["classes", ", ".join(ds.classes)]]
-        console.print(table(f"data set {ds.name}", ["property", "value"], rows))
+        print_table(f"data set {ds.name}", ["property", "value"], rows)
     return 0

@@ -24,6 +24,7 @@ from sbnn.errors import IRError
 from sbnn.ir.model import (
     IR_FORMAT,
     IR_VERSION,
+    IR_VERSIONS_READ,
     MVU,
     Head,
     InputSpec,
@@ -66,6 +67,8 @@ class MVUMeta(_Strict):
     pe: int = Field(ge=1)
     simd: int = Field(ge=1)
     scale: float
+    #: mask structure (version 2); version-1 files have none recorded
+    structure: str = "none"
 
 
 class MaxPoolMeta(_Strict):
@@ -118,6 +121,7 @@ def _layer_meta(layer) -> dict:
         "pe": layer.pe,
         "simd": layer.simd,
         "scale": float(layer.scale),
+        "structure": layer.structure,
     }
 
 
@@ -184,8 +188,9 @@ def load(stem: str | os.PathLike) -> IRModel:
         raise IRError(f"{jpath} is not valid JSON ({exc})") from None
     if not isinstance(raw, dict) or raw.get("format") != IR_FORMAT:
         raise IRError(f"{jpath} is not an sbnn IR file (format field missing or wrong)")
-    if raw.get("version") != IR_VERSION:
-        raise IRError(f"{jpath} has IR version {raw.get('version')!r}; this sbnn reads version {IR_VERSION}")
+    if raw.get("version") not in IR_VERSIONS_READ:
+        raise IRError(f"{jpath} has IR version {raw.get('version')!r}; this sbnn reads versions "
+                      f"{', '.join(map(str, IR_VERSIONS_READ))}")
     try:
         meta = ModelMeta.model_validate(raw)
     except ValidationError as exc:
@@ -219,7 +224,8 @@ def load(stem: str | os.PathLike) -> IRModel:
             k = lm.kernel * lm.kernel * c if lm.kind == "conv" else h * w * c
             packed = get(f"{lm.name}/weights")
             if packed.dtype != np.uint8 or packed.ndim != 2 or packed.shape != (lm.out_channels, (k + 7) // 8):
-                raise IRError(f"{npath}: {lm.name}/weights has shape {packed.shape}, expected ({lm.out_channels}, {(k + 7) // 8})")
+                raise IRError(f"{npath}: {lm.name}/weights has shape {packed.shape}, "
+                              f"expected ({lm.out_channels}, {(k + 7) // 8})")
             bits = np.unpackbits(packed, axis=1, count=k, bitorder="little").astype(bool)
             thr = dirs = None
             if lm.output == "threshold":
@@ -242,6 +248,7 @@ def load(stem: str | os.PathLike) -> IRModel:
                     pe=lm.pe,
                     simd=lm.simd,
                     scale=lm.scale,
+                    structure=lm.structure,
                 )
             )
     model = IRModel(

@@ -6,7 +6,8 @@ The IR is deliberately small. A model is an input description and an ordered lis
 * ``dense`` / ``conv``: a matrix-vector unit (MVU). ``conv`` is a k x k, stride-1 sliding window with
   ``pad`` rows/columns of ``pad_value`` around the map; windows are flattened in (ky, kx, c) order.
   Weights are one bit per position, ``b``; the integer weight is ``w0 + (w1 - w0) * b`` with
-  ``w1 - w0 = 2**F``, in lowest terms (``w0`` odd unless ``F = 0``), so every network has one IR. The accumulator is ``acc_c = sum_i w_int[c, i] * x_i`` and is computed as
+  ``w1 - w0 = 2**F``, in lowest terms (``w0`` odd unless ``F = 0``), so every network has one IR.
+  The accumulator is ``acc_c = sum_i w_int[c, i] * x_i`` and is computed as
 
       acc_c = w0 * S(x) + (w1 - w0) * P_c(x),   S(x) = sum_i x_i,   P_c(x) = sum_{i: b_ci = 1} x_i
 
@@ -30,10 +31,13 @@ from typing import Literal, Union
 import numpy as np
 
 from sbnn.errors import IRError
+from sbnn.ir import structure as mask_structure
 from sbnn.ir.fold import DOWN, UP
 
 IR_FORMAT = "sbnn-ir"
-IR_VERSION = 1
+#: version 2 added the per-MVU mask ``structure``; version-1 files still load (structure "none")
+IR_VERSION = 2
+IR_VERSIONS_READ = (1, 2)
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,8 @@ class MVU:
     pe: int = 1
     simd: int = 1
     scale: float = 1.0  # real pre-activation per accumulator unit (informational)
+    #: where the 1 bits may lie (sbnn.ir.structure): none, row, N:M or block:B; checked by validate()
+    structure: str = "none"
 
     @property
     def in_features(self) -> int:
@@ -297,6 +303,12 @@ def validate_model(model: IRModel) -> None:
                 _fail(where, f"weight levels w0={layer.w0}, w1={layer.w1}: w1 - w0 must be a positive power of two")
             if d > 1 and int(layer.w0) % 2 == 0:
                 _fail(where, f"weight levels w0={layer.w0}, w1={layer.w1} are not in lowest terms (divide both by 2)")
+            try:
+                why = mask_structure.violation(wb, layer.structure)
+            except ValueError as exc:
+                _fail(where, str(exc))
+            if why is not None:
+                _fail(where, f"weight bits break the recorded mask structure {layer.structure}: {why}")
             if layer.pe < 1 or m % layer.pe:
                 _fail(where, f"PE={layer.pe} does not divide the {m} output channels")
             if layer.simd < 1 or k % layer.simd:

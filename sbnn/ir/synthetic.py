@@ -11,6 +11,7 @@ import numpy as np
 
 from sbnn.ir.fold import DOWN, UP
 from sbnn.ir.model import BIPOLAR, MVU, Head, InputSpec, IRModel, MaxPool, Threshold, ValueType
+from sbnn.ir.structure import parse as parse_structure
 
 
 def random_bits(rng: np.random.Generator, m: int, k: int, sparsity: float,
@@ -26,6 +27,27 @@ def random_bits(rng: np.random.Generator, m: int, k: int, sparsity: float,
     if zero_cols:
         bits[:, rng.choice(k, size=min(zero_cols, k), replace=False)] = False
     return bits
+
+
+def random_structured_bits(rng: np.random.Generator, m: int, k: int, structure: str, sparsity: float = 0.5) -> np.ndarray:
+    """(m, k) bool that satisfies ``structure`` (sbnn.ir.structure) with random positions: ``row`` and
+    ``block:B`` zero ``round(sparsity * K)`` inputs / ``round(sparsity * G)`` of the G blocks of every row,
+    ``N:M`` sets N random ones per group (``min(N, t)`` in a tail group of t inputs)."""
+    st = parse_structure(structure)
+    if st.kind == "none":
+        return random_bits(rng, m, k, sparsity)
+    if st.kind == "row":
+        zeros = int(round(sparsity * k))
+        return np.argsort(rng.random((m, k)), axis=1).argsort(axis=1) >= zeros
+    size = st.size
+    groups = -(-k // size)
+    if st.kind == "nm":
+        keys = rng.random((m, groups * size))
+        keys[:, k:] = -1.0  # inputs past K are never chosen
+        ranks = keys.reshape(m, groups, size).argsort(axis=2).argsort(axis=2)
+        return (ranks >= size - st.n).reshape(m, groups * size)[:, :k]
+    kept = np.argsort(rng.random((m, groups)), axis=1).argsort(axis=1) >= int(round(sparsity * groups))
+    return np.repeat(kept, size, axis=1)[:, :k]
 
 
 def random_levels(rng: np.random.Generator) -> tuple[int, int]:

@@ -1,25 +1,28 @@
 """Assemble a report folder from run directories: CSV + Markdown tables, figures, one HTML page.
 
 ``build_report(root)`` handles a sweep (a folder of point run directories) and a single run alike; it
-writes ``<root>/report/{report.csv, report.md, index.html, *.png, *.svg}`` (or into ``out``).
+writes ``<root>/report/{report.csv, report.md, index.html, *.png, *.svg}`` (or into ``out``). The page of a
+single run (:mod:`sbnn.report.runpage`) answers at a glance: accuracy, the verification chain, resources
+against the device, per-layer clocks and zero bits, and the dense baseline at the same frames/s.
 """
 
 from __future__ import annotations
 
 import html
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
 from sbnn.errors import ConfigError
 from sbnn.report import plots
 from sbnn.report import tables as tb
-from sbnn.report.collect import COLUMNS, collect, is_sweep, layer_rows, read_row
-from sbnn.runs import write_atomic
+from sbnn.report.collect import collect, device, is_sweep, layer_rows, point_dirs, read_row
+from sbnn.report.page import Page
+from sbnn.report.runpage import run_page
+from sbnn.runs import FPS_DIR, REPORT_DIR, REPORT_MD, write_atomic
 
-CSS = ("body{font-family:system-ui,sans-serif;margin:2em;max-width:1500px}table{border-collapse:collapse;"
-       "font-size:13px;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}"
-       "td:first-child,th:first-child{text-align:left}img{max-width:100%;margin:1em 0}.note{color:#a00}")
+__all__ = ["build_report", "is_sweep", "rows_of"]
 
 
 def _finn_note(rows: list[dict]) -> str:
@@ -33,65 +36,80 @@ def _finn_note(rows: list[dict]) -> str:
     return f"FINN baseline: FINN's estimate-only flow ran on {len(have)} of {len(dense)} dense points."
 
 
-def _sweep(root: Path, out: Path, log: Callable[[str], None]) -> tuple[str, str, list[Path]]:
+def _device_text(dev: dict | None) -> str:
+    """The device sentence of the report, from what the synthesis reports record."""
+    if not dev:
+        return "target device"
+    return f"{dev.get('name', dev.get('part'))} (LUT {dev['LUT']:,}, FF {dev['FF']:,}, BRAM36 {dev['BRAM36']})"
+
+
+#: a sweep figure's caption (what it shows); every caption ends with how to reproduce it
+SWEEP_CAPTIONS = {
+    "summary": "Per architecture: bit-exact test accuracy, LUTs of the design folded for the common target "
+               "frames/s (FINN's estimate as a star when it ran) and frames/s at the IR's folding, against the "
+               "achieved fraction of zero weight bits.",
+    "accuracy_vs_sparsity": "Bit-exact test accuracy (integer simulator) against the achieved fraction of zero "
+                            "weight bits, one line per training method.",
+    "resources_vs_sparsity": "LUT, FF and BRAM36 (Yosys) at the IR's folding (solid) and at the common target "
+                             "frames/s (dashed, hollow); the device's capacity as a red line.",
+    "throughput_vs_sparsity": "Cycles per frame and frames/s at the IR's folding; the common target rate dashed.",
+    "pareto_accuracy_lut": "Accuracy against LUTs at the common target frames/s; the grey steps are the Pareto "
+                           "front.",
+}
+
+
+def _sweep_caption(stem: str) -> str:
+    if stem in SWEEP_CAPTIONS:
+        return SWEEP_CAPTIONS[stem]
+    at = stem.endswith("_at_target")
+    arch = stem.removeprefix("layers_").removesuffix("_at_target")
+    return (f"{arch}: LUT and FF per layer (stacked), one bar per sweep point, "
+            + ("for the design folded for the common target frames/s." if at else "at the IR's folding."))
+
+
+def _sweep(root: Path, out: Path, log: Callable[[str], None]) -> tuple[str, str]:
     rows = collect(root)
     if not rows:
         raise ConfigError(f"{root} holds no sweep points (no <point>/sweep.json): run 'sbnn sweep' first")
     ok = [r for r in rows if r["status"] == "done"]
+    dev = device(point_dirs(root))
     figs: list[Path] = []
-    for fn in (plots.summary, plots.accuracy, plots.resources, plots.throughput, plots.pareto):
+    for fn in (plots.summary, plots.accuracy, partial(plots.resources, device=dev), plots.throughput, plots.pareto):
         figs += fn(ok, out)
     for arch in dict.fromkeys(r["arch"] for r in ok):
         per = {r["name"]: layer_rows(root / r["name"]) for r in ok if r["arch"] == arch}
         if any(per.values()):
             figs += plots.layers(per, out, f"layers_{arch}", f"{arch} (IR folding)")
-        per = {r["name"]: layer_rows(root / r["name"], "fps") for r in ok if r["arch"] == arch}
+        per = {r["name"]: layer_rows(root / r["name"], FPS_DIR) for r in ok if r["arch"] == arch}
         if any(per.values()):
             figs += plots.layers(per, out, f"layers_{arch}_at_target", f"{arch} @ target frames/s")
     failed = [r for r in rows if r["status"] != "done"]
-    md = [f"# Sparsity sweep: {root}", "", f"{len(ok)} points done, {len(failed)} not done "
-          f"({', '.join(r['name'] for r in failed) or 'none'}). Accuracy is the bit-exact integer simulator's on "
-          "the test images among the export's samples (export_samples, default 1000); resources are Yosys synth_xilinx for the xc7z020 (LUT 53,200, FF 106,400, BRAM36 140); "
-          "'@ target' is the same network folded for its architecture's common target frames/s, each MVU with "
-          "the datapath (zero-skipping 'sparse' with its input gather, or FINN-like 'dense' XNOR) that the generator "
-          "estimates cheapest at that rate (sweep option fps_style).", ""]
-    sections = [("Results", tb.cells(rows, tb.MAIN))]
+    page = Page(f"Sparsity sweep: {root}")
+    page.para(f"{len(ok)} points done, {len(failed)} not done ({', '.join(r['name'] for r in failed) or 'none'}). "
+              "Accuracy is the bit-exact integer simulator's on the test images among the export's samples "
+              "(export_samples, default 1000); 'torch == QONNX == sim' is the export's verification, 'sim == RTL' the "
+              "Verilator run of the synthesized design on the first rtl_samples inputs (scores and cycle timing); "
+              f"resources are Yosys synth_xilinx for the {_device_text(dev)}; '@ target' is the same network folded "
+              "for its architecture's common target frames/s, each MVU with the datapath (zero-skipping 'sparse' "
+              "with its input gather, or FINN-like 'dense' XNOR) that the generator estimates cheapest at that "
+              "rate (sweep option fps_style).")
+    page.section("Accuracy and verification")
+    page.table(*tb.cells(rows, tb.ACCURACY), left=2)
+    page.section("Hardware")
+    page.table(*tb.cells(rows, tb.HARDWARE))
     if any(r["finn_LUT"] is not None for r in rows):
-        sections.append(("FINN baseline (dense points)", tb.cells([r for r in rows if r["method"] == "bnn"], tb.FINN)))
+        page.section("FINN baseline (dense points)")
+        page.table(*tb.cells([r for r in rows if r["method"] == "bnn"], tb.FINN))
     note = _finn_note(rows)
-    for title, (h, b) in sections:
-        md += [f"## {title}", "", tb.markdown(h, b)]
-    md += [note, "", "## Figures", ""] + [f"![{p.stem}]({p.name})" for p in figs if p.suffix == ".png"]
-    page = [f"<h1>Sparsity sweep: {html.escape(str(root))}</h1>", f"<p>{html.escape(md[2])}</p>",
-            f"<p class='note'>{html.escape(note)}</p>"]
-    for title, (h, b) in sections:
-        page += [f"<h2>{html.escape(title)}</h2>", tb.html_table(h, b)]
-    page += ["<h2>Figures</h2>"] + [f"<img src='{p.name}' alt='{p.stem}'>" for p in figs if p.suffix == ".png"]
+    page.note(note)
+    page.section("Figures")
+    again = f"sbnn report --run {root}"
+    for p in figs:
+        if p.suffix == ".png":
+            page.figure(p.name, _sweep_caption(p.stem), f"sbnn sweep --root {root} --config <its sweep.yaml>; {again}")
     write_atomic(out / "report.csv", tb.to_csv(rows))
     log(f"{len(rows)} points ({len(failed)} not done); {note}")
-    return "\n".join(md) + "\n", "\n".join(page), figs
-
-
-def _run(run: Path, out: Path) -> tuple[str, str, list[Path]]:
-    row = read_row(run)
-    if row["weight_sparsity"] is None and row["LUT"] is None and row["test_acc"] is None:
-        raise ConfigError(f"{run} holds no stage results (train/, synth/, sim/): nothing to report")
-    figs: list[Path] = []
-    per = layer_rows(run)
-    if per:
-        figs += plots.layers({run.name: per}, out, "layers", run.name)
-    body = [[k, "-" if row[k] is None else str(row[k]), f"{src} {where}".strip()] for k, (src, where) in COLUMNS.items()
-            if row[k] is not None]
-    header = ["value", "", "source"]
-    lay_h = ["layer", "LUT", "FF", "BRAM36"]
-    lay_b = [[l["layer"], tb._int(l["LUT"]), tb._int(l["FF"]), tb._int(l["BRAM36"])] for l in per]
-    md = [f"# Run {run}", "", tb.markdown(header, body)]
-    page = [f"<h1>Run {html.escape(str(run))}</h1>", tb.html_table(header, body)]
-    if per:
-        md += ["## Per layer (synthesis)", "", tb.markdown(lay_h, lay_b), "![layers](layers.png)"]
-        page += ["<h2>Per layer (synthesis)</h2>", tb.html_table(lay_h, lay_b), "<img src='layers.png' alt='layers'>"]
-    write_atomic(out / "report.csv", tb.to_csv([row]))
-    return "\n".join(md) + "\n", "\n".join(page), figs
+    return page.markdown(), page.html()
 
 
 def build_report(root: Path, out: Path | None = None, log: Callable[[str], None] = print) -> Path:
@@ -99,13 +117,19 @@ def build_report(root: Path, out: Path | None = None, log: Callable[[str], None]
     root = Path(root)
     if not root.is_dir():
         raise ConfigError(f"{root} is not a directory: pass a run directory or a sweep root")
-    out = Path(out) if out else root / "report"
+    out = Path(out) if out else root / REPORT_DIR
     out.mkdir(parents=True, exist_ok=True)
-    md, body, _ = _sweep(root, out, log) if is_sweep(root) else _run(root, out)
-    stamp = f"<p><small>written by sbnn report on {time.strftime('%Y-%m-%d %H:%M')}</small></p>"
-    write_atomic(out / "report.md", md)
-    write_atomic(out / "index.html", f"<!doctype html><html><head><meta charset='utf-8'><title>sbnn report</title>"
-                                     f"<style>{CSS}</style></head><body>{body}{stamp}</body></html>\n")
+    if is_sweep(root):
+        md, body = _sweep(root, out, log)
+    else:
+        md, body = run_page(root, out)
+        write_atomic(out / "report.csv", tb.to_csv([read_row(root)]))
+    stamp = f"<p class='stamp'>written by sbnn report on {html.escape(time.strftime('%Y-%m-%d %H:%M'))}</p>"
+    write_atomic(out / REPORT_MD, md)
+    write_atomic(out / "index.html", f"<!doctype html><html><head><meta charset='utf-8'>"
+                                     f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
+                                     f"<title>sbnn report: {html.escape(str(root))}</title><style>{Page.CSS}</style>"
+                                     f"</head><body>{body}{stamp}</body></html>\n")
     return out
 
 

@@ -3,6 +3,7 @@
 A row is one run directory (a sweep point or a single run). Each value is copied from the file the stage
 wrote, under a fixed column name, with no rounding; a stage that did not run leaves its columns ``None``.
 ``COLUMNS`` documents where each column comes from, and the tests check the tables against these files.
+The report reads run-directory files only (their names: :mod:`sbnn.runs`); it imports no stage.
 """
 
 from __future__ import annotations
@@ -11,49 +12,63 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sbnn.sweep.point import FPS_DIR
+from sbnn.runs import (
+    CONFIG,
+    CYCLES,
+    FINN_BASELINE,
+    FOLDING,
+    FPS_DIR,
+    METRICS,
+    REPORT,
+    RTL_REGRESSION,
+    SWEEP_CONFIG,
+    SWEEP_POINTS,
+    SWEEP_RECORD,
+    VERIFY,
+)
 
 #: column -> (file under the run directory, where in it); the order is the CSV's
 COLUMNS: dict[str, tuple[str, str]] = {
     "name": ("", "directory name"),
-    "arch": ("sweep.json", "point.arch"),
-    "method": ("train/config.yaml", "quant.method"),
-    "target_sparsity": ("sweep.json", "point.sparsity ({alpha, beta} methods)"),
-    "status": ("sweep.json", "status"),
-    "weight_sparsity": ("train/metrics.json", "final.sparsity (fraction of zero weight bits)"),
-    "float_test_acc": ("train/metrics.json", "final.test_acc (the trained PyTorch model)"),
-    "test_acc": ("sim/report.json", "test_accuracy (bit-exact integer simulator)"),
-    "rtl_samples": ("sim/rtl_regression.json", "rtl.samples"),
-    "rtl_equal": ("sim/rtl_regression.json", "rtl.equal and rtl.timing_equals_cycle_model"),
-    "LUT": ("synth/report.json", "total.LUT"),
-    "FF": ("synth/report.json", "total.FF"),
-    "BRAM36": ("synth/report.json", "bram36_equivalent"),
-    "DSP": ("synth/report.json", "total.DSP"),
-    "cycles_per_frame": ("hw/cycles.json", "interval_cycles"),
-    "latency_cycles": ("hw/cycles.json", "latency_cycles"),
-    "fps": ("hw/cycles.json", "frames_per_second"),
-    "eq_target_fps": ("fps/hw/config.yaml", "target_fps"),
-    "eq_LUT": ("fps/synth/report.json", "total.LUT"),
-    "eq_FF": ("fps/synth/report.json", "total.FF"),
-    "eq_BRAM36": ("fps/synth/report.json", "bram36_equivalent"),
-    "eq_cycles_per_frame": ("fps/hw/cycles.json", "interval_cycles"),
-    "eq_fps": ("fps/hw/cycles.json", "frames_per_second"),
-    "eq_mvus": ("fps/hw/folding.json", "style[/gather] of every MVU, counted in layer order"),
-    "finn_LUT": ("finn/baseline.json", "total.LUT (FINN estimate)"),
-    "finn_BRAM18": ("finn/baseline.json", "total.BRAM18 (FINN estimate)"),
-    "finn_cycles_per_frame": ("finn/baseline.json", "max_cycles (FINN estimate)"),
-    "finn_fps": ("finn/baseline.json", "frames_per_second (FINN estimate)"),
+    "arch": (SWEEP_RECORD, "point.arch"),
+    "method": (f"train/{CONFIG}", "quant.method"),
+    "target_sparsity": (SWEEP_RECORD, "point.sparsity ({alpha, beta} methods)"),
+    "status": (SWEEP_RECORD, "status"),
+    "weight_sparsity": (f"train/{METRICS}", "final.sparsity (fraction of zero weight bits)"),
+    "float_test_acc": (f"train/{METRICS}", "final.test_acc (the trained PyTorch model)"),
+    "export_verified": (f"export/{VERIFY}", "verification.passed (IR == IR, torch integer == QONNX == simulator)"),
+    "test_acc": (f"sim/{REPORT}", "test_accuracy (bit-exact integer simulator)"),
+    "rtl_samples": (f"sim/{RTL_REGRESSION} or sim/{REPORT}", "rtl.samples"),
+    "rtl_equal": (f"sim/{RTL_REGRESSION} or sim/{REPORT}", "rtl.equal and rtl.timing_equals_cycle_model"),
+    "LUT": (f"synth/{REPORT}", "total.LUT"),
+    "FF": (f"synth/{REPORT}", "total.FF"),
+    "BRAM36": (f"synth/{REPORT}", "bram36_equivalent"),
+    "DSP": (f"synth/{REPORT}", "total.DSP"),
+    "cycles_per_frame": (f"hw/{CYCLES}", "interval_cycles"),
+    "latency_cycles": (f"hw/{CYCLES}", "latency_cycles"),
+    "fps": (f"hw/{CYCLES}", "frames_per_second"),
+    "eq_target_fps": (f"{FPS_DIR}/hw/{CONFIG}", "target_fps"),
+    "eq_LUT": (f"{FPS_DIR}/synth/{REPORT}", "total.LUT"),
+    "eq_FF": (f"{FPS_DIR}/synth/{REPORT}", "total.FF"),
+    "eq_BRAM36": (f"{FPS_DIR}/synth/{REPORT}", "bram36_equivalent"),
+    "eq_cycles_per_frame": (f"{FPS_DIR}/hw/{CYCLES}", "interval_cycles"),
+    "eq_fps": (f"{FPS_DIR}/hw/{CYCLES}", "frames_per_second"),
+    "eq_mvus": (f"{FPS_DIR}/hw/{FOLDING}", "style[/gather] of every MVU, counted in layer order"),
+    "finn_LUT": (FINN_BASELINE, "total.LUT (FINN estimate)"),
+    "finn_BRAM18": (FINN_BASELINE, "total.BRAM18 (FINN estimate)"),
+    "finn_cycles_per_frame": (FINN_BASELINE, "max_cycles (FINN estimate)"),
+    "finn_fps": (FINN_BASELINE, "frames_per_second (FINN estimate)"),
 }
 
 
-def _json(path: Path) -> dict | None:
+def json_or_none(path: Path) -> dict | None:
     try:
         return json.loads(path.read_text())
     except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
         return None
 
 
-def _yaml(path: Path) -> dict | None:
+def yaml_or_none(path: Path) -> dict | None:
     import yaml
 
     try:
@@ -62,7 +77,7 @@ def _yaml(path: Path) -> dict | None:
         return None
 
 
-def _get(data: dict | None, dotted: str) -> Any:
+def get(data: dict | None, dotted: str) -> Any:
     for key in dotted.split("."):
         if not isinstance(data, dict):
             return None
@@ -81,78 +96,93 @@ def datapaths(folding: dict | None) -> str | None:
     return ", ".join(f"{k} x{n}" for k, n in counts.items())
 
 
+def rtl_check(run: Path) -> tuple[dict | None, str | None]:
+    """The last RTL check of the run: ``sim/report.json``'s ``rtl`` entry (``sbnn sim --rtl``) or a sweep
+    point's ``sim/rtl_regression.json``."""
+    for name in (REPORT, RTL_REGRESSION):
+        rtl = get(json_or_none(run / "sim" / name), "rtl")
+        if isinstance(rtl, dict):
+            return rtl, f"sim/{name}"
+    return None, None
+
+
 def read_row(run: Path) -> dict[str, Any]:
     """One run directory -> one row (see ``COLUMNS``)."""
-    sweep = _json(run / "sweep.json")
-    metrics = _json(run / "train" / "metrics.json")
+    sweep = json_or_none(run / SWEEP_RECORD)
+    metrics = json_or_none(run / "train" / METRICS)
     final = (metrics or {}).get("final") or {}
-    tcfg = _yaml(run / "train" / "config.yaml")
-    sim = _json(run / "sim" / "report.json")
-    rtl = _get(_json(run / "sim" / "rtl_regression.json"), "rtl")
-    syn = _json(run / "synth" / "report.json")
-    cyc = _json(run / "hw" / "cycles.json")
-    eq_cfg = _yaml(run / FPS_DIR / "hw" / "config.yaml")
-    eq_syn = _json(run / FPS_DIR / "synth" / "report.json")
-    eq_cyc = _json(run / FPS_DIR / "hw" / "cycles.json")
-    finn = _json(run / "finn" / "baseline.json")
+    tcfg = yaml_or_none(run / "train" / CONFIG)
+    sim = json_or_none(run / "sim" / REPORT)
+    rtl, _ = rtl_check(run)
+    syn = json_or_none(run / "synth" / REPORT)
+    cyc = json_or_none(run / "hw" / CYCLES)
+    eq_cfg = yaml_or_none(run / FPS_DIR / "hw" / CONFIG)
+    eq_syn = json_or_none(run / FPS_DIR / "synth" / REPORT)
+    eq_cyc = json_or_none(run / FPS_DIR / "hw" / CYCLES)
+    finn = json_or_none(run / FINN_BASELINE)
     finn = finn if finn and finn.get("ok") else None
     return {
         "name": run.name,
-        "arch": _get(sweep, "point.arch") or _get(tcfg, "model.arch"),
-        "method": _get(tcfg, "quant.method") or _get(sweep, "point.method"),
-        "target_sparsity": _get(sweep, "point.sparsity") if sweep else (
-            _get(tcfg, "quant.sparsity") if str(_get(tcfg, "quant.method")).startswith("ab-") else None),
-        "status": _get(sweep, "status"),
+        "arch": get(sweep, "point.arch") or get(tcfg, "model.arch"),
+        "method": get(tcfg, "quant.method") or get(sweep, "point.method"),
+        "target_sparsity": get(sweep, "point.sparsity") if sweep else (
+            get(tcfg, "quant.sparsity") if str(get(tcfg, "quant.method")).startswith("ab-") else None),
+        "status": get(sweep, "status"),
         "weight_sparsity": final.get("sparsity"),
         "float_test_acc": final.get("test_acc"),
-        "test_acc": _get(sim, "test_accuracy"),
-        "rtl_samples": _get(rtl, "samples"),
+        "export_verified": get(json_or_none(run / "export" / VERIFY), "verification.passed"),
+        "test_acc": get(sim, "test_accuracy"),
+        "rtl_samples": get(rtl, "samples"),
         "rtl_equal": (bool(rtl["equal"] and rtl["timing_equals_cycle_model"]) if rtl else None),
-        "LUT": _get(syn, "total.LUT"),
-        "FF": _get(syn, "total.FF"),
-        "BRAM36": _get(syn, "bram36_equivalent"),
-        "DSP": _get(syn, "total.DSP"),
-        "cycles_per_frame": _get(cyc, "interval_cycles"),
-        "latency_cycles": _get(cyc, "latency_cycles"),
-        "fps": _get(cyc, "frames_per_second"),
-        "eq_target_fps": _get(eq_cfg, "target_fps"),
-        "eq_LUT": _get(eq_syn, "total.LUT"),
-        "eq_FF": _get(eq_syn, "total.FF"),
-        "eq_BRAM36": _get(eq_syn, "bram36_equivalent"),
-        "eq_cycles_per_frame": _get(eq_cyc, "interval_cycles"),
-        "eq_fps": _get(eq_cyc, "frames_per_second"),
-        "eq_mvus": datapaths(_json(run / FPS_DIR / "hw" / "folding.json")),
-        "finn_LUT": _get(finn, "total.LUT"),
-        "finn_BRAM18": _get(finn, "total.BRAM18"),
-        "finn_cycles_per_frame": _get(finn, "max_cycles"),
-        "finn_fps": _get(finn, "frames_per_second"),
+        "LUT": get(syn, "total.LUT"),
+        "FF": get(syn, "total.FF"),
+        "BRAM36": get(syn, "bram36_equivalent"),
+        "DSP": get(syn, "total.DSP"),
+        "cycles_per_frame": get(cyc, "interval_cycles"),
+        "latency_cycles": get(cyc, "latency_cycles"),
+        "fps": get(cyc, "frames_per_second"),
+        "eq_target_fps": get(eq_cfg, "target_fps"),
+        "eq_LUT": get(eq_syn, "total.LUT"),
+        "eq_FF": get(eq_syn, "total.FF"),
+        "eq_BRAM36": get(eq_syn, "bram36_equivalent"),
+        "eq_cycles_per_frame": get(eq_cyc, "interval_cycles"),
+        "eq_fps": get(eq_cyc, "frames_per_second"),
+        "eq_mvus": datapaths(json_or_none(run / FPS_DIR / "hw" / FOLDING)),
+        "finn_LUT": get(finn, "total.LUT"),
+        "finn_BRAM18": get(finn, "total.BRAM18"),
+        "finn_cycles_per_frame": get(finn, "max_cycles"),
+        "finn_fps": get(finn, "frames_per_second"),
     }
 
 
 def layer_rows(run: Path, sub: str = "") -> list[dict[str, Any]]:
     """Per-layer synthesis of a run (``sub="fps"``: of its equal-throughput design)."""
-    syn = _json(run / sub / "synth" / "report.json") if sub else _json(run / "synth" / "report.json")
+    syn = json_or_none(run / sub / "synth" / REPORT)
     return [{"layer": r["layer"], "LUT": r["LUT"], "FF": r["FF"], "BRAM36": r["BRAM36"] + r["BRAM18"] / 2}
             for r in (syn or {}).get("layers", [])]
 
 
 def is_sweep(root: Path) -> bool:
-    return (root / "sweep.yaml").exists() or any(p.is_dir() and (p / "sweep.json").exists() for p in root.iterdir())
+    return (root / SWEEP_CONFIG).exists() or any(p.is_dir() and (p / SWEEP_RECORD).exists() for p in root.iterdir())
 
 
 def point_dirs(root: Path) -> list[Path]:
-    """The sweep's point directories in grid order (sweep.yaml), then any others found."""
-    found = sorted(p for p in root.iterdir() if p.is_dir() and (p / "sweep.json").exists())
-    order: list[str] = []
-    if (root / "sweep.yaml").exists():
-        try:
-            from sbnn.sweep.config import SweepConfig, points
-
-            order = [p["name"] for p in points(SweepConfig.load(root / "sweep.yaml"))]
-        except Exception:  # noqa: BLE001 - an old or edited grid: fall back to the folder order
-            order = []
+    """The sweep's point directories in grid order (``points.json``, written by the sweep), then any others."""
+    found = sorted(p for p in root.iterdir() if p.is_dir() and (p / SWEEP_RECORD).exists())
+    order = json_or_none(root / SWEEP_POINTS)
+    order = [n for n in order if isinstance(n, str)] if isinstance(order, list) else []
     rank = {n: i for i, n in enumerate(order)}
     return sorted(found, key=lambda p: (rank.get(p.name, len(rank)), p.name))
+
+
+def device(runs: list[Path]) -> dict | None:
+    """The target device (part, name, capacities) as the first of ``runs``' synthesis reports records it."""
+    for run in runs:
+        for sub in ("", FPS_DIR):
+            dev = get(json_or_none(run / sub / "synth" / REPORT), "device")
+            if isinstance(dev, dict):
+                return dev
+    return None
 
 
 def collect(root: Path) -> list[dict[str, Any]]:

@@ -1,8 +1,9 @@
 """The report's figures (matplotlib, PNG + SVG), drawn from report rows only.
 
 One panel per architecture; the {alpha, beta} methods are lines over their sparsity levels, the dense
-BNN and SD-BNN single markers (they have no sparsity knob). Resources use a log axis so the xc7z020's
-capacity (a dashed line) is visible next to designs a thousand times smaller.
+BNN and SD-BNN single markers (they have no sparsity knob). Resources use a log axis so the device's
+capacity (a dashed line, as the synthesis reports record it) is visible next to designs a thousand times
+smaller.
 """
 
 from __future__ import annotations
@@ -13,15 +14,12 @@ from typing import Any, Callable
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from sbnn.hw.synth import DEVICE  # noqa: E402
+import matplotlib.pyplot as plt
 
 STYLE = {"bnn": ("black", "s"), "ab-closed": ("tab:blue", "o"), "ab-learned": ("tab:orange", "^"),
          "sd-bnn": ("tab:green", "D"), "ab-learned-tuned": ("tab:red", "v")}
 LABEL = {"bnn": "dense BNN", "ab-closed": "{α,β} closed form", "ab-learned": "{α,β} learned (EC)",
          "sd-bnn": "SD-BNN (static ASD)", "ab-learned-tuned": "{α,β} learned, tuned"}
-CAPACITY = {"LUT": DEVICE["LUT"], "FF": DEVICE["FF"], "BRAM36": DEVICE["BRAM36"]}
 
 
 def _save(fig, out: Path, stem: str) -> list[Path]:
@@ -75,7 +73,9 @@ def accuracy(rows: list[dict], out: Path) -> list[Path]:
     return _save(fig, out, "accuracy_vs_sparsity")
 
 
-def resources(rows: list[dict], out: Path) -> list[Path]:
+def resources(rows: list[dict], out: Path, device: dict | None = None) -> list[Path]:
+    """LUT, FF and BRAM36 against zero bits, with the capacity of ``device`` (as ``synth/report.json`` records
+    it) when known."""
     archs = _archs(rows)
     fig, axes = _grid(3, archs)
     for j, arch in enumerate(archs):
@@ -85,11 +85,12 @@ def resources(rows: list[dict], out: Path) -> list[Path]:
             _panel(ax, rows, arch, f"eq_{key}", linestyle="--", label_suffix=" @ target frames/s", hollow=True)
             if key == "LUT":
                 _panel(ax, rows, arch, "finn_LUT", linestyle=":", label_suffix=" FINN estimate @ target", marker="*")
-            ax.axhline(CAPACITY[key], color="red", linestyle="--", linewidth=1)
-            ax.text(0.01, CAPACITY[key], f" xc7z020: {CAPACITY[key]:,}", color="red", fontsize=7, va="bottom",
-                    transform=ax.get_yaxis_transform())
+            if device and key in device:
+                ax.axhline(device[key], color="red", linestyle="--", linewidth=1)
+                ax.text(0.01, device[key], f" {device.get('name', device.get('part'))}: {device[key]:,}", color="red",
+                        fontsize=7, va="bottom", transform=ax.get_yaxis_transform())
             ax.set_yscale("symlog" if key == "BRAM36" else "log")
-            ax.set(title=f"{arch}: {key}", xlabel="fraction of zero weight bits" if i == 2 else None, ylabel=key)
+            ax.set(title=f"{arch}: {key}", xlabel="fraction of zero weight bits", ylabel=f"{key} (Yosys)")
             ax.grid(alpha=0.3, which="both")
     axes[0][0].legend(fontsize=7)
     return _save(fig, out, "resources_vs_sparsity")
@@ -172,18 +173,18 @@ def pareto(rows: list[dict], out: Path, key: str = "eq_LUT") -> list[Path]:
 def layers(per_point: dict[str, list[dict]], out: Path, stem: str, title: str) -> list[Path]:
     """Stacked per-layer LUT and FF bars, one bar per run."""
     names = list(per_point)
-    layer_names = list(dict.fromkeys(l["layer"] for ls in per_point.values() for l in ls))
+    layer_names = list(dict.fromkeys(r["layer"] for rows in per_point.values() for r in rows))
     fig, axes = plt.subplots(1, 2, figsize=(max(6.0, 0.55 * len(names) + 3) * 2, 3.8), squeeze=False,
                              layout="constrained")
     cmap = plt.get_cmap("tab20")
     for ax, key in zip(axes[0], ("LUT", "FF")):
         bottom = [0.0] * len(names)
         for k, layer in enumerate(layer_names):
-            vals = [next((l[key] for l in per_point[n] if l["layer"] == layer), 0) for n in names]
+            vals = [next((r[key] for r in per_point[n] if r["layer"] == layer), 0) for n in names]
             ax.bar(range(len(names)), vals, bottom=bottom, color=cmap(k % 20), label=layer)
             bottom = [b + v for b, v in zip(bottom, vals)]
         ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=7)
-        ax.set(title=f"{title}: {key} per layer", ylabel=key)
+        ax.set(title=f"{title}: {key} per layer", xlabel="sweep point", ylabel=f"{key} (Yosys), stacked by layer")
         ax.grid(alpha=0.3, axis="y")
     axes[0][1].legend(fontsize=7, bbox_to_anchor=(1.01, 1), loc="upper left")
     return _save(fig, out, stem)

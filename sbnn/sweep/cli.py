@@ -21,6 +21,8 @@ def add_parser(sub, name: str, help_text: str) -> None:
     p.add_argument("--data-dir", metavar="DIR", help="folder holding the data set (not needed for digits)")
     p.add_argument("--methods", help="comma-separated subset of bnn,ab-closed,ab-learned,sd-bnn,ab-learned-tuned")
     p.add_argument("--sparsities", help="comma-separated zero-bit fractions, e.g. 0,0.5,0.9")
+    p.add_argument("--structures", help="comma-separated mask structures of the ab-closed points, e.g. none,1:8,"
+                   "row,block:8 (N:M: one point at 1 - N/M zero bits)")
     p.add_argument("--archs", help="comma-separated subset of the grid's architectures")
     p.add_argument("--epochs", type=int, help="training epochs of every point (default: per architecture)")
     p.add_argument("--only", action="append", metavar="TEXT", help="run only points whose name contains TEXT")
@@ -51,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise ConfigError("--workers must be at least 1")
     cfg = sc.resolve(args.config, args.overrides, data_dir=args.data_dir, dataset=args.dataset,
-                     methods=_list(args.methods), sparsities=_list(args.sparsities, float), epochs=args.epochs)
+                     methods=_list(args.methods), sparsities=_list(args.sparsities, float), epochs=args.epochs,
+                     structures=_list(args.structures))
     archs = _list(args.archs)
     if archs:
         unknown = sorted(set(archs) - set(cfg.archs))
@@ -61,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
     if cfg.data_dir and not Path(cfg.data_dir).is_dir():
         raise ConfigError(f"data folder {cfg.data_dir} does not exist")
     console.print(f"[bold]sbnn sweep[/bold] {cfg.dataset}: {', '.join(cfg.archs)} x {', '.join(cfg.methods)} x "
-                  f"sparsity {', '.join(f'{s:g}' for s in cfg.sparsities)} -> {args.root}")
+                  f"sparsity {', '.join(f'{s:g}' for s in cfg.sparsities)}"
+                  + (f" x structure {', '.join(cfg.structures)}" if cfg.structures != ["none"] else "")
+                  + f" -> {args.root}")
     res = run_sweep(cfg, args.root, executor=args.executor, workers=args.workers, only=args.only,
                     ray_address=args.ray_address, progress=show_progress(), log=console.print)
     console.print(f"sweep: {len(res.records) - len(res.failed)} points done, {len(res.skipped)} skipped (already "

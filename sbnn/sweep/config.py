@@ -1,8 +1,9 @@
 """``SweepConfig``: the grid of a sparsity sweep (saved as ``<root>/sweep.yaml``) and its expansion into points.
 
-A sweep is methods x sparsity levels x architectures on one data set. Not every combination is a network:
-the dense BNN has no sparsity knob (it is the sparsity-0 point), SD-BNN's weight self-distribution sets
-its own bit balance (one point per architecture), and the {alpha, beta} methods take every level above 0.
+A sweep is methods x sparsity levels x architectures on one data set (x mask structures for ab-closed).
+Not every combination is a network: the dense BNN has no sparsity knob (it is the sparsity-0 point),
+SD-BNN's weight self-distribution sets its own bit balance (one point per architecture), and the {alpha, beta}
+methods take every level above 0.
 Each point's name is ``<arch>-<method>[-<sparsity>]``, the same as ``benchmarks/train_fashion.py``'s run
 directories, so a sweep can reuse that benchmark's trained networks (``reuse_train``).
 """
@@ -18,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sbnn.config import StageConfig
+from sbnn.ir import structure as mask_structure
 
 Method = Literal["bnn", "ab-closed", "ab-learned", "sd-bnn", "ab-learned-tuned"]
 Dataset = Literal["digits", "mnist", "fashion-mnist", "cifar10"]
@@ -61,6 +63,9 @@ class SweepConfig(StageConfig):
     methods: list[Method] = Field(default_factory=lambda: list(METHODS))
     #: fractions of zero weight bits; 0 is the dense BNN, levels > 0 apply to the {alpha, beta} methods
     sparsities: list[float] = Field(default_factory=lambda: [0.0, 0.5, 0.75, 0.9, 0.95])
+    #: mask structures of the ab-closed points (sbnn.ir.structure): none, row and block:B take every sparsity
+    #: level above 0; an N:M structure is one point at 1 - N/M zero bits
+    structures: list[str] = Field(default_factory=lambda: ["none"])
     archs: dict[str, ArchSpec] = Field(default_factory=_default_archs)
     #: dotted TrainConfig overrides common to every point (applied before the architecture's)
     train: dict[str, Any] = Field(default_factory=lambda: {"optim.lr": 3e-3, "optim.batch_size": 128,
@@ -101,6 +106,16 @@ class SweepConfig(StageConfig):
             raise ValueError(f"sparsity levels repeat: {v}")
         return v
 
+    @field_validator("structures")
+    @classmethod
+    def _structures(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("at least one structure is needed (none = unstructured)")
+        v = [mask_structure.canonical(s) for s in v]
+        if len(set(v)) != len(v):
+            raise ValueError(f"structures repeat: {v}")
+        return v
+
     @model_validator(mode="after")
     def _grid(self) -> "SweepConfig":
         if not self.methods or not self.archs:
@@ -109,6 +124,8 @@ class SweepConfig(StageConfig):
             raise ValueError(f"methods repeat: {self.methods}")
         if self.dataset != "digits" and not self.data_dir:
             raise ValueError(f"dataset {self.dataset} is read from a data folder: pass --data-dir")
+        if self.structures != ["none"] and "ab-closed" not in self.methods:
+            raise ValueError("structures apply to the ab-closed method: add it to methods")
         if not points(self):
             raise ValueError("the grid is empty: 'bnn' needs sparsity 0, the {alpha, beta} methods a level above 0")
         return self
@@ -129,8 +146,11 @@ def points(cfg: SweepConfig) -> list[dict]:
                 levels = [0.0]
             else:
                 levels = [s for s in cfg.sparsities if s > 0]
-            for s in levels:
+            for structure, s in _structured(method, levels, cfg.structures):
                 name = f"{arch}-{method}" + (f"-{_fmt(s)}" if method.startswith("ab-") else "")
+                if structure != "none":
+                    st = mask_structure.parse(structure)
+                    name = f"{arch}-{method}-{mask_structure.slug(st)}" + ("" if st.kind == "nm" else f"-{_fmt(s)}")
                 values: dict[str, Any] = {"data.dataset": cfg.dataset, **cfg.train, **spec.train,
                                           "quant.method": method}
                 if cfg.epochs is not None:
@@ -141,9 +161,27 @@ def points(cfg: SweepConfig) -> list[dict]:
                     values.update({"quant.sparsity": s, **spec.sparse_train})
                 if method == "sd-bnn":
                     values["quant.asd"] = "static"
-                out.append({"name": name, "arch": arch, "method": method,
-                            "sparsity": s if method.startswith("ab-") else None,
-                            "train": values, "target_fps": spec.target_fps})
+                point = {"name": name, "arch": arch, "method": method,
+                         "sparsity": s if method.startswith("ab-") else None,
+                         "train": values, "target_fps": spec.target_fps}
+                if structure != "none":  # unstructured points keep their keys (and finished results)
+                    values["quant.structure"] = structure
+                    point["structure"] = structure
+                out.append(point)
+    return out
+
+
+def _structured(method: str, levels: list[float], structures: list[str]) -> list[tuple[str, float]]:
+    """(structure, sparsity) pairs of one method: the structure axis applies to ab-closed only."""
+    if method != "ab-closed":
+        return [("none", s) for s in levels]
+    out: list[tuple[str, float]] = []
+    for structure in structures:
+        st = mask_structure.parse(structure)
+        if st.kind == "nm":
+            out.append((structure, mask_structure.nm_zero_fraction(st.n, st.size)))
+        else:
+            out += [(structure, s) for s in levels]
     return out
 
 

@@ -14,7 +14,8 @@ from typing import Callable
 
 from tqdm import tqdm
 
-from sbnn.runs import write_json
+from sbnn.fmt import duration
+from sbnn.runs import SWEEP_CONFIG, SWEEP_LOG, SWEEP_POINTS, SWEEP_STATUS, write_json
 from sbnn.sweep.config import SweepConfig, point_key, points
 from sbnn.sweep.point import is_done
 
@@ -58,7 +59,8 @@ def run_sweep(cfg: SweepConfig, root: str | Path, *, executor: str = "local", wo
 
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    cfg.save(root / "sweep.yaml")
+    cfg.save(root / SWEEP_CONFIG)
+    write_json(root / SWEEP_POINTS, [p["name"] for p in points(cfg)])  # the grid order, for the report
     todo, done = plan(cfg, root, only)
     result = SweepResult(skipped=[d["name"] for d in done])
     n = workers or executors.default_workers(max(1, len(todo)))
@@ -76,11 +78,13 @@ def run_sweep(cfg: SweepConfig, root: str | Path, *, executor: str = "local", wo
                 result.records.append(rec)
                 bar.update(1)
                 secs = rec.get("seconds", {}).get("total")
-                msg = (f"  done   {rec['name']}" + (f" ({secs:.0f} s)" if secs is not None else "")
+                so_far = f"[{len(result.records)}/{len(todo)}, {duration(time.perf_counter() - t0)}]"
+                msg = (f"  {so_far} done   {rec['name']}" + (f" ({duration(secs)})" if secs is not None else "")
                        if rec["status"] == "done" else
-                       f"  FAILED {rec['name']} at {rec.get('stage')}: {rec.get('error')} (log: {root / rec['name'] / 'sweep.log'})")
+                       f"  {so_far} FAILED {rec['name']} at {rec.get('stage')}: {rec.get('error')} "
+                       f"(log: {root / rec['name'] / SWEEP_LOG})")
                 (bar.write if progress else log)(msg)
     result.seconds = time.perf_counter() - t0
-    write_json(root / "status.json", {"seconds": round(result.seconds, 1), "executor": executor, "workers": n,
+    write_json(root / SWEEP_STATUS, {"seconds": round(result.seconds, 1), "executor": executor, "workers": n,
                                       "skipped": result.skipped, "records": result.records})
     return result

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from typing import Iterator
@@ -61,7 +62,7 @@ def run_local(points: list[dict], options: dict, root: str, workers: int) -> Ite
                 yield fut.result()
             except BrokenProcessPool as exc:
                 yield _failed(p, f"worker process died: {exc}")
-            except Exception as exc:  # noqa: BLE001 - e.g. a record that could not be pickled back
+            except (pickle.PicklingError, AttributeError, TypeError, EOFError) as exc:  # a record that did not travel
                 yield _failed(p, f"{type(exc).__name__}: {exc}")
 
 
@@ -87,7 +88,7 @@ def run_ray(points: list[dict], options: dict, root: str, workers: int, address:
             p = refs[done[0]]
             try:
                 yield ray.get(done[0])
-            except Exception as exc:  # noqa: BLE001 - a crashed worker: this point fails, the others go on
+            except ray.exceptions.RayError as exc:  # a crashed worker: this point fails, the others go on
                 yield _failed(p, f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
     finally:
         if started:

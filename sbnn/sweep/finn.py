@@ -19,7 +19,9 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from sbnn import runs
 from sbnn.errors import ConfigError
+from sbnn.hw.synth.device import DEVICE
 from sbnn.runs import RunDir, read_json, write_json
 
 FINN_PLUS = "finn-plus==1.6.1"
@@ -101,7 +103,7 @@ def topology(run: RunDir) -> dict:
     from sbnn.ir import load
     from sbnn.ir.model import MVU, MaxPool, Threshold
 
-    ir = load(run.require("export", "ir.json", "sbnn export"))
+    ir = load(run.require("export", runs.IR, "sbnn export"))
     layers, arrays = [], {}
     for layer in ir.layers:
         if isinstance(layer, Threshold):
@@ -168,9 +170,9 @@ def run_point(point: Path, venv: Path, target_fps: float, clock_mhz: float = 100
               log: Callable[[str], None] = print) -> dict:
     """FINN estimates of one dense point into ``<point>/finn/baseline.json`` (skipped when up to date)."""
     run = RunDir(point)
-    out = point / "finn"
-    result_path = out / "baseline.json"
-    ir_path = run.require("export", "ir.json", "sbnn export")
+    result_path = run.path / runs.FINN_BASELINE
+    out = result_path.parent
+    ir_path = run.require("export", runs.IR, "sbnn export")
     if result_path.exists() and result_path.stat().st_mtime >= ir_path.stat().st_mtime:
         old = read_json(result_path)
         if old.get("target_fps") == target_fps and old.get("clock_mhz") == clock_mhz:
@@ -179,7 +181,7 @@ def run_point(point: Path, venv: Path, target_fps: float, clock_mhz: float = 100
     out.mkdir(parents=True)
     write_json(out / "topology.json", topology(run))
     cmd = [str(venv_python(venv)), str(WORKER), "--topology", str(out / "topology.json"), "--out", str(out / "build"),
-           "--target-fps", str(target_fps), "--clock-mhz", str(clock_mhz)]
+           "--target-fps", str(target_fps), "--clock-mhz", str(clock_mhz), "--part", DEVICE["part"]]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=finn_environ(out / "finn_build"), timeout=timeout)
     (out / "finn.log").write_text(proc.stdout + proc.stderr)

@@ -1,11 +1,11 @@
 """Runs INSIDE the isolated FINN venv (never imported by sbnn): dense point topology -> Brevitas -> FINN.
 
-    <finn-venv>/bin/python finn_worker.py --topology topology.json --out DIR --target-fps N --clock-mhz F
+    <finn-venv>/bin/python finn_worker.py --topology topology.json --out DIR --target-fps N --clock-mhz F --part P
 
 Rebuilds the dense BNN of one sweep point (``sbnn.sweep.finn.topology``: layer shapes, input type and
 the {-1, +1} weight signs) as a Brevitas model the way FINN's own BNN examples are written (binary
 weights, BatchNorm + sign activations, max-pool after the activation), exports it to QONNX, annotates the
-integer input type, and runs FINN's estimate-only build for the sweep's target frames/s on the xc7z020.
+integer input type, and runs FINN's estimate-only build for the sweep's target frames/s on the given part.
 FINN's estimates depend on shapes, data types and folding, not on the weight values, so BatchNorm is left
 at identity (thresholds at 0). Only the standard library, numpy, torch, brevitas, qonnx and finn are used.
 """
@@ -103,6 +103,7 @@ def main() -> int:
     ap.add_argument("--out", required=True)
     ap.add_argument("--target-fps", type=float, required=True)
     ap.add_argument("--clock-mhz", type=float, default=100.0)
+    ap.add_argument("--part", required=True, help="FPGA part (sbnn passes its device's)")
     a = ap.parse_args()
     topo = json.loads(Path(a.topology).read_text())
     out = Path(a.out)
@@ -118,7 +119,7 @@ def main() -> int:
     import finn.builder.build_dataflow_config as bc
 
     cfg = bc.DataflowBuildConfig(
-        output_dir=str(out), steps=bc.estimate_only_dataflow_steps, fpga_part="xc7z020clg400-1",
+        output_dir=str(out), steps=bc.estimate_only_dataflow_steps, fpga_part=a.part,
         synth_clk_period_ns=1000.0 / a.clock_mhz, target_fps=int(a.target_fps),
         generate_outputs=[bc.DataflowOutputType.ESTIMATE_REPORTS])
     rc = build.build_dataflow_cfg(str(onnx_path), cfg)

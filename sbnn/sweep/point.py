@@ -18,21 +18,32 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable
 
-from sbnn.runs import RunDir, read_json, write_json
+from pydantic import ValidationError
 
-#: the equal-throughput design of a point lives in this sub-run (its export/ links to the point's)
-FPS_DIR = "fps"
+from sbnn.errors import SbnnError
+from sbnn.runs import (
+    CHECKPOINT,
+    FPS_DIR,
+    REPORT,
+    RTL_BUILD,
+    RTL_REGRESSION,
+    SWEEP_LOG,
+    SWEEP_RECORD,
+    RunDir,
+    read_json,
+    write_json,
+)
 
 
 def is_done(point_dir: Path, key: str) -> bool:
-    rec = point_dir / "sweep.json"
+    rec = point_dir / SWEEP_RECORD
     if not rec.exists():
         return False
     try:
         data = read_json(rec)
-    except Exception:
+    except SbnnError:  # unreadable (half-written by a killed worker): run the point again
         return False
-    return data.get("status") == "done" and data.get("key") == key
+    return isinstance(data, dict) and data.get("status") == "done" and data.get("key") == key
 
 
 def execute(point: dict, options: dict, root: str) -> dict:
@@ -44,7 +55,7 @@ def execute(point: dict, options: dict, root: str) -> dict:
                               "seconds": {}}
     stage = "setup"
     t_start = time.perf_counter()
-    with open(pdir / "sweep.log", "a") as logf, contextlib.redirect_stdout(logf), contextlib.redirect_stderr(logf):
+    with open(pdir / SWEEP_LOG, "a") as logf, contextlib.redirect_stdout(logf), contextlib.redirect_stderr(logf):
         def log(msg: str) -> None:
             print(msg, flush=True)
 
@@ -58,14 +69,14 @@ def execute(point: dict, options: dict, root: str) -> dict:
                 fn(pdir, point, options, log)
                 record["seconds"][stage] = round(time.perf_counter() - t0, 2)
             record["status"] = "done"
-        except BaseException as exc:  # noqa: BLE001 - a worker must report every failure, not die
+        except BaseException as exc:  # a worker must report every failure, not die (KeyboardInterrupt re-raised)
             log(traceback.format_exc())
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             record.update({"status": "failed", "stage": stage, "error": f"{type(exc).__name__}: {first[:300]}"})
             if isinstance(exc, KeyboardInterrupt):
                 raise
         record["seconds"]["total"] = round(time.perf_counter() - t_start, 2)
-    write_json(pdir / "sweep.json", record)
+    write_json(pdir / SWEEP_RECORD, record)
     return record
 
 
@@ -77,7 +88,7 @@ def step_train(pdir: Path, point: dict, options: dict, log: Callable[[str], None
     cfg = TrainConfig.resolve(**point["train"])
     run = RunDir(pdir)
     _link_reused(pdir, point["name"], cfg, options.get("reuse_train"), log)
-    ckpt = pdir / "train" / "checkpoint.pt"
+    ckpt = pdir / "train" / CHECKPOINT
     stale = resume = False
     if ckpt.exists():
         state = load_checkpoint(ckpt)
@@ -98,12 +109,12 @@ def _link_reused(pdir: Path, name: str, cfg, reuse: str | None, log: Callable[[s
     if not reuse or (own.exists() and not own.is_symlink()):
         return
     src = (Path(reuse) / name / "train").resolve()
-    if not (src / "checkpoint.pt").exists():
+    if not (src / CHECKPOINT).exists():
         return
     try:
-        state = load_checkpoint(src / "checkpoint.pt")
+        state = load_checkpoint(src / CHECKPOINT)
         same = state.get("done") and TrainConfig.model_validate(state["config"]) == cfg
-    except Exception as exc:  # an unreadable or half-written checkpoint of another process: train ourselves
+    except (SbnnError, ValidationError) as exc:  # unreadable, half-written or another config: train ourselves
         log(f"not reusing {src}: {exc}")
         return
     if not same:
@@ -152,7 +163,7 @@ def step_fps(pdir: Path, point: dict, options: dict, log: Callable[[str], None])
 
 def step_sim(pdir: Path, point: dict, options: dict, log: Callable[[str], None]) -> None:
     """The bit-exact accuracy on all samples, then the RTL of the synthesized design on the first few."""
-    from sbnn.sim import cli as sim_cli
+    from sbnn import sim_cli
     from sbnn.tools import has_tool
 
     def sim(samples: int | None, rtl: bool) -> None:
@@ -162,10 +173,10 @@ def step_sim(pdir: Path, point: dict, options: dict, log: Callable[[str], None])
     n = options["rtl_samples"]
     if n and has_tool("verilator"):
         sim(n, True)  # raises if the RTL differs from the simulator or from the cycle model
-        shutil.copyfile(out / "report.json", out / "rtl_regression.json")
-        shutil.rmtree(out / "rtl_build", ignore_errors=True)  # the Verilator build: large, cached elsewhere
+        shutil.copyfile(out / REPORT, out / RTL_REGRESSION)
+        shutil.rmtree(out / RTL_BUILD, ignore_errors=True)  # the Verilator build: large, cached elsewhere
     else:
-        (out / "rtl_regression.json").unlink(missing_ok=True)
+        (out / RTL_REGRESSION).unlink(missing_ok=True)
         log("RTL regression skipped: " + ("rtl_samples is 0" if not n else "Verilator is not installed"))
     sim(None, False)
 

@@ -1,10 +1,11 @@
 """The Brevitas 1-bit export bug sbnn works around, and the workaround itself."""
 
+import warnings
+
 import brevitas
 import numpy as np
 import pytest
 import torch
-import warnings
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.core.onnx_exec import execute_onnx
 from qonnx.util.cleanup import cleanup_model

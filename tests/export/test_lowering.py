@@ -10,8 +10,8 @@ from onnx import TensorProto, helper
 from sbnn.errors import ExportError
 from sbnn.export.layout import nchw_to_nhwc
 from sbnn.export.lower import lower
-from sbnn.export.qonnx_read import load_qonnx
 from sbnn.export.qonnx_io import QonnxRunner, export_ir_qonnx
+from sbnn.export.qonnx_read import load_qonnx
 from sbnn.export.verify import ir_differences
 from sbnn.ir.synthetic import random_input, random_model
 from sbnn.sim.bitexact import simulate

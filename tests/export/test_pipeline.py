@@ -15,9 +15,8 @@ from sbnn.export.pipeline import export
 from sbnn.ir import load
 from sbnn.runs import RunDir
 from sbnn.sim.bitexact import simulate
-from sbnn.training.trainer import load_trained
 from sbnn.training.models import layer_sparsity
-
+from sbnn.training.trainer import load_trained
 
 CASES = {
     "tfc-closed-binary": {"quant.method": "ab-closed", "quant.sparsity": 0.9},

@@ -76,7 +76,7 @@ def need_yosys() -> None:
 
 def check_design_run(design, res, model, upto, x, *, timing: bool = True) -> None:
     """Outputs == bit-exact simulator; every input/output beat edge == the cycle model."""
-    from sbnn.hw.api import model_edges, to_result
+    from sbnn.hw.rtlsim.api import model_edges, to_result
 
     out = to_result(design, res, x.shape[0])
     want = expected(model, upto, x) if upto else Simulator(model).run(x).scores

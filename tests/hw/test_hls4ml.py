@@ -17,13 +17,13 @@ import numpy as np
 import pytest
 
 from sbnn.errors import ConfigError, HardwareError, ToolNotFound
-from sbnn.hw import hls4ml_project as hp
 from sbnn.hw.config import HwConfig
-from sbnn.hw.hls4ml_lower import lower
+from sbnn.hw.hls4ml import project as hp
+from sbnn.hw.hls4ml.lower import lower
 from sbnn.ir.fold import DOWN, UP
-from sbnn.runs import RunDir
 from sbnn.ir.model import BIPOLAR, Head, InputSpec, IRModel, MaxPool, Threshold, ValueType
 from sbnn.ir.synthetic import random_input, random_mvu
+from sbnn.runs import RunDir
 from sbnn.sim.bitexact import simulate
 
 # Skip marks, not a module-level skip: a module skipped at collection shows up in a JUnit report even

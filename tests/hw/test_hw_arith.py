@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sbnn.hw.arith import arith
+from sbnn.arch.schedule import plan_mvu
+from sbnn.hw.rtl.arith import arith
 from sbnn.ir.model import InputSpec, ValueType
 from sbnn.ir.synthetic import random_input, random_mvu
-from sbnn.sim.cycles import plan_mvu
 from sbnn.sim.reference import mvu_accumulators, windows
 
 

@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
+from sbnn import tools
 from sbnn.cli import main
-from sbnn.hw.synth import SynthReport
+from sbnn.hw.synth.report import SynthReport
 from sbnn.ir import save
 from sbnn.ir.synthetic import random_model
-from sbnn import tools
 from sbnn.tools import find_tool
 
 
@@ -56,14 +56,25 @@ def test_synth_with_yosys(run, hwt):
 def test_folding_file_and_errors(run, tmp_path, capsys):
     good = tmp_path / "fold.json"
     good.write_text(json.dumps({"mvu0": {"PE": 2, "SIMD": 9}}))
-    assert main(["synth", "--run", str(run), "--no-synth", "--folding", str(good)]) == 0
+    assert main(["synth", "--run", str(run), "--no-synth", "--folding", str(good), "--style", "sparse"]) == 0
     got = json.loads((run / "hw" / "folding.json").read_text())["mvu0"]
     assert {k: got[k] for k in ("PE", "SIMD")} == {"PE": 2, "SIMD": 9} and got["gather"] in ("full", "lutram", "lutram1")
+    # the default --style auto keeps the folding and chooses the datapath per layer (shown in the table)
+    capsys.readouterr()
+    assert main(["synth", "--run", str(run), "--no-synth", "--folding", str(good)]) == 0
+    got = json.loads((run / "hw" / "folding.json").read_text())
+    assert {k: got["mvu0"][k] for k in ("PE", "SIMD")} == {"PE": 2, "SIMD": 9}
+    out = capsys.readouterr().out
+    for name, entry in got.items():
+        line = next(ln for ln in out.splitlines() if ln.split()[:1] == [name])
+        assert entry["style"] in ("sparse", "dense") and entry["style"] in line.split()
     # a gather in the folding file wins over gather=auto, and the RTL uses it
     good.write_text(json.dumps({"mvu0": {"PE": 2, "SIMD": 9, "gather": "lutram"}}))
     assert main(["synth", "--run", str(run), "--no-synth", "--folding", str(good)]) == 0
-    assert json.loads((run / "hw" / "folding.json").read_text())["mvu0"] == {"PE": 2, "SIMD": 9, "style": "sparse",
-                                                                         "gather": "lutram"}
+    got = json.loads((run / "hw" / "folding.json").read_text())["mvu0"]  # the layer's implementation, whole
+    assert {k: got[k] for k in ("PE", "SIMD", "style", "gather")} == {"PE": 2, "SIMD": 9, "style": "sparse",
+                                                                       "gather": "lutram"}
+    assert got["coding"] in ("index", "delta") and got["weight_rom"] == "auto"
     cyc = json.loads((run / "hw" / "cycles.json").read_text())
     assert [s["kind"] for s in cyc["stages"] if s["layer"] == "mvu0"][-2:] == ["load", "mvu"]
     assert any("lram0_0" in f.read_text() for f in (run / "hw" / "rtl").glob("*mvu0*.v"))
@@ -120,7 +131,7 @@ def test_missing_synthesizers(run, capsys, monkeypatch):
 
 def test_missing_simulator_is_a_clear_error(tmp_path, monkeypatch):
     from sbnn.errors import ToolNotFound
-    from sbnn.hw.api import run_rtl
+    from sbnn.hw.rtlsim.api import run_rtl
 
     m = random_model(np.random.default_rng(1), input_shape=(4, 4, 1), convs=(), pool=False, dense=(4,))
     monkeypatch.setitem(tools._FINDERS, "verilator", lambda: None)
@@ -131,3 +142,68 @@ def test_missing_simulator_is_a_clear_error(tmp_path, monkeypatch):
             run_rtl(m, np.zeros((2, 4, 4, 1), np.int64), tmp_path)
     finally:
         find_tool.cache_clear()
+
+
+def _piped(args: list[str], columns: str | None) -> str:
+    """``sbnn`` with stdout piped (as in CI logs or ``| tee``), $COLUMNS set or unset."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    if columns:
+        env["COLUMNS"] = columns
+    proc = subprocess.run([sys.executable, "-m", "sbnn.cli", *args], capture_output=True, text=True, env=env,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
+
+
+@pytest.mark.parametrize("columns", [None, "80", "50"])
+def test_synth_table_in_a_pipe_cuts_no_number(run, hwt, columns):
+    """Every layer's clocks, LUT, FF and BRAM appear whole whatever the width; nothing is cut with an ellipsis."""
+    hwt.need_yosys()
+    assert main(["synth", "--run", str(run), "--unrolled"]) == 0  # synthesized once; the piped runs read the cache
+    out = _piped(["synth", "--run", str(run), "--unrolled"], columns)
+    assert "…" not in out and all(len(line) <= int(columns or 80) for line in out.splitlines() if "|" not in line
+                                  and not line.startswith(("*", "yosys", "generating", "reading")))
+    cyc = json.loads((run / "hw" / "cycles.json").read_text())
+    syn = {r["layer"]: r for r in json.loads((run / "synth" / "report.json").read_text())["layers"]}
+    lines = out.splitlines()
+    for s in cyc["stages"]:
+        if s["kind"] not in ("mvu", "threshold", "maxpool"):
+            continue
+        mine = [ln.split() for ln in lines if ln.split()[:1] == [s["layer"]]]
+        cells = [c for ln in mine for c in ln]
+        r = syn[s["layer"]]
+        for value in (s.get("layer_cycles_per_frame", s["cycles_per_frame"]), r["LUT"], r["FF"]):
+            assert f"{value:,}" in cells, (s["layer"], value, out)
+    assert "style auto" in out and f"{cyc['interval_cycles']:,} cycles" in out
+
+
+def test_big_unrolled_designs_say_so_and_take_the_fast_abc_script(tmp_path, monkeypatch, capsys):
+    """A design whose unrolled popcounts the default ABC script takes minutes on: said before synthesis starts,
+    and the fast script is used unless asked otherwise."""
+    m = random_model(np.random.default_rng(2), input_shape=(1, 1, 256), convs=(), pool=False, dense=(64,), sparsity=0.5)
+    save(m, tmp_path / "export" / "ir")
+    used = []
+
+    def fake(design, rtl, options="", timeout=None, use_cache=True, abc="default"):
+        used.append(abc)
+        print("SYNTH STARTS")
+        return SynthReport("yosys", design.top, {}, {k: 1 for k in ("LUT", "LUT_logic", "LUTRAM", "SRL", "FF",
+                                                                     "CARRY4", "MUXF", "BRAM18", "BRAM36", "DSP")}, [])
+
+    monkeypatch.setattr("sbnn.hw.stage.run_yosys", fake)
+    monkeypatch.setattr("sbnn.hw.stage.is_cached", lambda *a, **k: False)
+    assert main(["synth", "--run", str(tmp_path), "--unrolled"]) == 0
+    out = capsys.readouterr().out
+    assert used == ["fast"]
+    assert out.index("synthesis takes minutes") < out.index("SYNTH STARTS") and "fast ABC script" in out
+    assert main(["synth", "--run", str(tmp_path), "--unrolled", "--set", "yosys_abc=default"]) == 0
+    assert used[-1] == "default" and "may take well over 10 minutes" in capsys.readouterr().out
+    # a small design keeps the default script and says nothing
+    small = random_model(np.random.default_rng(3), input_shape=(1, 1, 16), convs=(), pool=False, dense=(4,))
+    save(small, tmp_path / "small" / "export" / "ir")
+    assert main(["synth", "--run", str(tmp_path / "small"), "--unrolled"]) == 0
+    assert used[-1] == "default" and "takes minutes" not in capsys.readouterr().out

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sbnn.hw.design import generate
+from sbnn.hw.rtl.design import generate
 from sbnn.hw.stream import pack_input
 from sbnn.ir.synthetic import random_input, random_model
 from sbnn.sim.bitexact import Simulator

@@ -7,8 +7,8 @@ import re
 import numpy as np
 import pytest
 
-from sbnn.hw import folding
-from sbnn.hw.design import GenOptions, generate
+from sbnn.arch import folding
+from sbnn.hw.rtl.design import GenOptions, generate
 from sbnn.ir.synthetic import random_model
 from sbnn.tools import require_tool
 

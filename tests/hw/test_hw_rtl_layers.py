@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sbnn.hw import rtlsim
-from sbnn.hw.design import GenOptions, generate
+from sbnn.hw.rtl.design import GenOptions, generate
+from sbnn.hw.rtlsim import verilator as rtlsim
 from sbnn.hw.stream import pack_input
 
 pytestmark = pytest.mark.rtl

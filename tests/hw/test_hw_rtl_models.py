@@ -10,9 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sbnn.hw import folding, rtlsim
-from sbnn.hw.api import run_rtl
-from sbnn.hw.design import GenOptions, generate
+from sbnn.arch import folding
+from sbnn.hw.rtl.design import GenOptions, generate
+from sbnn.hw.rtlsim import verilator as rtlsim
+from sbnn.hw.rtlsim.api import run_rtl
 from sbnn.hw.stream import pack_input
 from sbnn.ir.synthetic import random_input, random_model
 from sbnn.sim.bitexact import Simulator
@@ -23,32 +24,32 @@ FRAMES = 1000
 
 
 def _models():
-    """(name, model, generator options), all valid IR."""
+    """(name, model, generator options, MVU implementations or None: the IR's folding), all valid IR."""
     out = []
     rng = np.random.default_rng(7)
     m = random_model(rng, input_shape=(8, 8, 1), convs=(8,), dense=(16,), sparsity=0.9, name="cnv_s90")
-    out.append(("cnv_s90_auto", folding.apply(m, folding.auto(m, 20000).folding), GenOptions()))
+    out.append(("cnv_s90_auto", folding.apply(m, folding.auto(m, 20000).folding), GenOptions(), None))
     rng = np.random.default_rng(8)
     m = random_model(rng, input_shape=(6, 6, 2), convs=(4, 6), pool=True, dense=(12,), sparsity=0.5, name="cnv2")
     c0, c1 = (layer.name for layer in m.mvus[:2])
     out.append(("cnv2_xnor", folding.apply(m, {c0: {"PE": 2, "SIMD": 9}, c1: {"PE": 3, "SIMD": 4}}),
-                GenOptions(style="dense")))
+                GenOptions(style="dense"), None))
     rng = np.random.default_rng(9)
     m = random_model(rng, input_shape=(4, 4, 3), input_bits=8, binarize_input=False, convs=(6,), pool=True,
                      dense=(10,), sparsity=0.75, name="u8conv")
-    out.append(("u8_first_conv", m, GenOptions(coding="delta")))
+    out.append(("u8_first_conv", m, GenOptions(coding="delta"), None))
     rng = np.random.default_rng(10)
     m = random_model(rng, input_shape=(7, 7, 1), convs=(), pool=False, dense=(32, 16), sparsity=0.95, name="mlp")
-    out.append(("mlp_unrolled", folding.apply(m, folding.unrolled(m)), GenOptions()))
+    out.append(("mlp_unrolled", folding.apply(m, folding.unrolled(m)), GenOptions(), None))
     rng = np.random.default_rng(11)
     m = random_model(rng, input_shape=(7, 7, 1), convs=(), pool=False, dense=(24,), sparsity=0.99, name="mlp99")
-    out.append(("mlp_s99_ppb7", m, GenOptions(pixels_per_beat=7)))
+    out.append(("mlp_s99_ppb7", m, GenOptions(pixels_per_beat=7), None))
     # automatic folding *and* gather (distributed RAM where it is cheaper), as `sbnn synth --target-fps`
     rng = np.random.default_rng(12)
     m = random_model(rng, input_shape=(8, 8, 2), convs=(8, 16), pool=True, dense=(96, 24), sparsity=0.9, name="cnvg")
     res = folding.auto(m, 20000, gather="auto")
-    out.append(("cnv_auto_gather", folding.apply(m, res.folding),
-                GenOptions(gather={n: f.get("gather", "full") for n, f in res.folding.items()})))
+    folded = folding.apply(m, res.folding)
+    out.append(("cnv_auto_gather", folded, GenOptions(), folding.resolve_impls(folded, res.folding)))
     return out
 
 
@@ -56,8 +57,8 @@ def _models():
 def model_runs(hwt, tmp_path_factory):
     hwt.need_verilator()
     designs, cases = [], []
-    for name, model, opts in _models():
-        designs.append(generate(model, opts, name=f"n_{name}"))
+    for name, model, opts, impls in _models():
+        designs.append(generate(model, opts, name=f"n_{name}", impls=impls))
         cases.append((name, model, random_input(np.random.default_rng(5), model.input, FRAMES)))
     bld = rtlsim.build(designs, tmp_path_factory.mktemp("nets"))
     results = rtlsim.run(bld, [pack_input(d.stream, c[2]) for d, c in zip(designs, cases)])
@@ -68,12 +69,12 @@ NAMES = ["cnv_s90_auto", "cnv2_xnor", "u8_first_conv", "mlp_unrolled", "mlp_s99_
 
 
 def test_names_match():
-    assert [n for n, _, _ in _models()] == NAMES
+    assert [n for n, *_ in _models()] == NAMES
 
 
 def test_auto_gather_network_uses_distributed_ram():
-    name, model, opts = _models()[-1]
-    assert name == "cnv_auto_gather" and "lutram" in {g[:6] for g in opts.gather.values()}
+    name, model, opts, impls = _models()[-1]
+    assert name == "cnv_auto_gather" and "lutram" in {(i.gather or "")[:6] for i in impls.values()}
 
 
 @pytest.mark.parametrize("name", NAMES)

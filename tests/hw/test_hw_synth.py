@@ -6,9 +6,11 @@ import json
 
 import numpy as np
 
-from sbnn.hw import folding
-from sbnn.hw.design import GenOptions, generate
-from sbnn.hw.synth import DEVICE, SynthReport, _report, classify, run_yosys
+from sbnn.arch import folding
+from sbnn.hw.rtl.design import GenOptions, generate
+from sbnn.hw.synth.device import DEVICE
+from sbnn.hw.synth.report import SynthReport, classify
+from sbnn.hw.synth.yosys import _report, run_yosys
 from sbnn.ir.synthetic import random_model
 
 
@@ -72,7 +74,8 @@ def test_weight_rom_placement(hwt, tmp_path):
                      sparsity=0.5, name="rom")
     a, b = (layer.name for layer in m.mvus)
     m = folding.apply(m, {a: {"PE": 8, "SIMD": 8}, b: {"PE": 2, "SIMD": 8}})
-    d = generate(m, GenOptions(style="dense", weight_rom={a: "block", b: "distributed"}))
+    impls = folding.resolve_impls(m, {a: {"weight_rom": "block"}, b: {"weight_rom": "distributed"}}, style="dense")
+    d = generate(m, GenOptions(style="dense"), impls=impls)
     d.write(tmp_path)
     rep = run_yosys(d, tmp_path, use_cache=False)
     by = {row["layer"]: row for row in rep.layers}

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import torch
 
+from sbnn.arch import folding as fold
 from sbnn.export.config import ExportConfig
 from sbnn.export.pipeline import export
-from sbnn.hw import folding as fold
-from sbnn.hw.api import run_rtl
+from sbnn.hw.rtlsim.api import run_rtl
 from sbnn.ir import load
 from sbnn.runs import RunDir
 from sbnn.sim.bitexact import Simulator

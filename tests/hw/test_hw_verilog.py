@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sbnn.hw.verilog import Module, Op, const_mul, csd, lit, tree_sum, width_for
+from sbnn.hw.rtl.verilog import Module, Op, const_mul, csd, lit, tree_sum, width_for
 
 
 @given(lo=st.integers(-10**6, 10**6), span=st.integers(0, 10**6))

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from sbnn.errors import ToolNotFound
-from sbnn.hw.design import generate
-from sbnn.hw.vivado import parse_hierarchical, report_from_vivado, run_vivado, tcl_script
+from sbnn.hw.rtl.design import generate
+from sbnn.hw.synth.vivado import parse_hierarchical, report_from_vivado, run_vivado, tcl_script
 from sbnn.ir.synthetic import random_model
 from sbnn.tools import find_tool, has_tool
 

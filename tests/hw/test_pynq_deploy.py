@@ -23,8 +23,8 @@ from sbnn import tools
 from sbnn.cli import main
 from sbnn.errors import ConfigError, HardwareError, ToolNotFound
 from sbnn.hw.config import HwConfig
-from sbnn.hw.deploy import deploy, standalone_driver
-from sbnn.hw.pynq_driver import DMA_WIDTHS, DmaFormat, dma_width
+from sbnn.hw.pynq.deploy import deploy, standalone_driver
+from sbnn.hw.pynq.driver import DMA_WIDTHS, DmaFormat, dma_width
 from sbnn.hw.stage import run_stage
 from sbnn.hw.stream import StreamFormat, pack_input, unpack_output
 from sbnn.ir import save
@@ -215,7 +215,7 @@ def test_bad_input_is_one_clear_error(tmp_path, monkeypatch):
     run, _ = make_run(tmp_path / "run")
     with pytest.raises(ConfigError, match="unknown board 'zedboard': sbnn deploys to pynq-z2"):
         deploy(run, "zedboard")
-    monkeypatch.setattr("sbnn.hw.deploy.find_tool", lambda name: None)
+    monkeypatch.setattr("sbnn.hw.pynq.deploy.find_tool", lambda name: None)
     with pytest.raises(ToolNotFound, match=r"Vivado is not installed .*'vivado -mode batch -source build.tcl' there"):
         deploy(run, build=True)
     res = deploy(run)  # default: no Vivado is not an error, the project is written

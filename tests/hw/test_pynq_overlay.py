@@ -14,12 +14,13 @@ import sys
 import numpy as np
 import pytest
 
+from sbnn.arch import folding
 from sbnn.errors import HardwareError
-from sbnn.hw import folding, rtlsim
-from sbnn.hw.design import GenOptions, generate
-from sbnn.hw.pynq_driver import Accelerator, DmaFormat
-from sbnn.hw.pynq_rtl import QUEUE_DEPTH, sim_design, with_shell
-from sbnn.hw.pynq_sim import SimOverlay, allocate
+from sbnn.hw.pynq.driver import Accelerator, DmaFormat
+from sbnn.hw.pynq.shell import QUEUE_DEPTH, sim_design, with_shell
+from sbnn.hw.pynq.sim import SimOverlay, allocate
+from sbnn.hw.rtl.design import GenOptions, generate
+from sbnn.hw.rtlsim import verilator as rtlsim
 from sbnn.hw.stream import pack_input
 from sbnn.ir.synthetic import random_input, random_model
 from sbnn.sim.bitexact import Simulator
@@ -136,7 +137,7 @@ def test_trained_network_bundle_on_simulated_overlay(tmp_path, hwt):
     from sbnn.export.config import ExportConfig
     from sbnn.export.pipeline import export
     from sbnn.hw.config import HwConfig
-    from sbnn.hw.deploy import deploy
+    from sbnn.hw.pynq.deploy import deploy
     from sbnn.hw.stage import run_stage
     from sbnn.runs import RunDir
     from sbnn.training.config import TrainConfig
@@ -174,7 +175,7 @@ FAKE_PYNQ = """# pynq stand-in for the test: Overlay is the simulated overlay of
 import os
 import pickle
 
-from sbnn.hw.pynq_sim import SimOverlay, allocate  # noqa: F401 (the driver imports allocate from pynq)
+from sbnn.hw.pynq.sim import SimOverlay, allocate  # noqa: F401 (the driver imports allocate from pynq)
 
 
 def Overlay(bitfile, download=True):
@@ -191,7 +192,7 @@ def test_bundled_example_runs_against_the_simulated_overlay(tmp_path, hwt):
     import subprocess
 
     from sbnn.hw.config import HwConfig
-    from sbnn.hw.deploy import deploy
+    from sbnn.hw.pynq.deploy import deploy
     from sbnn.hw.stage import run_stage
     from sbnn.ir import save
     from sbnn.runs import RunDir

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -44,7 +43,7 @@ def test_topology_of_a_dense_point(tiny_sweep):
     run = RunDir(root / "tiny-bnn")
     topo = finn.topology(run)
     ir = load(root / "tiny-bnn" / "export" / "ir.json")
-    assert [l["kind"] for l in topo["layers"]] == ["threshold", "dense", "dense"]
+    assert [layer["kind"] for layer in topo["layers"]] == ["threshold", "dense", "dense"]
     assert topo["input_shape"] == [8, 8, 1] and topo["input_bits"] == ir.input.type.bits
     for layer in ir.mvus:
         assert np.array_equal(np.array(topo["weights"][layer.name], dtype=bool), layer.weight_bits)
@@ -80,7 +79,7 @@ def test_finn_estimates_next_to_ours(tiny_sweep, tmp_path):
     out = build_report(sweep, log=lambda m: None)
     md = (out / "report.md").read_text()
     assert "FINN baseline: FINN's estimate-only flow ran on 1 of 1 dense points." in md
-    line = next(l for l in md.splitlines() if l.startswith("| tiny-bnn | 2,000,000 |"))
+    line = next(ln for ln in md.splitlines() if ln.startswith("| tiny-bnn | 2,000,000 |"))
     assert f"| {rec['total']['LUT']:,} |" in line
     again = finn.run_baseline(sweep, venv, log=lambda m: None)  # up to date: not rebuilt
     assert again == [json.loads((sweep / "tiny-bnn" / "finn" / "baseline.json").read_text())]

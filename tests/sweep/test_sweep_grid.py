@@ -34,6 +34,28 @@ def test_point_train_overrides():
     assert by_name["mlp-bnn"]["sparsity"] is None
 
 
+def test_structure_axis_adds_ab_closed_points_and_keeps_the_unstructured_ones():
+    plain = sc.points(sc.resolve(CONFIGS / "sweep.yaml", []))
+    cfg = sc.resolve(CONFIGS / "sweep.yaml", ["structures=[none, 1:8, row, Block:8]"])
+    pts = sc.points(cfg)
+    by_name = {p["name"]: p for p in pts}
+    assert cfg.structures == ["none", "1:8", "row", "block:8"]
+    for p in plain:  # unstructured points are unchanged, keys included (finished sweeps stay valid)
+        assert by_name[p["name"]] == p and "structure" not in p
+        assert sc.point_key(by_name[p["name"]], cfg) == sc.point_key(p, cfg)
+    nm = by_name["mlp-ab-closed-1of8"]  # N:M is one point at 1 - N/M zero bits, whatever the sparsities
+    assert nm["structure"] == "1:8" and nm["sparsity"] == 0.875 and nm["train"]["quant.structure"] == "1:8"
+    assert [n for n in by_name if n.startswith("cnv-ab-closed-row")] == [f"cnv-ab-closed-row-{s}" for s in
+                                                                         ("0.5", "0.75", "0.9", "0.95")]
+    assert by_name["cnv-ab-closed-block8-0.9"]["train"]["quant.first_last_sparsity"] == 0.5
+    assert not any(n.startswith("mlp-ab-learned-row") or "1of8" in n and "learned" in n for n in by_name)
+    assert len(pts) == len(plain) + 2 * (1 + 4 + 4)
+    from sbnn.training.config import TrainConfig
+
+    for p in pts:  # every point is a valid training config (N:M and first/last sparsity agree)
+        TrainConfig.resolve(**p["train"])
+
+
 def test_key_changes_with_what_decides_results():
     cfg = sc.resolve(CONFIGS / "sweep.yaml", [])
     p = sc.points(cfg)[0]
@@ -66,6 +88,9 @@ def test_fashion_grid_reuses_the_benchmark_configs():
     (["--dataset", "mnist", "--data-dir", "/nonexistent/sbnn-data"], "data folder /nonexistent/sbnn-data does not exist"),
     (["--archs", "mlp,vgg"], "unknown architecture(s) vgg; the grid has mlp, cnv"),
     (["--workers", "0"], "--workers must be at least 1"),
+    (["--structures", "zigzag"], "unknown mask structure 'zigzag'"),
+    (["--structures", "1:8,1:8"], "structures repeat"),
+    (["--methods", "bnn", "--structures", "none,row"], "structures apply to the ab-closed method"),
 ])
 def test_bad_grid_is_a_one_line_error(tmp_path, capsys, args, message):
     rc = main(["sweep", "--root", str(tmp_path / "s"), "--config", str(CONFIGS / "sweep.yaml"), *args])

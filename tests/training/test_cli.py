@@ -34,6 +34,20 @@ def test_bad_training_input_is_one_line(tmp_path, args, message):
     assert message in line
 
 
+@pytest.mark.parametrize("args,message", [
+    (["--structure", "zigzag"], "unknown mask structure 'zigzag'"),
+    (["--structure", "3:2"], "N:M needs M >= 2 and 1 <= N <= M"),
+    (["--structure", "1:8", "--sparsity", "0.9"], "quant.sparsity 0.9 contradicts structure 1:8"),
+    (["--structure", "row", "--method", "bnn"], "needs method ab-closed"),
+    (["--structure", "1:16", "--set", "quant.first_last_sparsity=0.3"], "quant.first_last_sparsity: sparsity 0.3"),
+])
+def test_bad_structure_is_one_line_before_any_training(tmp_path, capsys, args, message):
+    code = main(["train", "--run", str(tmp_path / "r"), *args])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and message in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "r").exists()
+
+
 def test_missing_and_corrupted_data_files(tmp_path, capsys):
     data = tmp_path / "data"
     code = main(["train", "--run", str(tmp_path / "r"), "--dataset", "mnist", "--data-dir", str(data),

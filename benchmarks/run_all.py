@@ -1,0 +1,87 @@
+"""Run every committed benchmark (``make bench``), or a subset, each as its own process from the repository root.
+
+    python benchmarks/run_all.py                      # all of them, full size (hours: see each script)
+    python benchmarks/run_all.py hw_sparsity rtl_digests
+    python benchmarks/run_all.py --quick              # each in its quick mode (minutes); the figures go to
+                                                      # build/bench-quick/, not benchmarks/results/
+    python benchmarks/run_all.py --list
+
+A benchmark whose inputs are missing here (the Fashion-MNIST files) is skipped with the reason; any other
+failure makes the exit status non-zero after the others have run. After a full run the README's generated
+blocks are refreshed from benchmarks/results/ and its quoted figures checked (benchmarks/readme_sync.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+DATA_DIR = os.environ.get("SBNN_DATA_DIR", "../shared/data")
+
+#: name -> (arguments, quick-mode arguments); every script in benchmarks/ that writes results is here (a
+#: test checks it)
+BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
+    "rtl_digests": ([], []),
+    "main_job": ([], ["--quick"]),
+    "sim_throughput": ([], ["--quick"]),
+    "hw_sparsity": ([], ["--no-synth"]),
+    "hw_finn_compare": ([], ["--models", "TFC", "--rom", "finn"]),
+    "train_fashion": (["--data-dir", DATA_DIR], ["--data-dir", DATA_DIR, "--only", "mlp", "--epochs-mlp", "1"]),
+    "train_structure": (["--data-dir", DATA_DIR, "--export"],
+                        ["--data-dir", DATA_DIR, "--only", "mlp", "--epochs-mlp", "1", "--points", "bnn,1:8"]),
+}
+#: helpers imported by the benchmarks (not benchmarks themselves)
+HELPERS = {"common", "hw_common", "finn_model", "run_all", "readme_sync"}
+
+
+def missing_input(name: str) -> str | None:
+    """Why a benchmark cannot run on this machine (None: it can)."""
+    if name in ("train_fashion", "train_structure") and not (Path(DATA_DIR) / "fashion-mnist").is_dir():
+        return f"no Fashion-MNIST in {DATA_DIR}/fashion-mnist (set SBNN_DATA_DIR)"
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("names", nargs="*", metavar="NAME", help=f"benchmarks to run (default all: {', '.join(BENCHMARKS)})")
+    ap.add_argument("--quick", action="store_true", help="each benchmark's quick mode; results into build/bench-quick/")
+    ap.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    args = ap.parse_args(argv)
+    if args.list:
+        for name, (full, quick) in BENCHMARKS.items():
+            print(f"{name:16s} benchmarks/{name}.py {' '.join(full)}  (quick: {' '.join(quick) or 'the same'})")
+        return 0
+    unknown = sorted(set(args.names) - set(BENCHMARKS))
+    if unknown:
+        ap.error(f"unknown benchmark(s) {', '.join(unknown)} (see --list)")
+    env = dict(os.environ)
+    if args.quick:
+        env.setdefault("SBNN_BENCH_RESULTS", str(ROOT / "build" / "bench-quick"))
+    status = {}
+    for name in args.names or list(BENCHMARKS):
+        why = missing_input(name)
+        if why:
+            print(f"=== {name}: skipped ({why})", flush=True)
+            status[name] = "skipped"
+            continue
+        cmd = [sys.executable, str(HERE / f"{name}.py"), *BENCHMARKS[name][1 if args.quick else 0]]
+        print(f"=== {name}: {' '.join(cmd[1:])}", flush=True)
+        t0 = time.perf_counter()
+        rc = subprocess.run(cmd, cwd=ROOT, env=env).returncode
+        status[name] = "ok" if rc == 0 else f"FAILED (exit {rc})"
+        print(f"=== {name}: {status[name]} in {time.perf_counter() - t0:.0f} s", flush=True)
+    print("benchmarks: " + ", ".join(f"{n} {s}" for n, s in status.items()))
+    ok = all(s in ("ok", "skipped") for s in status.values())
+    if not args.quick:  # the README quotes benchmarks/results/: refresh its generated blocks, check its quotes
+        ok = subprocess.run([sys.executable, str(HERE / "readme_sync.py"), "--write"], cwd=ROOT).returncode == 0 and ok
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,68 @@
+"""Exact arithmetic of the MVU datapath: the decomposition constants and the value range of every wire.
+
+``acc_c = y_c - off_c`` with ``y_c = gmul * S' + (A_c << sh)`` (:mod:`sbnn.arch.decompose`); the ranges
+computed here (with unbounded Python integers) size every register and adder, so no overflow is possible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sbnn.arch.decompose import decomposition
+from sbnn.arch.schedule import MVUPlan
+from sbnn.hw.rtl.verilog import Op, const_mul_width, width_for
+from sbnn.ir.model import MVU
+
+
+@dataclass
+class Arith:
+    """Per-layer constants and exact value ranges of the MVU datapath."""
+
+    elo: int  # element value range (bits: 0..1)
+    ehi: int
+    gmul: int
+    sh: int
+    off: np.ndarray  # int64 [M]
+    theta: np.ndarray | None  # int64 [M] (None: score layer)
+    down: np.ndarray | None  # bool [M]: direction -1 (y <= theta)
+    s_lo: int  # range of S'
+    s_hi: int
+    a_lo: int  # range of A_c over all channels
+    a_hi: int
+    acc_w: int  # width of a folded lane's accumulator
+    yw: int  # width of y, theta, off and scores
+    out_bits: int
+
+
+def arith(layer: MVU, plan: MVUPlan) -> Arith:
+    k = layer.in_features
+    bip = layer.in_type.bipolar
+    if bip:
+        elo, ehi = 0, 1
+    else:
+        elo, ehi = layer.in_type.value_range()
+        if layer.kind == "conv" and layer.pad:
+            elo, ehi = min(elo, layer.pad_value), max(ehi, layer.pad_value)
+    nnz = layer.nnz.astype(np.int64)
+    span = k if not plan.skip_zeros else int(nnz.max(initial=0))
+    gmul, sh, off = decomposition(layer, plan.skip_zeros)
+    s_lo, s_hi = (0, k) if bip else (k * elo, k * ehi)
+    a_lo, a_hi = (0, span) if bip else (span * min(elo, 0), span * max(ehi, 0))
+    g_lo, g_hi = sorted((gmul * s_lo, gmul * s_hi))
+    y_lo, y_hi = g_lo + (a_lo << sh), g_hi + (a_hi << sh)
+    bound = layer.acc_bound()
+    theta = down = None
+    vals = [y_lo, y_hi, -bound - 1, bound + 1, int(off.min(initial=0)), int(off.max(initial=0))]
+    if not layer.is_output:
+        theta = layer.thresholds.astype(np.int64) + off
+        down = layer.directions < 0
+        vals += [int(theta.min()), int(theta.max())]
+    # accumulator: the lane sum of one word (SIMD values) must fit as well as the channel total
+    per = plan.simd if plan.style != "unrolled" else 0
+    acc_w = max(width_for(a_lo, a_hi), width_for(per * min(elo, 0), per * max(ehi, 0)))
+    g_w = const_mul_width(Op("s", width_for(s_lo, s_hi), s_lo, s_hi), gmul) if gmul else 1
+    yw = max(width_for(min(vals), max(vals)), g_w, acc_w + sh)
+    out_bits = layer.out_type.bits if layer.is_output else 1
+    return Arith(elo, ehi, gmul, sh, off, theta, down, s_lo, s_hi, a_lo, a_hi, acc_w, yw, out_bits)

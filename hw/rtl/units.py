@@ -1,0 +1,272 @@
+"""Verilog for the streaming units around the MVUs: FIFO, threshold, sliding window, max-pool, collector.
+
+Every unit has the same handshake: ``in_valid``/``in_pop`` towards the FIFO (or AXI slave) before it and
+``out_ready``/``out_push`` towards the FIFO after it. A unit fires at most one *step* per clock, when
+its input beat is present (if the step consumes one) and the output FIFO has room (if the step produces
+one); ``in_pop``/``out_push`` are asserted exactly on firing steps. These are the rules that
+:mod:`sbnn.sim.cycles` models; the step patterns (which steps consume/produce) come from the
+:class:`~sbnn.arch.pipeline.Stage` objects of the hardware plan.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sbnn.arch.pipeline import Stage
+from sbnn.errors import HardwareError
+from sbnn.hw.rtl.verilog import Module, clog2, lint_off, lint_on, lit
+
+ONE = "1'b1"
+
+
+def unit_ports(mod: Module, in_w: int, out_w: int, unused_in: str | None = None, clocked: bool = True) -> None:
+    if clocked:
+        mod.port("input  wire ap_clk")
+    else:
+        why = "combinational unit; the clock port keeps the unit interface uniform"
+        mod.port(f"{lint_off('UNUSEDSIGNAL', why)}\n    input  wire ap_clk {lint_on('UNUSEDSIGNAL')}")
+    mod.port("input  wire ap_rst_n")
+    if unused_in:
+        mod.port(f"{lint_off('UNUSEDSIGNAL', unused_in)}\n    input  wire [{in_w - 1}:0] in_data {lint_on('UNUSEDSIGNAL')}")
+    else:
+        mod.port(f"input  wire [{in_w - 1}:0] in_data")
+    mod.port("input  wire in_valid")
+    mod.port("output wire in_pop")
+    mod.port(f"output wire [{out_w - 1}:0] out_data")
+    mod.port("input  wire out_ready")
+    mod.port("output wire out_push")
+
+
+def counter_decl(mod: Module, name: str, n: int) -> None:
+    """Declare a wrap-around counter 0..n-1 (nothing for n == 1)."""
+    if n > 1:
+        mod.line(f"reg [{clog2(n) - 1}:0] {name};")
+
+
+def counter_step(mod: Module, name: str, n: int, step: str) -> None:
+    """Advance a counter declared by :func:`counter_decl` when ``step`` is true."""
+    if n <= 1:
+        return
+    w = clog2(n)
+    mod.line("always @(posedge ap_clk) begin")
+    mod.line(f"    if (!ap_rst_n) {name} <= {w}'d0;")
+    mod.line(f"    else if ({step}) {name} <= ({name} == {lit(n - 1, w)}) ? {w}'d0 : {name} + {lit(1, w)};")
+    mod.line("end")
+
+
+def is_last(name: str, n: int) -> str:
+    return "1'b1" if n <= 1 else f"({name} == {lit(n - 1, clog2(n))})"
+
+
+def is_first(name: str, n: int) -> str:
+    return "1'b1" if n <= 1 else f"({name} == {clog2(n)}'d0)"
+
+
+def fifo(name: str, width: int, depth: int) -> str:
+    """A FIFO with registered flags (``count`` based), asynchronous read of the head entry.
+
+    Push and pop may happen on the same clock; a pushed entry is visible one clock later. The flags
+    depend on registers only, so ready/valid never form combinational paths between units."""
+    if depth < 2:
+        raise HardwareError(f"FIFO {name}: depth must be >= 2, got {depth}")
+    aw, cw = clog2(depth), (depth).bit_length()
+    m = Module(name, f"FIFO {width} bits x {depth} (registered flags, head read asynchronously).")
+    m.port("input  wire ap_clk")
+    m.port("input  wire ap_rst_n")
+    m.port(f"input  wire [{width - 1}:0] wdata")
+    m.port("input  wire push")
+    m.port("output wire ready")
+    m.port(f"output wire [{width - 1}:0] rdata")
+    m.port("output wire valid")
+    m.port("input  wire pop")
+    m.line(f"reg [{width - 1}:0] mem [0:{depth - 1}];")
+    m.line(f"reg [{aw - 1}:0] wptr;")
+    m.line(f"reg [{aw - 1}:0] rptr;")
+    m.line(f"reg [{cw - 1}:0] count;")
+    m.line(f"assign ready = (count != {lit(depth, cw)});")
+    m.line(f"assign valid = (count != {cw}'d0);")
+    m.line("assign rdata = mem[rptr];")
+    m.line("always @(posedge ap_clk) if (push) mem[wptr] <= wdata;")
+    m.line("always @(posedge ap_clk) begin")
+    m.line("    if (!ap_rst_n) begin")
+    m.line(f"        wptr <= {aw}'d0; rptr <= {aw}'d0; count <= {cw}'d0;")
+    m.line("    end else begin")
+    m.line(f"        if (push) wptr <= (wptr == {lit(depth - 1, aw)}) ? {aw}'d0 : wptr + {lit(1, aw)};")
+    m.line(f"        if (pop) rptr <= (rptr == {lit(depth - 1, aw)}) ? {aw}'d0 : rptr + {lit(1, aw)};")
+    m.line(f"        if (push && !pop) count <= count + {lit(1, cw)};")
+    m.line(f"        else if (pop && !push) count <= count - {lit(1, cw)};")
+    m.line("    end")
+    m.line("end")
+    return m.text()
+
+
+def threshold(name: str, st: Stage, thresholds: np.ndarray, directions: np.ndarray) -> str:
+    """Per-element compare of integer pixels with per-channel constants (input binarization)."""
+    eb, n = st.in_bits, st.in_elems
+    c = thresholds.size
+    lo, hi = (-(1 << (eb - 1)), (1 << (eb - 1)) - 1) if st.in_signed else (0, (1 << eb) - 1)
+    exprs, const = [], False
+    for e in range(n):
+        t, d = int(thresholds[e % c]), int(directions[e % c])
+        x = f"in_data[{e * eb + eb - 1}:{e * eb}]" if eb > 1 else f"in_data[{e}]"
+        if d > 0:
+            always, never = t <= lo, t > hi
+            op = ">="
+        else:
+            always, never = t >= hi, t < lo
+            op = "<="
+        if always or never:
+            exprs.append("1'b1" if always else "1'b0")
+            const = True
+        elif st.in_signed:
+            exprs.append(f"($signed({x}) {op} $signed({lit(t, eb)}))")
+        else:
+            exprs.append(f"({x} {op} {lit(t, eb)})")
+    m = Module(name, f"Threshold unit: {st.pixels_per_beat} pixel(s) x {c} channels of {eb}-bit integers -> bits.")
+    unit_ports(m, n * eb, n, "channels with a constant threshold ignore their input" if const else None, clocked=False)
+    m.line("wire fire = ap_rst_n && in_valid && out_ready;")
+    m.line("assign in_pop = fire;")
+    m.line("assign out_push = fire;")
+    m.line(f"assign out_data = {{{', '.join(reversed(exprs))}}};")
+    return m.text()
+
+
+def pad_pixel(st: Stage, pad_value: int) -> str:
+    eb, c = st.in_bits, st.in_elems
+    if eb == 1:
+        return f"{c}'d0"
+    lo, hi = (-(1 << (eb - 1)), (1 << (eb - 1)) - 1) if st.in_signed else (0, (1 << eb) - 1)
+    if not lo <= pad_value <= hi:
+        raise HardwareError(f"{st.name}: pad value {pad_value} is not representable in the {eb}-bit input elements")
+    word = 0
+    for i in range(c):
+        word |= (pad_value % (1 << eb)) << (i * eb)
+    return lit(word, c * eb)
+
+
+def swu(name: str, st: Stage, h: int, w: int, pad_value: int) -> str:
+    """Sliding-window unit: the padded map is shifted through k window rows joined by delay lines.
+
+    Step s of a frame shifts in padded pixel s (a real input pixel, or the pad value without waiting for
+    input); steps whose window lies inside the padded map also write that window to the output FIFO.
+    Delay lines carry no reset so that synthesis maps them to SRLs."""
+    k, p = st.info["kernel"], st.info["pad"]
+    hp, wp = h + 2 * p, w + 2 * p
+    pw = st.in_elems * st.in_bits
+    dl = wp - k
+    m = Module(name, f"Sliding window {k}x{k}, pad {p}, on a {h}x{w} map of {pw}-bit pixels.")
+    unit_ports(m, pw, k * k * pw)
+    xw, yw = clog2(wp), clog2(hp)
+    m.line(f"reg [{xw - 1}:0] px;")
+    m.line(f"reg [{yw - 1}:0] py;")
+    conds = []
+    if p:
+        conds += [f"(py >= {lit(p, yw)})", f"(py < {lit(h + p, yw)})", f"(px >= {lit(p, xw)})", f"(px < {lit(w + p, xw)})"]
+    m.line(f"wire real_px = {' && '.join(conds) if conds else ONE};")
+    emit = []
+    if k > 1:
+        emit = [f"(py >= {lit(k - 1, yw)})", f"(px >= {lit(k - 1, xw)})"]
+    m.line(f"wire emit = {' && '.join(emit) if emit else ONE};")
+    m.line("wire fire = ap_rst_n && (!real_px || in_valid) && (!emit || out_ready);")
+    m.line("assign in_pop = fire && real_px;")
+    m.line("assign out_push = fire && emit;")
+    m.line(f"wire [{pw - 1}:0] pin = real_px ? in_data : {pad_pixel(st, pad_value)};")
+    m.line("always @(posedge ap_clk) begin")
+    m.line(f"    if (!ap_rst_n) begin px <= {xw}'d0; py <= {yw}'d0; end")
+    m.line("    else if (fire) begin")
+    m.line(f"        px <= (px == {lit(wp - 1, xw)}) ? {xw}'d0 : px + {lit(1, xw)};")
+    m.line(f"        if (px == {lit(wp - 1, xw)}) py <= (py == {lit(hp - 1, yw)}) ? {yw}'d0 : py + {lit(1, yw)};")
+    m.line("    end")
+    m.line("end")
+    regs = [(ky, kx) for ky in range(k) for kx in range(k) if (ky, kx) != (0, 0)]  # w0_0 would only be shifted out
+    for ky, kx in regs:
+        m.line(f"reg [{pw - 1}:0] w{ky}_{kx};")
+    for ky in range(k - 1):
+        if dl > 0:
+            m.line(f"reg [{pw - 1}:0] dl{ky} [0:{dl - 1}];")
+    nxt = {}
+    for ky in range(k):
+        for kx in range(k):
+            if kx < k - 1:
+                nxt[ky, kx] = f"w{ky}_{kx + 1}"
+            elif ky == k - 1:
+                nxt[ky, kx] = "pin"
+            else:
+                nxt[ky, kx] = f"dl{ky}[{dl - 1}]" if dl > 0 else f"w{ky + 1}_0"
+    m.line("always @(posedge ap_clk) begin")
+    m.line("    if (fire) begin")
+    for ky, kx in regs:
+        m.line(f"        w{ky}_{kx} <= {nxt[ky, kx]};")
+    m.line("    end")
+    m.line("end")
+    for ky in range(k - 1):
+        if dl > 0:
+            m.line("always @(posedge ap_clk) begin")
+            m.line("    if (fire) begin")
+            m.line(f"        dl{ky}[0] <= w{ky + 1}_0;")
+            for i in range(1, dl):
+                m.line(f"        dl{ky}[{i}] <= dl{ky}[{i - 1}];")
+            m.line("    end")
+            m.line("end")
+    order = [nxt[ky, kx] for ky in range(k) for kx in range(k)]
+    m.line(f"assign out_data = {{{', '.join(reversed(order))}}};")
+    return m.text()
+
+
+def maxpool(name: str, st: Stage, h: int, w: int) -> str:
+    """k x k / stride k max-pool on bits (OR), one input pixel per step, partial rows kept per pool column."""
+    k = st.info["kernel"]
+    c = st.in_elems
+    cols = w // k
+    m = Module(name, f"Max-pool {k}x{k} (OR of bits) on a {h}x{w} map of {c} channels.")
+    unit_ports(m, c, c)
+    for n_, cnt in (("cx", k), ("col", cols), ("cy", k)):
+        counter_decl(m, n_, cnt)
+    m.line(f"wire emit = {is_last('cy', k)} && {is_last('cx', k)};")
+    m.line("wire fire = ap_rst_n && in_valid && (!emit || out_ready);")
+    m.line("assign in_pop = fire;")
+    m.line("assign out_push = fire && emit;")
+    if k == 1:
+        m.line("assign out_data = in_data;")
+        return m.text()
+    counter_step(m, "cx", k, "fire")
+    if cols > 1:
+        counter_step(m, "col", cols, f"fire && {is_last('cx', k)}")
+    counter_step(m, "cy", k, f"fire && {is_last('cx', k)} && {is_last('col', cols)}")
+    idx = "col" if cols > 1 else "0"
+    m.line(f"reg [{c - 1}:0] acc;")
+    m.line(f"reg [{c - 1}:0] rowbuf [0:{cols - 1}];")
+    m.line(f"wire [{c - 1}:0] base = {is_first('cx', k)} ? ({is_first('cy', k)} ? {c}'d0 : rowbuf[{idx}]) : acc;")
+    m.line(f"wire [{c - 1}:0] val = base | in_data;")
+    m.line("always @(posedge ap_clk) begin")
+    m.line("    if (fire) begin")
+    m.line(f"        if (!{is_last('cx', k)}) acc <= val;")
+    m.line(f"        else if (!{is_last('cy', k)}) rowbuf[{idx}] <= val;")
+    m.line("    end")
+    m.line("end")
+    m.line("assign out_data = val;")
+    return m.text()
+
+
+def collector(name: str, st: Stage) -> str:
+    """Collects the beats of a flattened map into one input vector for a dense layer. The beats before
+    the last are shifted into one register (beat b ends in slot b): one clock enable for all of them,
+    no per-beat decoder (a 784-beat collector would need ~1,000 LUTs of comparators)."""
+    nb = st.in_beats
+    bw = st.in_elems * st.in_bits
+    m = Module(name, f"Collector: {nb} beats of {bw} bits -> one {nb * bw}-bit vector.")
+    unit_ports(m, bw, nb * bw)
+    counter_decl(m, "beat", nb)
+    m.line(f"wire last = {is_last('beat', nb)};")
+    m.line("wire fire = ap_rst_n && in_valid && (!last || out_ready);")
+    counter_step(m, "beat", nb, "fire")
+    m.line("assign in_pop = fire;")
+    m.line("assign out_push = fire && last;")
+    if nb == 1:
+        m.line("assign out_data = in_data;")
+        return m.text()
+    w = (nb - 1) * bw
+    m.line(f"reg [{w - 1}:0] csr;")
+    m.line(f"always @(posedge ap_clk) if (fire && !last) csr <= {'in_data' if nb == 2 else f'{{in_data, csr[{w - 1}:{bw}]}}'};")
+    m.line("assign out_data = {in_data, csr};")
+    return m.text()

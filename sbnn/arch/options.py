@@ -1,0 +1,37 @@
+"""The names of the per-layer hardware choices, defined once: the config, the CLI, the folding files and
+the generator all take them from here.
+
+A choice of the user may be ``"auto"`` (resolved per layer by :mod:`sbnn.arch.folding`); a
+:class:`~sbnn.arch.impl.LayerImpl` holds only resolved values.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+#: an MVU's datapath: zero-weight skipping, or the FINN-like dense XNOR baseline
+Style = Literal["sparse", "dense"]
+StyleChoice = Literal["sparse", "dense", "auto"]
+#: how the slots of a folded zero-skipping MVU read the input vector: from flip-flops through a (K+1):1
+#: multiplexer ("full"), only their residue class i = s (mod SIMD) ("segmented"), or from distributed RAM
+#: with two / one vector buffers ("lutram" / "lutram1")
+Gather = Literal["full", "segmented", "lutram", "lutram1"]
+GatherChoice = Literal["auto", "full", "segmented", "lutram", "lutram1"]
+#: slot codes of a folded zero-skipping MVU's weight memory: absolute indices or gaps
+Coding = Literal["index", "delta"]
+CodingChoice = Literal["auto", "index", "delta"]
+#: where a folded MVU's weight memory goes: synthesis decides, BRAM, or LUTs
+WeightRom = Literal["auto", "block", "distributed"]
+
+STYLES: tuple[str, ...] = get_args(Style)
+STYLE_CHOICES: tuple[str, ...] = get_args(StyleChoice)
+GATHERS: tuple[str, ...] = get_args(Gather)
+GATHER_CHOICES: tuple[str, ...] = get_args(GatherChoice)
+CODINGS: tuple[str, ...] = get_args(CodingChoice)
+WEIGHT_ROMS: tuple[str, ...] = get_args(WeightRom)
+#: the gathers ``gather="auto"`` chooses from (segmented stays opt-in: it trades clocks for multiplexers)
+AUTO_GATHERS: tuple[str, ...] = ("full", "lutram", "lutram1")
+#: gathers that read the input vector from distributed RAM (name -> vectors held: 2 = ping-pong)
+LUTRAM_BUFFERS = {"lutram": 2, "lutram1": 1}
+#: entries of one distributed-RAM bank (a RAM64M LUT-RAM primitive: 64 x 1 bit, 3 read ports)
+LUTRAM_DEPTH = 64

@@ -1,0 +1,216 @@
+"""The stage chain of a generated accelerator and every stage's per-frame step pattern.
+
+A model becomes a chain of stages, each writing into a FIFO read by the next stage: ``threshold`` (input
+binarization), ``swu`` (k x k sliding window, stride 1, padding inserted by the unit), ``maxpool``,
+``collector`` (pixel beats -> one input vector for a dense layer), ``load`` (the copy of an input vector
+into a distributed-RAM gather) and ``mvu``. The last stage writes an output FIFO read by the AXI4-Stream
+master. The cycle model (:mod:`sbnn.sim.cycles`) times these stages; the RTL generator
+(:mod:`sbnn.hw.rtl`) emits one module per stage from the same objects, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sbnn.arch.folding import resolve_impls
+from sbnn.arch.impl import LayerImpl
+from sbnn.arch.options import LUTRAM_BUFFERS
+from sbnn.arch.schedule import MVUPlan, lutram_banks, lutram_load_clocks, schedule
+from sbnn.errors import HardwareError
+from sbnn.ir.model import MVU, IRModel, MaxPool, Threshold
+
+
+@dataclass(kw_only=True)
+class Stage:
+    """One pipeline unit and its per-frame step pattern (built with keywords: the input and output beats
+    of a stage are described by the same four fields)."""
+
+    name: str
+    kind: str  # threshold | swu | maxpool | collector | load | mvu
+    layer: int  # index into model.layers
+    in_elems: int  # elements per input beat
+    in_bits: int  # bits per input element (1: bipolar bit)
+    in_signed: bool
+    out_elems: int
+    out_bits: int
+    out_signed: bool
+    in_beats: int  # per frame
+    out_beats: int  # per frame
+    consume: np.ndarray | None = None  # per-frame step flags (simple stages)
+    produce: np.ndarray | None = None
+    plan: MVUPlan | None = None
+    pixels_per_beat: int = 1
+    info: dict = field(default_factory=dict)
+    impl: LayerImpl | None = None  # mvu and load stages: the layer's implementation
+
+    @property
+    def folded(self) -> bool:
+        return self.kind == "mvu" and self.plan is not None and self.plan.style != "unrolled"
+
+    @property
+    def load_clocks(self) -> int:
+        """A load stage: clocks to copy one vector into its MVU's distributed RAM."""
+        return int(self.info["clocks"]) if self.kind == "load" else 0
+
+    @property
+    def direct(self) -> bool:
+        """A load stage fed one element per beat, written into its bank as it arrives."""
+        return self.kind == "load" and bool(self.info.get("direct"))
+
+    @property
+    def buffers(self) -> int | None:
+        """A load stage: vectors its MVU's distributed RAM holds (the fixed depth of the link to the MVU)."""
+        return int(self.info["buffers"]) if self.kind == "load" else None
+
+    @property
+    def cycles(self) -> int:
+        """Busy clocks per frame: the stage's own bound on the frame interval. A single-buffered load
+        cannot start the next vector before its MVU has finished the current one: load + compute."""
+        if self.folded:
+            return self.plan.T * self.in_beats
+        if self.kind == "load":  # the load's own bound: L, or L + T with one buffer (= vector_clocks)
+            return (self.load_clocks + (self.plan.T if self.buffers == 1 else 0)) * self.out_beats
+        return int(self.consume.size)
+
+
+def _swu_steps(h: int, w: int, k: int, pad: int) -> tuple[np.ndarray, np.ndarray]:
+    hp, wp = h + 2 * pad, w + 2 * pad
+    py, px = np.divmod(np.arange(hp * wp), wp)
+    real = (py >= pad) & (py < h + pad) & (px >= pad) & (px < w + pad)
+    emit = (py >= k - 1) & (px >= k - 1)
+    return real, emit
+
+
+def _pool_steps(h: int, w: int, k: int) -> np.ndarray:
+    y, x = np.divmod(np.arange(h * w), w)
+    return (y % k == k - 1) & (x % k == k - 1)
+
+
+def _ones(n: int) -> np.ndarray:
+    return np.ones(n, dtype=bool)
+
+
+def _last(n: int) -> np.ndarray:
+    out = np.zeros(n, dtype=bool)
+    out[-1] = True
+    return out
+
+
+def default_pixels_per_beat(model_input: tuple[int, int, int], bits: int, first_needs_pixels: bool,
+                            target_beats: int, max_bits: int) -> int:
+    """Input pixels per AXI beat: 1 when a window/pool unit reads the input, else the fewest pixels per
+    beat whose beat count stays within ``target_beats`` (the bottleneck) and tdata within ``max_bits``."""
+    h, w, c = model_input
+    if first_needs_pixels:
+        return 1
+    n = h * w
+    divisors = [d for d in range(1, n + 1) if n % d == 0 and d * c * bits <= max_bits] or [1]
+    for d in divisors:
+        if n // d <= max(1, target_beats):
+            return d
+    return divisors[-1]
+
+
+def build_pipeline(model: IRModel, impls: Mapping[str, LayerImpl] | None = None, pixels_per_beat: int | None = None,
+                   max_input_bits: int = 1024, **defaults) -> list[Stage]:
+    """The stage chain of the generated accelerator for an IR model (layers may end before the score layer).
+
+    ``impls`` maps MVU names to their implementations (as resolved by :mod:`sbnn.arch.folding`); an MVU
+    without one gets its IR folding and ``defaults`` (the keyword arguments of
+    :func:`sbnn.arch.folding.resolve_impls`: one style, gather, coding ... for the whole design)."""
+    impls = resolve_impls(model, impls, **defaults)
+    h, w, c = (int(v) for v in model.input.shape)
+    vt = model.input.type
+    eb, signed = vt.bits, vt.signed
+    plans = {i: schedule(layer, impls[layer.name]) for i, layer in enumerate(model.layers) if isinstance(layer, MVU)}
+    first = model.layers[0]
+    needs_pixels = isinstance(first, MaxPool) or (isinstance(first, MVU) and first.kind == "conv") or (
+        isinstance(first, Threshold) and len(model.layers) > 1
+        and (isinstance(model.layers[1], MaxPool) or getattr(model.layers[1], "kind", "") == "conv"))
+    target = max([max(p.T, lutram_load_clocks(model.layers[i].in_features) if p.gather in LUTRAM_BUFFERS else 0)
+                  for i, p in plans.items()] + [1])
+    ppb = pixels_per_beat or default_pixels_per_beat((h, w, c), eb, needs_pixels, target, max_input_bits)
+    if (h * w) % ppb:
+        raise HardwareError(f"{ppb} pixels per input beat do not divide the {h}x{w} input map")
+    if ppb > 1 and needs_pixels:
+        raise HardwareError("a sliding-window or pooling unit reads the input: use 1 pixel per input beat")
+    stages: list[Stage] = []
+    per = ppb  # pixels per beat of the stream being built
+    for i, layer in enumerate(model.layers):
+        tag = f"L{i}_{ident(layer.name)}"
+        if isinstance(layer, Threshold):
+            n = h * w // per
+            stages.append(Stage(name=tag, kind="threshold", layer=i, in_elems=per * c, in_bits=eb, in_signed=signed,
+                                out_elems=per * c, out_bits=1, out_signed=False, in_beats=n, out_beats=n,
+                                consume=_ones(n), produce=_ones(n), pixels_per_beat=per))
+            eb, signed = 1, False
+        elif isinstance(layer, MaxPool):
+            k = layer.kernel
+            prod = _pool_steps(h, w, k)
+            stages.append(Stage(name=tag, kind="maxpool", layer=i, in_elems=c, in_bits=1, in_signed=False, out_elems=c,
+                                out_bits=1, out_signed=False, in_beats=h * w, out_beats=int(prod.sum()),
+                                consume=_ones(h * w), produce=prod, info={"kernel": k}))
+            h, w = h // k, w // k
+        else:
+            stages += _mvu_stages(layer, i, tag, plans[i], impls[layer.name], (h, w, c), eb, signed, per)
+            h, w = layer.out_shape[:2]
+            c = layer.out_channels
+            eb, signed = (1, False) if not layer.is_output else (layer.out_type.bits, True)
+        if not isinstance(layer, Threshold):
+            per = 1
+    return stages
+
+
+def _mvu_stages(layer: MVU, i: int, tag: str, plan: MVUPlan, impl: LayerImpl, shape: tuple[int, int, int],
+                eb: int, signed: bool, per: int) -> list[Stage]:
+    """The stages of one MVU layer: [sliding window | collector], [load], mvu."""
+    h, w, c = shape
+    out: list[Stage] = []
+    if layer.kind == "conv":
+        k, p = layer.kernel, layer.pad
+        if p > k - 1:
+            raise HardwareError(f"layer {layer.name!r}: padding {p} >= kernel {k} is not supported")
+        if k > 1:  # a 1x1 convolution reads its pixels directly
+            real, emit = _swu_steps(h, w, k, p)
+            out.append(Stage(name=f"{tag}_swu", kind="swu", layer=i, in_elems=c, in_bits=eb, in_signed=signed,
+                             out_elems=k * k * c, out_bits=eb, out_signed=signed, in_beats=h * w,
+                             out_beats=int(emit.sum()), consume=real, produce=emit, info={"kernel": k, "pad": p}))
+        vectors = layer.out_pixels
+    else:
+        vectors = 1
+    kk = layer.in_features
+    lutram = plan.style == "sparse" and plan.gather in LUTRAM_BUFFERS
+    beats = h * w // per if layer.kind == "dense" else 1
+    # a distributed-RAM gather fed one element per beat writes each beat into its bank as it
+    # arrives (no collector, no vector FIFO, no write multiplexers): a *direct* load
+    direct = lutram and LUTRAM_BUFFERS[plan.gather] == 2 and beats > 1 and per * c == 1
+    if layer.kind == "dense" and beats > 1 and not direct:
+        out.append(Stage(name=f"{tag}_col", kind="collector", layer=i, in_elems=per * c, in_bits=eb, in_signed=signed,
+                         out_elems=h * w * c, out_bits=eb, out_signed=signed, in_beats=beats, out_beats=1,
+                         consume=_ones(beats), produce=_last(beats), pixels_per_beat=per))
+    ob = 1 if not layer.is_output else layer.out_type.bits
+    ppb = per if layer.kind == "dense" and (h * w == per or direct) else 1
+    if lutram:
+        n_in = beats if direct else 1
+        out.append(Stage(name=f"{tag}_load", kind="load", layer=i, in_elems=1 if direct else kk, in_bits=eb,
+                         in_signed=signed, out_elems=kk, out_bits=eb, out_signed=signed, in_beats=vectors * n_in,
+                         out_beats=vectors, plan=plan, pixels_per_beat=ppb,
+                         info={"clocks": kk if direct else lutram_load_clocks(kk),
+                               "buffers": LUTRAM_BUFFERS[plan.gather], "banks": lutram_banks(kk),
+                               "direct": direct}, impl=impl))
+    st = Stage(name=tag, kind="mvu", layer=i, in_elems=kk, in_bits=eb, in_signed=signed, out_elems=layer.out_channels,
+               out_bits=ob, out_signed=layer.is_output, in_beats=vectors, out_beats=vectors, plan=plan,
+               pixels_per_beat=ppb, impl=impl)
+    if not st.folded:
+        st.consume, st.produce = _ones(vectors), _ones(vectors)
+    out.append(st)
+    return out
+
+
+def ident(name: str) -> str:
+    """``name`` as a Verilog identifier."""
+    out = "".join(ch if ch.isalnum() else "_" for ch in name)
+    return out if out and not out[0].isdigit() else f"n{out}"
