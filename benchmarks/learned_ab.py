@@ -25,12 +25,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-from common import machine, write_results
+from common import RESULTS, machine, write_results
 from train_fashion import finished, point_config, run_point
 
 from sbnn.runs import read_json
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+#: the figures go to docs/ (committed, docs/learned-ab.md shows them), or beside the results of a trial run
+#: ($SBNN_BENCH_RESULTS, run_all.py --quick), which must not overwrite them
+DOCS = RESULTS if os.environ.get("SBNN_BENCH_RESULTS") else Path(__file__).resolve().parents[1] / "docs"
 EPOCHS = {"mlp": 10, "cnv": 8}
 LEARNED = {"quant.method": "ab-learned", "quant.sparsity": 0.9}
 QUANTILE = {**LEARNED, "quant.learned_init": "quantile", "quant.ec_gamma": 0.02}
