@@ -77,8 +77,9 @@ def _short(layer: str) -> str:
     return layer.replace(".layer", "").replace("convs.", "conv").replace("dense.", "fc")
 
 
-def plot_layers(root: Path, archs: list[str], key, ylabel: str, stem: str, log: bool = False) -> Path:
-    """One panel per (arch, variant): ``key(record)`` per layer over the epochs."""
+def plot_layers(root: Path, archs: list[str], key, ylabel: str, stem: str, log: bool = False, key2=None) -> Path:
+    """One panel per (arch, variant): ``key(record)`` per layer over the epochs (``key2``: a second quantity,
+    dashed, in the same colour)."""
     fig, axes = plt.subplots(len(archs), len(FIG_VARIANTS), figsize=(3.4 * len(FIG_VARIANTS), 2.8 * len(archs)),
                              squeeze=False, sharey="row")
     for i, arch in enumerate(archs):
@@ -92,7 +93,9 @@ def plot_layers(root: Path, archs: list[str], key, ylabel: str, stem: str, log: 
             layers = list(hist[0]["layers"])
             epochs = [h["epoch"] for h in hist]
             for layer in layers:
-                ax.plot(epochs, [key(h, layer) for h in hist], marker=".", label=_short(layer))
+                line, = ax.plot(epochs, [key(h, layer) for h in hist], marker=".", label=_short(layer))
+                if key2 is not None:
+                    ax.plot(epochs, [key2(h, layer) for h in hist], ls="--", color=line.get_color())
             ax.set_title(f"{arch} · {name}", fontsize=9)
             ax.set_xlabel("epoch", fontsize=8)
             if log:
@@ -109,10 +112,26 @@ def plot_layers(root: Path, archs: list[str], key, ylabel: str, stem: str, log: 
 
 
 def plot_ec(root: Path, archs: list[str]) -> Path:
-    """Per-weight EC gradient (mean and max per epoch) against the loss gradient of the largest layer."""
-    fig, axes = plt.subplots(1, len(archs), figsize=(5.2 * len(archs), 3.2), squeeze=False)
+    """Top: the EC penalty's share of the objective per epoch. Bottom: its per-weight gradient (mean and max
+    per epoch) against the loss's own gradient on the layer where the loss gradient is smallest."""
+    fig, axes = plt.subplots(2, len(archs), figsize=(5.2 * len(archs), 6.0), squeeze=False)
     for i, arch in enumerate(archs):
         ax = axes[0][i]
+        for name, color in zip(("official", "official-g0.5", "quantile", "tuned"),
+                               ("tab:orange", "tab:red", "tab:purple", "tab:green")):
+            try:
+                hist = history(root, arch, name)
+            except Exception:  # noqa: BLE001
+                continue
+            ax.plot([h["epoch"] for h in hist], [100 * ((h.get("ec") or {}).get("share") or 0.0) for h in hist],
+                    color=color, marker="o", label=name)
+        ax.set_title(f"{arch}: EC penalty share of the objective (epoch mean)", fontsize=9)
+        ax.set_ylabel("%", fontsize=8)
+        ax.set_xlabel("epoch", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6)
+        ax = axes[1][i]
         for name, color in zip(("official", "official-g0.5", "quantile", "tuned"),
                                ("tab:orange", "tab:red", "tab:purple", "tab:green")):
             try:
@@ -173,6 +192,8 @@ def figures(root: Path, archs: list[str]) -> list[Path]:
     return [
         plot_layers(root, archs, lambda h, k: h["layer_sparsity"][k], "zero bits per layer", "learned-ab-sparsity"),
         plot_layers(root, archs, lambda h, k: h["layers"][k]["ratio"], "alpha / (beta - alpha)", "learned-ab-levels"),
+        plot_layers(root, archs, lambda h, k: h["layers"][k].get("tau", float("nan")), "tau (solid), phi (dashed)",
+                    "learned-ab-tauphi", key2=lambda h, k: h["layers"][k].get("phi", float("nan"))),
         plot_layers(root, archs, lambda h, k: max(h["layers"][k]["flipped"], 1e-5), "bits flipped in the epoch",
                     "learned-ab-flips", log=True),
         plot_layers(root, archs, lambda h, k: h["layers"][k].get("adam_rms", float("nan")),
