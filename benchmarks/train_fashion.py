@@ -214,6 +214,7 @@ def markdown(rows: list[dict], missing: list[tuple[str, str, int]] = ()) -> str:
                          + (" - | - | - | - |" if exported else ""))
             continue
         delta = (p["test_acc_mean"] - dense[p["arch"]]) * 100 if p["arch"] in dense else float("nan")
+        delta = 0.0 if abs(delta) < 0.005 else delta  # no "-0.00"
         target = f"{p['target_sparsity']:.2f}" if p["target_sparsity"] is not None else "-"
         seeds = f"{len(p['seeds'])}" if len(p["seeds"]) >= want else f"{len(p['seeds'])} of {want}"
         f = p["first"]
