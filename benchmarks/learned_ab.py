@@ -56,13 +56,22 @@ VARIANTS = [
      {"quant.method": "ab-learned-tuned", "quant.sparsity": 0.9}),
     ("tuned-levellr10", "ab-learned-tuned with tau/phi at 10x the learning rate",
      {"quant.method": "ab-learned-tuned", "quant.sparsity": 0.9, "quant.level_lr": 10}),
+    ("official-g0.5-2ep", "official start, gamma 0.5, 2 epochs only (diagnostic: where the collapse starts)",
+     {**LEARNED, "quant.ec_gamma": 0.5}),
 ]
+#: variants trained for fewer epochs than the net's budget (diagnostics, not comparable accuracies)
+VARIANT_EPOCHS = {"official-g0.5-2ep": 2}
 #: variants that are benchmark points: their run directory names
 BENCH_NAMES = {"bnn": "bnn", "closed": "ab-closed-0.9", "official": "ab-learned-0.9", "tuned": "ab-learned-tuned-0.9"}
 #: the CNV (8 epochs of ~5 min each here) runs the variants that explain its collapse and its repair only
-CNV_VARIANTS = ("bnn", "closed", "official", "official-g0.5", "quantile", "quantile-closed", "tuned")
+CNV_VARIANTS = ("bnn", "closed", "official", "official-g0.5", "quantile", "quantile-closed", "tuned",
+                "official-g0.5-2ep")
+#: variants trained for the CNV only
+CNV_ONLY = ("official-g0.5-2ep",)
 #: the variants each figure compares
-FIG_VARIANTS = ["official", "official-g0.5", "quantile", "tuned"]
+FIG_VARIANTS = {"mlp": ["official", "official-g0.5", "quantile", "tuned"],
+                "cnv": ["official", "official-g0.5-2ep", "tuned"]}
+COLORS = ("tab:orange", "tab:red", "tab:purple", "tab:green")
 
 
 def run_dir_name(name: str) -> str:
@@ -80,10 +89,13 @@ def _short(layer: str) -> str:
 def plot_layers(root: Path, archs: list[str], key, ylabel: str, stem: str, log: bool = False, key2=None) -> Path:
     """One panel per (arch, variant): ``key(record)`` per layer over the epochs (``key2``: a second quantity,
     dashed, in the same colour)."""
-    fig, axes = plt.subplots(len(archs), len(FIG_VARIANTS), figsize=(3.4 * len(FIG_VARIANTS), 2.8 * len(archs)),
+    n = max(len(FIG_VARIANTS[a]) for a in archs)
+    fig, axes = plt.subplots(len(archs), n, figsize=(3.4 * n, 2.8 * len(archs)),
                              squeeze=False, sharey="row")
     for i, arch in enumerate(archs):
-        for j, name in enumerate(FIG_VARIANTS):
+        for ax in axes[i][len(FIG_VARIANTS[arch]):]:
+            ax.set_axis_off()
+        for j, name in enumerate(FIG_VARIANTS[arch]):
             ax = axes[i][j]
             try:
                 hist = history(root, arch, name)
@@ -103,7 +115,7 @@ def plot_layers(root: Path, archs: list[str], key, ylabel: str, stem: str, log: 
             ax.tick_params(labelsize=7)
             ax.grid(alpha=0.3)
         axes[i][0].set_ylabel(ylabel, fontsize=8)
-        axes[i][-1].legend(fontsize=6, loc="best")
+        axes[i][len(FIG_VARIANTS[arch]) - 1].legend(fontsize=6, loc="best")
     fig.tight_layout()
     out = DOCS / f"{stem}.png"
     fig.savefig(out, dpi=110)
@@ -117,8 +129,7 @@ def plot_ec(root: Path, archs: list[str]) -> Path:
     fig, axes = plt.subplots(2, len(archs), figsize=(5.2 * len(archs), 6.0), squeeze=False)
     for i, arch in enumerate(archs):
         ax = axes[0][i]
-        for name, color in zip(("official", "official-g0.5", "quantile", "tuned"),
-                               ("tab:orange", "tab:red", "tab:purple", "tab:green")):
+        for name, color in zip(FIG_VARIANTS[arch], COLORS):
             try:
                 hist = history(root, arch, name)
             except Exception:  # noqa: BLE001
@@ -132,8 +143,7 @@ def plot_ec(root: Path, archs: list[str]) -> Path:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=6)
         ax = axes[1][i]
-        for name, color in zip(("official", "official-g0.5", "quantile", "tuned"),
-                               ("tab:orange", "tab:red", "tab:purple", "tab:green")):
+        for name, color in zip(FIG_VARIANTS[arch], COLORS):
             try:
                 hist = history(root, arch, name)
             except Exception:  # noqa: BLE001
@@ -172,7 +182,7 @@ def plot_accuracy(root: Path, archs: list[str]) -> Path:
                 hist = history(root, arch, name)
             except Exception:  # noqa: BLE001
                 continue
-            ls = "-" if name in FIG_VARIANTS or name in ("bnn", "closed") else ":"
+            ls = "-" if name in FIG_VARIANTS[arch] or name in ("bnn", "closed") else ":"
             ax.plot([h["epoch"] for h in hist], [100 * h["test_acc"] for h in hist], ls=ls, marker=".", label=name)
         ax.set_title(f"{arch}: test accuracy per epoch (90 % zero bits)", fontsize=9)
         ax.set_xlabel("epoch", fontsize=8)
@@ -205,12 +215,13 @@ def figures(root: Path, archs: list[str]) -> list[Path]:
 
 def markdown(rows: list[dict]) -> str:
     dense = {r["arch"]: r["test_acc"] for r in rows if r["variant"] == "bnn"}
-    lines = ["| net | variant | what | test acc. | vs dense BNN | achieved zero bits | per layer (first … last) |",
-             "|---|---|---|---:|---:|---:|---|"]
+    lines = ["| net | variant | what | epochs | test acc. | vs dense BNN | achieved zero bits | per layer (first … last) |",
+             "|---|---|---|---:|---:|---:|---:|---|"]
     for r in rows:
         delta = (r["test_acc"] - dense[r["arch"]]) * 100 if r["arch"] in dense else float("nan")
         per = " ".join(f"{v:.2f}" for v in r["layer_sparsity"].values())
-        lines.append(f"| {r['arch']} | {r['variant']} | {r['what']} | {100 * r['test_acc']:.2f} % | {delta:+.2f} pt | "
+        lines.append(f"| {r['arch']} | {r['variant']} | {r['what']} | {r['epochs']} | {100 * r['test_acc']:.2f} % | "
+                     f"{delta:+.2f} pt | "
                      f"{r['sparsity']:.3f} | {per} |")
     return "\n".join(lines)
 
@@ -228,18 +239,19 @@ def main() -> None:
     rows = []
     for arch in archs:
         for name, what, overrides in VARIANTS:
-            if arch == "cnv" and name not in CNV_VARIANTS:
+            if (arch == "cnv" and name not in CNV_VARIANTS) or (arch == "mlp" and name in CNV_ONLY):
                 continue
-            cfg = point_config(arch, overrides, EPOCHS[arch], a.data_dir)
+            epochs = VARIANT_EPOCHS.get(name, EPOCHS[arch])
+            cfg = point_config(arch, overrides, epochs, a.data_dir)
             chosen = not a.plots_only and (not a.variants or name in a.variants.split(","))
             if not chosen and not finished(root, f"{arch}-{run_dir_name(name)}", cfg):
                 print(f"{arch}-{name}: not trained, left out")
                 continue
-            r = run_point(root, arch, run_dir_name(name), overrides, EPOCHS[arch], a.data_dir)
+            r = run_point(root, arch, run_dir_name(name), overrides, epochs, a.data_dir)
             final = history(root, arch, name)[-1]
             rows.append({"arch": arch, "variant": name, "what": what, "test_acc": r["test_acc"],
                          "sparsity": r["sparsity"], "layer_sparsity": final["layer_sparsity"],
-                         "train_seconds": r["train_seconds"]})
+                         "train_seconds": r["train_seconds"], "epochs": epochs})
             print(f"{arch}-{name:28s} acc {r['test_acc']:.4f} sparsity {r['sparsity']:.3f}", flush=True)
     DOCS.mkdir(exist_ok=True)
     paths = figures(root, archs)
