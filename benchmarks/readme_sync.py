@@ -26,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-DOCS = [ROOT / "README.md", ROOT / "hw" / "README.md"]
+DOCS = [ROOT / "README.md", ROOT / "hw" / "README.md", ROOT / "docs" / "learned-ab.md"]
 
 BLOCK = re.compile(r"(<!-- results: *(?P<name>[\w./-]+)(?: +table=(?P<table>\d+))? *-->\n)(?P<body>.*?)(<!-- /results -->)",
                    re.S)

@@ -36,7 +36,11 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "hw_structure": ([], ["--no-synth"]),
     "hw_finn_compare": ([], ["--models", "TFC", "--rom", "finn"]),
     "hw_timing": ([], ["--no-synth"]),
-    "train_fashion": (["--data-dir", DATA_DIR], ["--data-dir", DATA_DIR, "--only", "mlp", "--epochs-mlp", "1"]),
+    # quick: own run root, so that 1-epoch runs never replace the full benchmark's run directories
+    "train_fashion": (["--data-dir", DATA_DIR], ["--data-dir", DATA_DIR, "--only", "mlp", "--epochs-mlp", "1",
+                                                 "--root", "build/bench-quick/runs-fashion"]),
+    # quick: table and figures from the finished runs only
+    "learned_ab": (["--data-dir", DATA_DIR], ["--data-dir", DATA_DIR, "--plots-only"]),
     "train_structure": (["--data-dir", DATA_DIR, "--export"],
                         ["--data-dir", DATA_DIR, "--only", "mlp", "--epochs-mlp", "1", "--points", "bnn,1:8"]),
     # after train_structure: it builds that benchmark's exported networks
@@ -48,7 +52,7 @@ HELPERS = {"common", "hw_common", "finn_model", "run_all", "readme_sync"}
 
 def missing_input(name: str) -> str | None:
     """Why a benchmark cannot run on this machine (None: it can)."""
-    if name in ("train_fashion", "train_structure") and not (Path(DATA_DIR) / "fashion-mnist").is_dir():
+    if name in ("train_fashion", "train_structure", "learned_ab") and not (Path(DATA_DIR) / "fashion-mnist").is_dir():
         return f"no Fashion-MNIST in {DATA_DIR}/fashion-mnist (set SBNN_DATA_DIR)"
     if name == "hw_network_structure" and not (ROOT / "runs" / "bench-structure" / "mlp-bnn" / "export").is_dir():
         return "no exported networks in runs/bench-structure (run train_structure first)"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+from typing import get_args
 
 from sbnn import fmt, runlock
 from sbnn.cliutil import add_run_args, console, print_table, show_progress, step
 from sbnn.runs import RunDir
+from sbnn.training.config import Method
 
 #: shortcut options -> config keys (each also settable with --set)
 SHORTCUTS = {
@@ -31,7 +33,8 @@ def add_parser(sub, name: str, help_text: str) -> None:
     p.add_argument("--data-dir", metavar="DIR", help="data folder (default: $SBNN_DATA_DIR or ~/.cache/sbnn/data)")
     p.add_argument("--input", choices=["binary", "multibit"], help="first-layer input: binarized or integer pixels")
     p.add_argument("--arch", choices=["tfc", "sfc", "lfc", "mlp", "cnv", "vgg-small", "resnet20", "resnet18"])
-    p.add_argument("--method", choices=["bnn", "ab-closed", "ab-learned", "sd-bnn"])
+    p.add_argument("--method", choices=list(get_args(Method)),
+                   help="ab-learned: the official code's learned domain; ab-learned-tuned: with sbnn's options")
     p.add_argument("--sparsity", type=float, help="fraction of zero weight bits, in [0, 1)")
     p.add_argument("--structure", metavar="S", help="where the zero bits may lie (ab-closed): none, row, N:M "
                    "(e.g. 1:8 = 87.5 %% zero bits) or block:B (e.g. block:8); see README")

@@ -9,7 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, 
 from sbnn.config import StageConfig
 from sbnn.ir import structure as mask_structure
 
-Method = Literal["bnn", "ab-closed", "ab-learned", "sd-bnn"]
+Method = Literal["bnn", "ab-closed", "ab-learned", "sd-bnn", "ab-learned-tuned"]
+#: the learned {alpha, beta} domain: "ab-learned" as the official code trains it (faithful), "ab-learned-tuned"
+#: with sbnn's options for short budgets at high sparsity (docs/learned-ab.md)
+LEARNED_METHODS = ("ab-learned", "ab-learned-tuned")
 Arch = Literal["tfc", "sfc", "lfc", "mlp", "cnv", "vgg-small", "resnet20", "resnet18"]
 SteMode = Literal["identity", "clipped", "ede", "approxsign"]
 
@@ -56,8 +59,8 @@ class ModelConfig(_Section):
 
 class QuantConfig(_Section):
     method: Method = "ab-closed"
-    #: fraction of weight bits equal to 0 (the alpha level, skipped by the hardware); for ab-learned
-    #: the EC target is 1 - sparsity
+    #: fraction of weight bits equal to 0 (the alpha level, skipped by the hardware); for the learned
+    #: methods the EC target is 1 - sparsity (pooled over the layers: their count-weighted mean)
     sparsity: float = Field(default=0.75, ge=0.0, lt=1.0)
     #: sparsity of the first and last binary layers (None = same as sparsity)
     first_last_sparsity: float | None = Field(default=None, ge=0.0, lt=1.0)
@@ -66,9 +69,31 @@ class QuantConfig(_Section):
     #: alpha / (beta - alpha) is snapped to a 2^-level_bits grid (integer hardware levels); 4 bits
     #: cost 1.4 points on Fashion-MNIST SFC at 90 % zero bits (small alphas round to 0), 6 bits 0.1
     level_bits: int = Field(default=6, ge=1, le=8)
-    #: strength of the EC penalty (ab-learned); the official CIFAR runs used 0.02-0.1 over 300-500
-    #: epochs, short CPU budgets need more (0.5 reaches s = 0.9 on digits in 40 epochs)
-    ec_gamma: float = Field(default=0.5, ge=0.0, lt=1.0)
+    #: learned-domain options (ab-learned, ab-learned-tuned); None takes the method's value: the official
+    #: code's for ab-learned, sbnn's for ab-learned-tuned (LEARNED_DEFAULTS; measured in docs/learned-ab.md).
+    #: latent-weight start: "official" (PyTorch's symmetric init, ~50 % ones; the penalty pulls the
+    #: ones-rate down during training) or "quantile" (each layer shifted once to start at its target)
+    learned_init: Literal["official", "quantile"] | None = None
+    #: strength of the EC penalty; None: ab-learned takes the official CIFAR-10 grid's gamma for the target
+    #: (0.02 at EC 0.25, 0.04 at 0.10, 0.07 at 0.05; tuned for 300-500 epochs), ab-learned-tuned its own
+    ec_gamma: float | None = Field(default=None, ge=0.0, lt=1.0)
+    #: epochs over which the EC target ramps linearly from 0.5 to the target (0: imposed at once, official)
+    ec_ramp_epochs: float | None = Field(default=None, ge=0.0)
+    #: what the EC penalty constrains: "global" (the ones-rate pooled over all binary layers, official)
+    #: or "layer" (each layer's ones-rate against its own target: no layer can be emptied for another)
+    ec_scope: Literal["global", "layer"] | None = None
+    #: tau/phi start: "official" (tau 1, phi 0: symmetric levels) or "closed" (tau 1 and the closed
+    #: form's L2 level ratio alpha / (beta - alpha) of the starting bits)
+    level_init: Literal["official", "closed"] | None = None
+    #: learning rate of tau/phi relative to optim.lr (they never get weight decay); 1 = official
+    level_lr: float | None = Field(default=None, gt=0)
+    #: last epochs trained with the closed form's exact-count mask (learned levels): the achieved zero
+    #: bits then equal the targets; 0 = none (official)
+    project_epochs: int | None = Field(default=None, ge=0)
+    #: the projection's per-layer counts: "layer" (each layer at its own target, as the closed form) or
+    #: "learned" (each layer keeps the zero bits it learned under the pooled EC target, moved in proportion
+    #: to its size until the network total equals the targets' total)
+    project_counts: Literal["layer", "learned"] | None = None
     #: straight-through estimators for weights and activations
     weight_ste: SteMode = "clipped"
     act_ste: SteMode = "clipped"
@@ -122,8 +147,8 @@ class QuantConfig(_Section):
         if self.method != "ab-closed":
             key = "structure" if self.structure != "none" else "first_last_structure"
             raise ValueError(f"quant.{key} {getattr(self, key)} needs method ab-closed (exact-count masks), not "
-                             f"{self.method}: bnn/sd-bnn weights are signs without a zero-bit target, ab-learned's "
-                             "zero bits come from the EC penalty")
+                             f"{self.method}: bnn/sd-bnn weights are signs without a zero-bit target, the learned "
+                             "methods' zero bits come from the EC penalty")
         for skey, fkey in (("structure", "sparsity"), ("first_last_structure", "first_last_sparsity")):
             st = mask_structure.parse(getattr(self, skey) or "none")
             if st.kind == "nm":
@@ -139,11 +164,31 @@ class QuantConfig(_Section):
             raise ValueError(f"quant.{key}: {exc}") from None
         return self
 
+    def learned(self, name: str):
+        """A learned-domain option, resolved: the set value, else the method's default."""
+        value = getattr(self, name)
+        if value is not None:
+            return value
+        if name == "ec_gamma" and self.method == "ab-learned":
+            from sbnn.training.formulas import official_ec_gamma
+
+            return official_ec_gamma(round(1.0 - self.sparsity, 12))
+        return LEARNED_DEFAULTS["ab-learned-tuned" if self.method == "ab-learned-tuned" else "ab-learned"][name]
+
     @property
     def resolved_asd(self) -> str:
         if self.asd is not None:
             return self.asd
         return "static" if self.method == "sd-bnn" else "none"
+
+
+#: the learned-domain options' values per method (None fields of QuantConfig take these)
+LEARNED_DEFAULTS = {
+    "ab-learned": {"learned_init": "official", "ec_gamma": None, "ec_ramp_epochs": 0.0, "ec_scope": "global",
+                   "level_init": "official", "level_lr": 1.0, "project_epochs": 0, "project_counts": "layer"},
+    "ab-learned-tuned": {"learned_init": "quantile", "ec_gamma": 0.02, "ec_ramp_epochs": 0.0, "ec_scope": "global",
+                         "level_init": "closed", "level_lr": 1.0, "project_epochs": 1, "project_counts": "learned"},
+}
 
 
 class OptimConfig(_Section):

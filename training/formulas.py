@@ -53,6 +53,26 @@ def exact_count_bits(w: torch.Tensor, sparsity: float) -> torch.Tensor:
     return bits.reshape(w.shape)
 
 
+def quantile_shift(w: torch.Tensor, sparsity: float) -> torch.Tensor:
+    """The shift ``t`` after which ``w - t`` has exactly ``round(sparsity * N)`` entries <= 0 (for distinct
+    values): midway between the two latent weights around the target quantile.
+
+    Why: the learned {alpha, beta} domain sets ``b = [w > 0]``; PyTorch's symmetric initialisation starts it
+    at ~50 % ones, and the EC penalty then has to pull every weight down for epochs, which costs accuracy
+    in short trainings. Shifted once at initialisation, each layer starts at its target sparsity and the
+    penalty only has to hold it.
+    """
+    if not 0.0 <= sparsity < 1.0:
+        raise ValueError(f"sparsity must be in [0, 1), got {sparsity}")
+    v = torch.sort(w.detach().reshape(-1)).values
+    k = int(round(sparsity * v.numel()))
+    if k == 0:
+        return v[0] - 1.0
+    if k == v.numel():
+        return v[-1]
+    return (v[k - 1] + v[k]) / 2
+
+
 # --- structured exact-count masks (sbnn.ir.structure defines and checks them) -----------------------------
 # Each works on a [M, K] matrix whose columns are in the IR's K order (the input order the hardware
 # streams; the quantizer permutes conv/dense weights into it). Within each row or group the ones are the
@@ -215,6 +235,87 @@ def ec_penalty(ones: torch.Tensor, total: int, ec: float, gamma: float, loss: to
     with torch.no_grad():
         lam = gamma * loss.detach() / (h.detach() * (1 - gamma)) if float(h.detach()) > 1e-4 else torch.zeros_like(loss)
     return lam * h
+
+
+#: the official CIFAR-10 (EC, gamma) grid (READme.txt, methods.md 1.4), ordered by EC
+OFFICIAL_EC_GAMMA = ((0.01, 0.10), (0.02, 0.08), (0.03, 0.08), (0.04, 0.07), (0.05, 0.07), (0.10, 0.04),
+                     (0.25, 0.02), (0.50, 0.0))
+
+
+def official_ec_gamma(ec: float) -> float:
+    """The penalty strength the official code pairs with a target ones-rate ``ec``: its CIFAR-10 grid,
+    linear in between, the end values outside (EC >= 0.5 has no penalty at all)."""
+    xs, ys = zip(*OFFICIAL_EC_GAMMA)
+    if ec <= xs[0]:
+        return ys[0]
+    if ec >= xs[-1]:
+        return ys[-1]
+    exact = dict(OFFICIAL_EC_GAMMA).get(ec)
+    if exact is not None:
+        return exact
+    for (x0, y0), (x1, y1) in zip(OFFICIAL_EC_GAMMA, OFFICIAL_EC_GAMMA[1:]):
+        if x0 < ec < x1:
+            return y0 + (y1 - y0) * (ec - x0) / (x1 - x0)
+    raise AssertionError("unreachable")
+
+
+def ec_ramp(progress: float, start: float, target: float, ramp: float) -> float:
+    """The EC target after ``progress`` epochs: linear from ``start`` to ``target`` over ``ramp`` epochs.
+
+    Why: imposing a 10 % ones-rate at once on a network that starts at ~50 % makes the penalty push every
+    latent weight down in the first few hundred steps, faster than the loss can choose which bits to keep;
+    a ramp lets the loss gradient rank the weights while the count comes down (ramp 0: the target at once).
+    """
+    if ramp <= 0 or progress >= ramp:
+        return target
+    return start + (target - start) * max(0.0, progress) / ramp
+
+
+def layer_ec_penalty(ones: list[torch.Tensor], totals: list[int], ecs: list[float], gamma: float,
+                     loss: torch.Tensor) -> torch.Tensor:
+    """The EC penalty per layer: each layer's ones-rate against its own target, weighted by its share of
+    the weights, ``sum_l N_l / N * ec_penalty(ones_l, N_l, ec_l)``.
+
+    Why: the official penalty constrains the ones-rate pooled over all layers, so the loss is free to keep
+    one layer dense and empty another; per-layer targets (the closed form's per-layer counts) forbid that.
+    """
+    n = sum(totals)
+    terms = [ec_penalty(o, t, e, gamma, loss) * (t / n) for o, t, e in zip(ones, totals, ecs)]
+    return torch.stack(terms).sum()
+
+
+def phi_for_ratio(tau: torch.Tensor, ratio: torch.Tensor) -> torch.Tensor:
+    """The phi of the learned domain whose levels ``phi -+ tau`` have ``alpha / (beta - alpha) = ratio``.
+
+    ``alpha = phi - tau`` and ``beta - alpha = 2 tau`` give ``phi = tau (1 + 2 ratio)``; ratio -1/2 is the
+    symmetric BNN (phi = 0).
+    """
+    return tau * (1 + 2 * ratio)
+
+
+def allocate_zeros(zeros: list[int], sizes: list[int], total: int) -> list[int]:
+    """Per-layer zero counts summing to ``total``, each as close to the layer's ``zeros`` as the total allows.
+
+    The difference ``total - sum(zeros)`` is spread over the layers in proportion to their sizes (largest
+    remainder rounding), every count kept within ``[0, size]``. Why: the learned domain decides how
+    sparse each layer becomes under a pooled target; the final projection makes the network's count exact
+    without undoing that allocation.
+    """
+    if not 0 <= total <= sum(sizes):
+        raise ValueError(f"total {total} outside [0, {sum(sizes)}]")
+    counts = [min(max(int(z), 0), n) for z, n in zip(zeros, sizes)]
+    while (diff := total - sum(counts)) != 0:
+        free = [i for i, (c, n) in enumerate(zip(counts, sizes)) if (c < n if diff > 0 else c > 0)]
+        room = sum(sizes[i] for i in free)
+        share = [diff * sizes[i] / room for i in free]
+        step = [int(math.floor(x)) if diff > 0 else int(math.ceil(x)) for x in share]
+        left = diff - sum(step)
+        order = sorted(range(len(free)), key=lambda j: -abs(share[j] - step[j]))
+        for j in order[: abs(left)]:
+            step[j] += 1 if left > 0 else -1
+        for i, d in zip(free, step):
+            counts[i] = min(max(counts[i] + d, 0), sizes[i])
+    return counts
 
 
 def ede_schedule(epoch: int, epochs: int, t_min: float, t_max: float) -> tuple[float, float]:

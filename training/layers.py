@@ -13,7 +13,7 @@ import brevitas.nn as qnn
 import torch
 from torch import nn
 
-from sbnn.training.config import QuantConfig
+from sbnn.training.config import LEARNED_METHODS, QuantConfig
 from sbnn.training.quantizers import WEIGHT_QUANTS, SignAct
 
 
@@ -30,6 +30,8 @@ def weight_quant_kwargs(q: QuantConfig, sparsity: float, in_map: tuple[int, int,
         kw.update(weight_sparsity=sparsity, weight_levels=q.levels)
         if structure != "none":
             kw.update(weight_structure=structure, weight_in_map=in_map)
+    elif q.method in LEARNED_METHODS:
+        kw.update(weight_sparsity=sparsity)
     return kw
 
 

@@ -12,7 +12,9 @@ Methods:
 * ``ab-closed``: the {alpha, beta} domain with the closed form for a target sparsity: exactly
   ``round(s N)`` zero bits, levels by L2 or moment matching (or alpha = 0), recomputed every step.
 * ``ab-learned``: the official code's learned domain ``tau * (2b - 1) + phi`` with ``b = [w > 0]``;
-  sparsity comes from the EC penalty in the training loop.
+  sparsity comes from the EC penalty in the training loop (:mod:`sbnn.training.learned`).
+* ``ab-learned-tuned``: the same quantizer with sbnn's training options (start at the target, closed-form
+  level ratio, a final epoch on the closed form's exact-count mask); docs/learned-ab.md.
 * ``sd-bnn``: SD-BNN's weight self-distribution (per-channel learnable shift before the sign).
 
 All {alpha, beta} levels are snapped so that ``alpha / (beta - alpha)`` is on a ``2**-level_bits``
@@ -50,6 +52,36 @@ class _ValueSTE(torch.autograd.Function):
         (w,) = ctx.saved_tensors
         p = ctx.policy
         return grad * ste_grad(w, p.mode, p.k, p.t), None, None
+
+
+class _PerStepCache:
+    """Holds what a quantizer derived from the latent weights until those weights change.
+
+    The key is the weight tensor's storage and its autograd version counter, which every in-place update
+    bumps (the optimizer step, the trainer's clamp, ``load_state_dict``): in training the value is computed
+    once per optimizer step (the one forward of the step), in evaluation once for all batches, instead of
+    sorting the weights on every forward. The cache keeps a reference to the tensor it was computed from,
+    so its storage cannot be freed and reused by another tensor at the same address. Updates through
+    ``w.data`` bypass the counter; sbnn makes none.
+    """
+
+    def __init__(self):
+        self.ref: torch.Tensor | None = None
+        self.key = None
+        self.value = None
+
+    def __deepcopy__(self, memo):  # a copied module starts empty (its weights are other tensors)
+        return _PerStepCache()
+
+    def __getstate__(self):  # pickled modules (torch.save of a whole model) carry no cache
+        return {"ref": None, "key": None, "value": None}
+
+    def get(self, w: torch.Tensor, compute):
+        key = (w.data_ptr(), w._version, w.shape, w.stride(), w.dtype, w.device)
+        if self.ref is None or key != self.key:
+            self.value = compute()
+            self.ref, self.key = w, key
+        return self.value
 
 
 class BipolarWeightQuant(nn.Module):
@@ -105,6 +137,7 @@ class ClosedFormWeightQuant(nn.Module):
         self.sparsity = float(sparsity)
         self.level_rule = levels
         self.level_bits = int(level_bits)
+        self._cache = _PerStepCache()
         #: this layer's mask structure (sbnn.ir.structure; N:M already has this layer's N)
         self.structure = mask_structure.layer_structure(structure, self.sparsity)
         #: (C, H, W) of the map a dense layer reads, to order its inputs as the IR does; None = flat input
@@ -141,11 +174,14 @@ class ClosedFormWeightQuant(nn.Module):
             return alpha, beta  # {0, beta}: ratio 0 is on every grid
         return formulas.snap_levels(alpha, beta, self.level_bits)
 
-    def forward(self, w: torch.Tensor):
+    def _quantized(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         with torch.no_grad():
             bits = self.bits(w)
             alpha, beta = self.levels(w, bits)
-            q = torch.where(bits, beta, alpha).to(w.dtype)
+            return torch.where(bits, beta, alpha).to(w.dtype), alpha, beta
+
+    def forward(self, w: torch.Tensor):
+        q, alpha, beta = self._cache.get(w, lambda: self._quantized(w))
         y = _ValueSTE.apply(w, q, self.ste)
         d = beta - alpha
         d_safe = torch.where(d == 0, torch.ones_like(d), d)
@@ -153,16 +189,28 @@ class ClosedFormWeightQuant(nn.Module):
 
 
 class LearnedWeightQuant(nn.Module):
-    """The official code's learned domain: W_q = tau * (2b - 1) + phi, b = [w > 0], tau/phi learned."""
+    """The official code's learned domain: W_q = tau * (2b - 1) + phi, b = [w > 0], tau/phi learned.
 
-    def __init__(self, ste_mode: str, level_bits: int):
+    With ``exact`` set (the trainer's final projection phase, ``quant.project_epochs``) the bits are the
+    closed form's mask instead, exactly ``round(s N)`` zeros at the smallest latent weights; the levels
+    stay learned.
+    """
+
+    def __init__(self, ste_mode: str, sparsity: float, level_bits: int):
         super().__init__()
         self.ste = StePolicy(ste_mode)
         self.level_bits = int(level_bits)
+        #: the layer's target fraction of zero bits (its share of the EC target; used to initialise w)
+        self.sparsity = float(sparsity)
         self.tau = nn.Parameter(torch.tensor(1.0))
         self.phi = nn.Parameter(torch.tensor(0.0))
+        #: bits by exact count (the projection phase) instead of [w > 0]
+        self.exact = False
+        self._cache = _PerStepCache()
 
     def bits(self, w: torch.Tensor) -> torch.Tensor:
+        if self.exact:
+            return formulas.exact_count_bits(w, self.sparsity)
         return formulas.positive_bits(w)
 
     def _ratio(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -183,7 +231,11 @@ class LearnedWeightQuant(nn.Module):
         return sign_ste(w, "identity", strict=True)
 
     def forward(self, w: torch.Tensor):
-        s = self.ste.sign(w, strict=True)
+        if self.exact:
+            signs = self._cache.get(w, lambda: self.bits(w).to(w.dtype) * 2 - 1)
+            s = _ValueSTE.apply(w, signs, self.ste)
+        else:
+            s = self.ste.sign(w, strict=True)
         d, r = self._ratio()
         y = d * ((s + 1) / 2 + r)
         return (y, *_meta(d, -r))
@@ -231,6 +283,7 @@ class ClosedFormWeight(_Binary, WeightQuantSolver):
 class LearnedWeight(_Binary, WeightQuantSolver):
     tensor_quant = LearnedWeightQuant
     signed = False
+    sparsity = 0.9
 
 
 class SignAct(_Binary, ActQuantSolver):
@@ -240,4 +293,5 @@ class SignAct(_Binary, ActQuantSolver):
     max_val = 1.0
 
 
-WEIGHT_QUANTS = {"bnn": BipolarWeight, "sd-bnn": WSDWeight, "ab-closed": ClosedFormWeight, "ab-learned": LearnedWeight}
+WEIGHT_QUANTS = {"bnn": BipolarWeight, "sd-bnn": WSDWeight, "ab-closed": ClosedFormWeight, "ab-learned": LearnedWeight,
+                 "ab-learned-tuned": LearnedWeight}

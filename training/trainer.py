@@ -24,10 +24,20 @@ from sbnn.data import Dataset, load_dataset
 from sbnn.errors import CheckpointError, TrainingError
 from sbnn.runs import CHECKPOINT, CONFIG, METRICS, RunDir, write_json
 from sbnn.training.checkpoint import config_diff, load_checkpoint, save_checkpoint
-from sbnn.training.config import TrainConfig
-from sbnn.training.formulas import ec_penalty, ede_schedule
-from sbnn.training.models import binary_layers, build_model, layer_sparsity, weight_quant_of
-from sbnn.training.quantizers import LearnedWeightQuant
+from sbnn.training.config import LEARNED_METHODS, TrainConfig
+from sbnn.training.diagnostics import EpochDiagnostics
+from sbnn.training.formulas import ede_schedule
+from sbnn.training.learned import (
+    ECPenalty,
+    apply_projection_counts,
+    init_learned,
+    learned_layers,
+    param_groups,
+    projecting,
+    projection_counts,
+    set_mask_schedule,
+)
+from sbnn.training.models import binary_layers, build_model, layer_sparsity
 from sbnn.training.ste import StePolicy
 
 
@@ -83,18 +93,6 @@ def set_ste_schedule(model: nn.Module, cfg: TrainConfig, epoch: int) -> None:
     for m in model.modules():
         if isinstance(m, StePolicy):
             m.set_ede(k, t)
-
-
-def ones_fraction(model: nn.Module) -> tuple[torch.Tensor, int]:
-    """STE-differentiable count of b = 1 weights over the learned {alpha, beta} layers."""
-    ones, total = None, 0
-    for layer in binary_layers(model):
-        q = weight_quant_of(layer)
-        if isinstance(q, LearnedWeightQuant):
-            n = q.ones(layer.weight)
-            ones = n if ones is None else ones + n
-            total += layer.weight.numel()
-    return ones, total
 
 
 def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -174,10 +172,13 @@ def _train(cfg: TrainConfig, run: RunDir, *, resume: bool, force: bool, progress
     data = prepare_data(cfg, dataset, progress)
     torch.manual_seed(cfg.optim.seed)
     model = model_from_meta(cfg, data.meta)
+    if state is None:
+        init_learned(model, cfg)
     steps_per_epoch = math.ceil(len(data.x_train) / cfg.optim.batch_size)
     gen = torch.Generator().manual_seed(cfg.optim.seed)
     history: list[dict] = []
     start = 0
+    projection = None  # the learned layers' zero counts of the final projection, fixed when it starts
     if state is not None:
         if state["meta"] != data.meta:
             raise CheckpointError(f"{ckpt_path} was trained on different data ({state['meta']['dataset']}); cannot resume")
@@ -185,7 +186,7 @@ def _train(cfg: TrainConfig, run: RunDir, *, resume: bool, force: bool, progress
         _load_model_state(model, state["model"], ckpt_path)
     device = select_device(cfg.optim.device)
     model.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
+    optimizer = torch.optim.Adam(param_groups(model, cfg), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.optim.epochs * steps_per_epoch)
     if state is not None:
         try:
@@ -196,15 +197,25 @@ def _train(cfg: TrainConfig, run: RunDir, *, resume: bool, force: bool, progress
         except (KeyError, RuntimeError, ValueError) as exc:
             raise CheckpointError(f"{ckpt_path} does not match this model: {str(exc).splitlines()[0][:160]}") from None
         history, start = list(state["history"]), int(state["epoch"])
+        projection = state.get("projection")
+        apply_projection_counts(model, projection)
         log(f"resuming {ckpt_path} at epoch {start + 1}/{cfg.optim.epochs}")
 
-    learned = cfg.quant.method == "ab-learned"
-    ec = 1.0 - cfg.quant.sparsity
+    learned = cfg.quant.method in LEARNED_METHODS
+    ec = ECPenalty(model, cfg) if learned else None
+    names = {id(m): n for n, m in model.named_modules()}
+    learned_named = [(names[id(layer)], layer) for layer, _ in learned_layers(model)]
     latent = [layer.weight for layer in binary_layers(model)]
     for epoch in range(start, cfg.optim.epochs):
         t0 = time.perf_counter()
         model.train()
         set_ste_schedule(model, cfg, epoch)
+        if projecting(cfg, epoch) and projection is None:
+            projection = projection_counts(model, cfg)
+            apply_projection_counts(model, projection)
+        set_mask_schedule(model, cfg, epoch)
+        penalised = learned and not projecting(cfg, epoch)
+        diag = EpochDiagnostics(model)
         perm = torch.randperm(len(data.x_train), generator=gen)
         total_loss, correct, seen, penalty_sum = 0.0, 0, 0, 0.0
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.optim.epochs}", leave=False,
@@ -219,14 +230,15 @@ def _train(cfg: TrainConfig, run: RunDir, *, resume: bool, force: bool, progress
             loss = nn.functional.cross_entropy(out_b, yb)
             loss_value = float(loss.detach())
             _check_finite(loss_value, "the training loss", epoch, cfg)
-            objective = loss
-            if learned:
-                ones, total = ones_fraction(model)
-                pen = ec_penalty(ones, total, ec, cfg.quant.ec_gamma, loss)
+            objective, pen, consts = loss, None, []
+            if penalised:
+                pen, ones = ec(loss, epoch + step / steps_per_epoch)
                 objective = loss + pen
                 penalty_sum += float(pen.detach())
+                consts = diag.penalty_grads(pen, ones)
             optimizer.zero_grad(set_to_none=True)
             objective.backward()
+            diag.step(loss, pen, consts, learned_named)
             optimizer.step()
             scheduler.step()
             if cfg.optim.clamp:
@@ -254,6 +266,7 @@ def _train(cfg: TrainConfig, run: RunDir, *, resume: bool, force: bool, progress
             "ec_penalty": penalty_sum / steps_per_epoch if learned else None,
             "lr": scheduler.get_last_lr()[0],
             "seconds": time.perf_counter() - t0,
+            **diag.finish(optimizer, ec.target(epoch + 1) if penalised else None),
         }
         history.append(metrics)
         done = epoch + 1 == cfg.optim.epochs
@@ -263,6 +276,7 @@ def _train(cfg: TrainConfig, run: RunDir, *, resume: bool, force: bool, progress
             "model": {k: v.cpu() for k, v in model.state_dict().items()}, "optimizer": _to_cpu(optimizer.state_dict()),
             "scheduler": scheduler.state_dict(),
             "rng": {"generator": gen.get_state(), "torch": torch.get_rng_state()}, "history": history,
+            "projection": projection,
         })
         write_json(out / METRICS, {"meta": data.meta, "history": history, "final": history[-1] if done else None})
         provenance.record(out, "train", {}, [CHECKPOINT, METRICS, CONFIG], config=cfg)
@@ -300,5 +314,7 @@ def load_trained(run: RunDir) -> tuple[nn.Module, TrainConfig, dict]:
     torch.manual_seed(cfg.optim.seed)
     model = model_from_meta(cfg, ckpt["meta"])
     _load_model_state(model, ckpt["model"], run.path / "train" / CHECKPOINT)
+    apply_projection_counts(model, ckpt.get("projection"))
+    set_mask_schedule(model, cfg, cfg.optim.epochs)
     model.eval()
     return model, cfg, ckpt["meta"]

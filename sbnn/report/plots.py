@@ -17,9 +17,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 STYLE = {"bnn": ("black", "s"), "ab-closed": ("tab:blue", "o"), "ab-learned": ("tab:orange", "^"),
-         "sd-bnn": ("tab:green", "D")}
+         "sd-bnn": ("tab:green", "D"), "ab-learned-tuned": ("tab:red", "v")}
 LABEL = {"bnn": "dense BNN", "ab-closed": "{α,β} closed form", "ab-learned": "{α,β} learned (EC)",
-         "sd-bnn": "SD-BNN (static ASD)"}
+         "sd-bnn": "SD-BNN (static ASD)", "ab-learned-tuned": "{α,β} learned, tuned"}
 
 
 def _save(fig, out: Path, stem: str) -> list[Path]:

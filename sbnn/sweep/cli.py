@@ -19,7 +19,7 @@ def add_parser(sub, name: str, help_text: str) -> None:
                    help="override one grid value, e.g. --set sparsities=[0,0.9] (repeatable)")
     p.add_argument("--dataset", choices=["digits", "mnist", "fashion-mnist", "cifar10"])
     p.add_argument("--data-dir", metavar="DIR", help="folder holding the data set (not needed for digits)")
-    p.add_argument("--methods", help="comma-separated subset of bnn,ab-closed,ab-learned,sd-bnn")
+    p.add_argument("--methods", help="comma-separated subset of bnn,ab-closed,ab-learned,sd-bnn,ab-learned-tuned")
     p.add_argument("--sparsities", help="comma-separated zero-bit fractions, e.g. 0,0.5,0.9")
     p.add_argument("--structures", help="comma-separated mask structures of the ab-closed points, e.g. none,1:8,"
                    "row,block:8 (N:M: one point at 1 - N/M zero bits)")

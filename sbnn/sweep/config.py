@@ -21,8 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sbnn.config import StageConfig
 from sbnn.ir import structure as mask_structure
 
-Method = Literal["bnn", "ab-closed", "ab-learned", "sd-bnn"]
+Method = Literal["bnn", "ab-closed", "ab-learned", "sd-bnn", "ab-learned-tuned"]
 Dataset = Literal["digits", "mnist", "fashion-mnist", "cifar10"]
+#: the default grid's methods; "ab-learned-tuned" (the learned domain with sbnn's options, docs/learned-ab.md)
+#: is selectable beside the faithful "ab-learned"
 METHODS: tuple[str, ...] = ("bnn", "ab-closed", "ab-learned", "sd-bnn")
 
 

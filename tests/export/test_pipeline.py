@@ -23,6 +23,7 @@ CASES = {
     "tfc-closed-moment-multibit": {"quant.method": "ab-closed", "quant.levels": "moment", "data.input": "multibit"},
     "tfc-zero-alpha": {"quant.method": "ab-closed", "quant.levels": "zero", "quant.sparsity": 0.8},
     "tfc-learned": {"quant.method": "ab-learned", "quant.sparsity": 0.9},
+    "tfc-learned-tuned": {"quant.method": "ab-learned-tuned", "quant.sparsity": 0.9},  # exact-count projection
     "tfc-bnn-bn-head": {"quant.method": "bnn", "model.head": "bn"},
     "tfc-sdbnn-static": {"quant.method": "sd-bnn"},
     "cnv-closed-multibit": {"model.arch": "cnv", "model.width": 0.125, "quant.method": "ab-closed",

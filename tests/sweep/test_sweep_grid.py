@@ -74,14 +74,9 @@ def test_fashion_grid_reuses_the_benchmark_configs():
 
     cfg = sc.resolve(CONFIGS / "sweep-fashion.yaml", [], data_dir="/data")
     ours = {p["name"]: TrainConfig.resolve(**p["train"]) for p in sc.points(cfg)}
-    for arch, epochs in (("mlp", 10), ("cnv", 4)):
+    for arch, epochs in (("mlp", 10), ("cnv", 8)):
         for name, overrides in tf.points():
-            values = {"data.dataset": "fashion-mnist", "data.data_dir": "/data", "data.download": "false",
-                      "optim.epochs": epochs, "optim.lr": 1e-3, "optim.batch_size": 256, "optim.threads": 2,
-                      **tf.ARCHS[arch], **overrides}
-            if str(overrides.get("quant.method", "")).startswith("ab-"):
-                values.update(tf.SPARSE_EXTRA[arch])
-            assert ours[f"{arch}-{name}"] == TrainConfig.resolve(overrides=[f"{k}={v}" for k, v in values.items()])
+            assert ours[f"{arch}-{name}"] == tf.point_config(arch, overrides, epochs, "/data")
 
 
 @pytest.mark.parametrize("args, message", [

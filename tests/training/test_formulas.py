@@ -175,3 +175,61 @@ def test_formulas_match_numpy_reference_on_a_large_layer():
     bits = F.exact_count_bits(torch.from_numpy(w), 0.9).numpy()
     thr = np.sort(w.reshape(-1))[round(0.9 * w.size) - 1]
     assert (bits == (w > thr)).all()
+
+
+@given(shape=shapes, s=st.floats(0.0, 0.99), seed=st.integers(0, 10_000))
+def test_quantile_shift_leaves_round_sN_weights_at_or_below_zero(shape, s, seed):
+    w = latent(shape, seed).double()  # continuous values: no ties
+    t = F.quantile_shift(w, s)
+    assert int((~F.positive_bits(w - t)).sum()) == round(s * w.numel())
+
+
+def test_official_ec_gamma_is_the_grid_and_linear_between():
+    for ec, gamma in F.OFFICIAL_EC_GAMMA:
+        assert F.official_ec_gamma(ec) == gamma
+    assert math.isclose(F.official_ec_gamma(0.175), 0.03)  # midway between (0.10, 0.04) and (0.25, 0.02)
+    assert F.official_ec_gamma(0.005) == 0.10 and F.official_ec_gamma(0.8) == 0.0
+
+
+@given(start=st.floats(0.1, 0.9), target=st.floats(0.01, 0.9), ramp=st.floats(0.5, 10), p=st.floats(0, 20))
+def test_ec_ramp_is_linear_from_start_to_target(start, target, ramp, p):
+    e = F.ec_ramp(p, start, target, ramp)
+    assert F.ec_ramp(0.0, start, target, ramp) == start and F.ec_ramp(ramp, start, target, ramp) == target
+    assert min(start, target) - 1e-12 <= e <= max(start, target) + 1e-12
+    if p < ramp:
+        assert math.isclose(e, start + (target - start) * p / ramp, rel_tol=1e-9, abs_tol=1e-12)
+    assert F.ec_ramp(p, start, target, 0.0) == target
+
+
+def test_layer_ec_penalty_is_the_count_weighted_sum_and_reaches_each_layer():
+    torch.manual_seed(1)
+    ws = [torch.randn(n, requires_grad=True) for n in (300, 100)]
+    ones = [0.5 * (torch.where(w > 0, 1.0, -1.0) + (w - w.detach()) + 1).sum() for w in ws]
+    loss, gamma = torch.tensor(0.9), 0.2
+    pen = F.layer_ec_penalty(ones, [300, 100], [0.1, 0.6], gamma, loss)
+    # only the first layer is above its target (~50 % ones > 10 %); its share of the weights is 3/4
+    assert math.isclose(float(pen.detach()), gamma / (1 - gamma) * 0.9 * 0.75, rel_tol=1e-5)
+    pen.backward()
+    assert float(ws[0].grad.abs().min()) > 0
+    assert ws[1].grad is None or float(ws[1].grad.abs().max()) == 0.0
+
+
+@given(tau=st.floats(0.01, 3), ratio=st.floats(-4, 4))
+def test_phi_for_ratio_gives_the_level_ratio(tau, ratio):
+    t = torch.tensor(tau, dtype=torch.float64)
+    phi = F.phi_for_ratio(t, torch.tensor(ratio, dtype=torch.float64))
+    alpha, beta = phi - t, phi + t
+    assert math.isclose(float(alpha / (beta - alpha)), ratio, rel_tol=1e-9, abs_tol=1e-9)
+
+
+@given(sizes=st.lists(st.integers(1, 500), min_size=1, max_size=6), data=st.data())
+def test_allocate_zeros_hits_the_total_within_bounds_and_moves_little(sizes, data):
+    zeros = [data.draw(st.integers(0, n)) for n in sizes]
+    total = data.draw(st.integers(0, sum(sizes)))
+    counts = F.allocate_zeros(zeros, sizes, total)
+    assert sum(counts) == total and all(0 <= c <= n for c, n in zip(counts, sizes))
+    diff = total - sum(zeros)
+    for c, z in zip(counts, zeros):  # every layer moves in the direction of the total, never against it
+        assert (c - z) * diff >= 0
+    if diff == 0:
+        assert counts == zeros

@@ -94,3 +94,50 @@ def test_static_and_dynamic_activation_shifts():
 def test_unknown_levels_rule_is_refused():
     with pytest.raises(Exception):
         layer("ab-closed", levels="median")
+
+
+@given(s=st.sampled_from([0.5, 0.75, 0.9, 0.95]), kind=st.sampled_from(["linear", "conv"]))
+def test_learned_exact_mode_has_the_closed_form_mask_and_the_learned_levels(s, kind):
+    m = layer("ab-learned", s, kind, level_bits=8)
+    q = weight_quant_of(m)
+    with torch.no_grad():
+        q.tau.fill_(0.25)
+        q.phi.fill_(0.125)
+    q.exact = True
+    bits = q.bits(m.weight)
+    assert torch.equal(bits, F.exact_count_bits(m.weight, s))
+    assert torch.allclose(m.quant_weight().value.detach(), torch.where(bits, torch.tensor(0.375), torch.tensor(-0.125)))
+    m(torch.randn(4, 48) if kind == "linear" else torch.randn(2, 3, 6, 6)).sum().backward()
+    assert m.weight.grad.abs().sum() > 0 and float(q.tau.grad.abs()) > 0
+
+
+@pytest.mark.parametrize("method", ["ab-closed", "ab-learned"])
+def test_cached_quantized_weights_follow_every_in_place_update(method):
+    """The per-step cache must never serve weights older than the latent ones: compare with a fresh layer."""
+    import copy
+
+    m = layer(method, 0.9)
+    q = weight_quant_of(m)
+    q.exact = method == "ab-learned"
+    opt = torch.optim.Adam(m.parameters(), lr=0.05)
+    x = torch.randn(16, 48)
+    for _ in range(3):
+        m.eval()
+        with torch.no_grad():
+            a, b = m(x), m(x)  # second call is served from the cache
+        fresh = copy.deepcopy(m)  # a copy starts with an empty cache
+        with torch.no_grad():
+            assert torch.equal(a, b) and torch.equal(a, fresh(x))
+        m.train()
+        opt.zero_grad()
+        m(x).pow(2).sum().backward()
+        opt.step()  # in-place update: the next forward recomputes
+        with torch.no_grad():
+            m.weight.clamp_(-0.02, 0.02)
+    ref = layer(method, 0.9).eval()
+    weight_quant_of(ref).exact = q.exact
+    m.load_state_dict(ref.state_dict())  # copies the weight in place (Brevitas re-creates the quantizer)
+    weight_quant_of(m).exact = q.exact
+    m.eval()
+    with torch.no_grad():
+        assert torch.equal(m(x), ref(x))

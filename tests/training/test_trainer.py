@@ -32,14 +32,22 @@ def state(run):
     return torch.load(run.path / "train" / "checkpoint.pt", weights_only=True)["model"]
 
 
-@pytest.mark.parametrize("method", ["ab-closed", "ab-learned", "sd-bnn"])
+#: the tuned learned mode with every option that has state across epochs: ramp, per-layer EC, quantile and
+#: level start, own level LR, and a projection epoch at the end
+TUNED = {"quant.method": "ab-learned-tuned", "quant.learned_init": "quantile", "quant.level_init": "closed",
+         "quant.ec_ramp_epochs": 1.5, "quant.ec_scope": "layer", "quant.level_lr": 3.0, "quant.project_epochs": 2,
+         "quant.project_counts": "learned", "quant.ec_gamma": 0.3}
+
+
+@pytest.mark.parametrize("method", ["ab-closed", "ab-learned", "sd-bnn", "tuned"])
 def test_resume_after_a_kill_is_bit_identical(tmp_path, method):
-    c = cfg(**{"quant.method": method, "quant.weight_ste": "ede", "quant.act_ste": "approxsign"})
+    extra = TUNED if method == "tuned" else {"quant.method": method}
+    c = cfg(**{**extra, "quant.weight_ste": "ede", "quant.act_ste": "approxsign"})
     straight = RunDir(tmp_path / "straight")
     train(c, straight, log=lambda m: None)
     killed = RunDir(tmp_path / "killed")
-    with pytest.raises(Killed):
-        train(c, killed, log=killer(1))
+    with pytest.raises(Killed):  # the tuned run is killed inside its projection (epochs 2-3)
+        train(c, killed, log=killer(2 if method == "tuned" else 1))
     with pytest.raises(CheckpointError, match="--resume"):
         train(c, killed, log=lambda m: None)
     train(c, killed, resume=True, log=lambda m: None)
@@ -94,3 +102,61 @@ def test_bad_config_values_are_one_line_errors(bad):
     with pytest.raises(ConfigError) as err:
         TrainConfig.resolve(overrides=[bad])
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("counts", ["layer", "learned"])
+def test_projection_ends_at_the_exact_counts_and_the_trained_model_keeps_them(tmp_path, counts):
+    from sbnn.training.models import binary_layers, layer_sparsity
+
+    c = cfg(**{**TUNED, "quant.sparsity": 0.9, "quant.first_last_sparsity": 0.5, "optim.epochs": 2,
+               "quant.project_epochs": 1, "quant.project_counts": counts, "quant.ec_scope": "global"})
+    run = RunDir(tmp_path / "p")
+    final = train(c, run, log=lambda m: None)
+    model, _, _ = load_trained(run)  # rebuilt with the exact-count mask and the run's counts
+    sizes = [layer.weight.numel() for layer in binary_layers(model)]
+    targets = [round(s * n) for s, n in zip([0.5, 0.9, 0.9, 0.5], sizes)]
+    zeros = [round(v * n) for v, n in zip(final["layer_sparsity"].values(), sizes)]
+    assert sum(zeros) == sum(targets)
+    if counts == "layer":
+        assert zeros == targets
+    loaded = layer_sparsity(model)
+    assert loaded["global"] == final["sparsity"]
+    assert {k: v for k, v in loaded.items() if k != "global"} == final["layer_sparsity"]
+
+
+def test_learned_diagnostics_are_in_the_metrics(tmp_path):
+    c = cfg(**{"quant.method": "ab-learned", "quant.sparsity": 0.9, "quant.ec_gamma": 0.5, "optim.epochs": 2})
+    train(c, RunDir(tmp_path / "d"), log=lambda m: None)
+    import json
+
+    hist = json.loads((tmp_path / "d" / "train" / "metrics.json").read_text())["history"]
+    for h in hist:
+        assert set(h["layers"]) == set(h["layer_sparsity"])
+        for rec in h["layers"].values():
+            assert 0 <= rec["flipped"] <= 1 and {"tau", "phi", "alpha", "beta", "ratio", "ce_grad", "adam_rms"} <= set(rec)
+            assert abs(rec["alpha"] - (rec["phi"] - rec["tau"])) < 0.05  # snapped levels near phi -+ tau
+        assert 0 < h["ec"]["active_steps"] <= 1 and abs(h["ec"]["share"] - 0.5 * h["ec"]["active_steps"]) < 0.26
+        assert h["ec"]["target"] == pytest.approx(0.1)
+    assert hist[0]["layers"]["dense.0.layer"]["flipped"] > 0
+
+
+def test_learned_starts_follow_the_options(tmp_path):
+    from sbnn.training.learned import init_learned, learned_layers
+    from sbnn.training.trainer import model_from_meta, prepare_data
+
+    c = cfg(**{"quant.method": "ab-learned-tuned", "quant.sparsity": 0.9, "quant.first_last_sparsity": 0.5,
+               "quant.learned_init": "quantile", "quant.level_init": "closed"})
+    data = prepare_data(c)
+    torch.manual_seed(0)
+    model = model_from_meta(c, data.meta)
+    init_learned(model, c)
+    for layer, q in learned_layers(model):
+        zeros = float((layer.weight <= 0).float().mean())
+        assert abs(zeros - q.sparsity) < 2 / layer.weight.numel() + 1e-9
+        alpha, beta = (float(v.detach()) for v in q.levels())
+        ratio = alpha / (beta - alpha)
+        assert abs(ratio + (1 - q.sparsity)) < 0.06  # ~ -(1 - s) for PyTorch's uniform start
+        assert float(q.tau.detach()) == 1.0
+    official = cfg(**{"quant.method": "ab-learned", "quant.sparsity": 0.9})
+    assert official.quant.learned("ec_gamma") == pytest.approx(0.04)
+    assert official.quant.learned("learned_init") == "official" and official.quant.learned("project_epochs") == 0
