@@ -109,6 +109,6 @@ def _summary(res, cfg) -> None:
 
             met = "meets" if meets(crit[1]["delay_ns"], cfg.clock_mhz) else "does NOT meet"
             console.print(f"Fmax estimate {fm:.0f} MHz ({met} {cfg.clock_mhz:g} MHz; deepest path {crit[1]['levels']} LUT "
-                          f"levels in {crit[0]}; an estimate from Yosys' netlist, not a timing sign-off)", soft_wrap=True)
+                          f"levels in {crit[0]}; an estimate from Yosys' netlist, not a timing sign-off)", markup=False)
     else:
         console.print("synthesis skipped (--no-synth)", soft_wrap=True)
