@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sbnn.arch.decompose import decomposition
+from sbnn.arch.decompose import SUM_MIN_SAVING, decomposition
 from sbnn.arch.impl import LayerImpl
 from sbnn.arch.options import LUTRAM_BUFFERS
 from sbnn.arch.schedule import MVUPlan, index_bits, layer_structure, lutram_banks, schedule
@@ -44,9 +44,12 @@ COEFFS: dict[str, float] = {
     "unrolled_ops": 0.7177,  # per summed input bit of an unrolled MVU
     "unrolled_lanes": 0.0488,  # per channel and bit of y of an unrolled MVU
 }
-#: LUTs per bit of a two-deep vector FIFO (distributed RAM) between a collector and its MVU (outside the
-#: MVU instance: not refitted by the MVU benchmark)
-FIFO_LUT_PER_BIT = 0.68
+#: LUTs of the collector and the vector FIFO in front of an MVU whose dense layer is fed pixel by pixel (outside
+#: the MVU instance, not refitted by the MVU benchmark): the FIFO is a one-deep register wherever that costs no
+#: throughput (its flip-flops are not counted here), the collector a shift register with a beat counter
+#: (Yosys, K = 784: 23 + 1 LUT, benchmarks/results/hw_network_structure.md); a two-deep distributed-RAM FIFO
+#: took ~0.68 LUT per bit before
+VECTOR_FIFO_LUT = 24.0
 #: Yosys' memory mapping cost of one RAMB18 / RAMB36 (techlibs/xilinx/brams_xc4v.txt) and of 64 ROM bits
 #: left in logic: a ROM goes to block RAM when the cheapest block-RAM mapping costs less than its logic
 BRAM_COST = {18: 129, 36: 257}
@@ -90,9 +93,15 @@ def features(layer: MVU, plan: MVUPlan, weight_rom: str = "auto") -> dict[str, f
         f["thr_rom"] = nf * thr_w / 64
     if plan.T > 1 and (weight_rom == "distributed" or (weight_rom == "auto" and not rom_in_bram(plan.T, plan.word_bits))):
         f["weight_rom"] = plan.memory_bits / 64
-    # S' over K at once, over the SIMD inputs of a slice (sliced datapaths), or serially during a RAM load
+    # S' over K at once, over the SIMD inputs of a slice (sliced datapaths), or serially during a RAM load;
+    # none when the collector in front of a dense layer fed pixel by pixel forms it (sbnn.arch.pipeline's
+    # S' link, with one pixel of c elements per beat)
     if gmul:
-        f["s_tree"] = (simd if plan.sliced and k > simd else (lutram_banks(k) if lut else k)) * eb
+        own = simd if plan.sliced and k > simd else (lutram_banks(k) if lut else k)
+        h, w, c = layer.in_shape
+        if not lut and layer.kind == "dense" and h * w > 1 and own - c >= SUM_MIN_SAVING:
+            own = 0
+        f["s_tree"] = own * eb
     if plan.sliced and k > simd:
         f["slice"] = (k - simd) * eb
     if plan.style == "dense":
@@ -127,15 +136,15 @@ def mvu_estimate(layer: MVU, plan: MVUPlan, weight_rom: str = "auto") -> float:
 
 
 def vector_fifo_estimate(layer: MVU, plan: MVUPlan) -> float:
-    """LUTs of the K-element vector FIFO a dense layer fed pixel by pixel needs before its MVU (none when a
-    double-buffered distributed-RAM gather loads the beats directly)."""
+    """LUTs of the collector and K-element vector FIFO a dense layer fed pixel by pixel needs before its MVU
+    (none when a double-buffered distributed-RAM gather loads the beats directly)."""
     h, w, c = layer.in_shape
     if layer.kind != "dense" or h * w <= 1:
         return 0.0
     lut = plan.style == "sparse" and plan.gather in LUTRAM_BUFFERS
     if c == 1 and lut and LUTRAM_BUFFERS[plan.gather] == 2:
         return 0.0
-    return layer.in_features * layer.in_type.bits * FIFO_LUT_PER_BIT
+    return VECTOR_FIFO_LUT
 
 
 def logic_estimate(layer: MVU, plan: MVUPlan, weight_rom: str = "auto") -> float:

@@ -38,6 +38,12 @@ def sum_range(layer: MVU) -> tuple[int, int]:
     return k * lo, k * hi
 
 
+#: adder inputs the consumer must save before S' moves to its producer: both sides keep an accumulator of
+#: S' bits (Yosys, the main job's distributed-RAM loads: moving their 5-input serial adders to a 1-bit
+#: producer count cost ~10 LUTs per layer)
+SUM_MIN_SAVING = 16
+
+
 def sum_bits(layer: MVU) -> int:
     """Bits of ``S'`` (two's complement when it can be negative)."""
     lo, hi = sum_range(layer)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sbnn.arch.decompose import decomposition, sum_bits
+from sbnn.arch.decompose import SUM_MIN_SAVING, decomposition, sum_bits
 from sbnn.arch.depth import DEFAULT_CLOCK_MHZ, mvu_timing, unrolled_timing
 from sbnn.arch.folding import resolve_impls
 from sbnn.arch.impl import LayerImpl
@@ -185,12 +185,6 @@ def build_pipeline(model: IRModel, impls: Mapping[str, LayerImpl] | None = None,
             per = 1
     _link_sums(model, stages)
     return stages
-
-
-#: adder inputs the consumer must save before S' moves to its producer: both sides keep an accumulator of
-#: S' bits (Yosys, the main job's distributed-RAM loads: moving their 5-input serial adders to a 1-bit
-#: producer count cost ~10 LUTs per layer)
-SUM_MIN_SAVING = 16
 
 
 def _link_sums(model: IRModel, stages: list[Stage]) -> None:
