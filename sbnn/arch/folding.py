@@ -16,7 +16,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sbnn.arch.cost import logic_estimate
+from sbnn.arch.cost import logic_estimate, vector_fed
 from sbnn.arch.impl import LayerImpl
 from sbnn.arch.options import (
     AUTO_GATHERS,
@@ -136,7 +136,8 @@ def choose_modes(model: IRModel, style: StyleChoice = "sparse", gather: GatherCh
             raise _no_plan(layer, own.get("style", "sparse" if "gather" in own else style))
         fastest = min(vector_clocks(p, layer.in_features) for p in plans)
         ok = [p for p in plans if vector_clocks(p, layer.in_features) <= fastest * (1 + max_cycle_overhead)]
-        out[name] = plan_entry(min(ok, key=lambda p: logic_estimate(layer, p)))
+        fed = vector_fed(model, layer)
+        out[name] = plan_entry(min(ok, key=lambda p: logic_estimate(layer, p, vector_fed=fed)))
     return out
 
 
@@ -155,7 +156,8 @@ def target_cycles(target_fps: float, clock_mhz: float = 100.0) -> int:
     return max(1, int(clock_mhz * 1e6 // target_fps))
 
 
-def auto_layer(layer: MVU, target: int, style: StyleChoice = "sparse", gather: GatherChoice = "full") -> tuple[dict, int]:
+def auto_layer(layer: MVU, target: int, style: StyleChoice = "sparse", gather: GatherChoice = "full",
+               fed: bool = False) -> tuple[dict, int]:
     """One MVU's folding entry ({"PE", "SIMD", "style"[, "gather"]}) and its clocks per frame: among all
     divisor pairs (PE, SIMD) and the plans of ``style`` / ``gather``, the smallest logic estimate whose clocks
     per frame meet ``target``, else the fastest."""
@@ -167,7 +169,7 @@ def auto_layer(layer: MVU, target: int, style: StyleChoice = "sparse", gather: G
             trial.pe, trial.simd = pe, simd
             for plan in gather_plans(trial, style, gather):
                 cyc = vector_clocks(plan, layer.in_features) * vectors
-                key = (cyc > target, logic_estimate(trial, plan) if cyc <= target else cyc, cyc)
+                key = (cyc > target, logic_estimate(trial, plan, vector_fed=fed) if cyc <= target else cyc, cyc)
                 if best is None or key < best[0]:
                     best = (key, pe, simd, plan, cyc)
     if best is None:  # a structured style that fits no folding of this layer
@@ -184,7 +186,7 @@ def auto(model: IRModel, target_fps: float, clock_mhz: float = 100.0, style: Sty
     target = target_cycles(target_fps, clock_mhz)
     folding, cycles, met = {}, {}, True
     for name, layer in _mvus(model).items():
-        folding[name], cycles[name] = auto_layer(layer, target, style, gather)
+        folding[name], cycles[name] = auto_layer(layer, target, style, gather, vector_fed(model, layer))
         met = met and cycles[name] <= target
     return AutoResult(folding, target, met, cycles)
 
