@@ -83,14 +83,7 @@ def fifo(name: str, width: int, depth: int) -> str:
         return _register_fifo(name, width)
     aw, cw = clog2(depth), (depth).bit_length()
     m = Module(name, f"FIFO {width} bits x {depth} (registered flags, head read asynchronously).")
-    m.port("input  wire ap_clk")
-    m.port("input  wire ap_rst_n")
-    m.port(f"input  wire [{width - 1}:0] wdata")
-    m.port("input  wire push")
-    m.port("output wire ready")
-    m.port(f"output wire [{width - 1}:0] rdata")
-    m.port("output wire valid")
-    m.port("input  wire pop")
+    _fifo_ports(m, width)
     m.line(f"reg [{width - 1}:0] mem [0:{depth - 1}];")
     m.line(f"reg [{aw - 1}:0] wptr;")
     m.line(f"reg [{aw - 1}:0] rptr;")
@@ -112,10 +105,8 @@ def fifo(name: str, width: int, depth: int) -> str:
     return m.text()
 
 
-def _register_fifo(name: str, width: int) -> str:
-    """Depth 1: the entry is a register written by a push into an empty FIFO (a push needs ``ready`` = not
-    full, a pop needs ``valid`` = full, so the two never meet); its data path has no reset."""
-    m = Module(name, f"FIFO {width} bits x 1 (a register with a registered full flag).")
+def _fifo_ports(m: Module, width: int) -> None:
+    """The ports every stream FIFO has, whatever its depth."""
     m.port("input  wire ap_clk")
     m.port("input  wire ap_rst_n")
     m.port(f"input  wire [{width - 1}:0] wdata")
@@ -124,6 +115,13 @@ def _register_fifo(name: str, width: int) -> str:
     m.port(f"output wire [{width - 1}:0] rdata")
     m.port("output wire valid")
     m.port("input  wire pop")
+
+
+def _register_fifo(name: str, width: int) -> str:
+    """Depth 1: the entry is a register written by a push into an empty FIFO (a push needs ``ready`` = not
+    full, a pop needs ``valid`` = full, so the two never meet); its data path has no reset."""
+    m = Module(name, f"FIFO {width} bits x 1 (a register with a registered full flag).")
+    _fifo_ports(m, width)
     m.line(f"reg [{width - 1}:0] data;")
     m.line("reg full;")
     m.line("assign ready = !full;")

@@ -47,7 +47,8 @@ COEFFS: dict[str, float] = {
 #: LUTs of the collector and the vector FIFO in front of an MVU whose dense layer is fed pixel by pixel (outside
 #: the MVU instance, not refitted by the MVU benchmark): the FIFO is a one-deep register wherever that costs no
 #: throughput (its flip-flops are not counted here), the collector a shift register with a beat counter
-#: (Yosys, K = 784: 23 + 1 LUT, benchmarks/results/hw_network_structure.md); a two-deep distributed-RAM FIFO
+#: (Yosys, K = 784: 23 + 1 LUT, instances u_L1_mvu0_col and u_fifo1 of the Fashion SFC designs of
+#: benchmarks/hw_network_structure.py); a two-deep distributed-RAM FIFO
 #: took ~0.68 LUT per bit before
 VECTOR_FIFO_LUT = 24.0
 #: Yosys' memory mapping cost of one RAMB18 / RAMB36 (techlibs/xilinx/brams_xc4v.txt) and of 64 ROM bits

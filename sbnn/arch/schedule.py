@@ -293,11 +293,16 @@ def kept_blocks(bits: np.ndarray, size: int) -> np.ndarray:
     return padded.reshape(m, nb, size).any(axis=2).sum(axis=1).astype(np.int64)
 
 
-def _nm(layer: MVU, impl: LayerImpl) -> MVUPlan:
-    st = layer_structure(layer)
-    why = structured_misfit(layer, "nm", impl.simd)
+def _structure_fit(layer: MVU, impl: LayerImpl, style: str) -> Structure:
+    """The layer's recorded structure, after checking that ``style`` at ``impl.simd`` can read it."""
+    why = structured_misfit(layer, style, impl.simd)
     if why:
         raise HardwareError(why)
+    return layer_structure(layer)
+
+
+def _nm(layer: MVU, impl: LayerImpl) -> MVUPlan:
+    st = _structure_fit(layer, impl, "nm")
     m, k, pe, simd = layer.out_channels, layer.in_features, impl.pe, impl.simd
     nf, slots, cb = m // pe, nm_slots(st, simd), max(1, (st.size - 1).bit_length())
     return MVUPlan("nm", True, pe, simd, "nm", cb, np.arange(m).reshape(nf, pe), np.full(nf, k // simd, np.int64),
@@ -305,10 +310,7 @@ def _nm(layer: MVU, impl: LayerImpl) -> MVUPlan:
 
 
 def _block(layer: MVU, impl: LayerImpl) -> MVUPlan:
-    st = layer_structure(layer)
-    why = structured_misfit(layer, "block", impl.simd)
-    if why:
-        raise HardwareError(why)
+    st = _structure_fit(layer, impl, "block")
     m, k, pe, simd = layer.out_channels, layer.in_features, impl.pe, impl.simd
     nf, slots = m // pe, block_slots(st, simd)
     cb = index_bits(-(-k // st.size))  # block i -> code i + 1, 0 = empty slot

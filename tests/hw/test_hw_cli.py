@@ -160,27 +160,12 @@ def test_missing_simulator_is_a_clear_error(tmp_path, monkeypatch):
         find_tool.cache_clear()
 
 
-def _piped(args: list[str], columns: str | None) -> str:
-    """``sbnn`` with stdout piped (as in CI logs or ``| tee``), $COLUMNS set or unset."""
-    import os
-    import subprocess
-    import sys
-
-    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
-    if columns:
-        env["COLUMNS"] = columns
-    proc = subprocess.run([sys.executable, "-m", "sbnn.cli", *args], capture_output=True, text=True, env=env,
-                          timeout=600)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return proc.stdout
-
-
 @pytest.mark.parametrize("columns", [None, "80", "50"])
-def test_synth_table_in_a_pipe_cuts_no_number(run, hwt, columns):
+def test_synth_table_in_a_pipe_cuts_no_number(run, hwt, columns, piped_sbnn):
     """Every layer's clocks, LUT, FF and BRAM appear whole whatever the width; nothing is cut with an ellipsis."""
     hwt.need_yosys()
     assert main(["synth", "--run", str(run), "--unrolled"]) == 0  # synthesized once; the piped runs read the cache
-    out = _piped(["synth", "--run", str(run), "--unrolled"], columns)
+    out = piped_sbnn(["synth", "--run", str(run), "--unrolled"], columns)
     assert "…" not in out and all(len(line) <= int(columns or 80) for line in out.splitlines() if "|" not in line
                                   and not line.startswith(("*", "yosys", "generating", "reading")))
     cyc = json.loads((run / "hw" / "cycles.json").read_text())

@@ -4,24 +4,11 @@ cut with an ellipsis, every number whole (text may wrap at spaces). ``sbnn synth
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 
 import pytest
 
 from sbnn import fmt
-
-
-def piped(args: list[str], columns: str | None) -> str:
-    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
-    if columns:
-        env["COLUMNS"] = columns
-    proc = subprocess.run([sys.executable, "-m", "sbnn.cli", *args], capture_output=True, text=True, env=env,
-                          timeout=600)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return proc.stdout
 
 
 def tokens(text: str) -> set[str]:
@@ -37,8 +24,8 @@ def run(tiny_sweep, tmp_path_factory):
 
 
 @pytest.mark.parametrize("columns", [None, "80", "60"])
-def test_report_in_a_pipe(run, columns):
-    out = piped(["report", "--run", str(run)], columns)
+def test_report_in_a_pipe(run, columns, piped_sbnn):
+    out = piped_sbnn(["report", "--run", str(run)], columns)
     width = int(columns or 80)
     assert "…" not in out
     table = out[out.index("sbnn report"):out.index("report: ")]
@@ -55,8 +42,8 @@ def test_report_in_a_pipe(run, columns):
 
 
 @pytest.mark.parametrize("columns", [None, "50"])
-def test_sim_in_a_pipe(run, columns):
-    out = piped(["sim", "--run", str(run)], columns)
+def test_sim_in_a_pipe(run, columns, piped_sbnn):
+    out = piped_sbnn(["sim", "--run", str(run)], columns)
     assert "…" not in out
     rep = json.loads((run / "sim" / "report.json").read_text())
     seen = tokens(out)
