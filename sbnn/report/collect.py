@@ -37,6 +37,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "arch": (SWEEP_RECORD, "point.arch"),
     "method": (f"train/{CONFIG}", "quant.method"),
     "target_sparsity": (SWEEP_RECORD, "point.sparsity ({alpha, beta} methods)"),
+    "structure": (f"train/{CONFIG}", "quant.structure ({alpha, beta} methods; none = unstructured)"),
     "status": (SWEEP_RECORD, "status"),
     "weight_sparsity": (f"train/{METRICS}", "final.sparsity (fraction of zero weight bits)"),
     "float_test_acc": (f"train/{METRICS}", "final.test_acc (the trained PyTorch model)"),
@@ -167,6 +168,8 @@ def read_row(run: Path) -> dict[str, Any]:
         "method": get(tcfg, "quant.method") or get(sweep, "point.method"),
         "target_sparsity": get(sweep, "point.sparsity") if sweep else (
             get(tcfg, "quant.sparsity") if str(get(tcfg, "quant.method")).startswith("ab-") else None),
+        "structure": (str(get(tcfg, "quant.structure") or "none")
+                      if str(get(tcfg, "quant.method")).startswith("ab-") else None),
         "status": get(sweep, "status"),
         "weight_sparsity": final.get("sparsity"),
         "float_test_acc": final.get("test_acc"),

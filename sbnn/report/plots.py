@@ -1,7 +1,9 @@
 """The report's figures (matplotlib, PNG + SVG), drawn from report rows only.
 
-One panel per architecture; the {alpha, beta} methods are lines over their sparsity levels, the dense
-BNN and SD-BNN single markers (they have no sparsity knob). Resources use a log axis so the device's
+One panel per architecture; the {alpha, beta} methods are lines over their sparsity levels, one line per
+mask structure family (unstructured, row, N:M, block:B: a structured mask is a different hardware and
+accuracy trade-off, so its points must not join the unstructured line), the dense BNN and SD-BNN single
+markers (they have no sparsity knob). Resources use a log axis so the device's
 capacity (a dashed line, as the synthesis reports record it) is visible next to designs a thousand times
 smaller.
 """
@@ -16,10 +18,33 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from sbnn.ir import structure as mask_structure
+
 STYLE = {"bnn": ("black", "s"), "ab-closed": ("tab:blue", "o"), "ab-learned": ("tab:orange", "^"),
          "sd-bnn": ("tab:green", "D"), "ab-learned-tuned": ("tab:red", "v")}
 LABEL = {"bnn": "dense BNN", "ab-closed": "{α,β} closed form", "ab-learned": "{α,β} learned (EC)",
          "sd-bnn": "SD-BNN (static ASD)", "ab-learned-tuned": "{α,β} learned, tuned"}
+
+#: colour and marker of a structured mask family (any {alpha, beta} method); unstructured points keep
+#: their method's style
+FAMILY_STYLE = {"row": ("tab:purple", "P"), "N:M": ("tab:brown", "X"), "block": ("tab:cyan", "h")}
+
+
+def family(structure: str | None) -> str:
+    """The series a mask structure belongs to: '' (unstructured or no structure), 'row', 'N:M' (all N:M
+    points on one line, each labelled with its N:M) or 'block:B'."""
+    if not structure:
+        return ""
+    st = mask_structure.parse(structure)
+    return {"none": "", "row": "row", "nm": "N:M"}.get(st.kind, str(st))
+
+
+def series_style(method: str, fam: str) -> tuple[str, str, str]:
+    """(colour, marker, legend label) of one series."""
+    if not fam:
+        return (*STYLE[method], LABEL[method])
+    color, marker = FAMILY_STYLE["block" if fam.startswith("block") else fam]
+    return color, marker, f"{LABEL[method]}, {fam}"
 
 
 def _save(fig, out: Path, stem: str) -> list[Path]:
@@ -34,26 +59,32 @@ def _archs(rows: list[dict]) -> list[str]:
     return list(dict.fromkeys(r["arch"] for r in rows))
 
 
-def _series(rows: list[dict], arch: str, ykey: str | Callable[[dict], Any]):
-    """(method, xs, ys) per method, sorted by achieved sparsity, rows with missing values dropped."""
+def series(rows: list[dict], arch: str, ykey: str | Callable[[dict], Any]):
+    """(method, structure family, points) per series, points (zero bits, y, row) sorted by achieved
+    sparsity, rows with missing values dropped; methods in ``STYLE`` order, unstructured first."""
     get = ykey if callable(ykey) else (lambda r: r.get(ykey))
-    out = []
-    for method in STYLE:
-        pts = sorted((r["weight_sparsity"], get(r)) for r in rows if r["arch"] == arch and r["method"] == method
-                     and r["weight_sparsity"] is not None and get(r) is not None)
-        if pts:
-            out.append((method, [p[0] for p in pts], [p[1] for p in pts]))
-    return out
+    groups: dict[tuple[str, str], list] = {}
+    for r in rows:
+        if r["arch"] == arch and r["method"] in STYLE and r["weight_sparsity"] is not None and get(r) is not None:
+            groups.setdefault((r["method"], family(r.get("structure"))), []).append((r["weight_sparsity"], get(r), r))
+    order = list(STYLE)
+    return [(m, f, sorted(pts, key=lambda p: p[:2]))
+            for (m, f), pts in sorted(groups.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][1]))]
 
 
 def _panel(ax, rows: list[dict], arch: str, ykey, linestyle: str = "-", label_suffix: str = "",
            hollow: bool = False, marker: str | None = None) -> None:
-    """One line per method; ``hollow`` / ``marker`` tell a variant (at target, FINN) from the plain design."""
-    for method, xs, ys in _series(rows, arch, ykey):
-        color, default_marker = STYLE[method]
+    """One line per method and structure family; ``hollow`` / ``marker`` tell a variant (at target, FINN)
+    from the plain design. N:M points are labelled with their N:M (one line holds 1:8, 2:16, ...)."""
+    for method, fam, pts in series(rows, arch, ykey):
+        color, default_marker, label = series_style(method, fam)
+        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
         ax.plot(xs, ys, linestyle=linestyle if len(xs) > 1 else "none", marker=marker or default_marker,
                 color=color, markerfacecolor="none" if hollow else color, markersize=7 if marker else 6,
-                label=LABEL[method] + label_suffix)
+                label=label + label_suffix)
+        if fam == "N:M" and not hollow and not marker:
+            for x, y, r in pts:
+                ax.annotate(r["structure"], (x, y), fontsize=6, xytext=(3, -8), textcoords="offset points")
 
 
 def _grid(n_rows: int, archs: list[str], height: float = 3.2):
@@ -151,7 +182,7 @@ def pareto(rows: list[dict], out: Path, key: str = "eq_LUT") -> list[Path]:
     for ax, arch in zip(axes[0], archs):
         mine = [r for r in rows if r["arch"] == arch and r[key] is not None and r["test_acc"] is not None]
         for r in mine:
-            color, marker = STYLE[r["method"]]
+            color, marker, _ = series_style(r["method"], family(r.get("structure")))
             ax.scatter(r[key], 100 * r["test_acc"], color=color, marker=marker, zorder=3)
             ax.annotate(r["name"].removeprefix(f"{arch}-"), (r[key], 100 * r["test_acc"]), fontsize=6,
                         xytext=(3, 3), textcoords="offset points")
@@ -159,9 +190,9 @@ def pareto(rows: list[dict], out: Path, key: str = "eq_LUT") -> list[Path]:
         if front:
             ax.step([p[0] for p in front], [p[1] for p in front], where="post", color="gray", linewidth=1,
                     label="Pareto front")
-        for method in STYLE:
-            if any(r["method"] == method for r in mine):
-                ax.scatter([], [], color=STYLE[method][0], marker=STYLE[method][1], label=LABEL[method])
+        for method, fam in dict.fromkeys((r["method"], family(r.get("structure"))) for r in mine):
+            color, marker, label = series_style(method, fam)
+            ax.scatter([], [], color=color, marker=marker, label=label)
         ax.set_xscale("log")
         what = "LUTs at the common target frames/s" if key.startswith("eq_") else "LUTs (IR folding)"
         ax.set(title=arch, xlabel=what, ylabel="test accuracy (bit-exact), %")

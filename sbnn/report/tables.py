@@ -51,6 +51,7 @@ def _point(r: dict) -> str:
 ACCURACY: list[tuple[str, Callable[[dict], str]]] = [
     ("point", _point),
     ("method", lambda r: r["method"] or fmt.MISSING),
+    ("mask structure", lambda r: r.get("structure") or fmt.MISSING),
     ("target zero bits", lambda r: _zero_bits(r["target_sparsity"])),
     ("zero bits", lambda r: _zero_bits(r["weight_sparsity"])),
     ("float acc.", lambda r: fmt.pct(r["float_test_acc"])),

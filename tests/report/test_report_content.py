@@ -16,6 +16,7 @@ from sbnn import fmt
 from sbnn.cli import main
 from sbnn.report import tables
 from sbnn.report.build import build_report, rows_of
+from sbnn.report import plots
 from sbnn.report.plots import pareto_front
 from sbnn.tools import has_tool
 
@@ -231,6 +232,34 @@ def test_report_of_an_empty_folder_is_a_one_line_error(tmp_path, capsys):
 def test_pareto_front():
     pts = [(100, 80.0), (50, 70.0), (200, 79.0), (60, 75.0), (50, 60.0), (300, 90.0)]
     assert pareto_front(pts) == [(50, 70.0), (60, 75.0), (100, 80.0), (300, 90.0)]
+
+
+@pytest.mark.parametrize(("structure", "fam"), [(None, ""), ("none", ""), ("row", "row"), ("1:8", "N:M"),
+                                                 ("2:16", "N:M"), ("block:8", "block:8"), ("Block:4", "block:4")])
+def test_structure_family(structure, fam):
+    assert plots.family(structure) == fam
+
+
+def _row(name: str, method: str, structure: str | None, zero_bits: float | None, acc: float) -> dict:
+    return {"name": name, "arch": "mlp", "method": method, "structure": structure, "weight_sparsity": zero_bits,
+            "test_acc": acc, "eq_LUT": 1000 * acc}
+
+
+def test_structured_points_get_their_own_series_and_table_column():
+    """Structured {alpha, beta} points are not drawn on the unstructured line: one series per method and
+    structure family (all N:M points on one), and the sweep's accuracy table names each point's structure."""
+    rows = [_row("bnn", "bnn", None, 0.5, 0.86), _row("c-0.9", "ab-closed", "none", 0.9, 0.85),
+            _row("c-0.75", "ab-closed", "none", 0.75, 0.855), _row("c-1of8", "ab-closed", "1:8", 0.875, 0.84),
+            _row("c-1of16", "ab-closed", "1:16", 0.9375, 0.83), _row("c-row-0.9", "ab-closed", "row", 0.9, 0.849),
+            _row("c-block8", "ab-closed", "block:8", 0.875, 0.80), _row("c-x", "ab-closed", "none", None, 0.8)]
+    got = {(m, f): [(x, y) for x, y, _ in pts] for m, f, pts in plots.series(rows, "mlp", "test_acc")}
+    assert got == {("bnn", ""): [(0.5, 0.86)], ("ab-closed", ""): [(0.75, 0.855), (0.9, 0.85)],
+                   ("ab-closed", "row"): [(0.9, 0.849)], ("ab-closed", "N:M"): [(0.875, 0.84), (0.9375, 0.83)],
+                   ("ab-closed", "block:8"): [(0.875, 0.80)]}
+    labels = {plots.series_style(m, f)[2] for m, f in got}
+    assert len(labels) == len(got) and "{α,β} closed form, N:M" in labels
+    spec = [c for c in tables.ACCURACY if c[0] == "mask structure"]
+    assert [r[0] for r in tables.cells(rows, spec)[1]] == [fmt.MISSING, "none", "none", "1:8", "1:16", "row", "block:8", "none"]
 
 
 def test_every_figure_has_axis_labels_and_a_caption(tiny_sweep, tmp_path, monkeypatch):
