@@ -23,6 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
 DATA_DIR = os.environ.get("SBNN_DATA_DIR", "../shared/data")
+#: quick runs train into their own root: 1-epoch runs must never replace the full benchmark's run directories
+QUICK_STRUCTURE_RUNS = "build/bench-quick/runs-structure"
 
 #: name -> (arguments, quick-mode arguments); every script in benchmarks/ that writes results is here (a
 #: test checks it)
@@ -42,20 +44,22 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     # quick: table and figures from the finished runs only
     "learned_ab": (["--data-dir", DATA_DIR], ["--data-dir", DATA_DIR, "--plots-only"]),
     "train_structure": (["--data-dir", DATA_DIR, "--export"],
-                        ["--data-dir", DATA_DIR, "--only", "mlp", "--epochs-mlp", "1", "--points", "bnn,1:8"]),
-    # after train_structure: it builds that benchmark's exported networks
-    "hw_network_structure": ([], ["--nets", "mlp-bnn", "mlp-1of8", "--samples", "200"]),
+                        ["--data-dir", DATA_DIR, "--only", "mlp", "--epochs-mlp", "1", "--points", "bnn,1:8",
+                         "--export", "--root", QUICK_STRUCTURE_RUNS]),
+    # after train_structure: it builds that benchmark's exported networks (quick: the quick ones)
+    "hw_network_structure": ([], ["--nets", "mlp-bnn", "mlp-1of8", "--samples", "200", "--runs", QUICK_STRUCTURE_RUNS]),
 }
 #: helpers imported by the benchmarks (not benchmarks themselves)
 HELPERS = {"common", "hw_common", "finn_model", "run_all", "readme_sync"}
 
 
-def missing_input(name: str) -> str | None:
+def missing_input(name: str, quick: bool = False) -> str | None:
     """Why a benchmark cannot run on this machine (None: it can)."""
     if name in ("train_fashion", "train_structure", "learned_ab") and not (Path(DATA_DIR) / "fashion-mnist").is_dir():
         return f"no Fashion-MNIST in {DATA_DIR}/fashion-mnist (set SBNN_DATA_DIR)"
-    if name == "hw_network_structure" and not (ROOT / "runs" / "bench-structure" / "mlp-bnn" / "export").is_dir():
-        return "no exported networks in runs/bench-structure (run train_structure first)"
+    runs = QUICK_STRUCTURE_RUNS if quick else "runs/bench-structure"
+    if name == "hw_network_structure" and not (ROOT / runs / "mlp-bnn" / "export").is_dir():
+        return f"no exported networks in {runs} (run train_structure{' --quick' if quick else ''} first)"
     return None
 
 
@@ -77,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         env.setdefault("SBNN_BENCH_RESULTS", str(ROOT / "build" / "bench-quick"))
     status = {}
     for name in args.names or list(BENCHMARKS):
-        why = missing_input(name)
+        why = missing_input(name, args.quick)
         if why:
             print(f"=== {name}: skipped ({why})", flush=True)
             status[name] = "skipped"

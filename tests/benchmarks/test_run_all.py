@@ -27,6 +27,25 @@ def test_list_and_unknown_names(capsys):
         run_all.main(["no_such_benchmark"])
 
 
+def _opt(args: list[str], flag: str) -> str | None:
+    return args[args.index(flag) + 1] if flag in args else None
+
+
+@pytest.mark.parametrize("name", ["train_fashion", "train_structure"])
+def test_quick_trainings_keep_out_of_the_full_benchmarks_run_folders(name):
+    """A quick (1-epoch) training in the full benchmark's run folder would be a config change there, and
+    the trainer retrains such a run in place: the full run would be lost. Quick runs get their own root, and
+    the quick whole-network benchmark builds the quick networks."""
+    full, quick = run_all.BENCHMARKS[name]
+    root = _opt(quick, "--root")
+    assert root and root.startswith("build/bench-quick/") and _opt(full, "--root") != root
+    if name == "train_structure":
+        assert _opt(run_all.BENCHMARKS["hw_network_structure"][1], "--runs") == root
+        assert "--export" in quick  # hw_network_structure builds the exported networks
+        assert root in run_all.missing_input("hw_network_structure", quick=True) or \
+            (run_all.ROOT / root / "mlp-bnn" / "export").is_dir()
+
+
 def test_cycle_model_part_writes_outside_the_committed_results(tmp_path):
     """hw_sparsity without synthesis (seconds) writes to $SBNN_BENCH_RESULTS, never over the committed figures."""
     committed = (BENCHMARKS / "results" / "hw_sparsity.json").read_bytes()
