@@ -9,7 +9,8 @@ are reused; seeds other than 0 get a ``-s<seed>`` suffix), trained with the shor
 time (mean and standard deviation over the seeds). With ``--export`` every point is also exported (QONNX + IR)
 and verified on 1,000 test images (integer PyTorch == QONNX == bit-exact simulator, float argmax ==
 simulator on non-ties), and the table gains the verification columns. ``--points`` selects points by name
-(shell patterns), e.g. to split the work over two processes; the table is written from every finished point.
+(shell patterns), e.g. to split the work over two processes; such a run tabulates every finished point into
+``train_fashion[_<net>]_partial.{json,md}`` (the full run, without ``--points``, writes the benchmark's table).
 
     python benchmarks/train_fashion.py --data-dir ../shared/data [--only mlp] [--epochs-mlp 10 --epochs-cnv 8] [--export]
 """
@@ -259,7 +260,8 @@ def main() -> None:
             print(f"{label:28s} acc {rows[-1]['test_acc']:.4f} sparsity {rows[-1]['sparsity']:.3f}", flush=True)
     if missing:
         print("not trained yet (marked in the table): " + ", ".join(run_name(*m) for m in missing))
-    write_results("train_fashion" + (f"_{a.only}" if a.only else ""),
+    # a --points run tabulates the finished points it finds; it must not overwrite the benchmark's table
+    write_results("train_fashion" + (f"_{a.only}" if a.only else "") + ("_partial" if patterns else ""),
                   {"machine": machine(), "rows": rows, "summary": [{k: v for k, v in p.items() if k != "first"}
                                                                   for p in summarize(rows)],
                    "not_measured": [run_name(*m) for m in missing]}, markdown(rows, missing))
