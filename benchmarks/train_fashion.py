@@ -94,12 +94,20 @@ def point_config(arch: str, overrides: dict, epochs: int, data_dir: str, seed: i
     return TrainConfig.resolve(overrides=[f"{k}={v}" for k, v in values.items()])
 
 
+def same_config(a: TrainConfig, b: TrainConfig) -> bool:
+    """Equal configs, the data folder compared as the folder it names (a run started from another working
+    directory records the same data set under another spelling; retraining it would discard the run)."""
+    def norm(c: TrainConfig) -> TrainConfig:
+        return c.model_copy(update={"data": c.data.model_copy(update={"data_dir": str(Path(c.data.data_dir).resolve())})})
+    return norm(a) == norm(b)
+
+
 def finished(root: Path, label: str, cfg: TrainConfig) -> bool:
     """The run directory holds a finished training of exactly this config."""
     train_dir = root / label / "train"
     try:
         return (read_json(train_dir / METRICS).get("final") is not None
-                and TrainConfig.load(train_dir / CONFIG) == cfg)
+                and same_config(TrainConfig.load(train_dir / CONFIG), cfg))
     except ConfigError:  # missing or unreadable: not finished
         return False
 
@@ -108,7 +116,9 @@ def run_point(root: Path, arch: str, name: str, overrides: dict, epochs: int, da
     cfg = point_config(arch, overrides, epochs, data_dir, seed)
     run = RunDir(root / run_name(arch, name, seed))
     ckpt = run.path / "train" / CHECKPOINT
-    stale = ckpt.exists() and TrainConfig.load(run.path / "train" / CONFIG) != cfg
+    stale = ckpt.exists() and not same_config(TrainConfig.load(run.path / "train" / CONFIG), cfg)
+    if ckpt.exists() and not stale:
+        cfg = TrainConfig.load(run.path / "train" / CONFIG)  # its own spelling of the data folder
     t0 = time.perf_counter()
     label = run_name(arch, name, seed)
     final = train(cfg, run, resume=ckpt.exists() and not stale, force=stale,
@@ -241,8 +251,10 @@ def main() -> None:
     ap.add_argument("--epochs-mlp", type=int, default=10)
     ap.add_argument("--epochs-cnv", type=int, default=8)
     ap.add_argument("--export", action="store_true", help="also export + verify every point (QONNX, IR, sim)")
+    ap.add_argument("--collect-only", action="store_true", help="train nothing: write the benchmark's table from "
+                    "the finished points (the others are marked not measured)")
     a = ap.parse_args()
-    patterns = a.points.split(",") if a.points else None
+    patterns = [] if a.collect_only else (a.points.split(",") if a.points else None)
     rows, missing = [], []
     for arch in ARCHS:
         if a.only and arch != a.only:
@@ -250,7 +262,7 @@ def main() -> None:
         epochs = a.epochs_mlp if arch == "mlp" else a.epochs_cnv
         for name, overrides, seed in seeded_points():
             label = run_name(arch, name, seed)
-            if patterns and not any(fnmatch.fnmatch(label, p) for p in patterns):
+            if patterns is not None and not any(fnmatch.fnmatch(label, p) for p in patterns):
                 if not finished(Path(a.root), label, point_config(arch, overrides, epochs, a.data_dir, seed)):
                     missing.append((arch, name, seed))  # maybe in training elsewhere: only finished runs are read
                     continue
@@ -261,7 +273,7 @@ def main() -> None:
     if missing:
         print("not trained yet (marked in the table): " + ", ".join(run_name(*m) for m in missing))
     # a --points run tabulates the finished points it finds; it must not overwrite the benchmark's table
-    write_results("train_fashion" + (f"_{a.only}" if a.only else "") + ("_partial" if patterns else ""),
+    write_results("train_fashion" + (f"_{a.only}" if a.only else "") + ("_partial" if a.points and not a.collect_only else ""),
                   {"machine": machine(), "rows": rows, "summary": [{k: v for k, v in p.items() if k != "first"}
                                                                   for p in summarize(rows)],
                    "not_measured": [run_name(*m) for m in missing]}, markdown(rows, missing))
