@@ -7,7 +7,7 @@ non-negative least-squares problem on the grid (relative errors: every design we
 the numbers to store in ``sbnn/arch/cost.py`` (``COEFFS``); the tables then show the stored model.
 
 The grid: dense XNOR, zero-skipping (full, segmented, distributed-RAM gathers; index and gap codes), N:M
-(1:4, 1:8, 2:8, 1:16) and block:B layers, unrolled layers; K from 64 to 256, PE from 1 to 32, bipolar and
+(1:4, 1:8, 2:8, 1:16) and block:B layers, unrolled layers; K from 64 to 784, PE from 1 to 32, bipolar and
 8-bit inputs, {alpha, beta} levels (-7, 57: the main job's), {-1, +1} and {0, 1}.
 
     python benchmarks/hw_cost_model.py            # synthesize (cached by RTL digest), print and write results
@@ -45,6 +45,12 @@ def _grid() -> dict[str, dict]:
         add(f"nm1of8_256_p{pe}s{simd}_ab", "nm", 256, 256, pe, simd, levels=AB, **n8)
     for pe, simd in ((1, 128), (2, 64), (4, 32), (8, 16)):
         add(f"nm1of16_256_p{pe}s{simd}_ab", "nm", 256, 256, pe, simd, levels=AB, **n16)
+    # the Fashion SFC's first layer (K = 784: seven or more slices, where the slice and pick multiplexers of
+    # the N:M lanes merge or not)
+    for pe, simd in ((1, 392), (2, 112), (4, 56), (1, 784)):
+        add(f"nm1of8_784x256_p{pe}s{simd}_ab", "nm", 784, 256, pe, simd, levels=AB, **n8)
+    for pe, simd in ((1, 392), (2, 112), (4, 56)):
+        add(f"dense_784x256_p{pe}s{simd}_ab", "dense", 784, 256, pe, simd, levels=AB, **n8)
     # other shapes, inputs and levels
     add("dense_128x64_p4s16_ab", "dense", 128, 64, 4, 16, levels=AB)
     add("dense_64x32_p32s2_ab", "dense", 64, 32, 32, 2, levels=AB)

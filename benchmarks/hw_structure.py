@@ -18,6 +18,13 @@ Rules, as for every "vs dense" figure of this project:
   lane registers and compares, control; the cost model's estimate of it); weight memory = weight-memory
   bits (the memory's BRAM is in the BRAM column).
 
+A second part repeats the 512-clock comparison on a *trained* 256 x 256 layer: the hidden layer mvu1 of the
+Fashion-MNIST SFC trained with 1:8 and 1:16 masks (``benchmarks/train_structure.py --export``: its levels,
+mask and thresholds), each side built from that same layer. The synthetic layers' thresholds are drawn
+over the accumulator's typical range in both directions with a few constant channels (a threshold memory
+Yosys cannot compress); trained ones are narrow and point one way (the trained 1:8 layer: 48 distinct
+values in -26..29), so there the comparison is between the datapaths.
+
     python benchmarks/hw_structure.py             # synthesize (cached by RTL digest), print, write results
     python benchmarks/hw_structure.py --no-synth  # selection and memory only (seconds)
 """
@@ -25,13 +32,20 @@ Rules, as for every "vs dense" figure of this project:
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
+from pathlib import Path
 
+import numpy as np
 from hw_common import case_design, layer_model, save, synth
 
 from sbnn.arch import folding
 from sbnn.arch.cost import COEFFS, features
 from sbnn.arch.schedule import vector_clocks
+from sbnn.hw.rtl.design import GenOptions, generate
+from sbnn.ir import load as load_ir
+from sbnn.ir.model import Head, InputSpec, IRModel
+from sbnn.ir.synthetic import random_mvu
 
 K = M = 256
 LEVELS = {"ab": (-7, 57), "pm1": (-1, 1)}
@@ -48,6 +62,11 @@ STRUCTURED = {"N:M 1:8": ("nm", "1:8", 0.875), "N:M 1:16": ("nm", "1:16", 0.9375
               "block:8, 87.5 %": ("block", "block:8", 0.875), "block:16, 93.75 %": ("block", "block:16", 0.9375),
               "unstructured, 87.5 %": ("sparse", "none", 0.875)}
 GOALS = {"N:M 1:8": {"lut": 0.5, "memory": 0.4}, "N:M 1:16": {"lut": 0.5, "memory": 0.3}}
+#: trained layers: label -> (exported run of benchmarks/train_structure.py, layer); the dense foldings go up
+#: to PE 16 (PE >= 16 costs more in every synthetic table)
+TRAINED = {"N:M 1:8": ("mlp-1of8", "mvu1"), "N:M 1:16": ("mlp-1of16", "mvu1")}
+TRAINED_RUNS = Path(__file__).resolve().parents[1] / "runs" / "bench-structure"
+TRAINED_BUDGET, TRAINED_MAX_PE = 512, 16
 #: cost-model features every style pays alike (thresholds, S'(x), lane registers and compares, control)
 SHARED = ("const", "lanes", "thr_rom", "s_tree")
 
@@ -107,6 +126,63 @@ def table(budget: int, levels: str, every_nm: bool, max_pe: int, rom: str, do_sy
     return out
 
 
+def trained_model(run: str, layer_name: str, pe: int = 1, simd: int = 1) -> IRModel | None:
+    """The trained layer as the first layer ``fc`` of a model (a random score tail, cut off by the design),
+    or None when the run has not been exported here."""
+    ir = TRAINED_RUNS / run / "export" / "ir"
+    if not (ir.with_suffix(".json").exists() or ir.exists()):
+        return None
+    layer = copy.deepcopy(next(m for m in load_ir(ir).mvus if m.name == layer_name))
+    layer.name, layer.pe, layer.simd = "fc", pe, simd
+    tail = random_mvu(np.random.default_rng(0), "tail", "dense", (1, 1, layer.out_channels), 2, output=True)
+    return IRModel(f"t_{run}", InputSpec(layer.in_shape, layer.in_type), [layer, tail],
+                   Head(np.ones(2), np.zeros(2))).validate()
+
+
+def _trained_row(label: str, run: str, layer_name: str, style: str, pe: int, simd: int, do_synth: bool) -> dict:
+    model = trained_model(run, layer_name, pe, simd)
+    name = "t_" + "".join(ch if ch.isalnum() else "_" for ch in f"{run}_{layer_name}_{style}_p{pe}s{simd}")
+    d = generate(model, GenOptions(style=style), upto="fc", name=name)
+    layer, plan = d.model.layers[0], d.stages[-1].plan
+    feats = features(layer, plan)
+    row = {"design": label if style != "dense" else "dense XNOR", "style": style, "PE": pe, "SIMD": simd,
+           "gather": None, "clocks": vector_clocks(plan, layer.in_features), "memory_bits": plan.memory_bits,
+           "shared_estimate": round(sum(COEFFS[f] * feats[f] for f in SHARED))}
+    if do_synth:
+        r = synth(d)
+        row.update(lut=r["mvu"]["LUT"], ff=r["mvu"]["FF"], bram36=r["mvu"]["BRAM36"] + r["mvu"]["BRAM18"] / 2,
+                   fifo_lut=r["total"]["LUT"] - r["mvu"]["LUT"], total_lut=r["total"]["LUT"])
+        print(f"{d.name}: {row['lut']} LUT", file=sys.stderr, flush=True)
+    return row
+
+
+def trained_table(label: str, do_synth: bool) -> dict | None:
+    """Dense XNOR foldings vs the selected (and every other) N:M folding of one trained layer at the budget."""
+    run, layer_name = TRAINED[label]
+    model = trained_model(run, layer_name)
+    if model is None:
+        return None
+    layer, budget = model.layers[0], TRAINED_BUDGET
+    k, m, per = layer.in_features, layer.out_channels, layer.in_features * layer.out_channels // TRAINED_BUDGET
+    dense = [_trained_row(label, run, layer_name, "dense", pe, per // pe, do_synth)
+             for pe in folding.divisors(m) if per % pe == 0 and k % (per // pe) == 0 and pe <= TRAINED_MAX_PE]
+    f, _ = folding.auto_layer(layer, budget, "nm", "full")
+    sel = _trained_row(label, run, layer_name, "nm", f["PE"], f["SIMD"], do_synth)
+    sel["selected"] = True
+    g = int(str(layer.structure).split(":")[1])
+    rows = [sel] + [_trained_row(label, run, layer_name, "nm", q, per // q, do_synth) for q in folding.divisors(m)
+                    if per % q == 0 and (per // q) % g == 0 and k % (per // q) == 0 and (q, per // q) != (f["PE"], f["SIMD"])]
+    best = min(dense, key=lambda r: r["lut"]) if do_synth else None
+    for r in rows:
+        r["memory_ratio"] = r["memory_bits"] / (k * m)
+        if best:
+            r["lut_ratio"] = r["lut"] / best["lut"]
+    thr = np.asarray(layer.thresholds)
+    return {"label": label, "run": run, "layer": layer_name, "budget": budget, "levels": [layer.w0, layer.w1],
+            "thresholds": {"min": int(thr.min()), "max": int(thr.max()), "distinct": int(len(np.unique(thr)))},
+            "weight_rom": "auto", "dense": dense, "best_dense": best, "structured": rows}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--no-synth", action="store_true", help="selection and memory only")
@@ -114,12 +190,45 @@ def main() -> int:
     out = {"layer": f"dense {K} -> {M}, bipolar input, thresholded output", "tables": []}
     for budget, levels, every_nm, max_pe, rom in TABLES:
         out["tables"].append(table(budget, levels, every_nm, max_pe, rom, not args.no_synth))
+    out["trained"] = [t for t in (trained_table(label, not args.no_synth) for label in TRAINED) if t]
+    out["trained_missing"] = [TRAINED[label][0] for label in TRAINED if trained_model(*TRAINED[label]) is None]
     save("hw_structure", out, markdown(out))
     return 0
 
 
 def _bram(r: dict) -> str:
     return f"{r['bram36']:g}" if "bram36" in r else "-"
+
+
+def _table_md(t: dict, title: str, labels: list[str]) -> list[str]:
+    L = [title, "",
+         "| design | PE | SIMD | gather | clocks | weight bits | / dense | LUT | / best dense | BRAM36 | FF "
+         "| shared (est.) | FIFO |", "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    best = t.get("best_dense")
+    for r in t["dense"]:
+        mark = " **(best)**" if best and r["PE"] == best["PE"] else ""
+        L.append(f"| dense XNOR{mark} | {r['PE']} | {r['SIMD']} | - | {r['clocks']} | {r['memory_bits']:,} | 1 | "
+                 f"{r.get('lut', '-')} | {r['lut'] / best['lut'] if best else float('nan'):.2f} | {_bram(r)} | "
+                 f"{r.get('ff', '-')} | {r['shared_estimate']} | {r.get('fifo_lut', '-')} |")
+    for r in t["structured"]:
+        sel = " (selected)" if r.get("selected") else ""
+        L.append(f"| {r['design']}{sel} | {r['PE']} | {r['SIMD']} | {r['gather'] or '-'} | {r['clocks']} | "
+                 f"{r['memory_bits']:,} | {r['memory_ratio']:.3f} | {r.get('lut', '-')} | "
+                 f"{r.get('lut_ratio', float('nan')):.2f} | {_bram(r)} | {r.get('ff', '-')} | "
+                 f"{r['shared_estimate']} | {r.get('fifo_lut', '-')} |")
+    L.append("")
+    if best:
+        for label in labels:
+            goal = GOALS[label]
+            sel = next(r for r in t["structured"] if r["design"] == label and r.get("selected"))
+            low = min((r for r in t["structured"] if r["design"] == label), key=lambda r: r["lut"])
+            L.append(f"- {label}: LUT {sel['lut_ratio']:.2f} x the best dense (selected; best measured N:M "
+                     f"folding {low['lut_ratio']:.2f} x; goal <= {goal['lut']}: "
+                     f"{'met' if sel['lut_ratio'] <= goal['lut'] else 'NOT met'}), weight memory "
+                     f"{sel['memory_ratio']:.3f} x (goal <= {goal['memory']}: "
+                     f"{'met' if sel['memory_ratio'] <= goal['memory'] else 'NOT met'})")
+        L.append("")
+    return L
 
 
 def markdown(out: dict) -> str:
@@ -131,32 +240,20 @@ def markdown(out: dict) -> str:
     for t in out["tables"]:
         lv = "{alpha, beta} " + str(tuple(t["levels"])) if t["levels"][0] != -1 else "{-1, +1}"
         where = "; every weight memory in BRAM" if t.get("weight_rom") == "block" else ""
-        L += [f"## {t['budget']} clocks per vector, {lv} levels{where}", "",
-              "| design | PE | SIMD | gather | clocks | weight bits | / dense | LUT | / best dense | BRAM36 | FF "
-              "| shared (est.) | FIFO |", "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-        best = t.get("best_dense")
-        for r in t["dense"]:
-            mark = " **(best)**" if best and r["PE"] == best["PE"] else ""
-            L.append(f"| dense XNOR{mark} | {r['PE']} | {r['SIMD']} | - | {r['clocks']} | {r['memory_bits']:,} | 1 | "
-                     f"{r.get('lut', '-')} | {r['lut'] / best['lut'] if best else float('nan'):.2f} | {_bram(r)} | "
-                     f"{r.get('ff', '-')} | {r['shared_estimate']} | {r.get('fifo_lut', '-')} |")
-        for r in t["structured"]:
-            sel = " (selected)" if r.get("selected") else ""
-            L.append(f"| {r['design']}{sel} | {r['PE']} | {r['SIMD']} | {r['gather'] or '-'} | {r['clocks']} | "
-                     f"{r['memory_bits']:,} | {r['memory_ratio']:.3f} | {r.get('lut', '-')} | "
-                     f"{r.get('lut_ratio', float('nan')):.2f} | {_bram(r)} | {r.get('ff', '-')} | "
-                     f"{r['shared_estimate']} | {r.get('fifo_lut', '-')} |")
-        L.append("")
-        if best:
-            for label, goal in GOALS.items():
-                sel = next(r for r in t["structured"] if r["design"] == label and r.get("selected"))
-                low = min((r for r in t["structured"] if r["design"] == label), key=lambda r: r["lut"])
-                L.append(f"- {label}: LUT {sel['lut_ratio']:.2f} x the best dense (selected; best measured N:M "
-                         f"folding {low['lut_ratio']:.2f} x; goal <= {goal['lut']}: "
-                         f"{'met' if sel['lut_ratio'] <= goal['lut'] else 'NOT met'}), weight memory "
-                         f"{sel['memory_ratio']:.3f} x (goal <= {goal['memory']}: "
-                         f"{'met' if sel['memory_ratio'] <= goal['memory'] else 'NOT met'})")
-            L.append("")
+        L += _table_md(t, f"## {t['budget']} clocks per vector, {lv} levels{where}", list(GOALS))
+    if out.get("trained") or out.get("trained_missing"):
+        L += ["## A trained layer: the Fashion SFC's hidden 256 x 256 layer", "",
+              "The same comparison on the layer `mvu1` of the Fashion-MNIST SFC trained with the structure (its "
+              "{alpha, beta} levels, mask and thresholds; `benchmarks/train_structure.py --export`, seed 0): "
+              "dense XNOR foldings (PE <= 16) and N:M foldings of that one layer at "
+              f"{TRAINED_BUDGET} clocks per vector. Trained thresholds are narrow and point one way, so the "
+              "threshold memory that dominates the synthetic layers' shared part is small here.", ""]
+        for t in out.get("trained", []):
+            th = t["thresholds"]
+            L += _table_md(t, f"### {t['label']}: `{t['run']}` {t['layer']}, levels {tuple(t['levels'])}, "
+                              f"thresholds {th['min']}..{th['max']} ({th['distinct']} distinct)", [t["label"]])
+        for run in out.get("trained_missing", []):
+            L += [f"- `{run}`: not exported here (run `benchmarks/train_structure.py --only mlp --export`)", ""]
     return "\n".join(L)
 
 
