@@ -14,9 +14,8 @@ import yaml
 
 from sbnn import fmt
 from sbnn.cli import main
-from sbnn.report import tables
+from sbnn.report import plots, tables
 from sbnn.report.build import build_report, rows_of
-from sbnn.report import plots
 from sbnn.report.plots import pareto_front
 from sbnn.tools import has_tool
 
