@@ -77,12 +77,18 @@ def _row(label: str, style: str, structure: str, sparsity: float, levels: str, p
     # budget leaves it); index codes need no choice otherwise
     d = case_design(style, K, M, pe, simd, gather=gather, structure=structure, sparsity=sparsity,
                     levels=LEVELS[levels], coding="auto" if style == "sparse" else "index", weight_rom=rom)
+    row = {"design": label, "style": style, "structure": structure, "PE": pe, "SIMD": simd,
+           "gather": gather if style == "sparse" else None, "coding": d.stages[-1].plan.coding}
+    return _measured(d, row, do_synth)
+
+
+def _measured(d, row: dict, do_synth: bool) -> dict:
+    """``row`` with the design's clocks, weight memory, the shared part's estimate and (``do_synth``) Yosys'
+    numbers of its MVU instance and of the FIFO outside it."""
     layer, plan = d.model.layers[0], d.stages[-1].plan
     feats = features(layer, plan)
-    row = {"design": label, "style": style, "structure": structure, "PE": pe, "SIMD": simd,
-           "gather": gather if style == "sparse" else None, "coding": plan.coding,
-           "clocks": vector_clocks(plan, K), "memory_bits": plan.memory_bits,
-           "shared_estimate": round(sum(COEFFS[f] * feats[f] for f in SHARED))}
+    row.update(clocks=vector_clocks(plan, layer.in_features), memory_bits=plan.memory_bits,
+               shared_estimate=round(sum(COEFFS[f] * feats[f] for f in SHARED)))
     if do_synth:
         r = synth(d)
         row.update(lut=r["mvu"]["LUT"], ff=r["mvu"]["FF"], bram36=r["mvu"]["BRAM36"] + r["mvu"]["BRAM18"] / 2,
@@ -143,17 +149,9 @@ def _trained_row(label: str, run: str, layer_name: str, style: str, pe: int, sim
     model = trained_model(run, layer_name, pe, simd)
     name = "t_" + "".join(ch if ch.isalnum() else "_" for ch in f"{run}_{layer_name}_{style}_p{pe}s{simd}")
     d = generate(model, GenOptions(style=style), upto="fc", name=name)
-    layer, plan = d.model.layers[0], d.stages[-1].plan
-    feats = features(layer, plan)
     row = {"design": label if style != "dense" else "dense XNOR", "style": style, "PE": pe, "SIMD": simd,
-           "gather": None, "clocks": vector_clocks(plan, layer.in_features), "memory_bits": plan.memory_bits,
-           "shared_estimate": round(sum(COEFFS[f] * feats[f] for f in SHARED))}
-    if do_synth:
-        r = synth(d)
-        row.update(lut=r["mvu"]["LUT"], ff=r["mvu"]["FF"], bram36=r["mvu"]["BRAM36"] + r["mvu"]["BRAM18"] / 2,
-                   fifo_lut=r["total"]["LUT"] - r["mvu"]["LUT"], total_lut=r["total"]["LUT"])
-        print(f"{d.name}: {row['lut']} LUT", file=sys.stderr, flush=True)
-    return row
+           "gather": None}
+    return _measured(d, row, do_synth)
 
 
 def trained_table(label: str, do_synth: bool) -> dict | None:
