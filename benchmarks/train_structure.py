@@ -34,8 +34,8 @@ from sbnn.runs import RunDir, read_json
 from sbnn.training.config import TrainConfig
 from sbnn.training.trainer import train
 
-#: (point name, structure, zero-bit fraction, structure of the first and last layers or None = the same);
-#: N:M points take their fraction from N:M
+#: (point name, structure, zero-bit fraction, structure of the first and last layers or None = the same[,
+#: structure of the last layer alone]); N:M points take their fraction from N:M
 POINTS = [
     ("bnn", None, None, None),
     ("none-0.875", "none", 0.875, None),
@@ -50,13 +50,19 @@ POINTS = [
     ("1:16", "1:16", 0.9375, None),
     ("1:16/row", "1:16", 0.9375, "row"),
     ("row-0.9375", "row", 0.9375, None),
+    # N:M everywhere but the 10-output score layer (row): the small layer that loses most to a structure
+    ("1:8/last-row", "1:8", 0.875, None, "row"),
+    ("1:16/last-row", "1:16", 0.9375, None, "row"),
+    # interleaved N:M (groups K/M apart): the MLP's first layer may look at one region of the image
+    ("1:8i", "1:8i", 0.875, None),
+    ("1:16i", "1:16i", 0.9375, None),
 ]
 #: the accuracy goal of issue 12: N:M within this many points of the unstructured closed form at the same
 #: zero-bit fraction, and within DENSE_GAP of the dense BNN
 UNSTRUCTURED_GAP, DENSE_GAP = 1.0, 1.5
 
 
-def overrides(structure: str | None, fraction: float | None, first_last: str | None) -> dict:
+def overrides(structure: str | None, fraction: float | None, first_last: str | None, last: str | None = None) -> dict:
     if structure is None:
         return {"quant.method": "bnn"}
     out = {"quant.method": "ab-closed", "quant.structure": structure}
@@ -64,12 +70,14 @@ def overrides(structure: str | None, fraction: float | None, first_last: str | N
         out["quant.sparsity"] = fraction
     if first_last is not None:
         out["quant.first_last_structure"] = first_last
+    if last is not None:
+        out["quant.last_structure"] = last
     return out
 
 
 def run_dir(root: Path, arch: str, name: str, seed: int) -> RunDir:
-    # 1:8 -> 1of8, block:8 -> block8 (as the sweep names them), 1:8/row -> 1of8-flrow
-    safe = name.replace("block:", "block").replace(":", "of").replace("/", "-fl")
+    # 1:8 -> 1of8, block:8 -> block8 (as the sweep names them), 1:8/row -> 1of8-flrow, 1:8/last-row -> 1of8-lastrow
+    safe = name.replace("block:", "block").replace(":", "of").replace("/last-", "-last").replace("/", "-fl")
     return RunDir(root / f"{arch}-{safe}" if seed == 0 else root / f"{arch}-{safe}-s{seed}")
 
 
@@ -96,6 +104,7 @@ def run_point(root: Path, arch: str, name: str, extra: dict, epochs: int, data_d
     return {"arch": arch, "point": name, "seed": seed, "method": cfg.quant.method,
             "structure": cfg.quant.structure if cfg.quant.method == "ab-closed" else None,
             "first_last_structure": cfg.quant.resolved_first_last_structure if cfg.quant.method == "ab-closed" else None,
+            "last_structure": cfg.quant.resolved_last_structure if cfg.quant.method == "ab-closed" else None,
             "target_sparsity": cfg.quant.sparsity if cfg.quant.method == "ab-closed" else None,
             "test_acc": final["test_acc"], "sparsity": final["sparsity"], "layer_sparsity": final["layer_sparsity"],
             "epochs": epochs, "train_seconds": sum(h["seconds"] for h in history)}
@@ -121,7 +130,7 @@ def summarize(rows: list[dict]) -> list[dict]:
     for (arch, point), rs in groups.items():
         accs = [r["test_acc"] for r in rs]
         keys = ("arch", "point", "method", "structure", "first_last_structure", "target_sparsity", "epochs")
-        out.append({**{k: rs[0][k] for k in keys},
+        out.append({**{k: rs[0][k] for k in keys}, "last_structure": rs[0].get("last_structure", rs[0]["first_last_structure"]),
                     "seeds": [r["seed"] for r in rs], "test_acc": statistics.mean(accs), "test_accs": accs,
                     "sparsity": statistics.mean(r["sparsity"] for r in rs),
                     "train_seconds": statistics.mean(r["train_seconds"] for r in rs),
@@ -138,6 +147,15 @@ def summarize(rows: list[dict]) -> list[dict]:
     return out
 
 
+def structure_note(s: dict) -> str:
+    """' (first/last layer: row)', ' (last layer: row)' or '' for a summary row of a structured point."""
+    first_last, last = s["first_last_structure"], s.get("last_structure") or s["first_last_structure"]
+    if first_last != s["structure"]:
+        return f" (first/last layer: {first_last})" if last == first_last else \
+            f" (first layer: {first_last}, last layer: {last})"
+    return f" (last layer: {last})" if last != s["structure"] else ""
+
+
 def _pt(v: float | None) -> str:
     return "-" if v is None else f"{v:+.2f} pt"
 
@@ -150,8 +168,8 @@ def markdown(summary: list[dict]) -> str:
              "|---|---|---:|---:|---:|---:|---:|---|---:|" + ("---|---|" if exported else "")]
     for s in summary:
         structure = "dense BNN" if s["method"] == "bnn" else s["structure"]
-        if s["method"] != "bnn" and s["first_last_structure"] != s["structure"]:
-            structure += f" (first/last layer: {s['first_last_structure']})"
+        if s["method"] != "bnn":
+            structure += structure_note(s)
         target = f"{s['target_sparsity']:.4f}" if s["target_sparsity"] is not None else "-"
         accs = ", ".join(f"{100 * a:.2f}" for a in s["test_accs"])
         acc = f"{100 * s['test_acc']:.2f} %" + (f" ({accs})" if len(s["test_accs"]) > 1 else "")
@@ -192,11 +210,11 @@ def main() -> None:
         if a.only and arch != a.only:
             continue
         epochs = a.epochs_mlp if arch == "mlp" else a.epochs_cnv
-        for name, structure, fraction, first_last in POINTS:
+        for name, structure, fraction, *layers in POINTS:
             if wanted and name not in wanted:
                 continue
             for seed in a.seeds:
-                row = run_point(Path(a.root), arch, name, overrides(structure, fraction, first_last), epochs,
+                row = run_point(Path(a.root), arch, name, overrides(structure, fraction, *layers), epochs,
                                 a.data_dir, seed, a.threads, a.collect_only)
                 if row is None:
                     print(f"{arch:4s} {name:14s} seed {seed}: not trained (left out)", flush=True)

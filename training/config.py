@@ -113,8 +113,13 @@ class QuantConfig(_Section):
     #: N from first_last_sparsity); the first layer of an MLP reads raw pixels in raster order, where N:M
     #: spreads every neuron's inputs evenly over the image (row costs nothing there)
     first_last_structure: str | None = None
+    #: structure of the last (output) layer alone (None = as first_last_structure); its zero-bit fraction is
+    #: the first/last one. Why: 10 class scores that each read a few of the last hidden features lose the
+    #: most to a structure, and the output layer is the network's smallest (256 x 10 weights in an SFC), so
+    #: a row mask there costs almost no hardware while N:M keeps the large first layer's savings
+    last_structure: str | None = None
 
-    @field_validator("structure", "first_last_structure")
+    @field_validator("structure", "first_last_structure", "last_structure")
     @classmethod
     def _structure(cls, v: str | None) -> str | None:
         return None if v is None else mask_structure.canonical(v)
@@ -122,6 +127,10 @@ class QuantConfig(_Section):
     @property
     def resolved_first_last_structure(self) -> str:
         return self.structure if self.first_last_structure is None else self.first_last_structure
+
+    @property
+    def resolved_last_structure(self) -> str:
+        return self.resolved_first_last_structure if self.last_structure is None else self.last_structure
 
     @model_validator(mode="before")
     @classmethod
@@ -142,10 +151,12 @@ class QuantConfig(_Section):
 
     @model_validator(mode="after")
     def _structure_fits(self) -> "QuantConfig":
-        if self.structure == "none" and self.resolved_first_last_structure == "none":
+        if self.structure == self.resolved_first_last_structure == self.resolved_last_structure == "none":
             return self
         if self.method != "ab-closed":
-            key = "structure" if self.structure != "none" else "first_last_structure"
+            key = next(k for k, v in (("structure", self.structure), ("first_last_structure",
+                       self.resolved_first_last_structure), ("last_structure", self.resolved_last_structure))
+                       if v != "none")
             raise ValueError(f"quant.{key} {getattr(self, key)} needs method ab-closed (exact-count masks), not "
                              f"{self.method}: bnn/sd-bnn weights are signs without a zero-bit target, the learned "
                              "methods' zero bits come from the EC penalty")
@@ -157,11 +168,13 @@ class QuantConfig(_Section):
                     raise ValueError(f"quant.{fkey} {getattr(self, fkey):g} contradicts {skey} {st} ({want:g} zero "
                                      f"bits): leave quant.{fkey} unset or set it to {want:g}")
         first_last = self.sparsity if self.first_last_sparsity is None else self.first_last_sparsity
-        try:  # first/last N':M layers: N' must be whole
-            mask_structure.layer_structure(self.resolved_first_last_structure, first_last)
-        except ValueError as exc:
-            key = "first_last_sparsity" if self.first_last_sparsity is not None else "first_last_structure"
-            raise ValueError(f"quant.{key}: {exc}") from None
+        for skey, st in (("first_last_structure", self.resolved_first_last_structure),
+                         ("last_structure", self.resolved_last_structure)):
+            try:  # first/last N':M layers: N' must be whole
+                mask_structure.layer_structure(st, first_last)
+            except ValueError as exc:
+                key = "first_last_sparsity" if self.first_last_sparsity is not None else skey
+                raise ValueError(f"quant.{key}: {exc}") from None
         return self
 
     def learned(self, name: str):

@@ -146,7 +146,13 @@ def structured_bits(w: torch.Tensor, sparsity: float, structure: str) -> torch.T
     if st.kind == "row":
         return row_count_bits(w, sparsity)
     if st.kind == "nm":
-        return n_of_m_bits(w, st.n, st.size)
+        order = mask_structure.group_order(w.shape[1], st)
+        if order is None:
+            return n_of_m_bits(w, st.n, st.size)
+        idx = torch.from_numpy(order).to(w.device)
+        out = torch.empty(w.shape, dtype=torch.bool, device=w.device)
+        out[:, idx] = n_of_m_bits(w[:, idx], st.n, st.size)
+        return out
     if st.kind == "block":
         return block_bits(w, sparsity, st.size)
     raise ValueError("structure 'none' has no per-row mask: use exact_count_bits")

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from sbnn.errors import ConfigError
+from sbnn.ir import structure as mask_structure
 from sbnn.training.config import ModelConfig, QuantConfig, TrainConfig
 from sbnn.training.layers import BinaryBlock, InputQuant, TensorNorm, make_shift, weight_quant_kwargs
 from sbnn.training.quantizers import SignAct
@@ -81,8 +82,13 @@ def _plain(cfg: TrainConfig, in_shape, classes: int, pixel_max: int, threshold: 
     def sparsity(i: int) -> float:
         return first_last if i in (0, n_layers - 1) else q.sparsity
 
-    def structure(i: int) -> str:
-        return q.resolved_first_last_structure if i in (0, n_layers - 1) else q.structure
+    def structure(i: int, k: int) -> str:
+        st = q.resolved_last_structure if i == n_layers - 1 else q.resolved_first_last_structure if i == 0 else q.structure
+        try:  # an interleaved N:M needs M to divide the layer's K: say so before any training
+            mask_structure.group_order(k, mask_structure.layer_structure(st, sparsity(i)))
+        except ValueError as exc:
+            raise ConfigError(f"binary layer {i}: {exc}") from None
+        return st
 
     convs, dense = [], []
     ch, size = c, (h, w)
@@ -91,7 +97,7 @@ def _plain(cfg: TrainConfig, in_shape, classes: int, pixel_max: int, threshold: 
         pad_value = -1.0 if (i > 0 or binary_in) else 0.0
         pool = i in pools
         convs.append(BinaryBlock("conv", ch, out, q, sparsity(i), kernel=3, pad=pad, pad_value=pad_value, pool=pool,
-                                 structure=structure(i)))
+                                 structure=structure(i, 9 * ch)))
         size = (size[0] + 2 * pad - 2, size[1] + 2 * pad - 2)
         if min(size) < 1:
             raise ConfigError(f"model {m.arch}: a 3x3 conv shrinks the {h}x{w} input to nothing with "
@@ -105,10 +111,10 @@ def _plain(cfg: TrainConfig, in_shape, classes: int, pixel_max: int, threshold: 
     in_map = (ch, size[0], size[1])  # what the first dense layer reads (a flat vector after it)
     for j, out in enumerate(fc):
         i = len(conv_ch) + j
-        dense.append(BinaryBlock("dense", features, out, q, sparsity(i), in_map=in_map, structure=structure(i)))
+        dense.append(BinaryBlock("dense", features, out, q, sparsity(i), in_map=in_map, structure=structure(i, features)))
         features, in_map = out, None
     dense.append(BinaryBlock("dense", features, classes, q, sparsity(n_layers - 1), output=True, in_map=in_map,
-                             structure=structure(n_layers - 1)))
+                             structure=structure(n_layers - 1, features)))
     head = TensorNorm() if m.head == "scalar" else nn.BatchNorm1d(classes)
     return PlainNet(convs, dense, head, InputQuant(cfg.data.input, threshold, pixel_max), in_shape)
 

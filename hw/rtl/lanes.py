@@ -204,15 +204,16 @@ def _decoded(m: Module, plan: MVUPlan, p: int, pw: int, words: list[int]) -> lis
     return pos
 
 
-def input_slice(m: Module, k: int, simd: int, eb: int) -> str:
-    """``xs``: the SIMD inputs of slice ``sf`` (the word counter of a sliced datapath), shared by all lanes."""
+def input_slice(m: Module, k: int, simd: int, eb: int, src: str = "in_data") -> str:
+    """``xs``: the SIMD inputs of slice ``sf`` (the word counter of a sliced datapath) of the vector ``src``,
+    shared by all lanes."""
     sf_n = k // simd
     if sf_n > 1:
         bw = clog2(k * eb)
         base = m.wire("sbase", bw, f"{{{bw - clog2(sf_n)}'d0, sf}} * {lit(simd * eb, bw)}" if bw > clog2(sf_n)
                       else f"sf * {lit(simd * eb, bw)}")
-        return m.wire("xs", simd * eb, f"in_data[{base} +: {simd * eb}]")
-    return m.wire("xs", simd * eb, "in_data")
+        return m.wire("xs", simd * eb, f"{src}[{base} +: {simd * eb}]")
+    return m.wire("xs", simd * eb, src)
 
 
 def lanes_dense(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, sum_regs: int = 0) -> list[Op]:

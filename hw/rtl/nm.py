@@ -10,7 +10,8 @@ clock, ``G = gmul * S'`` is summed over the slices of the first fold as in the d
 are the dense ones, ``(M/PE) * (K/SIMD)``, while the lane work and the weight memory shrink to N/G of the
 dense ones (times the code bits). A word holds whole groups (the schedule, :mod:`sbnn.arch.schedule`,
 demands SIMD a multiple of G, or SIMD = K); a short tail group (G not dividing K) is padded with constant
-zeros, which its empty slots read.
+zeros, which its empty slots read. An interleaved N:M layer (``N:Mi``) reads the same way from ``xperm``, the
+input vector's elements in group order (:func:`sbnn.ir.structure.group_order`): wires, no logic.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from sbnn.hw.rtl.folded import mvu_folded
 from sbnn.hw.rtl.lanes import input_slice, lane_sum
 from sbnn.hw.rtl.verilog import Module, Op, clog2, lit
 from sbnn.ir.model import MVU
+from sbnn.ir.structure import group_order
 
 
 def nm_codes(row: np.ndarray, lo: int, hi: int, n: int, span: int) -> list[int]:
@@ -42,6 +44,9 @@ def nm_words(layer: MVU, plan: MVUPlan) -> list[int]:
     st = layer_structure(layer)
     g, n, cb, simd = st.size, st.n, plan.code_bits, plan.simd
     k, bits = layer.in_features, layer.weight_bits
+    order = group_order(k, st)
+    if order is not None:  # the groups side by side, as the lanes read them (xperm)
+        bits = bits[:, order]
     gpw = plan.slots // n
     words = []
     for f in range(plan.folds.shape[0]):
@@ -62,7 +67,12 @@ def lanes_nm(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, sum_regs:
     st = layer_structure(layer)
     g, n, cb = st.size, st.n, plan.code_bits
     k, simd = layer.in_features, plan.simd
-    input_slice(m, k, simd, eb)
+    order = group_order(k, st)
+    src = "in_data"
+    if order is not None:  # interleaved groups: the vector's elements in group order (wires only)
+        parts = [f"in_data[{i * eb + eb - 1}:{i * eb}]" if eb > 1 else f"in_data[{i}]" for i in reversed(order)]
+        src = m.wire("xperm", k * eb, "{" + ", ".join(parts) + "}")
+    input_slice(m, k, simd, eb, src)
     span = 1 << cb
     groups = []
     for gi in range(plan.slots // n):  # group gi of the slice, padded with zeros to 2**cb elements

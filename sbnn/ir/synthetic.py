@@ -11,6 +11,7 @@ import numpy as np
 
 from sbnn.ir.fold import DOWN, UP
 from sbnn.ir.model import BIPOLAR, MVU, Head, InputSpec, IRModel, MaxPool, Threshold, ValueType
+from sbnn.ir.structure import group_order
 from sbnn.ir.structure import parse as parse_structure
 
 
@@ -45,7 +46,13 @@ def random_structured_bits(rng: np.random.Generator, m: int, k: int, structure: 
         keys = rng.random((m, groups * size))
         keys[:, k:] = -1.0  # inputs past K are never chosen
         ranks = keys.reshape(m, groups, size).argsort(axis=2).argsort(axis=2)
-        return (ranks >= size - st.n).reshape(m, groups * size)[:, :k]
+        grouped = (ranks >= size - st.n).reshape(m, groups * size)[:, :k]
+        order = group_order(k, st)  # interleaved: grouped[:, j] is input order[j]
+        if order is None:
+            return grouped
+        out = np.empty_like(grouped)
+        out[:, order] = grouped
+        return out
     kept = np.argsort(rng.random((m, groups)), axis=1).argsort(axis=1) >= int(round(sparsity * groups))
     return np.repeat(kept, size, axis=1)[:, :k]
 

@@ -50,8 +50,8 @@ def layer_case(draw):
     # a structured mask (N:M, block:B, row) in one case of two; N:M / block styles read it, or the others
     structure = draw(st.sampled_from(["none", "none", "row", "nm", "nm", "block"]))
     size = draw(st.sampled_from([2, 3, 4, 8, 16])) if structure in ("nm", "block") else 1
-    if structure == "nm":
-        structure = f"{draw(st.integers(1, size - 1))}:{size}"
+    if structure == "nm":  # interleaved groups (N:Mi) where M divides K, in one case of two
+        structure = f"{draw(st.integers(1, size - 1))}:{size}" + ("i" if kk % size == 0 and draw(st.booleans()) else "")
     elif structure == "block":
         structure = f"block:{size}"
     styles = ["sparse", "sparse", "dense"] + (["nm", "nm", "nm"] if ":" in structure and "block" not in structure

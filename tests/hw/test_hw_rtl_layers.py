@@ -149,6 +149,13 @@ GRID = {
     # row: equal counts per row through the existing gathers (every fold as long as every other)
     "d64x16_row_s90_lut": ("dense", dict(shape=(1, 1, 64), m=16, structure="row", sparsity=0.9, pe=4, simd=2),
                            {"gather": "lutram", "coding": "index"}),
+    # interleaved N:M (groups K/M apart, read through a wired permutation of the input vector)
+    "d128x8_nm1of8i_ab_p2s32": ("dense", dict(shape=(1, 1, 128), m=8, structure="1:8i", pe=2, simd=32,
+                                              levels=(-3, 5)), {"style": "nm"}),
+    "d96x6_u8_nm2of16i_scores": ("dense", dict(shape=(1, 1, 96), m=6, in_bits=8, structure="2:16i", pe=3, simd=96,
+                                               output=True, levels=(3, 7)), {"style": "nm"}),
+    "c3_nm1of8i_5x5x8": ("conv", dict(shape=(5, 5, 8), m=4, structure="1:8i", pe=2, simd=24, levels=(-1, 1)),
+                         {"style": "nm"}),
 }
 
 #: designs of the grid built again for a clock that pipelines every MVU (folded: decoded next-word registers
@@ -160,7 +167,8 @@ PIPELINED = ["d64x16_s90_p4s8_index", "d64x16_s99_p2s2_delta", "d64x16_seg_s90_p
              "d9x9x1_lut_direct", "d100x8_u8_lut_p2s5", "c3_lut_6x6x8", "c3_u8_seg_delta", "d40x10_scores_p5s4",
              "d64x16_xnor_p4s8", "d48x8_xnor_ab_p2s6", "d20x6_u8_dense_ab", "c3_pad0_7x5x3_xnor", "d4x4x4_collector",
              "d32x8_unrolled_s90", "d20x8_u8_unrolled", "c3_unrolled_5x5x2", "d40x10_scores_unrolled",
-             "d128x8_nm1of8_ab_p2s32", "d96x6_u8_nm1of16_ab_p2s32", "d128x8_blk8_ab_scores", "c3_blk4_6x6x4"]
+             "d128x8_nm1of8_ab_p2s32", "d96x6_u8_nm1of16_ab_p2s32", "d128x8_blk8_ab_scores", "c3_blk4_6x6x4",
+             "d128x8_nm1of8i_ab_p2s32"]
 CASES = list(GRID) + [f"{n}@{PIPE_MHZ}" for n in PIPELINED]
 GROUPS = [list(GRID)[i::3] for i in range(3)] + [CASES[len(GRID):]]
 

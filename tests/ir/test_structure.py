@@ -16,7 +16,8 @@ from sbnn.sim.bitexact import simulate
 
 
 @pytest.mark.parametrize("text,canonical", [("none", "none"), ("ROW", "row"), ("1:8", "1:8"), (" 2 : 16 ", "2:16"),
-                                            ("8:8", "8:8"), ("block:8", "block:8"), ("Block : 4", "block:4")])
+                                            ("8:8", "8:8"), ("block:8", "block:8"), ("Block : 4", "block:4"),
+                                            ("1:8i", "1:8i"), (" 2 : 16 I", "2:16i")])
 def test_parse_gives_one_spelling(text, canonical):
     assert S.canonical(text) == canonical
     assert S.canonical(S.parse(text)) == canonical
@@ -24,7 +25,7 @@ def test_parse_gives_one_spelling(text, canonical):
 
 @pytest.mark.parametrize("text,message", [("0:8", "1 <= N <= M"), ("9:8", "1 <= N <= M"), ("1:1", "M >= 2"),
                                           ("block:1", "is 'row'"), ("block", "unknown"), ("2-4", "unknown"),
-                                          ("", "unknown")])
+                                          ("", "unknown"), ("1:8ii", "unknown"), ("block:8i", "unknown")])
 def test_parse_refuses_bad_spellings_with_one_line(text, message):
     with pytest.raises(ValueError, match=message) as err:
         S.parse(text)
@@ -32,7 +33,8 @@ def test_parse_refuses_bad_spellings_with_one_line(text, message):
 
 
 @pytest.mark.parametrize("structure,sparsity,layer", [("1:8", 0.875, "1:8"), ("1:8", 0.5, "4:8"), ("2:16", 0.0, "16:16"),
-                                                      ("row", 0.3, "row"), ("block:8", 0.9, "block:8")])
+                                                      ("row", 0.3, "row"), ("block:8", 0.9, "block:8"),
+                                                      ("1:8i", 0.75, "2:8i")])
 def test_layer_structure(structure, sparsity, layer):
     assert S.layer_structure(structure, sparsity) == layer
 
@@ -62,7 +64,44 @@ def test_random_structured_bits_hold_and_detection_is_at_least_as_strong(structu
     assert S.detect(bits) == found  # deterministic
 
 
-@pytest.mark.parametrize("structure", ["row", "1:8", "2:16", "block:8"])
+@settings(max_examples=60, deadline=None)
+@given(n_m=st.sampled_from([(1, 2), (1, 4), (1, 8), (3, 8), (2, 16), (5, 7)]), m=st.integers(1, 8),
+       groups=st.integers(2, 12), seed=st.integers(0, 1000))
+def test_interleaved_groups_are_the_consecutive_groups_of_the_permuted_inputs(n_m, m, groups, seed):
+    n, size = n_m
+    k = size * groups
+    structure = f"{n}:{size}i"
+    bits = random_structured_bits(np.random.default_rng(seed), m, k, structure)
+    order = S.group_order(k, structure)
+    assert sorted(order.tolist()) == list(range(k))  # a permutation
+    assert S.holds(bits, structure) and S.holds(bits[:, order], f"{n}:{size}")
+    for g in range(groups):  # group g: inputs g, g + K/M, ...: N ones each
+        assert (bits[:, g::groups].sum(axis=1) == n).all()
+    found = S.detect(bits)  # a consecutive structure may hold too and comes first; never none (equal rows)
+    assert S.holds(bits, found) and found != S.NONE
+    assert S.detect(bits) == found
+
+
+def test_interleaved_needs_m_to_divide_k():
+    with pytest.raises(ValueError, match="needs M = 8 to divide the layer's K = 30"):
+        S.group_order(30, "1:8i")
+    assert "divide K = 30" in S.violation(np.ones((2, 30), bool), "1:8i")
+    assert S.group_order(30, "1:8") is None
+
+
+def test_interleaved_detection_on_a_hand_made_mask():
+    bits = np.zeros((3, 32), bool)  # 1:4i: group g = inputs g, g + 8, g + 16, g + 24; one 1 each
+    for r in range(3):  # bands of unequal counts: no consecutive N:M, no blocks
+        for g, t in enumerate([0, 0, 0, 1, 2, 3, 1, 2]):
+            bits[r, g + 8 * ((t + r) % 4)] = True
+    assert S.detect(bits) == S.Structure("nm", 1, 4, True)
+    assert not S.holds(bits, "1:4")
+    bits[1, 0 if not bits[1, 0] else 8] = True  # row 1, group 0 now holds 2 ones
+    why = S.violation(bits, "1:4i")
+    assert why is not None and "row 1" in why and "every 8th" in why
+
+
+@pytest.mark.parametrize("structure", ["row", "1:8", "2:16", "block:8", "1:8i"])
 def test_one_flipped_bit_breaks_the_structure_with_a_location(structure):
     bits = random_structured_bits(np.random.default_rng(1), 6, 64, structure, 0.875)
     bits[3, 17] = ~bits[3, 17]

@@ -40,12 +40,23 @@ def test_bad_training_input_is_one_line(tmp_path, args, message):
     (["--structure", "1:8", "--sparsity", "0.9"], "quant.sparsity 0.9 contradicts structure 1:8"),
     (["--structure", "row", "--method", "bnn"], "needs method ab-closed"),
     (["--structure", "1:16", "--set", "quant.first_last_sparsity=0.3"], "quant.first_last_sparsity: sparsity 0.3"),
+    (["--method", "bnn", "--set", "quant.last_structure=row"], "quant.last_structure row needs method ab-closed"),
+    (["--structure", "1:8", "--set", "quant.last_structure=1:4"], "quant.last_structure: sparsity 0.875"),
 ])
 def test_bad_structure_is_one_line_before_any_training(tmp_path, capsys, args, message):
     code = main(["train", "--run", str(tmp_path / "r"), *args])
     err = capsys.readouterr().err.strip()
     assert code == 2 and message in err and len(err.splitlines()) == 1
     assert not (tmp_path / "r").exists()
+
+
+def test_an_interleaved_group_that_does_not_divide_k_is_one_line(tmp_path, capsys):
+    code = main(["train", "--run", str(tmp_path / "r"), "--structure", "1:16i", "--set", "model.hidden=[24]",
+                 "--set", "optim.epochs=1"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "binary layer 1: interleaved 1:16i needs M = 16 to divide the layer's K = 24" in err
+    assert not (tmp_path / "r" / "train" / "checkpoint.pt").exists()
 
 
 def test_missing_and_corrupted_data_files(tmp_path, capsys):

@@ -151,6 +151,12 @@ def test_an_nm_quantizer_takes_its_layer_n_from_the_layer_sparsity():
     ({"quant.structure": "2:16", "quant.first_last_structure": "1:4"}, ["1:4", "2:16", "1:4"]),
     ({"quant.structure": "none", "quant.sparsity": 0.9, "quant.first_last_structure": "block:4"},
      ["block:4", "none", "block:4"]),
+    ({"quant.structure": "1:8", "quant.last_structure": "row"}, ["1:8", "1:8", "row"]),
+    ({"quant.structure": "1:8", "quant.first_last_structure": "row", "quant.last_structure": "none"},
+     ["row", "1:8", "none"]),
+    ({"quant.structure": "1:8", "quant.first_last_sparsity": 0.5, "quant.last_structure": "2:4"}, ["4:8", "1:8", "2:4"]),
+    ({"quant.structure": "1:8i"}, ["1:8i", "1:8i", "1:8i"]),
+    ({"quant.structure": "1:8", "quant.first_last_structure": "2:16i"}, ["2:16i", "1:8", "2:16i"]),
 ])
 def test_every_layer_gets_its_structure(extra, want):
     from sbnn.training.config import TrainConfig
