@@ -19,6 +19,7 @@ not retrained here); the accuracy panel quotes ``benchmarks/results/train_struct
 
     python benchmarks/hw_network_structure.py                         # ~3 min per design on 2 shared cores
     python benchmarks/hw_network_structure.py --runs runs/bench-structure --nets mlp-bnn mlp-1of8-flrow
+                                                                      # a subset: hw_network_structure_partial.*
     python benchmarks/hw_network_structure.py --reuse                 # keep RTL checks of unchanged Verilog
     python benchmarks/hw_network_structure.py --collect-only          # tabulate what the run folders hold
     python benchmarks/hw_network_structure.py --list                  # the networks and variants, nothing run
@@ -63,6 +64,8 @@ NETS = {
     "mlp-1of16-flrow": ("1:16 (first/last: row)", "N:M, first/last row"),
     "mlp-block8-0.875": ("block:8", "block"),
     "mlp-block8-flrow-0.875": ("block:8 (first/last: row)", "block, first/last row"),
+    "mlp-1of8i": ("1:8i", "N:M interleaved"),
+    "mlp-1of16i": ("1:16i", "N:M interleaved"),
 }
 #: the goal (issue 12): at about 90 % zero bits, ratios to the best dense BNN
 GOAL = {"LUT": 0.6, "BRAM36": 0.5}
@@ -70,7 +73,8 @@ GOAL_ZERO_BITS = (0.85, 0.95)
 
 
 #: networks whose every layer has one structure that a structured style reads: that style everywhere is a variant too
-PURE = {"mlp-1of8": "nm", "mlp-2of16": "nm", "mlp-1of16": "nm", "mlp-block8-0.875": "block"}
+PURE = {"mlp-1of8": "nm", "mlp-2of16": "nm", "mlp-1of16": "nm", "mlp-block8-0.875": "block", "mlp-1of8i": "nm",
+        "mlp-1of16i": "nm"}
 
 
 def variants(net: str) -> list[str]:
@@ -356,7 +360,8 @@ def figure(res: dict, accuracy: dict | None, path: Path) -> None:
     axes[0].legend(fontsize=7)
     ax = axes[2]
     if accuracy:
-        fam_of = {"none": "none", "row": "row", "1:8": "N:M", "2:16": "N:M", "1:16": "N:M", "block:8": "block"}
+        fam_of = {"none": "none", "row": "row", "1:8": "N:M", "2:16": "N:M", "1:16": "N:M", "block:8": "block",
+                  "1:8i": "N:M interleaved", "1:16i": "N:M interleaved"}
         groups: dict[str, list] = {}
         for s in accuracy["summary"]:
             if s["arch"] != "mlp":
@@ -367,6 +372,8 @@ def figure(res: dict, accuracy: dict | None, path: Path) -> None:
                 fam = fam_of.get(s["structure"], s["structure"])
                 if s.get("first_last_structure") == "row" and s["structure"] != "row":
                     fam += ", first/last row"
+                elif s.get("last_structure", s.get("first_last_structure")) != s.get("first_last_structure"):
+                    fam += f", last layer {s['last_structure']}"
             groups.setdefault(fam, []).append((s["sparsity"], 100 * s["test_acc"]))
         for fam, pts in groups.items():
             pts.sort()
@@ -385,13 +392,20 @@ def figure(res: dict, accuracy: dict | None, path: Path) -> None:
     plt.close(fig)
 
 
+def _name(partial: bool) -> str:
+    """Results of a ``--nets`` subset go to ``_partial`` files: the full table is never overwritten by a subset
+    (a ratio is only quoted against the baseline measured in the same run)."""
+    return "hw_network_structure" + ("_partial" if partial else "")
+
+
 def write(res: dict) -> None:
     add_ratios(res)
-    write_results("hw_network_structure", res, markdown(res))
-    acc = next((p for p in (RESULTS / "train_structure_mlp.json", COMMITTED / "train_structure_mlp.json") if p.exists()),
-               RESULTS / "train_structure_mlp.json")
-    figure(res, _j(acc) if acc.exists() else None, RESULTS / "hw_network_structure.png")
-    print(f"written: {RESULTS / 'hw_network_structure.png'}")
+    name = _name(bool(res.get("partial")))
+    write_results(name, res, markdown(res).replace("(hw_network_structure.png)", f"({name}.png)"))
+    acc = next((p for stem in (["train_structure_mlp_partial"] if res.get("partial") else []) + ["train_structure_mlp"]
+                for p in (RESULTS / f"{stem}.json", COMMITTED / f"{stem}.json") if p.exists()), None)
+    figure(res, _j(acc) if acc else None, RESULTS / f"{name}.png")
+    print(f"written: {RESULTS / f'{name}.png'}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -411,8 +425,9 @@ def main(argv: list[str] | None = None) -> int:
             ok = "" if (runs / net / "export" / "ir.json").exists() else "  (not exported here)"
             print(f"{net:24s} {NETS[net][0]:26s} styles: {', '.join(variants(net))}{ok}")
         return 0
+    partial = set(args.nets) != set(NETS)
     if args.markdown_only:
-        write(_j(RESULTS / "hw_network_structure.json"))
+        write(_j(RESULTS / f"{_name(partial)}.json"))
         return 0
     missing = [n for n in args.nets if not (runs / n / "export" / "ir.json").exists()]
     if missing:
@@ -421,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     t0 = time.perf_counter()
     res = {"machine": machine(), "target_fps": TARGET_FPS, "runs": args.runs, "samples": args.samples,
-           "collect_only": args.collect_only,
+           "collect_only": args.collect_only, "partial": partial,
            "nets": [net_row(runs, n, args.samples, args.reuse, args.collect_only) for n in args.nets]}
     res["seconds"] = round(time.perf_counter() - t0, 1)
     write(res)
