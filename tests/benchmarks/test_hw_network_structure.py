@@ -37,3 +37,17 @@ def test_ratios_and_goal_lines_use_the_best_dense_bnn():
 def test_missing_runs_are_one_clear_error(tmp_path, capsys):
     assert hns.main(["--runs", str(tmp_path)]) == 1
     assert "no exported run for mlp-bnn" in capsys.readouterr().err
+
+
+def test_a_subset_writes_partial_files_and_never_the_full_table(tmp_path, monkeypatch):
+    written = []
+    monkeypatch.setattr(hns, "write_results", lambda name, data, md: written.append((name, md)))
+    monkeypatch.setattr(hns, "figure", lambda res, acc, path: written.append((path.name, "")))
+    res = {"partial": True, "nets": [{"net": hns.BASELINE, "zero_bits": 0.5, "test_acc_seed0": 0.86,
+                                      "structure": "dense BNN", "selected": "auto", "variants": [_v("auto", 2000, 10)]}]}
+    hns.write(res)
+    assert [n for n, _ in written] == ["hw_network_structure_partial", "hw_network_structure_partial.png"]
+    assert "(hw_network_structure_partial.png)" in written[0][1]
+    written.clear()
+    hns.write({**res, "partial": False})
+    assert [n for n, _ in written] == ["hw_network_structure", "hw_network_structure.png"]
