@@ -169,10 +169,10 @@ class ClosedFormWeightQuant(nn.Module):
 
     def levels(self, w: torch.Tensor, bits: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         bits = self.bits(w) if bits is None else bits
-        alpha, beta = formulas.LEVELS[self.level_rule](w, bits)
-        if self.level_rule == "zero":
-            return alpha, beta  # {0, beta}: ratio 0 is on every grid
-        return formulas.snap_levels(alpha, beta, self.level_bits)
+        alpha, beta = formulas.LEVELS[self.level_rule](w, bits)  # float64: snapped alike in every process
+        if self.level_rule != "zero":  # {0, beta}: ratio 0 is on every grid
+            alpha, beta = formulas.snap_levels(alpha, beta, self.level_bits)
+        return alpha.to(w.dtype), beta.to(w.dtype)
 
     def _quantized(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         with torch.no_grad():
