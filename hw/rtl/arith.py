@@ -58,7 +58,7 @@ def arith(layer: MVU, plan: MVUPlan) -> Arith:
     if not layer.is_output:
         theta = layer.thresholds.astype(np.int64) + off
         down = layer.directions < 0
-        vals += [int(theta.min()), int(theta.max())]
+        vals += [int(theta.min()), int(theta.max()), int((theta + down).max())]  # theta + 1: a stored down threshold
     # accumulator: the lane sum of one word (SIMD values) must fit as well as the channel total
     per = plan.simd if plan.style != "unrolled" else 0
     acc_w = max(width_for(a_lo, a_hi), width_for(per * min(elo, 0), per * max(ehi, 0)))

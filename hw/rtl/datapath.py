@@ -39,7 +39,15 @@ def y_sum(m: Module, g: Op | None, a: Op, ar: Arith, tag: str) -> str:
 
 
 def compare(y: str, theta: str, down: str) -> str:
+    """A channel bit with constant theta and direction: ``y >= theta`` (up) or ``y <= theta`` (down)."""
     return f"({down} ? ($signed({y}) <= $signed({theta})) : ($signed({y}) >= $signed({theta})))"
+
+
+def compare_stored(y: str, t: str, down: str) -> str:
+    """A channel bit from a threshold memory, which holds ``t = theta + down``: ``y <= theta`` is
+    ``!(y >= theta + 1)``, so one comparator and an XOR serve both directions (two comparators and a
+    multiplexer per lane before; :func:`sbnn.hw.rtl.weights.threshold_words`)."""
+    return f"(($signed({y}) >= $signed({t})) ^ {down})"
 
 
 def score_bits(m: Module, sc: str, ar: Arith, c: int) -> str:

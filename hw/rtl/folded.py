@@ -8,7 +8,7 @@ from sbnn.arch.depth import PIPE_PARTS
 from sbnn.arch.options import LUTRAM_BUFFERS
 from sbnn.arch.pipeline import Stage
 from sbnn.hw.rtl.arith import arith
-from sbnn.hw.rtl.datapath import compare, elements, score_bits, shared_g, y_sum
+from sbnn.hw.rtl.datapath import compare_stored, elements, score_bits, shared_g, y_sum
 from sbnn.hw.rtl.lanes import LANES, LanesFn, serial_g
 from sbnn.hw.rtl.lutram import lutram_loader
 from sbnn.hw.rtl.units import counter_decl, counter_step, is_last, unit_ports
@@ -174,7 +174,8 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None, *, l
             sc = m.wire(f"sc{p}", ar.yw, f"{y} - c_thr[{base + ar.yw - 1}:{base}]")
             lanes_out.append(score_bits(m, sc, ar, p))
         else:
-            lanes_out.append(m.wire(f"bit{p}", 1, compare(y, f"c_thr[{base + ar.yw - 1}:{base}]", f"c_thr[{base + ar.yw}]")))
+            lanes_out.append(m.wire(f"bit{p}", 1, compare_stored(y, f"c_thr[{base + ar.yw - 1}:{base}]",
+                                                                 f"c_thr[{base + ar.yw}]")))
     # ---- output vector: earlier folds are shifted into osr (fold f ends in slot f: a common clock enable,
     # no per-fold decoder), the last fold comes straight from the lanes
     ob = ar.out_bits

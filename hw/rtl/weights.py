@@ -105,7 +105,8 @@ def slot_codes(row: np.ndarray, plan: MVUPlan, nw: int) -> list[list[int]]:
 
 
 def threshold_words(ar: Arith, plan: MVUPlan) -> tuple[int, list[int]]:
-    """Per-fold constants: lane p holds {down, theta} (thresholded) or off (scores)."""
+    """Per-fold constants: lane p holds {down, theta + down} (thresholded; the compare is
+    :func:`~sbnn.hw.rtl.datapath.compare_stored`) or off (scores)."""
     yw = ar.yw
     lane_w = yw if ar.theta is None else yw + 1
     words = []
@@ -115,7 +116,7 @@ def threshold_words(ar: Arith, plan: MVUPlan) -> tuple[int, list[int]]:
             if ar.theta is None:
                 v = int(ar.off[c]) % (1 << yw)
             else:
-                v = (int(ar.theta[c]) % (1 << yw)) | (int(ar.down[c]) << yw)
+                v = ((int(ar.theta[c]) + int(ar.down[c])) % (1 << yw)) | (int(ar.down[c]) << yw)
             w |= v << (p * lane_w)
         words.append(w)
     return lane_w, words
