@@ -21,30 +21,29 @@ from sbnn.arch.schedule import MVUPlan, index_bits, layer_structure, lutram_bank
 from sbnn.ir.model import MVU, IRModel
 
 #: LUTs per count of each feature. Fitted by ``benchmarks/hw_cost_model.py --fit`` (non-negative least
-#: squares on relative errors over its grid of 50 single layers, Yosys 0.70 synth_xilinx, MVU instance
-#: LUTs): median error 5 %, 9 % leave-one-out, on the generator of that fit. On today's generator (state
-#: resets, pipelined sums, register FIFOs; 57 designs incl. K = 784) the same coefficients err by a median
-#: 17 % (``benchmarks/results/hw_cost_model.md``): a refit is due, and with it every auto-folded result.
-#: Refit after any change to the generated RTL. Features the fit
-#: drives to 0 are kept (a refit may need them).
+#: squares on relative errors over its grid of 57 single layers incl. the Fashion SFC's K = 784 first layer,
+#: Yosys 0.70 synth_xilinx, MVU instance LUTs) on the generator of 2026-12-02 (state resets, pipelined sums,
+#: register FIFOs, one comparator per lane): median error 7.0 %, 9.9 % leave-one-out (the coefficients before
+#: this refit erred by a median 17 % on the same designs). Refit after any change to the generated RTL.
+#: Features the fit drives to 0 are kept (a refit may need them).
 COEFFS: dict[str, float] = {
     "const": 0,  # handshake, address and fold counters of a folded MVU
-    "lanes": 0.9771,  # per lane and bit of y: accumulator, y = G + (A << sh), compare
-    "thr_rom": 4.9726,  # per 64 bits of a threshold memory left in logic
-    "weight_rom": 2.0752,  # per 64 bits of a weight memory left in logic
-    "s_tree": 2.5269,  # per input bit of the S'(x) adder tree
-    "slice": 0.156,  # per input bit the slice multiplexer of a sliced datapath (dense, nm) chooses from
-    "xnor": 2.526,  # per XNOR (AND) input bit of the dense lanes, popcount included
-    "picks": 0.1061,  # per value a zero-skipping lane sums each clock (sparse slot, N:M pick, block input)
-    "gather": 0.447,  # per input bit of a flip-flop gather multiplexer (full / segmented), per slot
-    "nm_mux": 0.7552,  # per input bit of the G:1 multiplexers of the N:M lanes
-    "block_mux": 0.3759,  # per input bit of the block multiplexers
-    "lutram1": 2.5377,  # per slot and bank bit of a single-buffered distributed-RAM gather
-    "lutram2": 2.8374,  # per slot and bank bit of a double-buffered one
-    "lut_load": 40.2657,  # per bank bit of a distributed-RAM loader (write multiplexers)
-    "delta": 0,  # per pointer bit of the gap-code decoders
-    "unrolled_ops": 0.7177,  # per summed input bit of an unrolled MVU
-    "unrolled_lanes": 0.0488,  # per channel and bit of y of an unrolled MVU
+    "lanes": 1.5753,  # per lane and bit of y: accumulator, y = G + (A << sh), compare
+    "thr_rom": 1.8973,  # per 64 bits of a threshold memory left in logic
+    "weight_rom": 4.6444,  # per 64 bits of a weight memory left in logic
+    "s_tree": 2.4469,  # per input bit of the S'(x) adder tree
+    "slice": 0.4406,  # per input bit the slice multiplexer of a sliced datapath (dense, nm) chooses from
+    "xnor": 2.3686,  # per XNOR (AND) input bit of the dense lanes, popcount included
+    "picks": 0,  # per value a zero-skipping lane sums each clock (sparse slot, N:M pick, block input)
+    "gather": 0.426,  # per input bit of a flip-flop gather multiplexer (full / segmented), per slot
+    "nm_mux": 0.2755,  # per input bit of the G:1 multiplexers of the N:M lanes
+    "block_mux": 0.3397,  # per input bit of the block multiplexers
+    "lutram1": 1.2894,  # per slot and bank bit of a single-buffered distributed-RAM gather
+    "lutram2": 1.3626,  # per slot and bank bit of a double-buffered one
+    "lut_load": 63.5862,  # per bank bit of a distributed-RAM loader (write multiplexers)
+    "delta": 3.855,  # per pointer bit of the gap-code decoders
+    "unrolled_ops": 0.8052,  # per summed input bit of an unrolled MVU
+    "unrolled_lanes": 0.0057,  # per channel and bit of y of an unrolled MVU
 }
 #: LUTs of the collector and the vector FIFO in front of an MVU whose dense layer is fed pixel by pixel (outside
 #: the MVU instance, not refitted by the MVU benchmark): the FIFO is a one-deep register wherever that costs no
