@@ -190,13 +190,26 @@ def select(vs: list[dict]) -> dict | None:
     return min(good, key=lambda v: (v["LUT"], v["BRAM36"])) if good else None
 
 
+def lut_ranked(run: Path) -> dict:
+    """The folding the automatic search picks when it ranks by LUTs alone (``objective="lut"``, the search before
+    block RAM counted): the baseline gets it as one more variant, so it is searched at least as hard as the
+    sparse networks."""
+    from sbnn.arch import folding
+    from sbnn.ir import load
+
+    res = folding.auto(load(run / "export" / "ir"), TARGET_FPS, 100.0, style="auto", gather="auto", objective="lut")
+    return res.folding
+
+
 def net_row(runs: Path, net: str, samples: int | None, reuse: bool, collect: bool = False) -> dict:
     run = runs / net
     final = _j(run / "train" / "metrics.json")["final"]
     structures = [layer.get("structure", "none") for layer in _j(run / "export" / "ir.json")["layers"]
                   if layer["kind"] != "threshold"]
     vs = [measure(run, s, samples, reuse, collect=collect) for s in variants(net)]
-    fold = layer_best(vs) if net != BASELINE else None
+    if net == BASELINE:  # the dense BNN also as the LUT-only search folds it, and the best layers of all variants
+        vs.append(measure(run, "auto-lut", samples, reuse, lut_ranked(run), collect=collect))
+    fold = layer_best(vs)
     if fold is not None:
         vs.append(measure(run, "layer-best", samples, reuse, fold, collect=collect))
     best = select(vs)
@@ -255,9 +268,11 @@ def markdown(res: dict) -> str:
          "(Yosys synth_xilinx, xc7z020, 100 MHz; the whole accelerator incl. FIFOs and thresholds) and checked with "
          "`sbnn sim --rtl` on the run's real inputs. Every network is built with `--style auto` (the default) and "
          "`--style dense` (the XNOR datapath everywhere), all-N:M / all-block networks also with `--style nm` / "
-         "`block`, and sparse networks with `layer-best`: a folding file taking every layer from the variant in "
-         "which it measured fewest LUTs (synthesized and checked itself). The variant with the fewest LUTs (then "
-         "BRAM) is the one that counts (**bold**), for the dense BNN as for the sparse networks."
+         "`block`, and every network with `layer-best`: a folding file taking every layer from the variant in "
+         "which it measured fewest LUTs (synthesized and checked itself). The automatic folding ranks LUTs and "
+         "block RAM by device fraction; the dense BNN is also built as a LUT-only ranking folds it (`auto-lut`), "
+         "so the baseline is searched at least as hard as the sparse networks. The variant with the fewest LUTs "
+         "(then BRAM) is the one that counts (**bold**), for the dense BNN as for the sparse networks."
          + (" Tabulated with `--collect-only` from what the measuring runs (`--reuse`, `--nets` subsets run side by "
             "side) left in the run folders; a variant marked 'not measured' was not run." if res.get("collect_only") else "")
          + (f" Baseline: the dense BNN with `--style {b['style']}`, {fmt.count(b['LUT'])} LUT, {b['BRAM36']:g} "

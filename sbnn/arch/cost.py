@@ -70,6 +70,14 @@ def rom_in_bram(depth: int, width: int) -> bool:
     return best < logic
 
 
+def bram36_blocks(depth: int, width: int) -> float:
+    """RAMB36 equivalents (a RAMB18 counts 0.5) of the block-RAM mapping Yosys picks for a ``depth`` x ``width``
+    memory: its cheapest configuration by :data:`BRAM_COST`."""
+    cost, kind, n = min((BRAM_COST[kind] * -(-width // w) * -(-depth // d), kind, -(-width // w) * -(-depth // d))
+                        for kind, shapes in BRAM_SHAPES.items() for w, d in shapes)
+    return n * (0.5 if kind == 18 else 1.0)
+
+
 def lane_bits(layer: MVU) -> int:
     """Bits of y, thresholds and scores (the exact widths are the RTL's; this is their size class)."""
     return int(layer.acc_bound()).bit_length() + 2
@@ -160,6 +168,32 @@ def logic_estimate(layer: MVU, plan: MVUPlan, weight_rom: str = "auto", vector_f
     """The LUT estimate that ranks foldings, gathers and styles: the MVU instance plus the vector FIFO the
     implementation needs in front of it."""
     return mvu_estimate(layer, plan, weight_rom, vector_fed) + vector_fifo_estimate(layer, plan)
+
+
+#: LUTs one RAMB36 is worth when the folding step ranks implementations: the xc7z020's LUTs per BRAM36
+#: (53,200 / 140), so that an implementation costs the fraction of the device it takes, logic and block RAM
+#: alike. Why: ranked by LUTs alone, the all-1:8 Fashion SFC's first layer took a 294-bit weight word (PE 1 x
+#: SIMD 784: 623 LUT and 4.5 BRAM36) over PE 2 x SIMD 112 (630 LUT, 2.5 BRAM36)
+LUT_PER_BRAM36 = 53200 / 140
+
+
+def bram36_estimate(layer: MVU, plan: MVUPlan, weight_rom: str = "auto") -> float:
+    """RAMB36 equivalents of the MVU's weight and threshold memories that go to block RAM (a ``weight_rom``
+    of "block" forces the weights there; "auto" follows Yosys' rule, :func:`rom_in_bram`)."""
+    if plan.style == "unrolled":
+        return 0.0
+    nf = plan.folds.shape[0]
+    thr_w = plan.pe * (lane_bits(layer) + (0 if layer.is_output else 1))
+    n = bram36_blocks(nf, thr_w) if nf > 1 and rom_in_bram(nf, thr_w) else 0.0
+    if plan.T > 1 and (weight_rom == "block" or (weight_rom == "auto" and rom_in_bram(plan.T, plan.word_bits))):
+        n += bram36_blocks(plan.T, plan.word_bits)
+    return n
+
+
+def rank_estimate(layer: MVU, plan: MVUPlan, weight_rom: str = "auto", vector_fed: bool = False) -> float:
+    """What the folding step minimizes: :func:`logic_estimate` plus the block RAM in LUT equivalents
+    (:data:`LUT_PER_BRAM36`)."""
+    return logic_estimate(layer, plan, weight_rom, vector_fed) + LUT_PER_BRAM36 * bram36_estimate(layer, plan, weight_rom)
 
 
 def vector_fed(model: IRModel, layer: MVU) -> bool:

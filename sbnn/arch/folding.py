@@ -6,7 +6,8 @@ Three sources of folding, as in FINN: a hand-written JSON file (see :mod:`sbnn.a
 choice is FINN's SetFolding idea with our cycle model: for each MVU, among all divisor pairs (PE, SIMD) -
 and, with ``gather="auto"`` / ``style="auto"``, every gather and datapath - whose clocks per frame (from
 the zero-skip schedule, so sparse layers get the small folding they need) meet the target, take the one
-with the smallest logic estimate (:mod:`sbnn.arch.cost`). Folding never changes the IR's arithmetic.
+with the smallest estimate of LUTs and block RAM (:func:`sbnn.arch.cost.rank_estimate`). Folding never
+changes the IR's arithmetic.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sbnn.arch.cost import logic_estimate, vector_fed
+from sbnn.arch.cost import logic_estimate, rank_estimate, vector_fed
 from sbnn.arch.impl import LayerImpl
 from sbnn.arch.options import (
     AUTO_GATHERS,
@@ -125,7 +126,8 @@ def choose_modes(model: IRModel, style: StyleChoice = "sparse", gather: GatherCh
                  fixed: Mapping[str, Mapping] | None = None) -> dict[str, dict[str, str]]:
     """Style and gather of every MVU at a given folding. ``auto`` picks, among the candidates whose
     clocks per vector stay within ``max_cycle_overhead`` of the fastest (as the automatic weight coding
-    does), the one with the smallest logic estimate; ``fixed`` (layer -> {"style", "gather"}, e.g. from a
+    does), the one with the smallest estimate (LUTs and block RAM, :func:`~sbnn.arch.cost.rank_estimate`);
+    ``fixed`` (layer -> {"style", "gather"}, e.g. from a
     folding file) wins, and a fixed gather implies the zero-skipping style."""
     out = {}
     for name, layer in _mvus(model).items():
@@ -137,7 +139,7 @@ def choose_modes(model: IRModel, style: StyleChoice = "sparse", gather: GatherCh
         fastest = min(vector_clocks(p, layer.in_features) for p in plans)
         ok = [p for p in plans if vector_clocks(p, layer.in_features) <= fastest * (1 + max_cycle_overhead)]
         fed = vector_fed(model, layer)
-        out[name] = plan_entry(min(ok, key=lambda p: logic_estimate(layer, p, vector_fed=fed)))
+        out[name] = plan_entry(min(ok, key=lambda p: rank_estimate(layer, p, vector_fed=fed)))
     return out
 
 
@@ -156,11 +158,17 @@ def target_cycles(target_fps: float, clock_mhz: float = 100.0) -> int:
     return max(1, int(clock_mhz * 1e6 // target_fps))
 
 
+#: what the automatic folding minimizes: "device" (LUTs and block RAM as fractions of the device,
+#: :func:`~sbnn.arch.cost.rank_estimate`; the default) or "lut" (LUTs alone: what the folding did before, kept
+#: so that a benchmark can give a baseline both searches)
+OBJECTIVES = {"device": rank_estimate, "lut": logic_estimate}
+
+
 def auto_layer(layer: MVU, target: int, style: StyleChoice = "sparse", gather: GatherChoice = "full",
-               fed: bool = False) -> tuple[dict, int]:
+               fed: bool = False, objective: str = "device") -> tuple[dict, int]:
     """One MVU's folding entry ({"PE", "SIMD", "style"[, "gather"]}) and its clocks per frame: among all
-    divisor pairs (PE, SIMD) and the plans of ``style`` / ``gather``, the smallest logic estimate whose clocks
-    per frame meet ``target``, else the fastest."""
+    divisor pairs (PE, SIMD) and the plans of ``style`` / ``gather``, the smallest estimate whose clocks
+    per frame meet ``target`` (LUTs and block RAM, :func:`~sbnn.arch.cost.rank_estimate`), else the fastest."""
     vectors = layer.out_pixels
     best = None
     for pe in divisors(layer.out_channels):
@@ -169,7 +177,7 @@ def auto_layer(layer: MVU, target: int, style: StyleChoice = "sparse", gather: G
             trial.pe, trial.simd = pe, simd
             for plan in gather_plans(trial, style, gather):
                 cyc = vector_clocks(plan, layer.in_features) * vectors
-                key = (cyc > target, logic_estimate(trial, plan, vector_fed=fed) if cyc <= target else cyc, cyc)
+                key = (cyc > target, OBJECTIVES[objective](trial, plan, vector_fed=fed) if cyc <= target else cyc, cyc)
                 if best is None or key < best[0]:
                     best = (key, pe, simd, plan, cyc)
     if best is None:  # a structured style that fits no folding of this layer
@@ -179,14 +187,14 @@ def auto_layer(layer: MVU, target: int, style: StyleChoice = "sparse", gather: G
 
 
 def auto(model: IRModel, target_fps: float, clock_mhz: float = 100.0, style: StyleChoice = "sparse",
-         gather: GatherChoice = "full") -> AutoResult:
+         gather: GatherChoice = "full", objective: str = "device") -> AutoResult:
     """Per-MVU folding (and, with ``style``/``gather`` "auto", style and gather) for ``target_fps`` at
     ``clock_mhz`` (index-coded zero-skip schedule for sparse layers); every layer records its style, sparse
     folded layers their gather."""
     target = target_cycles(target_fps, clock_mhz)
     folding, cycles, met = {}, {}, True
     for name, layer in _mvus(model).items():
-        folding[name], cycles[name] = auto_layer(layer, target, style, gather, vector_fed(model, layer))
+        folding[name], cycles[name] = auto_layer(layer, target, style, gather, vector_fed(model, layer), objective)
         met = met and cycles[name] <= target
     return AutoResult(folding, target, met, cycles)
 
