@@ -123,7 +123,9 @@ def measure(run: Path, style: str, samples: int | None, reuse: bool, folding: di
             return {"style": style, "error": "not measured"}
         if not collect:
             req.write_text(json.dumps(folding, indent=1) + "\n")
-        cmd = SBNN + ["synth", "--run", where, "--folding", where / "folding-request.json"]
+        # the target rate too: the FIFOs are sized for it as in the automatic variants (without it they are sized
+        # for the folding's own best interval: a deeper FIFO turned the SFC's 784-bit vector FIFO into 530 LUTs)
+        cmd = SBNN + ["synth", "--run", where, "--folding", where / "folding-request.json", "--target-fps", TARGET_FPS]
     else:
         cmd = SBNN + ["synth", "--run", where, "--target-fps", TARGET_FPS] + ([] if style == "auto" else
                                                                              ["--style", style])

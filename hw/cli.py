@@ -16,7 +16,8 @@ def add_parser(subparsers, name: str, help_text: str) -> None:
         "Read <run>/export/ir.json, fold it, write <run>/hw/ (config.yaml, folding.json, rtl/, cycles.json, "
         "stream.json) and synthesize into <run>/synth/ (report.json, report.md)."))
     add_run_args(p)
-    src = p.add_argument_group("folding (one source; default: the PE/SIMD stored in the IR)")
+    src = p.add_argument_group("folding (one source; default: the PE/SIMD stored in the IR; --folding with "
+                               "--target-fps: the file's folding, FIFOs sized for that rate and the rate checked)")
     src.add_argument("--folding", metavar="JSON", help='FINN-style folding file: {"<layer>": {"PE": 4, "SIMD": 8}}')
     src.add_argument("--target-fps", type=float, metavar="N", help="choose the folding for N frames/s")
     src.add_argument("--unrolled", action="store_true", default=None, help="PE = M, SIMD = K for every layer")

@@ -47,6 +47,8 @@ def resolve_folding(model: IRModel, cfg: HwConfig, spec: dict | None = None,
 
 def _folding_source(model: IRModel, cfg: HwConfig) -> tuple[dict, str]:
     chosen = [n for n, v in (("unrolled", cfg.unrolled), ("folding", cfg.folding), ("target_fps", cfg.target_fps)) if v]
+    if cfg.folding and cfg.target_fps:  # the file folds; the target sizes the FIFOs and is checked (a fair
+        chosen.remove("target_fps")  # comparison of a hand-made folding with the automatic one at that rate)
     if len(chosen) > 1:
         raise ConfigError(f"choose one folding source, not {' and '.join(chosen)}")
     if cfg.unrolled:

@@ -94,6 +94,11 @@ def test_folding_file_and_errors(run, tmp_path, capsys):
     assert "unknown layer" in _err(capsys)
     assert main(["synth", "--run", str(run), "--no-synth", "--unrolled", "--folding", str(good)]) == 2
     assert "choose one folding source" in _err(capsys)
+    # a folding file with a target rate: the file folds, the target sizes the FIFOs and is checked
+    assert main(["synth", "--run", str(run), "--no-synth", "--folding", str(good), "--target-fps", "1"]) == 0
+    cyc = json.loads((run / "hw" / "cycles.json").read_text())
+    assert cyc["target"] == {"frames_per_second": 1.0, "met": True}
+    assert json.loads((run / "hw" / "folding.json").read_text())["mvu0"]["PE"] == json.loads(good.read_text())["mvu0"]["PE"]
 
 
 def test_structured_style_on_an_unstructured_ir(run, capsys):
