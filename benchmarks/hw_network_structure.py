@@ -356,7 +356,7 @@ def figure(res: dict, accuracy: dict | None, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fams = list(dict.fromkeys(NETS[n][1] for n in NETS))
-    marks = dict(zip(fams, "s o ^ D v P X".split()))
+    marks = dict(zip(fams, "s o ^ D v P X * h".split()))
     colors = {f: f"C{i}" for i, f in enumerate(fams)}  # one colour per structure in every panel
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
     b = res.get("baseline")
