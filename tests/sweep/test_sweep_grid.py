@@ -106,3 +106,11 @@ def test_unknown_method_in_yaml(tmp_path):
     bad.write_text("methods: [bnn, magic]\n")
     with pytest.raises(ConfigError, match="methods.1"):
         sc.resolve(bad, [])
+
+
+def test_interleaved_n_m_is_a_structure_axis_point():
+    cfg = sc.resolve(CONFIGS / "sweep.yaml", ["structures=[none, 1:8I]"])
+    by_name = {p["name"]: p for p in sc.points(cfg)}
+    assert cfg.structures == ["none", "1:8i"]
+    p = by_name["mlp-ab-closed-1of8i"]
+    assert p["structure"] == "1:8i" and p["sparsity"] == 0.875 and p["train"]["quant.structure"] == "1:8i"
