@@ -66,6 +66,7 @@ NETS = {
     "mlp-block8-flrow-0.875": ("block:8 (first/last: row)", "block, first/last row"),
     "mlp-1of8i": ("1:8i", "N:M interleaved"),
     "mlp-1of16i": ("1:16i", "N:M interleaved"),
+    "mlp-1of16i-fl2of16i": ("1:16i (first/last: 2:16i)", "N:M interleaved"),
 }
 #: the goal (issue 12): at about 90 % zero bits, ratios to the best dense BNN
 GOAL = {"LUT": 0.6, "BRAM36": 0.5}
@@ -74,7 +75,7 @@ GOAL_ZERO_BITS = (0.85, 0.95)
 
 #: networks whose every layer has one structure that a structured style reads: that style everywhere is a variant too
 PURE = {"mlp-1of8": "nm", "mlp-2of16": "nm", "mlp-1of16": "nm", "mlp-block8-0.875": "block", "mlp-1of8i": "nm",
-        "mlp-1of16i": "nm"}
+        "mlp-1of16i": "nm", "mlp-1of16i-fl2of16i": "nm"}
 
 
 def variants(net: str) -> list[str]:

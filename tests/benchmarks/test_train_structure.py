@@ -29,3 +29,11 @@ def test_the_last_layer_structure_is_named_in_the_table():
     assert ts.structure_note(ts.summarize([row])[0]) == " (last layer: row)"
     row = {**_row("1:8/row", "1:8", 0.875, 0.86), "first_last_structure": "row", "last_structure": "row"}
     assert ts.structure_note(ts.summarize([row])[0]) == " (first/last layer: row)"
+
+
+def test_the_unstructured_reference_is_at_the_achieved_zero_bits():
+    denser = {**_row("1:16i/2:16i", "1:16i", 0.9375, 0.854), "first_last_structure": "2:16i", "sparsity": 0.8995}
+    rows = [_row("bnn", None, None, 0.865), _row("none-0.9375", "none", 0.9375, 0.850), denser]
+    s = {x["point"]: x for x in ts.summarize(rows)}["1:16i/2:16i"]
+    assert s["vs_unstructured_pt"] is None and s["goal_unstructured"] is None  # 0.8995 is not 0.9375
+    assert s["goal_dense"] is True
