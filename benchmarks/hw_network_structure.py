@@ -393,6 +393,8 @@ def figure(res: dict, accuracy: dict | None, path: Path) -> None:
                 elif s.get("last_structure", s.get("first_last_structure")) != s.get("first_last_structure"):
                     fam += f", last layer {s['last_structure']}"
             groups.setdefault(fam, []).append((s["sparsity"], 100 * s["test_acc"]))
+        for fam in groups:  # a family only the accuracy table has (e.g. a last-layer-row point) gets its own colour
+            colors.setdefault(fam, f"C{len(colors) % 10}")
         for fam, pts in groups.items():
             pts.sort()
             ax.plot(*zip(*pts), marker=marks.get(fam, "o"), color=colors.get(fam), linestyle="-" if len(pts) > 1 else "none",
