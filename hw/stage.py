@@ -17,13 +17,13 @@ from sbnn import provenance, runlock, runs
 from sbnn.arch import folding as fold
 from sbnn.arch import impl as impl_file
 from sbnn.arch.cost import design_estimate, logic_estimate
+from sbnn.arch.device import DEVICE
 from sbnn.arch.impl import LayerImpl
 from sbnn.arch.schedule import schedule
 from sbnn.errors import ConfigError, HardwareError, ToolNotFound
 from sbnn.hw.config import HwConfig
 from sbnn.hw.report import cycles_markdown, cycles_report
 from sbnn.hw.rtl.design import Design, generate
-from sbnn.hw.synth.device import DEVICE
 from sbnn.hw.synth.report import SynthReport
 from sbnn.hw.synth.vivado import run_vivado
 from sbnn.hw.synth.yosys import choose_abc, is_cached, run_yosys

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from sbnn.arch.device import DEVICE
 from sbnn.errors import ConfigError, HardwareError, ToolNotFound
 from sbnn.hw.hls4ml.lower import Lowered, lower
-from sbnn.hw.synth.device import DEVICE
 from sbnn.hw.synth.report import RESOURCES, SynthReport
 from sbnn.ir.model import IRModel
 from sbnn.tools import ToolError, ToolTimeout, find_tool

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sbnn.arch.device import DEVICE
 from sbnn.errors import ConfigError
 from sbnn.hw.pynq.driver import DMA_NAME, LENGTH_BITS, DmaFormat
 from sbnn.hw.stream import StreamFormat
-from sbnn.hw.synth.device import DEVICE
 
 IP_VENDOR, IP_LIBRARY, IP_VERSION = "sbnn.org", "sbnn", "1.0"
 BD_NAME = "sbnn_bd"

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sbnn.arch.depth import CLOCK_MARGIN_NS, DELAYS_NS
+from sbnn.arch.device import DEVICE
 from sbnn.hw.rtl.design import Design
-from sbnn.hw.synth.device import DEVICE
 
 RESOURCES = ("LUT", "LUT_logic", "LUTRAM", "SRL", "FF", "CARRY4", "MUXF", "BRAM18", "BRAM36", "DSP")
 

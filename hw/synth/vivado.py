@@ -12,9 +12,9 @@ import re
 import time
 from pathlib import Path
 
+from sbnn.arch.device import DEVICE
 from sbnn.errors import HardwareError, ToolNotFound
 from sbnn.hw.rtl.design import Design
-from sbnn.hw.synth.device import DEVICE
 from sbnn.hw.synth.report import RESOURCES, SynthReport, group_layers
 from sbnn.runs import write_atomic
 from sbnn.tools import ToolError, ToolTimeout, find_tool

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from sbnn.arch.decompose import SUM_MIN_SAVING, decomposition
+from sbnn.arch.device import DEVICE
 from sbnn.arch.impl import LayerImpl
 from sbnn.arch.options import LUTRAM_BUFFERS
 from sbnn.arch.schedule import MVUPlan, index_bits, layer_structure, lutram_banks, schedule
@@ -60,22 +61,25 @@ BRAM_SHAPES = {18: ((36, 512), (18, 1024), (9, 2048), (4, 4096), (2, 8192), (1, 
                36: ((72, 512), (36, 1024), (18, 2048), (9, 4096), (4, 8192), (2, 16384), (1, 32768))}
 
 
+def _bram_mapping(depth: int, width: int) -> tuple[int, float]:
+    """Yosys' cheapest block-RAM configuration for a ``depth`` x ``width`` memory: (its mapping cost by
+    :data:`BRAM_COST`, its RAMB36 equivalents with a RAMB18 counting 0.5)."""
+    cost, kind, n = min((BRAM_COST[kind] * -(-width // w) * -(-depth // d), kind, -(-width // w) * -(-depth // d))
+                        for kind, shapes in BRAM_SHAPES.items() for w, d in shapes)
+    return cost, n * (0.5 if kind == 18 else 1.0)
+
+
 def rom_in_bram(depth: int, width: int) -> bool:
     """Whether Yosys (synth_xilinx, no ``rom_style``) maps a ``depth`` x ``width`` ROM to block RAM: its
     memory mapper compares a logic cost of one per 64 bits with the cheapest block-RAM configuration
     (checked against Yosys 0.70 on ROMs from 16 x 1024 to 4096 x 2)."""
-    logic = depth * width / 64
-    best = min(BRAM_COST[kind] * -(-width // w) * -(-depth // d)
-               for kind, shapes in BRAM_SHAPES.items() for w, d in shapes)
-    return best < logic
+    return _bram_mapping(depth, width)[0] < depth * width / 64
 
 
 def bram36_blocks(depth: int, width: int) -> float:
     """RAMB36 equivalents (a RAMB18 counts 0.5) of the block-RAM mapping Yosys picks for a ``depth`` x ``width``
     memory: its cheapest configuration by :data:`BRAM_COST`."""
-    cost, kind, n = min((BRAM_COST[kind] * -(-width // w) * -(-depth // d), kind, -(-width // w) * -(-depth // d))
-                        for kind, shapes in BRAM_SHAPES.items() for w, d in shapes)
-    return n * (0.5 if kind == 18 else 1.0)
+    return _bram_mapping(depth, width)[1]
 
 
 def lane_bits(layer: MVU) -> int:
@@ -170,11 +174,11 @@ def logic_estimate(layer: MVU, plan: MVUPlan, weight_rom: str = "auto", vector_f
     return mvu_estimate(layer, plan, weight_rom, vector_fed) + vector_fifo_estimate(layer, plan)
 
 
-#: LUTs one RAMB36 is worth when the folding step ranks implementations: the xc7z020's LUTs per BRAM36
-#: (53,200 / 140), so that an implementation costs the fraction of the device it takes, logic and block RAM
-#: alike. Why: ranked by LUTs alone, the all-1:8 Fashion SFC's first layer took a 294-bit weight word (PE 1 x
+#: LUTs one RAMB36 is worth when the folding step ranks implementations: the device's LUTs per BRAM36
+#: (xc7z020: 53,200 / 140 = 380), so that an implementation costs the fraction of the device it takes, logic
+#: and block RAM alike. Why: ranked by LUTs alone, the all-1:8 Fashion SFC's first layer took a 294-bit weight word (PE 1 x
 #: SIMD 784: 623 LUT and 4.5 BRAM36) over PE 2 x SIMD 112 (630 LUT, 2.5 BRAM36)
-LUT_PER_BRAM36 = 53200 / 140
+LUT_PER_BRAM36 = DEVICE["LUT"] / DEVICE["BRAM36"]
 
 
 def bram36_estimate(layer: MVU, plan: MVUPlan, weight_rom: str = "auto") -> float:

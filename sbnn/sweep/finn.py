@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Callable
 
 from sbnn import runs
+from sbnn.arch.device import DEVICE
 from sbnn.errors import ConfigError
-from sbnn.hw.synth.device import DEVICE
 from sbnn.runs import RunDir, read_json, write_json
 
 FINN_PLUS = "finn-plus==1.6.1"

@@ -8,8 +8,8 @@ import numpy as np
 
 from sbnn.arch import folding
 from sbnn.arch.depth import DELAYS_NS, budget_ns, meets
+from sbnn.arch.device import DEVICE
 from sbnn.hw.rtl.design import GenOptions, generate
-from sbnn.hw.synth.device import DEVICE
 from sbnn.hw.synth.report import SynthReport, classify
 from sbnn.hw.synth.timing import analyze
 from sbnn.hw.synth.yosys import _report, run_yosys
