@@ -1,7 +1,7 @@
 """Whole networks at one target rate: the trained Fashion-MNIST SFC (784-256-256-256-10) of every mask
-structure against the dense BNN of the same architecture, all at 100,000 frames/s (issue 12's goal: the
-structured sparse network at about 90 % zero bits takes <= 0.6 x the LUTs and <= 0.5 x the BRAM of the dense
-BNN with its best style).
+structure against the dense BNN of the same architecture, all at 100,000 frames/s, and (``--arch cnv``) the
+CNV-style net at FINN's CNV rate, 3,000 frames/s (issue 12's goal: the structured sparse network at about 90 %
+zero bits takes <= 0.6 x the LUTs and <= 0.5 x the BRAM of the dense BNN with its best style).
 
 Each design goes through the user's CLI path, nothing else: ``sbnn synth --run NET --target-fps 100000``
 (``--style auto``, the default) and ``sbnn sim --run ... --rtl`` on the run's 1,000 exported samples (RTL
@@ -24,6 +24,7 @@ not retrained here); the accuracy panel quotes ``benchmarks/results/train_struct
     python benchmarks/hw_network_structure.py --collect-only          # tabulate what the run folders hold
     python benchmarks/hw_network_structure.py --list                  # the networks and variants, nothing run
     python benchmarks/hw_network_structure.py --markdown-only         # rewrite .md and the figure from .json
+    python benchmarks/hw_network_structure.py --arch cnv              # the CNV table: hw_network_structure_cnv.*
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -46,11 +48,9 @@ from sbnn.runs import RunDir
 
 ROOT = Path(__file__).resolve().parents[1]
 SBNN = [sys.executable, "-m", "sbnn.cli"]
-TARGET_FPS = 100_000
-BASELINE = "mlp-bnn"
 COMMITTED = Path(__file__).resolve().parent / "results"  # the accuracy table, also when RESULTS points elsewhere
 #: run directory -> (structure label, figure family); the dense BNN first
-NETS = {
+MLP_NETS = {
     "mlp-bnn": ("dense BNN", "dense BNN"),
     "mlp-none-0.875": ("none", "none"),
     "mlp-none-0.9375": ("none", "none"),
@@ -73,15 +73,51 @@ GOAL = {"LUT": 0.6, "BRAM36": 0.5}
 GOAL_ZERO_BITS = (0.85, 0.95)
 
 
-#: networks whose every layer has one structure that a structured style reads: that style everywhere is a variant too
-PURE = {"mlp-1of8": "nm", "mlp-2of16": "nm", "mlp-1of16": "nm", "mlp-block8-0.875": "block", "mlp-1of8i": "nm",
-        "mlp-1of16i": "nm", "mlp-1of16i-fl2of16i": "nm"}
 
 
-def variants(net: str) -> list[str]:
+@dataclass(frozen=True)
+class Bench:
+    """One architecture's table: its trained runs (``train_structure.py`` names them ``{arch}-...``), the rate
+    they are built for and what the reader must know about the comparison."""
+
+    arch: str
+    title: str
+    target_fps: int
+    nets: dict[str, tuple[str, str]]
+    #: networks whose every layer has one structure that a structured style reads: that style everywhere too
+    pure: dict[str, str] = field(default_factory=dict)
+    note: str = ""
+
+    @property
+    def baseline(self) -> str:
+        return f"{self.arch}-bnn"
+
+    @property
+    def stem(self) -> str:
+        return "hw_network_structure" + ("" if self.arch == "mlp" else f"_{self.arch}")
+
+
+BENCHES = {
+    "mlp": Bench("mlp", "Fashion-MNIST SFC 784-256-256-256-10", 100_000, MLP_NETS,
+                 {"mlp-1of8": "nm", "mlp-2of16": "nm", "mlp-1of16": "nm", "mlp-block8-0.875": "block", "mlp-1of8i": "nm",
+                  "mlp-1of16i": "nm", "mlp-1of16i-fl2of16i": "nm"}),
+    # FINN's CNV rate: finn-examples' CNV-W1A1 runs at 3,020 frames/s on a Pynq-Z1, FINN's automatic folding is
+    # asked for 3,000 (../shared/finn_baseline.md)
+    "cnv": Bench("cnv", "Fashion-MNIST CNV-style net (conv 32,32,pool,64,64,pool, FC 128, 10; 8-bit pixel input)",
+                 3_000, {"cnv-bnn": ("dense BNN", "dense BNN"), "cnv-none-0.875": ("none (first/last: 0.5)", "none"),
+                         "cnv-1of8i-flrow": ("1:8i (first/last: row 0.5)", "N:M interleaved")},
+                 note="FINN's CNV rate (3,000 frames/s) on the CNV-style net of `benchmarks/train_fashion.py` (half "
+                      "FINN's CNV widths, 28x28x1 input): a lighter load than FINN's CIFAR-10 CNV at that rate. The "
+                      "first conv (K = 9: no M of 8 divides it) and the score layer keep 0.5 zero bits as in every "
+                      "sparse CNV of this project (row structure in the N:M network). Trained with train_fashion.py's CNV "
+                      "recipe (8 epochs, seed 0)."),
+}
+
+
+def variants(bench: Bench, net: str) -> list[str]:
     """Styles each network is built with; ``auto`` (the CLI default) first. Sparse networks also get the
     ``layer-best`` design (see :func:`layer_best`)."""
-    return ["auto", "dense"] + ([PURE[net]] if net in PURE else [])
+    return ["auto", "dense"] + ([bench.pure[net]] if net in bench.pure else [])
 
 
 def _run(cmd: list, log: Path) -> int:
@@ -107,7 +143,7 @@ def _rtl_digest(where: Path, samples: int | None) -> str:
     return h.hexdigest()
 
 
-def measure(run: Path, style: str, samples: int | None, reuse: bool, folding: dict | None = None,
+def measure(run: Path, style: str, fps: int, samples: int | None, reuse: bool, folding: dict | None = None,
             collect: bool = False) -> dict:
     """``sbnn synth`` at the target rate with ``style`` (auto: in the run itself; others: in a sub-run sharing
     its export; ``folding``: a per-layer folding file instead of the target rate), then ``sbnn sim --rtl``
@@ -126,9 +162,9 @@ def measure(run: Path, style: str, samples: int | None, reuse: bool, folding: di
             req.write_text(json.dumps(folding, indent=1) + "\n")
         # the target rate too: the FIFOs are sized for it as in the automatic variants (without it they are sized
         # for the folding's own best interval: a deeper FIFO turned the SFC's 784-bit vector FIFO into 530 LUTs)
-        cmd = SBNN + ["synth", "--run", where, "--folding", where / "folding-request.json", "--target-fps", TARGET_FPS]
+        cmd = SBNN + ["synth", "--run", where, "--folding", where / "folding-request.json", "--target-fps", fps]
     else:
-        cmd = SBNN + ["synth", "--run", where, "--target-fps", TARGET_FPS] + ([] if style == "auto" else
+        cmd = SBNN + ["synth", "--run", where, "--target-fps", fps] + ([] if style == "auto" else
                                                                              ["--style", style])
     out = {"style": style, "dir": str(where.relative_to(ROOT) if where.is_relative_to(ROOT) else where),
            "command": " ".join(str(c.relative_to(ROOT) if isinstance(c, Path) and c.is_relative_to(ROOT) else c)
@@ -193,30 +229,31 @@ def select(vs: list[dict]) -> dict | None:
     return min(good, key=lambda v: (v["LUT"], v["BRAM36"])) if good else None
 
 
-def lut_ranked(run: Path) -> dict:
+def lut_ranked(run: Path, fps: int) -> dict:
     """The folding the automatic search picks when it ranks by LUTs alone (``objective="lut"``, the search before
     block RAM counted): the baseline gets it as one more variant, so it is searched at least as hard as the
     sparse networks."""
     from sbnn.arch import folding
     from sbnn.ir import load
 
-    res = folding.auto(load(run / "export" / "ir"), TARGET_FPS, 100.0, style="auto", gather="auto", objective="lut")
+    res = folding.auto(load(run / "export" / "ir"), fps, 100.0, style="auto", gather="auto", objective="lut")
     return res.folding
 
 
-def net_row(runs: Path, net: str, samples: int | None, reuse: bool, collect: bool = False) -> dict:
+def net_row(bench: Bench, runs: Path, net: str, samples: int | None, reuse: bool, collect: bool = False) -> dict:
     run = runs / net
     final = _j(run / "train" / "metrics.json")["final"]
     structures = [layer.get("structure", "none") for layer in _j(run / "export" / "ir.json")["layers"]
                   if layer["kind"] != "threshold"]
-    vs = [measure(run, s, samples, reuse, collect=collect) for s in variants(net)]
-    if net == BASELINE:  # the dense BNN also as the LUT-only search folds it, and the best layers of all variants
-        vs.append(measure(run, "auto-lut", samples, reuse, lut_ranked(run), collect=collect))
+    fps = bench.target_fps
+    vs = [measure(run, s, fps, samples, reuse, collect=collect) for s in variants(bench, net)]
+    if net == bench.baseline:  # the dense BNN also as the LUT-only search folds it, and the best layers of all variants
+        vs.append(measure(run, "auto-lut", fps, samples, reuse, lut_ranked(run, fps), collect=collect))
     fold = layer_best(vs)
     if fold is not None:
-        vs.append(measure(run, "layer-best", samples, reuse, fold, collect=collect))
+        vs.append(measure(run, "layer-best", fps, samples, reuse, fold, collect=collect))
     best = select(vs)
-    return {"net": net, "structure": NETS[net][0], "family": NETS[net][1], "zero_bits": final["sparsity"],
+    return {"net": net, "structure": bench.nets[net][0], "family": bench.nets[net][1], "zero_bits": final["sparsity"],
             "test_acc_seed0": final["test_acc"], "ir_structures": structures, "variants": vs,
             "selected": best["style"] if best else None}
 
@@ -225,10 +262,15 @@ def _sel(row: dict) -> dict | None:
     return next((v for v in row["variants"] if v["style"] == row["selected"]), None)
 
 
+def _bench(res: dict) -> Bench:
+    return BENCHES[res.get("arch", "mlp")]
+
+
 def add_ratios(res: dict) -> None:
-    base = next((r for r in res["nets"] if r["net"] == BASELINE), None)
+    baseline = _bench(res).baseline
+    base = next((r for r in res["nets"] if r["net"] == baseline), None)
     b = _sel(base) if base else None
-    res["baseline"] = {"net": BASELINE, "style": b["style"], "LUT": b["LUT"], "BRAM36": b["BRAM36"]} if b else None
+    res["baseline"] = {"net": baseline, "style": b["style"], "LUT": b["LUT"], "BRAM36": b["BRAM36"]} if b else None
     for r in res["nets"]:
         for v in r["variants"]:
             if b and "error" not in v:
@@ -237,7 +279,7 @@ def add_ratios(res: dict) -> None:
     res["goal"] = []
     for r in res["nets"]:
         v = _sel(r)
-        if r["net"] == BASELINE or not v or "lut_ratio" not in v or not GOAL_ZERO_BITS[0] <= r["zero_bits"] <= GOAL_ZERO_BITS[1]:
+        if r["net"] == baseline or not v or "lut_ratio" not in v or not GOAL_ZERO_BITS[0] <= r["zero_bits"] <= GOAL_ZERO_BITS[1]:
             continue
         res["goal"].append({"net": r["net"], "structure": r["structure"], "zero_bits": r["zero_bits"],
                             "lut_ratio": v["lut_ratio"], "bram_ratio": v["bram_ratio"],
@@ -264,10 +306,12 @@ def _ratio(x: float | None) -> str:
 
 
 def markdown(res: dict) -> str:
-    b = res.get("baseline")
-    L = [f"# Whole networks at {fmt.count(TARGET_FPS)} frames/s: Fashion-MNIST SFC by mask structure", "",
-         "Fashion-MNIST SFC 784-256-256-256-10 ({α,β} closed form; the dense BNN: {-1,+1} levels), trained and "
-         "exported by `benchmarks/train_structure.py` (seed 0), each built with `sbnn synth --target-fps 100000` "
+    b, bench = res.get("baseline"), _bench(res)
+    fps = fmt.count(bench.target_fps)
+    L = [f"# Whole networks at {fps} frames/s: {bench.title.split(' (')[0]} by mask structure", "",
+         f"{bench.title} ({{α,β}} closed form; the dense BNN: {{-1,+1}} levels), trained and "
+         "exported by `benchmarks/train_structure.py` (seed 0), each built with `sbnn synth --target-fps "
+         f"{bench.target_fps}` "
          "(Yosys synth_xilinx, xc7z020, 100 MHz; the whole accelerator incl. FIFOs and thresholds) and checked with "
          "`sbnn sim --rtl` on the run's real inputs. Every network is built with `--style auto` (the default) and "
          "`--style dense` (the XNOR datapath everywhere), all-N:M / all-block networks also with `--style nm` / "
@@ -279,7 +323,7 @@ def markdown(res: dict) -> str:
          + (" Tabulated with `--collect-only` from what the measuring runs (`--reuse`, `--nets` subsets run side by "
             "side) left in the run folders; a variant marked 'not measured' was not run." if res.get("collect_only") else "")
          + (f" Baseline: the dense BNN with `--style {b['style']}`, {fmt.count(b['LUT'])} LUT, {b['BRAM36']:g} "
-            "BRAM36." if b else ""), "",
+            "BRAM36." if b else "") + (f" {bench.note}" if bench.note else ""), "",
          "| network | zero bits | test acc. (seed 0) | selected | LUT | / dense BNN | BRAM36 | / dense BNN | frames/s "
          "| RTL == sim, cycles == model | MVU datapaths |",
          "|---|---:|---:|---|---:|---:|---:|---:|---:|---|---|"]
@@ -328,11 +372,15 @@ def markdown(res: dict) -> str:
             cells = [f"{fmt.count(v['layers'][n]['LUT'])} / {_b36(v['layers'][n])}" if n in v["layers"] else "-"
                      for n in _layer_names(res)]
             L.append(f"| {r['structure']} ({r['zero_bits']:.3f}, {v['style']}) | " + " | ".join(cells) + " |")
-    L += ["", "![LUT, BRAM and accuracy against zero bits](hw_network_structure.png)", "",
-          "Figure: LUT and BRAM36 of each network at 100,000 frames/s (selected variant) and test accuracy (mean over "
-          "seeds, from train_structure_mlp.json) against the fraction of zero weight bits, by mask structure. "
-          "Reproduce: `python benchmarks/train_structure.py --data-dir DATA --export` (the networks), then "
-          "`python benchmarks/hw_network_structure.py`.", ""]
+    how = ("`python benchmarks/train_structure.py --data-dir DATA --export` (the networks), then "
+           "`python benchmarks/hw_network_structure.py`" if bench.arch == "mlp" else
+           f"`python benchmarks/train_structure.py --data-dir DATA --only {bench.arch} --points bnn,none-0.875,1:8i/row "
+           "--export` (the networks), then `python benchmarks/hw_network_structure.py --arch "
+           f"{bench.arch}`")
+    L += ["", f"![LUT, BRAM and accuracy against zero bits]({bench.stem}.png)", "",
+          f"Figure: LUT and BRAM36 of each network at {fps} frames/s (selected variant) and test accuracy (mean over "
+          f"seeds, from train_structure_{bench.arch}.json) against the fraction of zero weight bits, by mask structure. "
+          f"Reproduce: {how}.", ""]
     return "\n".join(L)
 
 
@@ -356,7 +404,9 @@ def figure(res: dict, accuracy: dict | None, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fams = list(dict.fromkeys(NETS[n][1] for n in NETS))
+    bench = _bench(res)
+    fps = fmt.count(bench.target_fps)
+    fams = list(dict.fromkeys(f for _, f in bench.nets.values()))
     marks = dict(zip(fams, "s o ^ D v P X * h".split()))
     colors = {f: f"C{i}" for i, f in enumerate(fams)}  # one colour per structure in every panel
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
@@ -373,7 +423,7 @@ def figure(res: dict, accuracy: dict | None, path: Path) -> None:
                        label=f"goal: {GOAL[key]} x the dense BNN")
         ax.set_xlabel("zero weight bits (fraction)")
         ax.set_ylabel(label)
-        ax.set_title(f"{label.split(' ')[0]} at {fmt.count(TARGET_FPS)} frames/s")
+        ax.set_title(f"{label.split(' ')[0]} at {fps} frames/s")
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7)
     ax = axes[2]
@@ -382,7 +432,7 @@ def figure(res: dict, accuracy: dict | None, path: Path) -> None:
                   "1:8i": "N:M interleaved", "1:16i": "N:M interleaved"}
         groups: dict[str, list] = {}
         for s in accuracy["summary"]:
-            if s["arch"] != "mlp":
+            if s["arch"] != bench.arch:
                 continue
             if s["method"] == "bnn":
                 fam = "dense BNN"
@@ -402,27 +452,30 @@ def figure(res: dict, accuracy: dict | None, path: Path) -> None:
         ax.legend(fontsize=7)
     ax.set_xlabel("zero weight bits (fraction)")
     ax.set_ylabel("test accuracy (%), mean over seeds")
-    ax.set_title("Fashion-MNIST SFC accuracy")
+    ax.set_title(f"{bench.title.split(' (')[0].replace(' 784-256-256-256-10', '')} accuracy")
     ax.grid(alpha=0.3)
-    fig.text(0.5, 0.005, "Fashion-MNIST SFC 784-256-256-256-10; hardware: sbnn synth --target-fps 100000 (Yosys, "
-             "xc7z020), selected style per network. Reproduce: python benchmarks/hw_network_structure.py "
-             "(accuracy: benchmarks/results/train_structure_mlp.json)", ha="center", fontsize=7)
+    fig.text(0.5, 0.005, f"{bench.title.split(' (')[0]}; hardware: sbnn synth --target-fps {bench.target_fps} (Yosys, "
+             "xc7z020), selected style per network. Reproduce: python benchmarks/hw_network_structure.py"
+             f"{'' if bench.arch == 'mlp' else ' --arch ' + bench.arch} (accuracy: benchmarks/results/"
+             f"train_structure_{bench.arch}.json)", ha="center", fontsize=7)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
-def _name(partial: bool) -> str:
+def _name(bench: Bench, partial: bool) -> str:
     """Results of a ``--nets`` subset go to ``_partial`` files: the full table is never overwritten by a subset
     (a ratio is only quoted against the baseline measured in the same run)."""
-    return "hw_network_structure" + ("_partial" if partial else "")
+    return bench.stem + ("_partial" if partial else "")
 
 
 def write(res: dict) -> None:
     add_ratios(res)
-    name = _name(bool(res.get("partial")))
-    write_results(name, res, markdown(res).replace("(hw_network_structure.png)", f"({name}.png)"))
-    acc = next((p for stem in (["train_structure_mlp_partial"] if res.get("partial") else []) + ["train_structure_mlp"]
+    bench = _bench(res)
+    name = _name(bench, bool(res.get("partial")))
+    write_results(name, res, markdown(res).replace(f"({bench.stem}.png)", f"({name}.png)"))
+    acc_stem = f"train_structure_{bench.arch}"
+    acc = next((p for stem in ([f"{acc_stem}_partial"] if res.get("partial") else []) + [acc_stem]
                 for p in (RESULTS / f"{stem}.json", COMMITTED / f"{stem}.json") if p.exists()), None)
     figure(res, _j(acc) if acc else None, RESULTS / f"{name}.png")
     print(f"written: {RESULTS / f'{name}.png'}")
@@ -431,7 +484,9 @@ def write(res: dict) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", default="runs/bench-structure", help="folder of the exported runs (default %(default)s)")
-    ap.add_argument("--nets", nargs="+", choices=list(NETS), default=list(NETS), help="networks (default all)")
+    ap.add_argument("--arch", choices=list(BENCHES), default="mlp", help="which table (default %(default)s)")
+    ap.add_argument("--nets", nargs="+", choices=[n for b in BENCHES.values() for n in b.nets],
+                    help="networks (default all of --arch)")
     ap.add_argument("--samples", type=int, help="RTL check on the first N samples only (default all: 1,000)")
     ap.add_argument("--reuse", action="store_true", help="keep an RTL check whose Verilog and samples are unchanged")
     ap.add_argument("--collect-only", action="store_true",
@@ -439,25 +494,30 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--list", action="store_true", help="list the networks and their variants, run nothing")
     ap.add_argument("--markdown-only", action="store_true", help="rewrite the .md and the figure from the .json")
     args = ap.parse_args(argv)
-    runs = (ROOT / args.runs).resolve()
+    runs, bench = (ROOT / args.runs).resolve(), BENCHES[args.arch]
+    nets = args.nets or list(bench.nets)
+    other = [n for n in nets if n not in bench.nets]
+    if other:
+        print(f"error: {', '.join(other)} not in the {args.arch} table (--arch)", file=sys.stderr)
+        return 1
     if args.list:
-        for net in args.nets:
+        for net in nets:
             ok = "" if (runs / net / "export" / "ir.json").exists() else "  (not exported here)"
-            print(f"{net:24s} {NETS[net][0]:26s} styles: {', '.join(variants(net))}{ok}")
+            print(f"{net:24s} {bench.nets[net][0]:26s} styles: {', '.join(variants(bench, net))}{ok}")
         return 0
-    partial = set(args.nets) != set(NETS)
+    partial = set(nets) != set(bench.nets)
     if args.markdown_only:
-        write(_j(RESULTS / f"{_name(partial)}.json"))
+        write(_j(RESULTS / f"{_name(bench, partial)}.json"))
         return 0
-    missing = [n for n in args.nets if not (runs / n / "export" / "ir.json").exists()]
+    missing = [n for n in nets if not (runs / n / "export" / "ir.json").exists()]
     if missing:
         print(f"error: no exported run for {', '.join(missing)} in {runs} (benchmarks/train_structure.py --export "
               "trains and exports them)", file=sys.stderr)
         return 1
     t0 = time.perf_counter()
-    res = {"machine": machine(), "target_fps": TARGET_FPS, "runs": args.runs, "samples": args.samples,
-           "collect_only": args.collect_only, "partial": partial,
-           "nets": [net_row(runs, n, args.samples, args.reuse, args.collect_only) for n in args.nets]}
+    res = {"machine": machine(), "arch": bench.arch, "target_fps": bench.target_fps, "runs": args.runs,
+           "samples": args.samples, "collect_only": args.collect_only, "partial": partial,
+           "nets": [net_row(bench, runs, n, args.samples, args.reuse, args.collect_only) for n in nets]}
     res["seconds"] = round(time.perf_counter() - t0, 1)
     write(res)
     bad = [f"{r['net']} --style {v['style']}" for r in res["nets"] for v in r["variants"] if not _ok(v)]

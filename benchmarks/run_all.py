@@ -48,7 +48,11 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
                          "--export", "--root", QUICK_STRUCTURE_RUNS]),
     # after train_structure: it builds that benchmark's exported networks (quick: the quick ones)
     "hw_network_structure": ([], ["--nets", "mlp-bnn", "mlp-1of8", "--samples", "200", "--runs", QUICK_STRUCTURE_RUNS]),
+    # the CNV table (train_structure's CNV points; the quick mode trains none, so it is skipped there)
+    "hw_network_structure_cnv": (["--arch", "cnv"], ["--arch", "cnv", "--samples", "200", "--runs", QUICK_STRUCTURE_RUNS]),
 }
+#: benchmarks run by another benchmark's script (with their own arguments above)
+SCRIPTS = {"hw_network_structure_cnv": "hw_network_structure"}
 #: helpers imported by the benchmarks (not benchmarks themselves)
 HELPERS = {"common", "hw_common", "finn_model", "run_all", "readme_sync"}
 
@@ -58,8 +62,10 @@ def missing_input(name: str, quick: bool = False) -> str | None:
     if name in ("train_fashion", "train_structure", "learned_ab") and not (Path(DATA_DIR) / "fashion-mnist").is_dir():
         return f"no Fashion-MNIST in {DATA_DIR}/fashion-mnist (set SBNN_DATA_DIR)"
     runs = QUICK_STRUCTURE_RUNS if quick else "runs/bench-structure"
-    if name == "hw_network_structure" and not (ROOT / runs / "mlp-bnn" / "export").is_dir():
-        return f"no exported networks in {runs} (run train_structure{' --quick' if quick else ''} first)"
+    if name.startswith("hw_network_structure"):
+        baseline = "cnv-bnn" if name.endswith("_cnv") else "mlp-bnn"
+        if not (ROOT / runs / baseline / "export").is_dir():
+            return f"no exported {baseline} in {runs} (run train_structure{' --quick' if quick else ''} first)"
     return None
 
 
@@ -71,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.list:
         for name, (full, quick) in BENCHMARKS.items():
-            print(f"{name:16s} benchmarks/{name}.py {' '.join(full)}  (quick: {' '.join(quick) or 'the same'})")
+            print(f"{name:16s} benchmarks/{SCRIPTS.get(name, name)}.py {' '.join(full)}  (quick: {' '.join(quick) or 'the same'})")
         return 0
     unknown = sorted(set(args.names) - set(BENCHMARKS))
     if unknown:
@@ -86,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"=== {name}: skipped ({why})", flush=True)
             status[name] = "skipped"
             continue
-        cmd = [sys.executable, str(HERE / f"{name}.py"), *BENCHMARKS[name][1 if args.quick else 0]]
+        cmd = [sys.executable, str(HERE / f"{SCRIPTS.get(name, name)}.py"), *BENCHMARKS[name][1 if args.quick else 0]]
         print(f"=== {name}: {' '.join(cmd[1:])}", flush=True)
         t0 = time.perf_counter()
         rc = subprocess.run(cmd, cwd=ROOT, env=env).returncode

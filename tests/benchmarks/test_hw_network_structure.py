@@ -21,14 +21,14 @@ def test_selection_takes_the_fewest_luts_among_designs_that_pass_the_rtl_check()
 
 
 def test_ratios_and_goal_lines_use_the_best_dense_bnn():
-    res = {"nets": [{"net": hns.BASELINE, "zero_bits": 0.5, "test_acc_seed0": 0.86, "structure": "dense BNN", "selected": "dense",
+    res = {"nets": [{"net": "mlp-bnn", "zero_bits": 0.5, "test_acc_seed0": 0.86, "structure": "dense BNN", "selected": "dense",
                      "variants": [_v("auto", 2500, 10), _v("dense", 2000, 10)]},
                     {"net": "mlp-1of8", "zero_bits": 0.875, "test_acc_seed0": 0.85, "structure": "1:8", "selected": "nm",
                      "variants": [_v("auto", 1300, 4), _v("nm", 1100, 6)]},
                     {"net": "mlp-none-0.875", "zero_bits": 0.875, "test_acc_seed0": 0.85, "structure": "none", "selected": None,
                      "variants": [{"style": "auto", "error": "sbnn synth failed"}]}]}
     hns.add_ratios(res)
-    assert res["baseline"] == {"net": hns.BASELINE, "style": "dense", "LUT": 2000, "BRAM36": 10}
+    assert res["baseline"] == {"net": "mlp-bnn", "style": "dense", "LUT": 2000, "BRAM36": 10}
     assert [(g["net"], g["lut_ratio"], g["bram_ratio"], g["lut_met"], g["bram_met"]) for g in res["goal"]] == \
         [("mlp-1of8", 0.55, 0.6, True, False)]
     assert "NOT met" in hns.markdown(res) and "sbnn synth failed" in hns.markdown(res)
@@ -43,7 +43,7 @@ def test_a_subset_writes_partial_files_and_never_the_full_table(tmp_path, monkey
     written = []
     monkeypatch.setattr(hns, "write_results", lambda name, data, md: written.append((name, md)))
     monkeypatch.setattr(hns, "figure", lambda res, acc, path: written.append((path.name, "")))
-    res = {"partial": True, "nets": [{"net": hns.BASELINE, "zero_bits": 0.5, "test_acc_seed0": 0.86,
+    res = {"partial": True, "nets": [{"net": "mlp-bnn", "zero_bits": 0.5, "test_acc_seed0": 0.86,
                                       "structure": "dense BNN", "selected": "auto", "variants": [_v("auto", 2000, 10)]}]}
     hns.write(res)
     assert [n for n, _ in written] == ["hw_network_structure_partial", "hw_network_structure_partial.png"]
@@ -51,3 +51,22 @@ def test_a_subset_writes_partial_files_and_never_the_full_table(tmp_path, monkey
     written.clear()
     hns.write({**res, "partial": False})
     assert [n for n, _ in written] == ["hw_network_structure", "hw_network_structure.png"]
+
+
+def test_the_cnv_table_has_its_own_baseline_rate_and_files(tmp_path, monkeypatch, capsys):
+    res = {"arch": "cnv", "nets": [{"net": "cnv-bnn", "zero_bits": 0.5, "test_acc_seed0": 0.87, "structure": "dense BNN",
+                                    "selected": "auto", "variants": [_v("auto", 3000, 8)]},
+                                   {"net": "cnv-1of8i-flrow", "zero_bits": 0.87, "test_acc_seed0": 0.86, "structure": "1:8i",
+                                    "selected": "auto", "variants": [_v("auto", 1500, 3)]}]}
+    hns.add_ratios(res)
+    assert res["baseline"]["net"] == "cnv-bnn" and [g["lut_ratio"] for g in res["goal"]] == [0.5]
+    md = hns.markdown(res)
+    assert md.startswith("# Whole networks at 3,000 frames/s") and "--target-fps 3000" in md
+    assert "(hw_network_structure_cnv.png)" in md
+    written = []
+    monkeypatch.setattr(hns, "write_results", lambda name, data, md: written.append(name))
+    monkeypatch.setattr(hns, "figure", lambda res, acc, path: written.append(path.name))
+    hns.write(res)
+    assert written == ["hw_network_structure_cnv", "hw_network_structure_cnv.png"]
+    assert hns.main(["--arch", "cnv", "--nets", "mlp-bnn", "--runs", str(tmp_path)]) == 1
+    assert "mlp-bnn not in the cnv table" in capsys.readouterr().err
