@@ -33,6 +33,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -178,7 +179,7 @@ def measure(run: Path, style: str, fps: int, samples: int | None, reuse: bool, f
         if _run(cmd, logs / f"{style}-synth.log"):
             return {**out, "error": "sbnn synth failed"}
     syn, cyc, fold = _j(where / "synth" / "report.json"), _j(where / "hw" / "cycles.json"), _j(where / "hw" / "folding.json")
-    out.update(LUT=syn["total"]["LUT"], FF=syn["total"]["FF"], BRAM36=syn["bram36_equivalent"], DSP=syn["total"]["DSP"],
+    out.update(LUT=syn["total"]["LUT"], mvu_LUT=mvu_luts(syn), FF=syn["total"]["FF"], BRAM36=syn["bram36_equivalent"], DSP=syn["total"]["DSP"],
                frames_per_second=cyc["frames_per_second"], interval_cycles=cyc["interval_cycles"],
                latency_cycles=cyc["latency_cycles"], synth_seconds=syn["elapsed_s"], synth_cached=syn["cached"],
                layers={e["layer"]: {k: e[k] for k in ("LUT", "FF", "BRAM18", "BRAM36")} for e in syn["layers"]},
@@ -206,6 +207,16 @@ def measure(run: Path, style: str, fps: int, samples: int | None, reuse: bool, f
     return out
 
 
+#: the MVU instances of a synthesis report (``u_L<i>_mvu<j>``; not their collectors, windows or FIFOs)
+MVU_INSTANCE = re.compile(r"u_L\d+_mvu\d+")
+
+
+def mvu_luts(syn: dict) -> int:
+    """LUTs of the design's MVU instances: what the datapath styles differ in. The rest (stream FIFOs, sliding
+    windows, collectors, pools, glue) every variant of a network pays alike."""
+    return sum(e["LUT"] for name, e in syn["instances"].items() if MVU_INSTANCE.fullmatch(name))
+
+
 def layer_best(vs: list[dict]) -> dict | None:
     """The folding file that takes every MVU layer from the measured variant in which that layer (its MVU, input
     collector and FIFOs) has the fewest LUTs (then BRAM): the per-layer search by synthesis. None when one
@@ -231,8 +242,7 @@ def select(vs: list[dict]) -> dict | None:
 
 def lut_ranked(run: Path, fps: int) -> dict:
     """The folding the automatic search picks when it ranks by LUTs alone (``objective="lut"``, the search before
-    block RAM counted): the baseline gets it as one more variant, so it is searched at least as hard as the
-    sparse networks."""
+    block RAM counted): one more variant of every network."""
     from sbnn.arch import folding
     from sbnn.ir import load
 
@@ -247,8 +257,9 @@ def net_row(bench: Bench, runs: Path, net: str, samples: int | None, reuse: bool
                   if layer["kind"] != "threshold"]
     fps = bench.target_fps
     vs = [measure(run, s, fps, samples, reuse, collect=collect) for s in variants(bench, net)]
-    if net == bench.baseline:  # the dense BNN also as the LUT-only search folds it, and the best layers of all variants
-        vs.append(measure(run, "auto-lut", fps, samples, reuse, lut_ranked(run, fps), collect=collect))
+    # every network also as the LUT-only search folds it (block RAM free: weights move into BRAM where that saves
+    # LUTs), and then the best layers of all variants
+    vs.append(measure(run, "auto-lut", fps, samples, reuse, lut_ranked(run, fps), collect=collect))
     fold = layer_best(vs)
     if fold is not None:
         vs.append(measure(run, "layer-best", fps, samples, reuse, fold, collect=collect))
@@ -270,11 +281,14 @@ def add_ratios(res: dict) -> None:
     baseline = _bench(res).baseline
     base = next((r for r in res["nets"] if r["net"] == baseline), None)
     b = _sel(base) if base else None
-    res["baseline"] = {"net": baseline, "style": b["style"], "LUT": b["LUT"], "BRAM36": b["BRAM36"]} if b else None
+    res["baseline"] = {"net": baseline, "style": b["style"], "LUT": b["LUT"], "mvu_LUT": b.get("mvu_LUT"),
+                       "BRAM36": b["BRAM36"]} if b else None
     for r in res["nets"]:
         for v in r["variants"]:
             if b and "error" not in v:
                 v["lut_ratio"] = v["LUT"] / b["LUT"]
+                if v.get("mvu_LUT") is not None and b.get("mvu_LUT"):
+                    v["mvu_lut_ratio"] = v["mvu_LUT"] / b["mvu_LUT"]
                 v["bram_ratio"] = v["BRAM36"] / b["BRAM36"] if b["BRAM36"] else None
     res["goal"] = []
     for r in res["nets"]:
@@ -301,6 +315,10 @@ def _rtl(v: dict) -> str:
             f"{'== model' if r['timing_equals_cycle_model'] else 'DIFFER'}")
 
 
+def _count(x: int | None) -> str:
+    return "-" if x is None else fmt.count(x)
+
+
 def _ratio(x: float | None) -> str:
     return "-" if x is None else f"{x:.2f}"
 
@@ -317,26 +335,29 @@ def markdown(res: dict) -> str:
          "`--style dense` (the XNOR datapath everywhere), all-N:M / all-block networks also with `--style nm` / "
          "`block`, and every network with `layer-best`: a folding file taking every layer from the variant in "
          "which it measured fewest LUTs (synthesized and checked itself). The automatic folding ranks LUTs and "
-         "block RAM by device fraction; the dense BNN is also built as a LUT-only ranking folds it (`auto-lut`), "
-         "so the baseline is searched at least as hard as the sparse networks. The variant with the fewest LUTs "
-         "(then BRAM) is the one that counts (**bold**), for the dense BNN as for the sparse networks."
+         "block RAM by device fraction; every network is also built as a LUT-only ranking folds it (`auto-lut`), "
+         "and the baseline is searched as hard as the sparse networks. The variant with the fewest LUTs "
+         "(then BRAM) is the one that counts (**bold**), for the dense BNN as for the sparse networks. MVU LUT: "
+         "the MVU instances alone, what the datapath styles differ in; the rest (stream FIFOs, sliding windows, "
+         "collectors, pools) every design of a network pays alike."
          + (" Tabulated with `--collect-only` from what the measuring runs (`--reuse`, `--nets` subsets run side by "
             "side) left in the run folders; a variant marked 'not measured' was not run." if res.get("collect_only") else "")
          + (f" Baseline: the dense BNN with `--style {b['style']}`, {fmt.count(b['LUT'])} LUT, {b['BRAM36']:g} "
             "BRAM36." if b else "") + (f" {bench.note}" if bench.note else ""), "",
-         "| network | zero bits | test acc. (seed 0) | selected | LUT | / dense BNN | BRAM36 | / dense BNN | frames/s "
-         "| RTL == sim, cycles == model | MVU datapaths |",
-         "|---|---:|---:|---|---:|---:|---:|---:|---:|---|---|"]
+         "| network | zero bits | test acc. (seed 0) | selected | LUT | / dense BNN | MVU LUT | / dense BNN | BRAM36 | "
+         "/ dense BNN | frames/s | RTL == sim, cycles == model | MVU datapaths |",
+         "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
     for r in res["nets"]:
         v = _sel(r)
         if v is None:
             why = ("not measured" if all(x.get("error") == "not measured" for x in r["variants"])
                    else "none passed the RTL check")
             L.append(f"| {r['structure']} | {r['zero_bits']:.4f} | {fmt.pct(r['test_acc_seed0'])} | {why} | - | - "
-                     "| - | - | - | - | - |")
+                     "| - | - | - | - | - | - | - |")
             continue
         L.append(f"| {r['structure']} | {r['zero_bits']:.4f} | {fmt.pct(r['test_acc_seed0'])} | {v['style']} | "
-                 f"{fmt.count(v['LUT'])} | {_ratio(v.get('lut_ratio'))} | {v['BRAM36']:g} | {_ratio(v.get('bram_ratio'))} "
+                 f"{fmt.count(v['LUT'])} | {_ratio(v.get('lut_ratio'))} | {_count(v.get('mvu_LUT'))} | "
+                 f"{_ratio(v.get('mvu_lut_ratio'))} | {v['BRAM36']:g} | {_ratio(v.get('bram_ratio'))} "
                  f"| {fmt.count(round(v['frames_per_second']))} | {_rtl(v)} | "
                  f"{' / '.join(e['style'] + (' ' + e['gather'] if e.get('gather') else '') for e in v['mvus'].values())} |")
     L += ["", "Every variant measured:", "",

@@ -77,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.list:
         for name, (full, quick) in BENCHMARKS.items():
-            print(f"{name:16s} benchmarks/{SCRIPTS.get(name, name)}.py {' '.join(full)}  (quick: {' '.join(quick) or 'the same'})")
+            script = SCRIPTS.get(name, name)
+            print(f"{name:16s} benchmarks/{script}.py {' '.join(full)}  (quick: {' '.join(quick) or 'the same'})")
         return 0
     unknown = sorted(set(args.names) - set(BENCHMARKS))
     if unknown:

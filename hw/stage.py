@@ -56,7 +56,7 @@ def _folding_source(model: IRModel, cfg: HwConfig) -> tuple[dict, str]:
     if cfg.folding:
         return impl_file.load(cfg.folding), f"file {cfg.folding}"
     if cfg.target_fps:
-        res = fold.auto(model, cfg.target_fps, cfg.clock_mhz, cfg.style, cfg.gather)
+        res = fold.auto(model, cfg.target_fps, cfg.clock_mhz, cfg.style, cfg.gather, weight_rom=cfg.weight_rom)
         return res.folding, f"automatic for {cfg.target_fps:g} frames/s at {cfg.clock_mhz:g} MHz" + (
             "" if res.met else f" (NOT reached: a layer needs more than {res.target_cycles} clocks/frame)")
     return fold.current(model), "IR"

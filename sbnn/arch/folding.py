@@ -17,7 +17,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sbnn.arch.cost import logic_estimate, rank_estimate, vector_fed
+from sbnn.arch.cost import logic_estimate, rank_estimate, rom_in_bram, vector_fed
 from sbnn.arch.impl import LayerImpl
 from sbnn.arch.options import (
     AUTO_GATHERS,
@@ -164,11 +164,22 @@ def target_cycles(target_fps: float, clock_mhz: float = 100.0) -> int:
 OBJECTIVES = {"device": rank_estimate, "lut": logic_estimate}
 
 
+def _roms(plan: MVUPlan, weight_rom: WeightRom) -> tuple[WeightRom, ...]:
+    """Weight-memory placements the search weighs for ``plan``: with "auto", also block RAM where synthesis
+    would leave the memory in logic. Why: a small layer's weight memory (the CNV's 288 x 64 N:M convolution:
+    6,912 bits) stays in LUTs by Yosys' rule and cost 948 LUT at 3,000 frames/s, where one RAMB18 holds it."""
+    if weight_rom != "auto" or plan.T <= 1 or rom_in_bram(plan.T, plan.word_bits):
+        return (weight_rom,)
+    return ("auto", "block")
+
+
 def auto_layer(layer: MVU, target: int, style: StyleChoice = "sparse", gather: GatherChoice = "full",
-               fed: bool = False, objective: str = "device") -> tuple[dict, int]:
-    """One MVU's folding entry ({"PE", "SIMD", "style"[, "gather"]}) and its clocks per frame: among all
-    divisor pairs (PE, SIMD) and the plans of ``style`` / ``gather``, the smallest estimate whose clocks
-    per frame meet ``target`` (LUTs and block RAM, :func:`~sbnn.arch.cost.rank_estimate`), else the fastest."""
+               fed: bool = False, objective: str = "device", weight_rom: WeightRom = "auto") -> tuple[dict, int]:
+    """One MVU's folding entry ({"PE", "SIMD", "style"[, "gather"][, "weight_rom"]}) and its clocks per frame:
+    among all divisor pairs (PE, SIMD), the plans of ``style`` / ``gather`` and the weight-memory placements
+    (:func:`_roms`; objective "device" only), the smallest estimate whose clocks per frame meet ``target`` (LUTs and block RAM,
+    :func:`~sbnn.arch.cost.rank_estimate`), else the fastest. The entry names the placement only when it
+    asks for block RAM."""
     vectors = layer.out_pixels
     best = None
     for pe in divisors(layer.out_channels):
@@ -177,24 +188,29 @@ def auto_layer(layer: MVU, target: int, style: StyleChoice = "sparse", gather: G
             trial.pe, trial.simd = pe, simd
             for plan in gather_plans(trial, style, gather):
                 cyc = vector_clocks(plan, layer.in_features) * vectors
-                key = (cyc > target, OBJECTIVES[objective](trial, plan, vector_fed=fed) if cyc <= target else cyc, cyc)
-                if best is None or key < best[0]:
-                    best = (key, pe, simd, plan, cyc)
+                # the LUT-only search leaves the placement to synthesis: to it block RAM is free
+                for rom in _roms(plan, weight_rom) if cyc <= target and objective == "device" else (weight_rom,):
+                    cost = OBJECTIVES[objective](trial, plan, weight_rom=rom, vector_fed=fed)
+                    key = (cyc > target, cost if cyc <= target else cyc, cyc)
+                    if best is None or key < best[0]:
+                        best = (key, pe, simd, plan, cyc, rom)
     if best is None:  # a structured style that fits no folding of this layer
         raise _no_plan(layer, style)
-    _, pe, simd, plan, cyc = best
-    return {"PE": pe, "SIMD": simd, **plan_entry(plan)}, cyc
+    _, pe, simd, plan, cyc, rom = best
+    return {"PE": pe, "SIMD": simd, **plan_entry(plan), **({"weight_rom": rom} if rom != weight_rom else {})}, cyc
 
 
 def auto(model: IRModel, target_fps: float, clock_mhz: float = 100.0, style: StyleChoice = "sparse",
-         gather: GatherChoice = "full", objective: str = "device") -> AutoResult:
+         gather: GatherChoice = "full", objective: str = "device", weight_rom: WeightRom = "auto") -> AutoResult:
     """Per-MVU folding (and, with ``style``/``gather`` "auto", style and gather) for ``target_fps`` at
     ``clock_mhz`` (index-coded zero-skip schedule for sparse layers); every layer records its style, sparse
-    folded layers their gather."""
+    folded layers their gather, and (with ``weight_rom`` "auto") layers whose weights go to block RAM against
+    synthesis' own rule record that."""
     target = target_cycles(target_fps, clock_mhz)
     folding, cycles, met = {}, {}, True
     for name, layer in _mvus(model).items():
-        folding[name], cycles[name] = auto_layer(layer, target, style, gather, vector_fed(model, layer), objective)
+        folding[name], cycles[name] = auto_layer(layer, target, style, gather, vector_fed(model, layer), objective,
+                                                 weight_rom)
         met = met and cycles[name] <= target
     return AutoResult(folding, target, met, cycles)
 

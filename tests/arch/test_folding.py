@@ -234,3 +234,34 @@ def test_the_device_objective_counts_block_ram_and_the_lut_objective_does_not():
     (lut_bram, lut_lut), (dev_bram, dev_lut) = picks["lut"], picks["device"]
     assert dev_bram < lut_bram  # less block RAM ...
     assert dev_lut + LUT_PER_BRAM36 * dev_bram <= lut_lut + LUT_PER_BRAM36 * lut_bram  # ... the smaller device share
+
+
+def test_the_device_objective_places_a_small_weight_memory_in_block_ram_when_that_is_cheaper():
+    """The CNV-style net's third conv (288 -> 64, 1:8, 10 x 10 outputs) at 3,000 frames/s: synthesis' own rule
+    leaves its few-kbit N:M weight memory in logic (948 LUT measured); the search also weighs one RAMB18, names
+    the placement in the entry only when it asks for block RAM, and leaves an explicit placement alone."""
+    import copy
+
+    from sbnn.arch.cost import rom_in_bram
+    from sbnn.ir.synthetic import random_mvu
+
+    layer = random_mvu(np.random.default_rng(0), "mvu2", "conv", (12, 12, 32), 64, structure="1:8", levels=(-7, 57))
+    target = folding.target_cycles(3_000)
+
+    def cost(entry: dict, rom: str) -> float:
+        t = copy.copy(layer)
+        t.pe, t.simd = entry["PE"], entry["SIMD"]
+        return rank_estimate(t, plan_mvu(t, style="nm"), weight_rom=rom)
+
+    entry, cyc = folding.auto_layer(layer, target, "nm", "full")
+    assert cyc <= target and entry["weight_rom"] == "block"
+    t = copy.copy(layer)
+    t.pe, t.simd = entry["PE"], entry["SIMD"]
+    plan = plan_mvu(t, style="nm")
+    assert not rom_in_bram(plan.T, plan.word_bits)  # synthesis would have left it in logic
+    logic, _ = folding.auto_layer(layer, target, "nm", "full", weight_rom="distributed")
+    assert "weight_rom" not in logic and cost(entry, "block") < cost(logic, "distributed")
+    lut_only, _ = folding.auto_layer(layer, target, "nm", "full", objective="lut")
+    assert "weight_rom" not in lut_only
+    res = folding.auto(folding.apply(random_model(np.random.default_rng(1)), {}), 1_000, weight_rom="distributed")
+    assert all("weight_rom" not in e for e in res.folding.values())

@@ -28,7 +28,7 @@ def test_ratios_and_goal_lines_use_the_best_dense_bnn():
                     {"net": "mlp-none-0.875", "zero_bits": 0.875, "test_acc_seed0": 0.85, "structure": "none", "selected": None,
                      "variants": [{"style": "auto", "error": "sbnn synth failed"}]}]}
     hns.add_ratios(res)
-    assert res["baseline"] == {"net": "mlp-bnn", "style": "dense", "LUT": 2000, "BRAM36": 10}
+    assert res["baseline"] == {"net": "mlp-bnn", "style": "dense", "LUT": 2000, "mvu_LUT": None, "BRAM36": 10}
     assert [(g["net"], g["lut_ratio"], g["bram_ratio"], g["lut_met"], g["bram_met"]) for g in res["goal"]] == \
         [("mlp-1of8", 0.55, 0.6, True, False)]
     assert "NOT met" in hns.markdown(res) and "sbnn synth failed" in hns.markdown(res)
@@ -37,6 +37,12 @@ def test_ratios_and_goal_lines_use_the_best_dense_bnn():
 def test_missing_runs_are_one_clear_error(tmp_path, capsys):
     assert hns.main(["--runs", str(tmp_path)]) == 1
     assert "no exported run for mlp-bnn" in capsys.readouterr().err
+
+
+def test_mvu_luts_count_the_mvu_instances_only():
+    syn = {"instances": {"(top)": {"LUT": 1}, "u_L0_mvu0": {"LUT": 300}, "u_L0_mvu0_swu": {"LUT": 30},
+                         "u_L1_mvu1": {"LUT": 200}, "u_L1_mvu1_col": {"LUT": 20}, "u_fifo3": {"LUT": 199}}}
+    assert hns.mvu_luts(syn) == 500
 
 
 def test_a_subset_writes_partial_files_and_never_the_full_table(tmp_path, monkeypatch):
