@@ -179,7 +179,8 @@ def measure(run: Path, style: str, fps: int, samples: int | None, reuse: bool, f
         if _run(cmd, logs / f"{style}-synth.log"):
             return {**out, "error": "sbnn synth failed"}
     syn, cyc, fold = _j(where / "synth" / "report.json"), _j(where / "hw" / "cycles.json"), _j(where / "hw" / "folding.json")
-    out.update(LUT=syn["total"]["LUT"], mvu_LUT=mvu_luts(syn), FF=syn["total"]["FF"], BRAM36=syn["bram36_equivalent"], DSP=syn["total"]["DSP"],
+    out.update(LUT=syn["total"]["LUT"], mvu_LUT=mvu_luts(syn), FF=syn["total"]["FF"], BRAM36=syn["bram36_equivalent"],
+               DSP=syn["total"]["DSP"],
                frames_per_second=cyc["frames_per_second"], interval_cycles=cyc["interval_cycles"],
                latency_cycles=cyc["latency_cycles"], synth_seconds=syn["elapsed_s"], synth_cached=syn["cached"],
                layers={e["layer"]: {k: e[k] for k in ("LUT", "FF", "BRAM18", "BRAM36")} for e in syn["layers"]},

@@ -17,7 +17,8 @@ BENCHMARKS = Path(run_all.__file__).resolve().parent
 
 def test_every_benchmark_script_is_run():
     scripts = {p.stem for p in BENCHMARKS.glob("*.py")} - run_all.HELPERS
-    assert scripts == {run_all.SCRIPTS.get(n, n) for n in run_all.BENCHMARKS}, "add the new benchmark to benchmarks/run_all.py (or to HELPERS)"
+    assert scripts == {run_all.SCRIPTS.get(n, n) for n in run_all.BENCHMARKS}, \
+        "add the new benchmark to benchmarks/run_all.py (or to HELPERS)"
 
 
 def test_list_and_unknown_names(capsys):
