@@ -396,8 +396,8 @@ def markdown(res: dict) -> str:
             L.append(f"| {r['structure']} ({r['zero_bits']:.3f}, {v['style']}) | " + " | ".join(cells) + " |")
     how = ("`python benchmarks/train_structure.py --data-dir DATA --export` (the networks), then "
            "`python benchmarks/hw_network_structure.py`" if bench.arch == "mlp" else
-           f"`python benchmarks/train_structure.py --data-dir DATA --only {bench.arch} --points bnn,none-0.875,1:8i/row "
-           "--export` (the networks), then `python benchmarks/hw_network_structure.py --arch "
+           f"`python benchmarks/train_structure.py --data-dir DATA --only {bench.arch} --export` (the networks), then "
+           "`python benchmarks/hw_network_structure.py --arch "
            f"{bench.arch}`")
     L += ["", f"![LUT, BRAM and accuracy against zero bits]({bench.stem}.png)", "",
           f"Figure: LUT and BRAM36 of each network at {fps} frames/s (selected variant) and test accuracy (mean over "
