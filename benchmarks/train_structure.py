@@ -3,13 +3,13 @@ closed form at the same zero-bit fraction and against the dense BNN, for the MLP
 ``train_fashion.py`` (same architectures, same recipe, same denser first/last CNV layers).
 
 Points of the MLP: the dense BNN; at 87.5 % zero bits the unstructured closed form, 1:8, 2:16, row and block:8
-(consecutive and interleaved N:M, first/last or last layer row); at 93.75 % the unstructured closed form, 1:16
-and row; more in POINTS. The CNV (whose 9-input first conv no interleaved M divides) has the points of
-ARCH_POINTS: the dense BNN, the unstructured closed form and 1:8i at 87.5 %, first/last layers row at 0.5.
-Each point is an ordinary sbnn run directory under ``runs/bench-structure/`` (resumable: finished points are
-reused); ``--seeds 0 1`` trains every point once per seed and the table reports the mean. With ``--export`` every point is exported and verified (integer PyTorch ==
-QONNX == bit-exact simulator on 1,000 images) and its IR's recorded mask structures are listed. Writes
-``benchmarks/results/train_structure.{json,md}`` (``_mlp`` / ``_cnv`` with ``--only``).
+(consecutive and interleaved N:M, first/last or last layer row); at 93.75 % the unstructured closed form, 1:16 and
+row; more in POINTS. The CNV (whose 9-input first conv no interleaved M divides) has the points of ARCH_POINTS:
+the dense BNN, the unstructured closed form and 1:8i at 87.5 %, first/last layers row at 0.5. Each point is an
+ordinary sbnn run directory under ``runs/bench-structure/`` (resumable: finished points are reused); ``--seeds 0
+1`` trains every point once per seed and the table reports the mean. With ``--export`` every point is exported and
+verified (integer PyTorch == QONNX == bit-exact simulator on 1,000 images) and its IR's recorded mask structures
+are listed. Writes ``benchmarks/results/train_structure.{json,md}`` (``_mlp`` / ``_cnv`` with ``--only``).
 
     python benchmarks/train_structure.py --data-dir ../shared/data [--only mlp] [--epochs-cnv 8] [--export]
     python benchmarks/train_structure.py --data-dir ../shared/data --seeds 0 1 --export --collect-only
