@@ -106,7 +106,7 @@ BENCHES = {
     # asked for 3,000 (../shared/finn_baseline.md)
     "cnv": Bench("cnv", "Fashion-MNIST CNV-style net (conv 32,32,pool,64,64,pool, FC 128, 10; 8-bit pixel input)",
                  3_000, {"cnv-bnn": ("dense BNN", "dense BNN"), "cnv-none-0.875": ("none (first/last: 0.5)", "none"),
-                         "cnv-1of8i-flrow": ("1:8i (first/last: row 0.5)", "N:M interleaved")},
+                         "cnv-1of8i-flrow": ("1:8i (first/last: row 0.5)", "N:M interleaved, first/last row")},
                  note="FINN's CNV rate (3,000 frames/s) on the CNV-style net of `benchmarks/train_fashion.py` (half "
                       "FINN's CNV widths, 28x28x1 input): a lighter load than FINN's CIFAR-10 CNV at that rate. The "
                       "first conv (K = 9: no M of 8 divides it) and the score layer keep 0.5 zero bits as in every "
@@ -185,7 +185,7 @@ def measure(run: Path, style: str, fps: int, samples: int | None, reuse: bool, f
                latency_cycles=cyc["latency_cycles"], synth_seconds=syn["elapsed_s"], synth_cached=syn["cached"],
                layers={e["layer"]: {k: e[k] for k in ("LUT", "FF", "BRAM18", "BRAM36")} for e in syn["layers"]},
                mvus={n: {k: v for k, v in e.items() if k in ("PE", "SIMD", "style", "gather", "coding")}
-                     for n, e in fold.items()}, folding=fold)
+                     for n, e in fold.items()}, folding=fold, mvu_parts=mvu_parts(where))
     sim = SBNN + ["sim", "--run", where, "--rtl"] + ([] if samples is None else ["--samples", samples])
     out["sim_command"] = " ".join(str(c.relative_to(ROOT) if isinstance(c, Path) and c.is_relative_to(ROOT) else c)
                                   for c in sim[2:])
@@ -216,6 +216,31 @@ def mvu_luts(syn: dict) -> int:
     """LUTs of the design's MVU instances: what the datapath styles differ in. The rest (stream FIFOs, sliding
     windows, collectors, pools, glue) every variant of a network pays alike."""
     return sum(e["LUT"] for name, e in syn["instances"].items() if MVU_INSTANCE.fullmatch(name))
+
+
+#: the cost model's features (sbnn.arch.cost.COEFFS) grouped as the breakdown table shows them
+PARTS = {"XNOR + popcount": ("xnor", "unrolled_ops"), "weights in logic": ("weight_rom",), "slice mux": ("slice",),
+         "lanes + thresholds": ("const", "lanes", "thr_rom", "unrolled_lanes"), "S'(x)": ("s_tree",),
+         "picks, gathers": ("picks", "gather", "nm_mux", "block_mux", "lutram1", "lutram2", "lut_load", "delta")}
+
+
+def mvu_parts(where: Path) -> dict[str, float]:
+    """Where the MVU LUTs of a built design go, by the cost model (its LUTs per feature, summed over the MVUs, in
+    the groups of :data:`PARTS`): which parts a sparser datapath removes and which every datapath pays."""
+    from sbnn.arch import folding
+    from sbnn.arch.cost import COEFFS, features
+    from sbnn.arch.schedule import schedule
+    from sbnn.ir import load
+
+    spec = _j(where / "hw" / "folding.json")
+    model = folding.apply(load(where / "export" / "ir"), spec)
+    impls = folding.resolve_impls(model, spec)
+    out = dict.fromkeys(PARTS, 0.0)
+    for layer in model.mvus:
+        f = features(layer, schedule(layer, impls[layer.name]), impls[layer.name].weight_rom)
+        for part, names in PARTS.items():
+            out[part] += sum(COEFFS[n] * f[n] for n in names)
+    return {k: round(v, 1) for k, v in out.items()}
 
 
 def layer_best(vs: list[dict]) -> dict | None:
@@ -386,7 +411,18 @@ def markdown(res: dict) -> str:
           + f"RTL check: {n_ok} of {len(checked)} designs have RTL scores == the bit-exact simulator and latency and "
           f"interval == the cycle model on {fmt.count(min((v['rtl']['samples'] for v in checked if 'rtl' in v), default=0))}"
           " real inputs each.", "",
-          "Per layer (selected variant; LUT / BRAM36 of the layer's MVU, its input collector and FIFOs):", "",
+          "Where the MVU LUTs go (selected variant; the cost model's estimate by part, sbnn.arch.cost; the rest of "
+          "the LUTs, outside the MVUs, is measured):", "",
+          "| network | " + " | ".join(PARTS) + " | MVU estimate | MVU measured | outside the MVUs |",
+          "|---|" + "---:|" * (len(PARTS) + 3)]
+    for r in res["nets"]:
+        v = _sel(r)
+        if v and v.get("mvu_parts") and v.get("mvu_LUT") is not None:
+            parts = v["mvu_parts"]
+            L.append(f"| {r['structure']} ({v['style']}) | " + " | ".join(fmt.count(round(parts[p])) for p in PARTS)
+                     + f" | {fmt.count(round(sum(parts.values())))} | {fmt.count(v['mvu_LUT'])} | "
+                     f"{fmt.count(v['LUT'] - v['mvu_LUT'])} |")
+    L += ["", "Per layer (selected variant; LUT / BRAM36 of the layer's MVU, its input collector and FIFOs):", "",
           "| network | " + " | ".join(_layer_names(res)) + " |", "|---|" + "---:|" * len(_layer_names(res))]
     for r in res["nets"]:
         v = _sel(r)

@@ -76,3 +76,10 @@ def test_the_cnv_table_has_its_own_baseline_rate_and_files(tmp_path, monkeypatch
     assert written == ["hw_network_structure_cnv", "hw_network_structure_cnv.png"]
     assert hns.main(["--arch", "cnv", "--nets", "mlp-bnn", "--runs", str(tmp_path)]) == 1
     assert "mlp-bnn not in the cnv table" in capsys.readouterr().err
+
+
+def test_the_breakdown_groups_every_feature_of_the_cost_model_once():
+    from sbnn.arch.cost import COEFFS
+
+    grouped = [n for names in hns.PARTS.values() for n in names]
+    assert sorted(grouped) == sorted(COEFFS)
