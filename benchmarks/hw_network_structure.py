@@ -229,7 +229,7 @@ def mvu_parts(where: Path) -> dict[str, float]:
     """Where the MVU LUTs of a built design go, by the cost model (its LUTs per feature, summed over the MVUs, in
     the groups of :data:`PARTS`): which parts a sparser datapath removes and which every datapath pays."""
     from sbnn.arch import folding
-    from sbnn.arch.cost import COEFFS, features
+    from sbnn.arch.cost import COEFFS, features, vector_fed
     from sbnn.arch.schedule import schedule
     from sbnn.ir import load
 
@@ -238,7 +238,7 @@ def mvu_parts(where: Path) -> dict[str, float]:
     impls = folding.resolve_impls(model, spec)
     out = dict.fromkeys(PARTS, 0.0)
     for layer in model.mvus:
-        f = features(layer, schedule(layer, impls[layer.name]), impls[layer.name].weight_rom)
+        f = features(layer, schedule(layer, impls[layer.name]), impls[layer.name].weight_rom, vector_fed(model, layer))
         for part, names in PARTS.items():
             out[part] += sum(COEFFS[n] * f[n] for n in names)
     return {k: round(v, 1) for k, v in out.items()}
