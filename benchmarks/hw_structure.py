@@ -78,7 +78,7 @@ def _row(label: str, style: str, structure: str, sparsity: float, levels: str, p
     d = case_design(style, K, M, pe, simd, gather=gather, structure=structure, sparsity=sparsity,
                     levels=LEVELS[levels], coding="auto" if style == "sparse" else "index", weight_rom=rom)
     row = {"design": label, "style": style, "structure": structure, "PE": pe, "SIMD": simd,
-           "gather": gather if style == "sparse" else None, "coding": d.stages[-1].plan.coding}
+           "gather": gather if style == "sparse" else None, "coding": d.stages[-1].plan.coding, "weight_rom": rom}
     return _measured(d, row, do_synth)
 
 
@@ -97,11 +97,13 @@ def _measured(d, row: dict, do_synth: bool) -> dict:
     return row
 
 
-def _selected(style: str, structure: str, sparsity: float, levels: str, budget: int) -> tuple[int, int, str]:
-    """PE, SIMD and gather the folding step chooses for the layer at ``budget`` clocks per vector."""
+def _selected(style: str, structure: str, sparsity: float, levels: str, budget: int,
+              rom: str) -> tuple[int, int, str, str]:
+    """PE, SIMD, gather and weight-memory placement the folding step chooses for the layer at ``budget`` clocks
+    per vector (with the table's placement ``rom``; "auto" lets the search put a memory in block RAM)."""
     layer = layer_model(K, M, structure=structure, sparsity=sparsity, levels=LEVELS[levels]).layers[0]
-    f, _ = folding.auto_layer(layer, budget, style, "auto" if style == "sparse" else "full")
-    return f["PE"], f["SIMD"], f.get("gather", "full")
+    f, _ = folding.auto_layer(layer, budget, style, "auto" if style == "sparse" else "full", weight_rom=rom)
+    return f["PE"], f["SIMD"], f.get("gather", "full"), f.get("weight_rom", rom)
 
 
 def table(budget: int, levels: str, every_nm: bool, max_pe: int, rom: str, do_synth: bool) -> dict:
@@ -114,8 +116,8 @@ def table(budget: int, levels: str, every_nm: bool, max_pe: int, rom: str, do_sy
     for label, (style, structure, sparsity) in STRUCTURED.items():
         if style == "sparse" and max_pe < M:
             continue
-        pe, simd, gather = _selected(style, structure, sparsity, levels, budget)
-        row = _row(label, style, structure, sparsity, levels, pe, simd, gather, rom, do_synth)
+        pe, simd, gather, own_rom = _selected(style, structure, sparsity, levels, budget, rom)
+        row = _row(label, style, structure, sparsity, levels, pe, simd, gather, own_rom, do_synth)
         row["selected"] = True
         rows = [row]
         if style == "nm" and every_nm:  # every other N:M folding at the budget: the cost model's ranking
@@ -209,7 +211,8 @@ def _table_md(t: dict, title: str, labels: list[str]) -> list[str]:
                  f"{r.get('lut', '-')} | {r['lut'] / best['lut'] if best else float('nan'):.2f} | {_bram(r)} | "
                  f"{r.get('ff', '-')} | {r['shared_estimate']} | {r.get('fifo_lut', '-')} |")
     for r in t["structured"]:
-        sel = " (selected)" if r.get("selected") else ""
+        sel = (" (selected" + ("; weights in BRAM" if r.get("weight_rom") == "block" != t.get("weight_rom") else "")
+               + ")" if r.get("selected") else "")
         L.append(f"| {r['design']}{sel} | {r['PE']} | {r['SIMD']} | {r['gather'] or '-'} | {r['clocks']} | "
                  f"{r['memory_bits']:,} | {r['memory_ratio']:.3f} | {r.get('lut', '-')} | "
                  f"{r.get('lut_ratio', float('nan')):.2f} | {_bram(r)} | {r.get('ff', '-')} | "
