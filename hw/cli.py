@@ -64,13 +64,16 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-def _datapath(s: dict) -> str:
-    """An MVU stage's implementation in a few characters: "sparse lutram1", "dense", "sparse delta"."""
+def _datapath(s: dict, entry: dict | None = None) -> str:
+    """An MVU stage's implementation in a few characters: "sparse lutram1", "dense", "sparse delta", "nm w:BRAM"
+    (``entry``: its folding entry; a weight memory placed in block RAM by the folding step or the file)."""
     if "style" not in s:
         return ""
     parts = [s["style"]] + ([s["gather"]] if s.get("gather") else [])
     if s.get("coding") == "delta":
         parts.append("delta")
+    if (entry or {}).get("weight_rom") == "block":
+        parts.append("w:BRAM")
     return " ".join(parts)
 
 
@@ -84,7 +87,7 @@ def _summary(res, cfg) -> None:
     for s in stages:
         r = syn.get(s["layer"], {})
         clocks = s.get("layer_cycles_per_frame", s["cycles_per_frame"])
-        rows.append([s["layer"], f"{s['PE']}x{s['SIMD']}" if "PE" in s else s["kind"], _datapath(s),
+        rows.append([s["layer"], f"{s['PE']}x{s['SIMD']}" if "PE" in s else s["kind"], _datapath(s, res.folding.get(s["layer"])),
                      fmt.pct(s["sparsity"]) if "sparsity" in s else "",
                      fmt.count(clocks) + (" *" if clocks == worst else ""),
                      fmt.count(r.get("LUT")), fmt.count(r.get("FF")),

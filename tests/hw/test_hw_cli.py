@@ -213,3 +213,15 @@ def test_big_unrolled_designs_say_so_and_take_the_fast_abc_script(tmp_path, monk
     save(small, tmp_path / "small" / "export" / "ir")
     assert main(["synth", "--run", str(tmp_path / "small"), "--unrolled"]) == 0
     assert used[-1] == "default" and "takes minutes" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("stage, entry, shown", [
+    ({"style": "sparse", "gather": "lutram1", "coding": "delta"}, None, "sparse lutram1 delta"),
+    ({"style": "nm"}, {"PE": 2, "SIMD": 32, "style": "nm", "weight_rom": "block"}, "nm w:BRAM"),
+    ({"style": "dense"}, {"PE": 1, "SIMD": 4, "style": "dense"}, "dense"),
+    ({"kind": "maxpool"}, None, ""),
+])
+def test_the_datapath_column_names_style_gather_coding_and_a_weight_memory_in_block_ram(stage, entry, shown):
+    from sbnn.hw.cli import _datapath
+
+    assert _datapath(stage, entry) == shown
