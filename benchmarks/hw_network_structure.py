@@ -423,6 +423,13 @@ def markdown(res: dict) -> str:
             L.append(f"| {r['structure']} ({v['style']}) | " + " | ".join(fmt.count(round(parts[p])) for p in PARTS)
                      + f" | {fmt.count(round(sum(parts.values())))} | {fmt.count(v['mvu_LUT'])} | "
                      f"{fmt.count(v['LUT'] - v['mvu_LUT'])} |")
+    base = next((_sel(r) for r in res["nets"] if r["net"] == bench.baseline), None)
+    if base and base.get("mvu_parts"):
+        gone = base["mvu_parts"]["XNOR + popcount"] + base["mvu_parts"]["weights in logic"]
+        L += ["", f"What sparsity can remove from the dense BNN, by the estimate: its XNOR and popcount logic and its "
+              f"weight memories in logic, {fmt.count(round(gone))} LUT; without them it would keep "
+              f"{fmt.count(round(base['LUT'] - gone))} LUT, {(base['LUT'] - gone) / base['LUT']:.2f} x its measured "
+              f"{fmt.count(base['LUT'])}."]
     L += ["", "Per layer (selected variant; LUT / BRAM36 of the layer's MVU, its input collector and FIFOs):", "",
           "| network | " + " | ".join(_layer_names(res)) + " |", "|---|" + "---:|" * len(_layer_names(res))]
     for r in res["nets"]:
