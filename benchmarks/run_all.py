@@ -54,7 +54,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
 #: benchmarks run by another benchmark's script (with their own arguments above)
 SCRIPTS = {"hw_network_structure_cnv": "hw_network_structure"}
 #: helpers imported by the benchmarks (not benchmarks themselves)
-HELPERS = {"common", "hw_common", "finn_model", "run_all", "readme_sync"}
+HELPERS = {"common", "hw_common", "finn_model", "network_tables", "run_all", "readme_sync"}
 
 
 def missing_input(name: str, quick: bool = False) -> str | None:

@@ -238,7 +238,7 @@ def test_the_device_objective_counts_block_ram_and_the_lut_objective_does_not():
 
 def test_the_device_objective_places_a_small_weight_memory_in_block_ram_when_that_is_cheaper():
     """The CNV-style net's third conv (288 -> 64, 1:8, 10 x 10 outputs) at 3,000 frames/s: synthesis' own rule
-    leaves its few-kbit N:M weight memory in logic (948 LUT measured); the search also weighs one RAMB18, names
+    leaves its few-kbit N:M weight memory in logic; the search also weighs one RAMB18, names
     the placement in the entry only when it asks for block RAM, and leaves an explicit placement alone."""
     import copy
 
@@ -263,5 +263,10 @@ def test_the_device_objective_places_a_small_weight_memory_in_block_ram_when_tha
     assert "weight_rom" not in logic and cost(entry, "block") < cost(logic, "distributed")
     lut_only, _ = folding.auto_layer(layer, target, "nm", "full", objective="lut")
     assert "weight_rom" not in lut_only
-    res = folding.auto(folding.apply(random_model(np.random.default_rng(1)), {}), 1_000, weight_rom="distributed")
-    assert all("weight_rom" not in e for e in res.folding.values())
+    # the whole-model search passes the placement through: block RAM by default, never against an explicit one
+    from sbnn.ir.model import BIPOLAR, Head, InputSpec, IRModel
+
+    tail = random_mvu(np.random.default_rng(1), "tail", "dense", layer.out_shape, 2, output=True)
+    model = IRModel("one", InputSpec((12, 12, 32), BIPOLAR), [layer, tail], Head(np.ones(2), np.zeros(2))).validate()
+    assert folding.auto(model, 3_000, style="auto").folding["mvu2"]["weight_rom"] == "block"
+    assert "weight_rom" not in folding.auto(model, 3_000, style="auto", weight_rom="distributed").folding["mvu2"]
