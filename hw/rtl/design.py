@@ -22,7 +22,7 @@ from sbnn.arch.impl import LayerImpl
 from sbnn.arch.options import CodingChoice, Gather, Style, WeightRom
 from sbnn.arch.pipeline import Stage, build_pipeline, ident
 from sbnn.errors import HardwareError
-from sbnn.hw.rtl import mvu, units
+from sbnn.hw.rtl import mvu, units, wordbuf
 from sbnn.hw.rtl.verilog import Module, clog2, lint_off, lint_on, lit
 from sbnn.hw.stream import StreamFormat, field_bits
 from sbnn.ir.model import MVU, IRModel, MaxPool, Threshold
@@ -105,7 +105,7 @@ def _layer_shape(model: IRModel, index: int) -> tuple[int, int, int]:
     return shape
 
 
-def _stage_module(model: IRModel, st: Stage, modname: str, load: Stage | None = None) -> str:
+def _stage_module(model: IRModel, st: Stage, modname: str, load: Stage | None = None, depth: int = 1) -> str:
     layer = model.layers[st.layer]
     h, w, _ = _layer_shape(model, st.layer)
     if st.kind == "threshold":
@@ -115,7 +115,7 @@ def _stage_module(model: IRModel, st: Stage, modname: str, load: Stage | None = 
     if st.kind == "maxpool":
         return units.maxpool(modname, st, h, w)
     if st.kind == "collector":
-        return units.collector(modname, st)
+        return wordbuf.collector_buffer(modname, st, depth) if st.word_buffer else units.collector(modname, st)
     return mvu.mvu(modname, st, layer, load)
 
 
@@ -149,7 +149,9 @@ def generate(model: IRModel, options: GenOptions | None = None, upto: str | None
         if st.kind == "load":  # part of the next stage's module (its distributed RAM is the link)
             continue
         load = stages[i - 1] if i and stages[i - 1].kind == "load" else None
-        files[f"{prefix}_{st.name}.v"] = _stage_module(model, st, f"{prefix}_{st.name}", load)
+        files[f"{prefix}_{st.name}.v"] = _stage_module(model, st, f"{prefix}_{st.name}", load, depths[i])
+        if st.word_buffer and st.kind == "collector":  # the buffer holds the FIFO's vectors
+            continue
         width = st.out_width if i + 1 < len(stages) else stream_format(model, stages).out_width
         files[f"{prefix}_fifo{i}.v"] = units.fifo(f"{prefix}_fifo{i}", width, depths[i])
     fmt = stream_format(model, stages)
@@ -177,12 +179,18 @@ def _top(top: str, prefix: str, stages: list[Stage], fmt: StreamFormat) -> str:
     # a load stage has no instance: the MVU after it reads the load stage's input FIFO (in/v/pop i)
     loads = {i for i, st in enumerate(stages) if st.kind == "load"}
     src = {i: i - 1 if i - 1 in loads else i for i in range(n) if i not in loads}
+    # a word buffer (collector kind) has no FIFO after it: it drives its MVU's input bus and takes the MVU's
+    # slice address (sf<i>)
+    bufs = {i for i, st in enumerate(stages) if st.kind == "collector" and st.word_buffer}
     for i, st in enumerate(stages):
         iw, ow = st.in_width, st.out_width
+        if i - 1 in bufs:
+            iw = st.plan.simd * st.in_bits + st.in_sum
+            m.line(f"wire [{clog2(st.in_elems // st.plan.simd) - 1}:0] sf{i};")
         if i - 1 not in loads:
             m.line(f"wire [{iw - 1}:0] in{i};")
             m.line(f"wire v{i}, pop{i};")
-        if i not in loads:
+        if i not in loads and i not in bufs:
             m.line(f"wire [{ow - 1}:0] out{i};")
             m.line(f"wire rdy{i}, push{i};")
     m.line(f"assign in0 = s_axis_tdata[{fmt.in_payload - 1}:0];")
@@ -192,11 +200,19 @@ def _top(top: str, prefix: str, stages: list[Stage], fmt: StreamFormat) -> str:
         if i in loads:
             continue
         j = src[i]
-        m.line(f"{prefix}_{st.name} u_{st.name} (.ap_clk(ap_clk), .ap_rst_n(ap_rst_n), .in_data({_vec(f'in{j}', st, 'in')}), "
-               f".in_valid(v{j}), .in_pop(pop{j}), .out_data({_vec(f'out{i}', st, 'out')}), .out_ready(rdy{i}), "
-               f".out_push(push{i}));")
+        vw = st.plan.simd * st.in_bits if i - 1 in bufs else None
+        head = f"{prefix}_{st.name} u_{st.name} (.ap_clk(ap_clk), .ap_rst_n(ap_rst_n), .in_data({_vec(f'in{j}', st, 'in', vw)}), "
+        if i in bufs:
+            nxt = stages[i + 1]
+            bus = _vec(f"in{i + 1}", nxt, "in", nxt.plan.simd * nxt.in_bits).replace(".in_sum(", ".out_sum(")
+            m.line(f"{head}.in_valid(v{j}), .in_pop(pop{j}), .out_data({bus}), .out_valid(v{i + 1}), "
+                   f".out_pop(pop{i + 1}), .out_sf(sf{i + 1}));")
+            continue
+        sf = f", .in_sf(sf{i})" if i - 1 in bufs else ""
+        m.line(f"{head}.in_valid(v{j}), .in_pop(pop{j}), .out_data({_vec(f'out{i}', st, 'out')}), .out_ready(rdy{i}), "
+               f".out_push(push{i}){sf});")
     for i in range(n - 1):
-        if i in loads:
+        if i in loads or i in bufs:
             continue
         m.line(f"{prefix}_fifo{i} u_fifo{i} (.ap_clk(ap_clk), .ap_rst_n(ap_rst_n), .wdata(out{i}), .push(push{i}), "
                f".ready(rdy{i}), .rdata(in{i + 1}), .valid(v{i + 1}), .pop(pop{i + 1}));")
@@ -220,13 +236,14 @@ def _top(top: str, prefix: str, stages: list[Stage], fmt: StreamFormat) -> str:
     return m.text()
 
 
-def _vec(bus: str, st: Stage, side: str) -> str:
-    """A stage's data port on its FIFO bus: the whole bus, or its elements and (``.in_sum`` / ``.out_sum``
-    port) the S' bits above them."""
+def _vec(bus: str, st: Stage, side: str, vw: int | None = None) -> str:
+    """A stage's data port on its FIFO bus: the whole bus, or its elements (``vw`` bits: all of them unless
+    given) and (``.in_sum`` / ``.out_sum`` port) the S' bits above them."""
     sw = st.in_sum if side == "in" else st.out_sum
     if not sw:
         return bus
-    vw = st.in_elems * st.in_bits if side == "in" else st.out_elems * st.out_bits
+    if vw is None:
+        vw = st.in_elems * st.in_bits if side == "in" else st.out_elems * st.out_bits
     return f"{bus}[{vw - 1}:0]), .{side}_sum({bus}[{vw + sw - 1}:{vw}]"
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from sbnn.arch.depth import PIPE_PARTS
 from sbnn.arch.options import LUTRAM_BUFFERS
 from sbnn.arch.pipeline import Stage
+from sbnn.errors import HardwareError
 from sbnn.hw.rtl.arith import arith
 from sbnn.hw.rtl.datapath import compare_stored, elements, score_bits, shared_g, y_sum
 from sbnn.hw.rtl.lanes import LANES, LanesFn, serial_g
@@ -32,7 +33,15 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None, *, l
                f"{t} clocks/vector.")
     lut = sparse and plan.gather in LUTRAM_BUFFERS
     direct = lut and load is not None and load.direct
-    unit_ports(m, (1 if direct else k) * eb, mch * ar.out_bits, in_sum=st.in_sum, out_sum=st.out_sum)
+    # word-fed (sbnn.arch.buffer): the collector before it holds the vector in distributed RAM and returns the
+    # slice that the slice counter addresses (out port in_sf), so no slice multiplexer here
+    word_fed = st.word_buffer is not None
+    unit_ports(m, (1 if direct else simd if word_fed else k) * eb, mch * ar.out_bits, in_sum=st.in_sum,
+               out_sum=st.out_sum)
+    if word_fed:
+        if plan.fold_flag or k // simd < 2:
+            raise HardwareError(f"{name}: a word-fed MVU reads K / SIMD > 1 slices by its slice counter")
+        m.port(f"output wire [{clog2(k // simd) - 1}:0] in_sf")
     # S' formed by the producer (in_sum), else: the sliced MVUs (dense, N:M) read the vector slice by slice
     # during their first fold and sum S' as they go, a distributed-RAM gather during the load, the others over
     # all K at once
@@ -105,6 +114,8 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None, *, l
         counter_decl(m, "sf", sf_n)
         m.line(f"wire fend = {is_last('sf', sf_n)};")
         counter_step(m, "sf", sf_n, "g_fire")
+        if word_fed:
+            m.line("assign in_sf = sf;")
     counter_decl(m, "fold", nf)
     counter_step(m, "fold", nf, "g_fire && fend")
     m.line(f"assign {'b_pop' if lut else 'in_pop'} = g_fire && fend && {is_last('fold', nf)};")
@@ -115,7 +126,8 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None, *, l
             m.line(f"reg [{clog2(nf) - 1}:0] a_fold;")
         m.line(f"always @(posedge ap_clk) if (g_fire) begin a_fend <= fend;{' a_fold <= fold;' if nf > 1 else ''} end")
     # ---- lanes: gather + sum + accumulate
-    extra = ({"decode": [words[i % t] for i in range(dec)]} if dec else {}) | ({"sum_regs": 1} if piped else {})
+    extra = (({"decode": [words[i % t] for i in range(dec)]} if dec else {}) | ({"sum_regs": 1} if piped else {})
+             | ({"word_fed": 1} if word_fed else {}))
     accs = (lanes or LANES[plan.style])(m, layer, plan, ar, eb, **extra)
     if serial_s and piped:
         s_parts = [serial_g(m, layer, plan, ar, eb, raw=True)]

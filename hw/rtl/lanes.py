@@ -216,11 +216,13 @@ def input_slice(m: Module, k: int, simd: int, eb: int, src: str = "in_data") -> 
     return m.wire("xs", simd * eb, src)
 
 
-def lanes_dense(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, sum_regs: int = 0) -> list[Op]:
+def lanes_dense(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, sum_regs: int = 0,
+                word_fed: int = 0) -> list[Op]:
     """FINN-like XNOR lanes: the SIMD-wide slice selected by the slice counter, XNOR (bits) or masked
-    elements, popcount / sum, accumulate; ``sum_regs``: registered before the adder trees."""
+    elements, popcount / sum, accumulate; ``sum_regs``: registered before the adder trees; ``word_fed``: the
+    input port carries the slice itself (:mod:`sbnn.arch.buffer`)."""
     k, pe, simd = layer.in_features, plan.pe, plan.simd
-    input_slice(m, k, simd, eb)
+    input_slice(m, simd if word_fed else k, simd, eb)
     out = []
     for p in range(pe):
         vals = []

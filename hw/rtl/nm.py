@@ -62,17 +62,19 @@ def nm_words(layer: MVU, plan: MVUPlan) -> list[int]:
     return words
 
 
-def lanes_nm(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, sum_regs: int = 0) -> list[Op]:
-    """Every lane: N picks per group of the slice through G:1 multiplexers, summed and accumulated."""
+def lanes_nm(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, sum_regs: int = 0,
+             word_fed: int = 0) -> list[Op]:
+    """Every lane: N picks per group of the slice through G:1 multiplexers, summed and accumulated;
+    ``word_fed``: the input port carries the slice, in group order (:mod:`sbnn.arch.buffer`)."""
     st = layer_structure(layer)
     g, n, cb = st.size, st.n, plan.code_bits
     k, simd = layer.in_features, plan.simd
-    order = group_order(k, st)
+    order = None if word_fed else group_order(k, st)
     src = "in_data"
     if order is not None:  # interleaved groups: the vector's elements in group order (wires only)
         parts = [f"in_data[{i * eb + eb - 1}:{i * eb}]" if eb > 1 else f"in_data[{i}]" for i in reversed(order)]
         src = m.wire("xperm", k * eb, "{" + ", ".join(parts) + "}")
-    input_slice(m, k, simd, eb, src)
+    input_slice(m, simd if word_fed else k, simd, eb, src)
     span = 1 << cb
     groups = []
     for gi in range(plan.slots // n):  # group gi of the slice, padded with zeros to 2**cb elements

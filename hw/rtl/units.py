@@ -307,12 +307,13 @@ def collector(name: str, st: Stage) -> str:
     m.line(f"always @(posedge ap_clk) if (fire && !last) csr <= {'in_data' if nb == 2 else f'{{in_data, csr[{w - 1}:{bw}]}}'};")
     m.line("assign out_data = {in_data, csr};")
     if st.out_sum:
-        _collector_sum(m, st)
+        collector_sum(m, st)
     return m.text()
 
 
-def _collector_sum(m: Module, st: Stage) -> None:
-    """S' of the collected vector, summed beat by beat (a beat-wide adder and an accumulator)."""
+def collector_sum(m: Module, st: Stage, assign: bool = True) -> None:
+    """S' of the collected vector, summed beat by beat (a beat-wide adder and an accumulator): ``csum_nx``
+    holds the whole vector's at its last beat (``assign``: that is ``out_sum``)."""
     eb, n, sw = st.in_bits, st.in_elems, st.out_sum
     lo, hi = (0, 1) if eb == 1 else ((-(1 << (eb - 1)), (1 << (eb - 1)) - 1) if st.in_signed else (0, (1 << eb) - 1))
     elems = [Op(f"in_data[{e}]", 1, 0, 1) if eb == 1 else
@@ -321,4 +322,5 @@ def _collector_sum(m: Module, st: Stage) -> None:
     m.line(f"reg [{sw - 1}:0] csum;")
     m.wire("csum_nx", sw, f"({is_first('beat', st.in_beats)} ? {sw}'d0 : csum) + {ext(step, sw)}")
     m.line("always @(posedge ap_clk) if (fire && !last) csum <= csum_nx;")
-    m.line("assign out_sum = csum_nx;")
+    if assign:
+        m.line("assign out_sum = csum_nx;")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from sbnn.arch.buffer import buffer_ram_luts, fed_buffer
 from sbnn.arch.decompose import SUM_MIN_SAVING, decomposition
 from sbnn.arch.device import DEVICE
 from sbnn.arch.impl import LayerImpl
@@ -123,7 +124,7 @@ def features(layer: MVU, plan: MVUPlan, weight_rom: str = "auto", vector_fed: bo
             # 1,847 LUT)
             own = 0
         f["s_tree"] = own * eb
-    if plan.sliced and k > simd:
+    if plan.sliced and k > simd and fed_buffer(layer, plan) is None:  # a word buffer's MVU reads its slice
         f["slice"] = (k - simd) * eb
     if plan.style == "dense":
         f["xnor"] = pe * simd * eb
@@ -158,13 +159,18 @@ def mvu_estimate(layer: MVU, plan: MVUPlan, weight_rom: str = "auto", vector_fed
 
 def vector_fifo_estimate(layer: MVU, plan: MVUPlan) -> float:
     """LUTs of the collector and K-element vector FIFO a dense layer fed pixel by pixel needs before its MVU
-    (none when a double-buffered distributed-RAM gather loads the beats directly)."""
+    (none when a double-buffered distributed-RAM gather loads the beats directly), or of the word buffer that
+    replaces both in front of a sliced MVU (:mod:`sbnn.arch.buffer`)."""
     h, w, c = layer.in_shape
     if layer.kind != "dense" or h * w <= 1:
         return 0.0
     lut = plan.style == "sparse" and plan.gather in LUTRAM_BUFFERS
     if c == 1 and lut and LUTRAM_BUFFERS[plan.gather] == 2:
         return 0.0
+    wb = fed_buffer(layer, plan)
+    if wb is not None:  # its distributed RAM, and the slice multiplexer within a word of whole beats
+        eb = layer.in_type.bits
+        return VECTOR_FIFO_LUT + buffer_ram_luts(wb, eb) + COEFFS["slice"] * (wb.slices - 1) * plan.simd * eb
     return VECTOR_FIFO_LUT
 
 

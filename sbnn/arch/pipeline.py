@@ -2,7 +2,8 @@
 
 A model becomes a chain of stages, each writing into a FIFO read by the next stage: ``threshold`` (input
 binarization), ``swu`` (k x k sliding window, stride 1, padding inserted by the unit), ``maxpool``,
-``collector`` (pixel beats -> one input vector for a dense layer), ``load`` (the copy of an input vector
+``collector`` (pixel beats -> one input vector for a dense layer; in front of a sliced MVU a *word buffer*
+that keeps the vector in distributed RAM in the MVU's read order, :mod:`sbnn.arch.buffer`), ``load`` (the copy of an input vector
 into a distributed-RAM gather) and ``mvu``. The last stage writes an output FIFO read by the AXI4-Stream
 master. The cycle model (:mod:`sbnn.sim.cycles`) times these stages; the RTL generator
 (:mod:`sbnn.hw.rtl`) emits one module per stage from the same objects, so the two cannot drift apart.
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sbnn.arch.buffer import WordBuffer, word_buffer
 from sbnn.arch.decompose import SUM_MIN_SAVING, decomposition, sum_bits
 from sbnn.arch.depth import DEFAULT_CLOCK_MHZ, mvu_timing, unrolled_timing
 from sbnn.arch.folding import resolve_impls
@@ -74,6 +76,12 @@ class Stage:
     def load_clocks(self) -> int:
         """A load stage: clocks to copy one vector into its MVU's distributed RAM."""
         return int(self.info["clocks"]) if self.kind == "load" else 0
+
+    @property
+    def word_buffer(self) -> WordBuffer | None:
+        """A collector that writes its vector into distributed RAM in its MVU's read order, or an MVU that
+        reads its slices from one (:mod:`sbnn.arch.buffer`)."""
+        return self.info.get("buffer") if self.kind == "collector" else self.info.get("word_fed")
 
     @property
     def direct(self) -> bool:
@@ -244,10 +252,13 @@ def _mvu_stages(layer: MVU, i: int, tag: str, plan: MVUPlan, impl: LayerImpl, sh
     # a distributed-RAM gather fed one element per beat writes each beat into its bank as it
     # arrives (no collector, no vector FIFO, no write multiplexers): a *direct* load
     direct = lutram and LUTRAM_BUFFERS[plan.gather] == 2 and beats > 1 and per * c == 1
+    # a sliced MVU after a collector reads its slices from the collector's distributed RAM (sbnn.arch.buffer)
+    wbuf = word_buffer(layer, plan, per * c) if layer.kind == "dense" and beats > 1 and not direct else None
     if layer.kind == "dense" and beats > 1 and not direct:
         out.append(Stage(name=f"{tag}_col", kind="collector", layer=i, in_elems=per * c, in_bits=eb, in_signed=signed,
                          out_elems=h * w * c, out_bits=eb, out_signed=signed, in_beats=beats, out_beats=1,
-                         consume=_ones(beats), produce=_last(beats), pixels_per_beat=per))
+                         consume=_ones(beats), produce=_last(beats), pixels_per_beat=per,
+                         info={"buffer": wbuf} if wbuf else {}))
     ob = 1 if not layer.is_output else layer.out_type.bits
     ppb = per if layer.kind == "dense" and (h * w == per or direct) else 1
     if lutram:
@@ -261,6 +272,8 @@ def _mvu_stages(layer: MVU, i: int, tag: str, plan: MVUPlan, impl: LayerImpl, sh
     st = Stage(name=tag, kind="mvu", layer=i, in_elems=kk, in_bits=eb, in_signed=signed, out_elems=layer.out_channels,
                out_bits=ob, out_signed=layer.is_output, in_beats=vectors, out_beats=vectors, plan=plan,
                pixels_per_beat=ppb, impl=impl)
+    if wbuf:
+        st.info["word_fed"] = wbuf
     if not st.folded:
         st.consume, st.produce = _ones(vectors), _ones(vectors)
         if plan.style == "unrolled":  # registered channel sums: timed like a folded MVU of one word

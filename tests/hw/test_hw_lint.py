@@ -87,6 +87,10 @@ STRUCTURED = {
                                     simd=100), "block"),
     "block_scores": ("dense", dict(shape=(1, 1, 64), m=8, structure="block:4", sparsity=0.75, pe=2, simd=8,
                                    output=True), "block"),
+    # after a map: word buffers (sbnn.arch.buffer) of an interleaved N:M MVU and of an XNOR MVU with S'
+    "nm_interleaved_wbuf": ("dense", dict(shape=(4, 4, 8), m=8, structure="1:8i", pe=2, simd=64, levels=(-3, 5)), "nm"),
+    "xnor_wbuf_words_of_beats": ("dense", dict(shape=(4, 4, 16), m=8, sparsity=0.5, pe=2, simd=4, levels=(-3, 5)),
+                                 "dense"),
 }
 
 

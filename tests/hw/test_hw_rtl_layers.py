@@ -156,6 +156,20 @@ GRID = {
                                                output=True, levels=(3, 7)), {"style": "nm"}),
     "c3_nm1of8i_5x5x8": ("conv", dict(shape=(5, 5, 8), m=4, structure="1:8i", pe=2, simd=24, levels=(-1, 1)),
                          {"style": "nm"}),
+    # word buffers (sbnn.arch.buffer): a collector writing distributed RAM in its sliced MVU's read order.
+    # Words of two beats ({alpha, beta}: S' beside each vector), words of whole beats (4 slices each; a
+    # 2-vector FIFO: 3 banks), interleaved N:M bands (8 memories; whole beats and pairs of 1-pixel beats),
+    # integer inputs
+    "d4x4x8_xnor_wbuf_ab": ("dense", dict(shape=(4, 4, 8), m=8, sparsity=0.5, pe=2, simd=16, levels=(-3, 5)),
+                            {"style": "dense", "pixels_per_beat": 1}),
+    "d4x4x16_xnor_wbuf_q4": ("dense", dict(shape=(4, 4, 16), m=8, sparsity=0.5, pe=2, simd=4),
+                             {"style": "dense", "fifo_depth": 2}),
+    "d4x4x8_nm1of8i_wbuf": ("dense", dict(shape=(4, 4, 8), m=8, structure="1:8i", pe=2, simd=64, levels=(-3, 5)),
+                            {"style": "nm", "pixels_per_beat": 1}),
+    "d8x8x1_nm1of8i_wbuf_scores": ("dense", dict(shape=(8, 8, 1), m=6, structure="1:8i", pe=3, simd=16,
+                                                 output=True), {"style": "nm", "pixels_per_beat": 1}),
+    "d4x4x2_u8_xnor_wbuf": ("dense", dict(shape=(4, 4, 2), m=4, in_bits=8, sparsity=0.5, pe=2, simd=4, levels=(3, 7)),
+                            {"style": "dense", "pixels_per_beat": 1}),
 }
 
 #: designs of the grid built again for a clock that pipelines every MVU (folded: decoded next-word registers
@@ -168,7 +182,7 @@ PIPELINED = ["d64x16_s90_p4s8_index", "d64x16_s99_p2s2_delta", "d64x16_seg_s90_p
              "d64x16_xnor_p4s8", "d48x8_xnor_ab_p2s6", "d20x6_u8_dense_ab", "c3_pad0_7x5x3_xnor", "d4x4x4_collector",
              "d32x8_unrolled_s90", "d20x8_u8_unrolled", "c3_unrolled_5x5x2", "d40x10_scores_unrolled",
              "d128x8_nm1of8_ab_p2s32", "d96x6_u8_nm1of16_ab_p2s32", "d128x8_blk8_ab_scores", "c3_blk4_6x6x4",
-             "d128x8_nm1of8i_ab_p2s32"]
+             "d128x8_nm1of8i_ab_p2s32", "d4x4x8_xnor_wbuf_ab", "d8x8x1_nm1of8i_wbuf_scores"]
 CASES = list(GRID) + [f"{n}@{PIPE_MHZ}" for n in PIPELINED]
 GROUPS = [list(GRID)[i::3] for i in range(3)] + [CASES[len(GRID):]]
 
@@ -247,6 +261,29 @@ def test_grid_covers_the_required_cases():
     assert {"1:4", "1:8", "2:8", "1:16"} <= nm
     assert {o.get("gather", "full") for _, _, o in GRID.values()} == {"full", "segmented", "lutram", "lutram1"}
     assert any(kw.get("zero_rows") for _, kw, _ in GRID.values()) and any(kw.get("zero_cols") for _, kw, _ in GRID.values())
+
+
+def test_grid_covers_every_word_buffer_layout(hwt):
+    """The word buffers of the grid: words of several beats and of whole beats (with an in-word slice
+    multiplexer), one memory and the M band memories of an interleaved N:M MVU, one and two FIFO vectors,
+    S' carried beside the vector; and only the sliced MVUs get one."""
+    seen = set()
+    for case in CASES:
+        d = case_design(hwt, case)[0]
+        for i, st in enumerate(d.stages):
+            wb = st.word_buffer if st.kind == "collector" else None
+            if st.kind == "collector" and d.stages[i + 1].plan.sliced and "@" not in case:
+                assert wb is not None or d.stages[i + 1].plan.simd % st.in_elems, case
+            if wb is None:
+                continue
+            assert d.stages[i + 1].word_buffer == wb and d.stages[i + 1].plan.sliced
+            seen.add(("beats", wb.beats > 1))
+            seen.add(("slices", wb.slices > 1))
+            seen.add(("rows", wb.rows > 1))
+            seen.add(("depth", d.depths[i]))
+            seen.add(("sum", bool(st.out_sum)))
+            assert f"u_fifo{i} " not in d.files[f"{d.top}.v"]  # the buffer holds the FIFO's vectors
+    assert seen >= {(k, v) for k in ("beats", "slices", "rows", "sum") for v in (False, True)} | {("depth", 1), ("depth", 2)}
 
 
 def test_pipelining_covers_every_style_and_gather(hwt):
