@@ -56,8 +56,10 @@ def run(name: str, timeout: float | None, rom: str) -> dict:
     model = mlp_model(name)
     roms = {f"mvu{i}": {"weight_rom": "block" if bram18(c) else "distributed"} for i, c in enumerate(mlp_layers(name))}
     impls = folding.resolve_impls(model, roms if rom == "finn" else None, style="dense")
-    design = generate(model, GenOptions(pixels_per_beat=49), name=f"finn_{name.lower()}" + ("_rom" if rom == "finn" else ""),
-                      impls=impls)
+    # no word buffer (sbnn.arch.buffer): the first MVU picks its slices out of the K-bit vector itself, as FINN's
+    # MVAU reads its own input buffer, so that the per-MVU figures hold the same work on both sides
+    design = generate(model, GenOptions(pixels_per_beat=49, word_buffers=False),
+                      name=f"finn_{name.lower()}" + ("_rom" if rom == "finn" else ""), impls=impls)
     folder = WORK / design.name
     design.write(folder)
     row = {"model": name, "rom": rom, "dims": MLPS[name][0], "folding": MLPS[name][1],

@@ -34,6 +34,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "sim_throughput": ([], ["--quick"]),
     "hw_sparsity": ([], ["--quick"]),
     "hw_fixed_cost": ([], ["--quick"]),
+    "hw_word_buffer": ([], ["--quick"]),
     "hw_cost_model": (["--fit"], ["--no-synth"]),
     "hw_structure": ([], ["--no-synth"]),
     "hw_finn_compare": ([], ["--models", "TFC", "--rom", "finn"]),

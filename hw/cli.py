@@ -65,8 +65,9 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _datapath(s: dict, entry: dict | None = None) -> str:
-    """An MVU stage's implementation in a few characters: "sparse lutram1", "dense", "sparse delta", "nm w:BRAM"
-    (``entry``: its folding entry; a weight memory placed in block RAM by the folding step or the file)."""
+    """An MVU stage's implementation in a few characters: "sparse lutram1", "dense", "sparse delta", "nm w:BRAM",
+    "dense x:LUTRAM" (``entry``: its folding entry; a weight memory placed in block RAM by the folding step or the
+    file; an input vector read from a word buffer's distributed RAM)."""
     if "style" not in s:
         return ""
     parts = [s["style"]] + ([s["gather"]] if s.get("gather") else [])
@@ -74,6 +75,8 @@ def _datapath(s: dict, entry: dict | None = None) -> str:
         parts.append("delta")
     if (entry or {}).get("weight_rom") == "block":
         parts.append("w:BRAM")
+    if s.get("word_buffer"):  # reads its input slices from a word buffer (sbnn.arch.buffer)
+        parts.append("x:LUTRAM")
     return " ".join(parts)
 
 

@@ -3,6 +3,8 @@ schedules and weight memory, latency, interval and frames per second, all from t
 
 from __future__ import annotations
 
+import dataclasses
+
 from sbnn.arch.schedule import vector_clocks
 from sbnn.hw.rtl.design import Design
 from sbnn.ir.model import MVU
@@ -17,6 +19,8 @@ def cycles_report(design: Design, clock_mhz: float) -> dict:
         row = {"stage": st.name, "kind": st.kind, "layer": layer.name, "cycles_per_frame": st.cycles,
                "beats_in": st.in_beats, "beats_out": st.out_beats, "fifo_depth": depth,
                "fifo_bits": depth * st.out_width}
+        if st.word_buffer is not None:  # a word buffer (the collector) and the MVU that reads it
+            row["word_buffer"] = dataclasses.asdict(st.word_buffer)
         if st.kind == "load":
             row.update({"clocks_per_vector": st.load_clocks, "buffers": st.buffers, "banks": st.info["banks"],
                         "vectors_per_frame": st.in_beats})

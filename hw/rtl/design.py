@@ -48,6 +48,7 @@ class GenOptions:
     gather: Gather = "full"  # how zero-skipping folded MVUs read their input vector
     weight_rom: WeightRom = "auto"  # weight memories: synthesis decides, BRAM or LUTs
     clock_mhz: float = DEFAULT_CLOCK_MHZ  # folded MVUs are pipelined for this clock (sbnn.arch.depth)
+    word_buffers: bool = True  # sliced MVUs after a collector read a word buffer (sbnn.arch.buffer)
 
     def impls(self, model: IRModel, given: Mapping[str, LayerImpl] | None = None) -> dict[str, LayerImpl]:
         """Every MVU's implementation: ``given`` ones as they are, the others from these defaults."""
@@ -140,7 +141,8 @@ def generate(model: IRModel, options: GenOptions | None = None, upto: str | None
     if isinstance(model.layers[0], MaxPool) and model.input.type.bits != 1:
         raise HardwareError("max-pool needs bipolar bits; threshold the input first")
     impls = options.impls(model, impls)
-    stages = build_pipeline(model, impls, options.pixels_per_beat, options.max_input_bits, options.clock_mhz)
+    stages = build_pipeline(model, impls, options.pixels_per_beat, options.max_input_bits, options.clock_mhz,
+                            options.word_buffers)
     depths = (fixed_depths(stages, options.fifo_depth) if options.fifo_depth
               else size_fifos(stages, max_bits=options.fifo_max_bits, max_interval=options.max_interval))
     prefix = ident(name or model.name)

@@ -143,14 +143,16 @@ def default_pixels_per_beat(model_input: tuple[int, int, int], bits: int, first_
 
 
 def build_pipeline(model: IRModel, impls: Mapping[str, LayerImpl] | None = None, pixels_per_beat: int | None = None,
-                   max_input_bits: int = 1024, clock_mhz: float = DEFAULT_CLOCK_MHZ, **defaults) -> list[Stage]:
+                   max_input_bits: int = 1024, clock_mhz: float = DEFAULT_CLOCK_MHZ, word_buffers: bool = True,
+                   **defaults) -> list[Stage]:
     """The stage chain of the generated accelerator for an IR model (layers may end before the score layer).
 
     ``impls`` maps MVU names to their implementations (as resolved by :mod:`sbnn.arch.folding`); an MVU
     without one gets its IR folding and ``defaults`` (the keyword arguments of
     :func:`sbnn.arch.folding.resolve_impls`: one style, gather, coding ... for the whole design). Folded
     MVUs are pipelined for ``clock_mhz`` (:func:`sbnn.arch.depth.mvu_timing`: ``info["decode"]``,
-    ``info["sum_regs"]``)."""
+    ``info["sum_regs"]``). ``word_buffers``: a sliced MVU after a collector reads a word buffer
+    (:mod:`sbnn.arch.buffer`); off: the collector and a K-bit vector FIFO (for before / after measurements)."""
     impls = resolve_impls(model, impls, **defaults)
     h, w, c = (int(v) for v in model.input.shape)
     vt = model.input.type
@@ -185,7 +187,8 @@ def build_pipeline(model: IRModel, impls: Mapping[str, LayerImpl] | None = None,
                                 consume=_ones(h * w), produce=prod, info={"kernel": k}))
             h, w = h // k, w // k
         else:
-            stages += _mvu_stages(layer, i, tag, plans[i], impls[layer.name], (h, w, c), eb, signed, per, clock_mhz)
+            stages += _mvu_stages(layer, i, tag, plans[i], impls[layer.name], (h, w, c), eb, signed, per, clock_mhz,
+                                  word_buffers)
             h, w = layer.out_shape[:2]
             c = layer.out_channels
             eb, signed = (1, False) if not layer.is_output else (layer.out_type.bits, True)
@@ -230,7 +233,8 @@ def _link_sums(model: IRModel, stages: list[Stage]) -> None:
 
 
 def _mvu_stages(layer: MVU, i: int, tag: str, plan: MVUPlan, impl: LayerImpl, shape: tuple[int, int, int],
-                eb: int, signed: bool, per: int, clock_mhz: float = DEFAULT_CLOCK_MHZ) -> list[Stage]:
+                eb: int, signed: bool, per: int, clock_mhz: float = DEFAULT_CLOCK_MHZ,
+                word_buffers: bool = True) -> list[Stage]:
     """The stages of one MVU layer: [sliding window | collector], [load], mvu."""
     h, w, c = shape
     out: list[Stage] = []
@@ -253,7 +257,8 @@ def _mvu_stages(layer: MVU, i: int, tag: str, plan: MVUPlan, impl: LayerImpl, sh
     # arrives (no collector, no vector FIFO, no write multiplexers): a *direct* load
     direct = lutram and LUTRAM_BUFFERS[plan.gather] == 2 and beats > 1 and per * c == 1
     # a sliced MVU after a collector reads its slices from the collector's distributed RAM (sbnn.arch.buffer)
-    wbuf = word_buffer(layer, plan, per * c) if layer.kind == "dense" and beats > 1 and not direct else None
+    wbuf = (word_buffer(layer, plan, per * c) if word_buffers and layer.kind == "dense" and beats > 1 and not direct
+            else None)
     if layer.kind == "dense" and beats > 1 and not direct:
         out.append(Stage(name=f"{tag}_col", kind="collector", layer=i, in_elems=per * c, in_bits=eb, in_signed=signed,
                          out_elems=h * w * c, out_bits=eb, out_signed=signed, in_beats=beats, out_beats=1,

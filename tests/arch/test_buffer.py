@@ -109,3 +109,20 @@ def test_cost_model_moves_the_slice_multiplexer_into_the_buffer():
     assert features(vec, plan_mvu(vec, style="dense"))["slice"] == 240
     # Yosys, K = 1,024 in 64-bit beats of 4 slices, 3 vectors: 88 LUT of RAM64M
     assert buffer_ram_luts(WordBuffer(1, 64, 1, 16, 16), 1) == 88
+
+
+def test_the_pipeline_uses_a_buffer_where_one_fits_and_can_do_without():
+    """A dense layer after a map gets a word buffer before its sliced MVU (both stages know it); with
+    ``word_buffers=False`` the collector and a K-bit FIFO (for before / after measurements)."""
+    from sbnn.arch.pipeline import build_pipeline
+    from sbnn.ir.model import BIPOLAR, Head, InputSpec, IRModel
+
+    rng = np.random.default_rng(0)
+    fc = random_mvu(rng, "fc", "dense", (4, 4, 8), 8, sparsity=0.5, simd=16)
+    tail = random_mvu(rng, "tail", "dense", (1, 1, 8), 2, output=True)
+    model = IRModel("m", InputSpec((4, 4, 8), BIPOLAR), [fc, tail], Head(np.ones(2), np.zeros(2))).validate()
+    on = build_pipeline(model, style="dense", pixels_per_beat=1)
+    col, mvu = on[0], on[1]
+    assert col.kind == "collector" and col.word_buffer == mvu.word_buffer == WordBuffer(1, 16, 2, 1, 8)
+    off = build_pipeline(model, style="dense", pixels_per_beat=1, word_buffers=False)
+    assert [s.kind for s in off] == [s.kind for s in on] and all(s.word_buffer is None for s in off)
