@@ -154,6 +154,9 @@ def generate(model: IRModel, options: GenOptions | None = None, upto: str | None
         files[f"{prefix}_{st.name}.v"] = _stage_module(model, st, f"{prefix}_{st.name}", load, depths[i])
         if st.word_buffer and st.kind == "collector":  # the buffer holds the FIFO's vectors
             continue
+        if st.info.get("out_words"):  # the FIFO to the next MVU is a word buffer
+            files[f"{prefix}_wbuf{i}.v"] = wordbuf.link_buffer(f"{prefix}_wbuf{i}", st, stages[i + 1], depths[i])
+            continue
         width = st.out_width if i + 1 < len(stages) else stream_format(model, stages).out_width
         files[f"{prefix}_fifo{i}.v"] = units.fifo(f"{prefix}_fifo{i}", width, depths[i])
     fmt = stream_format(model, stages)
@@ -184,9 +187,14 @@ def _top(top: str, prefix: str, stages: list[Stage], fmt: StreamFormat) -> str:
     # a word buffer (collector kind) has no FIFO after it: it drives its MVU's input bus and takes the MVU's
     # slice address (sf<i>)
     bufs = {i for i, st in enumerate(stages) if st.kind == "collector" and st.word_buffer}
+    fed = {i for i, st in enumerate(stages) if st.kind == "mvu" and st.word_buffer}  # MVUs reading a word buffer
+    links = {i for i, st in enumerate(stages) if st.info.get("out_words")}  # MVUs writing one fold by fold
+    out_vw = {i: stages[i].plan.pe * stages[i].out_bits for i in links}
     for i, st in enumerate(stages):
         iw, ow = st.in_width, st.out_width
-        if i - 1 in bufs:
+        if i in links:
+            ow = out_vw[i] + st.out_sum
+        if i in fed:
             iw = st.plan.simd * st.in_bits + st.in_sum
             m.line(f"wire [{clog2(st.in_elems // st.plan.simd) - 1}:0] sf{i};")
         if i - 1 not in loads:
@@ -202,7 +210,7 @@ def _top(top: str, prefix: str, stages: list[Stage], fmt: StreamFormat) -> str:
         if i in loads:
             continue
         j = src[i]
-        vw = st.plan.simd * st.in_bits if i - 1 in bufs else None
+        vw = st.plan.simd * st.in_bits if i in fed else None
         head = f"{prefix}_{st.name} u_{st.name} (.ap_clk(ap_clk), .ap_rst_n(ap_rst_n), .in_data({_vec(f'in{j}', st, 'in', vw)}), "
         if i in bufs:
             nxt = stages[i + 1]
@@ -210,11 +218,19 @@ def _top(top: str, prefix: str, stages: list[Stage], fmt: StreamFormat) -> str:
             m.line(f"{head}.in_valid(v{j}), .in_pop(pop{j}), .out_data({bus}), .out_valid(v{i + 1}), "
                    f".out_pop(pop{i + 1}), .out_sf(sf{i + 1}));")
             continue
-        sf = f", .in_sf(sf{i})" if i - 1 in bufs else ""
-        m.line(f"{head}.in_valid(v{j}), .in_pop(pop{j}), .out_data({_vec(f'out{i}', st, 'out')}), .out_ready(rdy{i}), "
-               f".out_push(push{i}){sf});")
+        sf = f", .in_sf(sf{i})" if i in fed else ""
+        m.line(f"{head}.in_valid(v{j}), .in_pop(pop{j}), .out_data({_vec(f'out{i}', st, 'out', out_vw.get(i))}), "
+               f".out_ready(rdy{i}), .out_push(push{i}){sf});")
     for i in range(n - 1):
         if i in loads or i in bufs:
+            continue
+        if i in links:
+            nxt = stages[i + 1]
+            src = _vec(f"out{i}", stages[i], "out", out_vw[i]).replace(".out_sum(", ".in_sum(")
+            dst = _vec(f"in{i + 1}", nxt, "in", nxt.plan.simd * nxt.in_bits).replace(".in_sum(", ".out_sum(")
+            m.line(f"{prefix}_wbuf{i} u_wbuf{i} (.ap_clk(ap_clk), .ap_rst_n(ap_rst_n), .in_data({src}), "
+                   f".in_push(push{i}), .in_ready(rdy{i}), .out_data({dst}), .out_valid(v{i + 1}), "
+                   f".out_pop(pop{i + 1}), .out_sf(sf{i + 1}));")
             continue
         m.line(f"{prefix}_fifo{i} u_fifo{i} (.ap_clk(ap_clk), .ap_rst_n(ap_rst_n), .wdata(out{i}), .push(push{i}), "
                f".ready(rdy{i}), .rdata(in{i + 1}), .valid(v{i + 1}), .pop(pop{i + 1}));")

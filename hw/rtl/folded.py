@@ -36,8 +36,10 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None, *, l
     # word-fed (sbnn.arch.buffer): the collector before it holds the vector in distributed RAM and returns the
     # slice that the slice counter addresses (out port in_sf), so no slice multiplexer here
     word_fed = st.word_buffer is not None
-    unit_ports(m, (1 if direct else simd if word_fed else k) * eb, mch * ar.out_bits, in_sum=st.in_sum,
-               out_sum=st.out_sum)
+    # out_words: the PE output bits of every fold go to the word buffer of the MVU after it (no output register)
+    out_words = st.info.get("out_words") is not None
+    unit_ports(m, (1 if direct else simd if word_fed else k) * eb, (pe if out_words else mch) * ar.out_bits,
+               in_sum=st.in_sum, out_sum=st.out_sum)
     if word_fed:
         if plan.fold_flag or k // simd < 2:
             raise HardwareError(f"{name}: a word-fed MVU reads K / SIMD > 1 slices by its slice counter")
@@ -73,7 +75,7 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None, *, l
         m.line(f"wire g_fire = ap_rst_n && b_valid && {go};")
     else:
         m.line(f"wire g_fire = ap_rst_n && in_valid && {go};")
-    m.line("assign out_push = c_fire && c_last;")
+    m.line(f"assign out_push = c_fire{'' if out_words else ' && c_last'};")
     # ---- weight memory
     wb = plan.word_bits
     words = (words or weight_words)(layer, plan)
@@ -193,16 +195,19 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None, *, l
     ob = ar.out_bits
     fields = [""] * mch
     fold_w = pe * ob
-    if nf > 1:
+    if out_words:
+        m.line(f"assign out_data = {{{', '.join(reversed(lanes_out))}}};")
+    elif nf > 1:
         m.line(f"reg [{(nf - 1) * fold_w - 1}:0] osr;")
         lanes_vec = "{" + ", ".join(reversed(lanes_out)) + "}"
         shifted = lanes_vec if nf == 2 else f"{{{lanes_vec}, osr[{(nf - 1) * fold_w - 1}:{fold_w}]}}"
         m.line(f"always @(posedge ap_clk) if (c_fire && !c_last) osr <= {shifted};")
-    for f in range(nf):
+    for f in range(nf if not out_words else 0):
         for p, c in enumerate(plan.folds[f]):
             lo = (f * pe + p) * ob
             fields[c] = lanes_out[p] if f == nf - 1 else (f"osr[{lo}]" if ob == 1 else f"osr[{lo + ob - 1}:{lo}]")
-    m.line(f"assign out_data = {{{', '.join(reversed(fields))}}};")
+    if not out_words:
+        m.line(f"assign out_data = {{{', '.join(reversed(fields))}}};")
     if st.out_sum:  # S' of the output vector for the next MVU: the PE bits of each fold added up
         pc = tree_sum(m, [Op(b, 1, 0, 1) for b in lanes_out], "os")
         sw = st.out_sum

@@ -9,6 +9,7 @@ with its slice counter (``out_sf``) and gets it from ``out_data`` in the same cl
 
 from __future__ import annotations
 
+from sbnn.arch.buffer import WordBuffer
 from sbnn.arch.pipeline import Stage
 from sbnn.errors import HardwareError
 from sbnn.hw.rtl.units import collector_sum, counter_decl, counter_step, is_last
@@ -20,35 +21,85 @@ def collector_buffer(name: str, st: Stage, depth: int) -> str:
     wb = st.word_buffer
     if wb is None or depth < 1:
         raise HardwareError(f"{st.name}: no word buffer (depth {depth})")
-    nb, eb = st.in_beats, st.in_bits
-    bw = st.in_elems * eb
-    word = wb.chunk * eb  # bits per memory word
-    simd_bits = wb.rows * word // wb.slices  # bits of one MVU slice
-    sf_n = st.out_elems * eb // simd_bits
-    banks = depth + 1
-    iw, bkw, cw = clog2(wb.entries), clog2(banks), depth.bit_length()
-    m = Module(name, f"Word buffer: {nb} beats of {bw} bits -> {banks} vectors of {sf_n} slices of {simd_bits} bits in "
-                     f"{wb.rows} distributed RAM{'s' if wb.rows > 1 else ''} of {word}-bit words (a collector and a "
-                     f"{depth}-vector FIFO).")
+    eb = st.in_bits
+    m, cw = _module(name, wb, st.in_beats, st.in_elems * eb, eb, st.out_elems, depth, st.out_sum,
+                    f"a collector and a {depth}-vector FIFO")
+    m.port("input  wire in_valid")
+    m.port("output wire in_pop")
+    counter_decl(m, "beat", st.in_beats)
+    m.line(f"wire last = {is_last('beat', st.in_beats)};")
+    m.line(f"reg [{cw - 1}:0] count;")
+    m.line(f"wire fire = ap_rst_n && in_valid && (!last || count != {lit(depth, cw)});")
+    m.line("assign in_pop = fire;")
+    _core(m, wb, st.in_beats, st.in_elems * eb, eb, st.out_elems, depth)
+    if st.out_sum:  # S' of each vector, summed beat by beat, kept per bank
+        collector_sum(m, st, assign=False)
+        _sums(m, st.out_sum, depth, "csum_nx")
+    return m.text()
+
+
+def link_buffer(name: str, src: Stage, dst: Stage, depth: int) -> str:
+    """The word buffer between a folded MVU ``src`` that writes its PE output bits fold by fold (``out_push``
+    every fold, ``out_ready`` looked at only by the last) and the sliced MVU ``dst`` that reads it: the link's
+    FIFO of ``depth`` vectors and the producer's output shift register in one distributed RAM."""
+    wb = src.info["out_words"]
+    if wb is None or depth < 1:
+        raise HardwareError(f"{src.name}: no word buffer (depth {depth})")
+    nf, pe = src.plan.folds.shape
+    m, cw = _module(name, wb, nf, pe * src.out_bits, src.out_bits, dst.in_elems, depth, src.out_sum,
+                    f"the {depth}-vector FIFO after {src.name} and its output register")
+    if src.out_sum:
+        m.port(f"input  wire [{src.out_sum - 1}:0] in_sum")
+    m.port("input  wire in_push")
+    m.port("output wire in_ready")
+    counter_decl(m, "beat", nf)
+    m.line(f"wire last = {is_last('beat', nf)};")
+    m.line(f"reg [{cw - 1}:0] count;")
+    m.line("wire fire = in_push;")
+    m.line(f"assign in_ready = (count != {lit(depth, cw)});")
+    _core(m, wb, nf, pe * src.out_bits, src.out_bits, dst.in_elems, depth)
+    if src.out_sum:
+        _sums(m, src.out_sum, depth, "in_sum")
+    return m.text()
+
+
+def _module(name: str, wb: WordBuffer, nb: int, bw: int, eb: int, k: int, depth: int, sum_bits: int,
+            what: str) -> tuple[Module, int]:
+    """The module with the ports both front ends share; returns it and the width of the vector count."""
+    word = wb.chunk * eb
+    simd_bits = wb.rows * word // wb.slices
+    sf_n = k * eb // simd_bits
+    m = Module(name, f"Word buffer: {nb} beats of {bw} bits -> {depth + 1} vectors of {sf_n} slices of {simd_bits} "
+                     f"bits in {wb.rows} distributed RAM{'s' if wb.rows > 1 else ''} of {word}-bit words ({what}).")
     m.port("input  wire ap_clk")
     m.port("input  wire ap_rst_n")
     m.port(f"input  wire [{bw - 1}:0] in_data")
-    m.port("input  wire in_valid")
-    m.port("output wire in_pop")
     m.port(f"output wire [{simd_bits - 1}:0] out_data")
-    if st.out_sum:
-        m.port(f"output wire [{st.out_sum - 1}:0] out_sum")
+    if sum_bits:
+        m.port(f"output wire [{sum_bits - 1}:0] out_sum")
     m.port("output wire out_valid")
     m.port("input  wire out_pop")
     m.port(f"input  wire [{clog2(sf_n) - 1}:0] out_sf")
-    # ---- control: the collector's beat counter and the FIFO's vector count, banks as ring pointers
-    counter_decl(m, "beat", nb)
-    m.line(f"wire last = {is_last('beat', nb)};")
-    m.line(f"reg [{cw - 1}:0] count;")
-    m.line(f"wire fire = ap_rst_n && in_valid && (!last || count != {lit(depth, cw)});")
+    return m, depth.bit_length()
+
+
+def _sums(m: Module, sw: int, depth: int, src: str) -> None:
+    """S' of each vector (``src`` at the vector's last beat), kept per bank."""
+    m.line(f"reg [{sw - 1}:0] vsum [0:{depth}];")
+    m.line(f"always @(posedge ap_clk) if (push) vsum[wbank] <= {src};")
+    m.line("assign out_sum = vsum[rbank];")
+
+
+def _core(m: Module, wb: WordBuffer, nb: int, bw: int, eb: int, k: int, depth: int) -> None:
+    """Banks, vector count, writes and reads, given ``fire`` (a beat is taken), ``last`` and ``count``."""
+    word = wb.chunk * eb  # bits per memory word
+    simd_bits = wb.rows * word // wb.slices  # bits of one MVU slice
+    sf_n = k * eb // simd_bits
+    banks = depth + 1
+    iw, bkw, cw = clog2(wb.entries), clog2(banks), depth.bit_length()
+    # ---- control: the beat counter and the FIFO's vector count, banks as ring pointers
     m.line("wire push = fire && last;")
     counter_step(m, "beat", nb, "fire")
-    m.line("assign in_pop = fire;")
     m.line(f"assign out_valid = (count != {cw}'d0);")
     m.line(f"reg [{bkw - 1}:0] wbank, rbank;")
     m.line("always @(posedge ap_clk) begin")
@@ -101,9 +152,3 @@ def collector_buffer(name: str, st: Stage, depth: int) -> str:
         m.line(f"assign out_data = {words[0]}[{sub} * {lit(simd_bits, ow)} +: {simd_bits}];")
     else:
         m.line(f"assign out_data = {words[0]};")
-    if st.out_sum:  # S' of each vector, kept per bank
-        collector_sum(m, st, assign=False)
-        m.line(f"reg [{st.out_sum - 1}:0] vsum [0:{banks - 1}];")
-        m.line("always @(posedge ap_clk) if (push) vsum[wbank] <= csum_nx;")
-        m.line("assign out_sum = vsum[rbank];")
-    return m.text()

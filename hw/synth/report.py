@@ -160,7 +160,7 @@ def group_layers(design: Design, instances: dict[str, dict[str, int]], timing: d
         for i, st in enumerate(design.stages):
             if st.layer != idx:
                 continue
-            for inst in (f"u_{st.name}", f"u_fifo{i}"):
+            for inst in (f"u_{st.name}", f"u_fifo{i}", f"u_wbuf{i}"):
                 if inst in instances:
                     units.append(inst[2:])
                     insts.append(inst)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sbnn.arch.buffer import buffer_ram_luts, fed_buffer
+from sbnn.arch.buffer import WordBuffer, buffer_ram_luts, fed_buffer, word_buffer
 from sbnn.arch.decompose import SUM_MIN_SAVING, decomposition
 from sbnn.arch.device import DEVICE
 from sbnn.arch.impl import LayerImpl
@@ -124,7 +124,8 @@ def features(layer: MVU, plan: MVUPlan, weight_rom: str = "auto", vector_fed: bo
             # 1,847 LUT)
             own = 0
         f["s_tree"] = own * eb
-    if plan.sliced and k > simd and fed_buffer(layer, plan) is None:  # a word buffer's MVU reads its slice
+    # a word buffer's MVU reads its slice: after a collector, or after a folded MVU when the buffer pays
+    if plan.sliced and k > simd and fed_buffer(layer, plan) is None and _linked(layer, plan, vector_fed) is None:
         f["slice"] = (k - simd) * eb
     if plan.style == "dense":
         f["xnor"] = pe * simd * eb
@@ -157,6 +158,22 @@ def mvu_estimate(layer: MVU, plan: MVUPlan, weight_rom: str = "auto", vector_fed
     return float(sum(COEFFS[name] * v for name, v in features(layer, plan, weight_rom, vector_fed).items()))
 
 
+def _linked(layer: MVU, plan: MVUPlan, vector_fed: bool) -> WordBuffer | None:
+    """The word buffer a vector-fed ``layer`` is estimated to read (one-element beats: the producer's PE is
+    not known while one layer is folded; the pipeline decides with it, sbnn.arch.pipeline)."""
+    wb = word_buffer(layer, plan, 1) if vector_fed and plan.sliced else None
+    return wb if wb is not None and link_buffer_pays(layer, plan, wb) else None
+
+
+def link_buffer_pays(layer: MVU, plan: MVUPlan, wb: WordBuffer) -> bool:
+    """Whether a word buffer between a folded MVU and ``layer`` (read whole vectors) costs fewer LUTs than the
+    slice multiplexer it removes: wide slices of short vectors leave a RAM mostly empty (K = 256 at SIMD 128: 88
+    LUT of RAM32M for a 56-LUT multiplexer), narrow ones fill it (SIMD 4: 11 LUT for 111)."""
+    eb = layer.in_type.bits
+    ram = buffer_ram_luts(wb, eb, vectors=2) + COEFFS["slice"] * (wb.slices - 1) * plan.simd * eb
+    return ram < COEFFS["slice"] * (layer.in_features - plan.simd) * eb
+
+
 def vector_fifo_estimate(layer: MVU, plan: MVUPlan) -> float:
     """LUTs of the collector and K-element vector FIFO a dense layer fed pixel by pixel needs before its MVU
     (none when a double-buffered distributed-RAM gather loads the beats directly), or of the word buffer that
@@ -177,7 +194,9 @@ def vector_fifo_estimate(layer: MVU, plan: MVUPlan) -> float:
 def logic_estimate(layer: MVU, plan: MVUPlan, weight_rom: str = "auto", vector_fed: bool = False) -> float:
     """The LUT estimate that ranks foldings, gathers and styles: the MVU instance plus the vector FIFO the
     implementation needs in front of it."""
-    return mvu_estimate(layer, plan, weight_rom, vector_fed) + vector_fifo_estimate(layer, plan)
+    wb = _linked(layer, plan, vector_fed)
+    link = buffer_ram_luts(wb, layer.in_type.bits, vectors=2) if wb is not None else 0.0
+    return mvu_estimate(layer, plan, weight_rom, vector_fed) + vector_fifo_estimate(layer, plan) + link
 
 
 #: LUTs one RAMB36 is worth when the folding step ranks implementations: the device's LUTs per BRAM36

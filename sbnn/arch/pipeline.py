@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sbnn.arch.buffer import WordBuffer, word_buffer
+from sbnn.arch.cost import link_buffer_pays
 from sbnn.arch.decompose import SUM_MIN_SAVING, decomposition, sum_bits
 from sbnn.arch.depth import DEFAULT_CLOCK_MHZ, mvu_timing, unrolled_timing
 from sbnn.arch.folding import resolve_impls
@@ -195,7 +196,29 @@ def build_pipeline(model: IRModel, impls: Mapping[str, LayerImpl] | None = None,
         if not isinstance(layer, Threshold):
             per = 1
     _link_sums(model, stages)
+    if word_buffers:
+        _link_words(model, stages)
     return stages
+
+
+def _link_words(model: IRModel, stages: list[Stage]) -> None:
+    """A folded MVU writes its PE output bits fold by fold into a word buffer read by the sliced MVU after it
+    (a dense layer reading whole vectors) when a layout fits - channels in natural fold order, SIMD a multiple of
+    PE or PE a power-of-two multiple of SIMD - and the buffer's RAM costs less than the consumer's slice
+    multiplexer (:func:`sbnn.arch.cost.link_buffer_pays`)."""
+    for src, dst in zip(stages, stages[1:]):
+        if not (src.folded and dst.folded and dst.kind == "mvu") or model.layers[src.layer].is_output:
+            continue
+        layer = model.layers[dst.layer]
+        h, w, _ = layer.in_shape
+        folds = src.plan.folds
+        if layer.kind != "dense" or h * w != 1 or src.out_beats != dst.in_beats or src.out_bits != 1 or \
+                not np.array_equal(folds.ravel(), np.arange(folds.size)):
+            continue
+        wb = word_buffer(layer, dst.plan, src.plan.pe)
+        if wb is not None and link_buffer_pays(layer, dst.plan, wb):
+            src.info["out_words"] = wb
+            dst.info["word_fed"] = wb
 
 
 def _link_sums(model: IRModel, stages: list[Stage]) -> None:

@@ -105,3 +105,23 @@ def test_structured_styles_lint_clean(hwt, tmp_path, name):
     proc = require_tool("verilator").run(["--lint-only", "-Wall", "--top-module", design.top, *files], cwd=tmp_path,
                                           check=False)
     assert proc.returncode == 0 and "%Warning" not in proc.stderr, (proc.stdout + proc.stderr)[-3000:]
+
+
+@pytest.mark.parametrize("style", ["dense", "sparse"])
+def test_word_buffers_lint_clean(hwt, tmp_path, style):
+    """Word buffers after a collector and between folded MVUs (sbnn.arch.buffer) lint clean; with the
+    zero-skipping first layer (its folds in load-balanced order) only the later link is one."""
+    m = random_model(np.random.default_rng(5), input_shape=(8, 8, 1), convs=(), pool=False, dense=(64, 32),
+                     sparsity=0.5, name=f"wbuf_{style}")
+    names = [layer.name for layer in m.mvus]
+    m = folding.apply(m, {names[0]: {"PE": 4, "SIMD": 16}, names[1]: {"PE": 2, "SIMD": 4}, names[2]: {"PE": 1, "SIMD": 4}})
+    impls = folding.resolve_impls(m, {names[0]: {"style": style}, names[1]: {"style": "dense"},
+                                      names[2]: {"style": "dense"}})
+    design = generate(m, GenOptions(pixels_per_beat=1), impls=impls)
+    links = [st.name for st in design.stages if st.info.get("out_words")]
+    assert links == ([f"L2_{names[1]}"] if style == "sparse" else [f"L1_{names[0]}", f"L2_{names[1]}"])
+    hwt.need_verilator()
+    files = design.write(tmp_path)
+    proc = require_tool("verilator").run(["--lint-only", "-Wall", "--top-module", design.top, *files], cwd=tmp_path,
+                                          check=False)
+    assert proc.returncode == 0 and "%Warning" not in proc.stderr, (proc.stdout + proc.stderr)[-3000:]

@@ -56,7 +56,26 @@ def _models():
     folded = folding.apply(m, res.folding)
     out.append(("cnv_auto_gather", folded, GenOptions(), folding.resolve_impls(folded, res.folding)))
     out.append(("mlp_sums", *_sum_mlp()))
+    out.append(("mlp_word_links", *_link_mlp()))
     return out
+
+
+def _link_mlp():
+    """Word buffers between folded MVUs (sbnn.arch.buffer): {alpha, beta} levels, so S' rides along; 2 pixels
+    per beat into interleaved 1:8i N:M at SIMD 16 (8 band memories), PE 2 -> 1:8i at SIMD 32 (8 band memories
+    written two folds a word; S' from the producer), PE 8 -> XNOR at SIMD 2 (4 slices per fold word), PE 2 ->
+    XNOR scores at SIMD 4 (words of 2 folds); a 2-vector FIFO depth everywhere (3 banks)."""
+    rng = np.random.default_rng(14)
+    spec = InputSpec((8, 8, 1), ValueType(8, False))
+    thr = Threshold("input", (8, 8, 1), np.array([128]), np.array([UP], dtype=np.int8))
+    l0 = random_mvu(rng, "mvu0", "dense", (8, 8, 1), 128, structure="1:8i", levels=(-1, 7), pe=2, simd=16)
+    l1 = random_mvu(rng, "mvu1", "dense", (1, 1, 128), 64, structure="1:8i", levels=(-3, 5), pe=8, simd=32)
+    l2 = random_mvu(rng, "mvu2", "dense", (1, 1, 64), 32, sparsity=0.5, levels=(-7, 1), pe=2, simd=2)
+    l3 = random_mvu(rng, "mvu3", "dense", (1, 1, 32), 4, sparsity=0.5, levels=(-1, 3), output=True, pe=1, simd=4)
+    model = IRModel("links", spec, [thr, l0, l1, l2, l3], Head(np.ones(4), np.zeros(4))).validate()
+    impls = folding.resolve_impls(model, {"mvu0": {"style": "nm"}, "mvu1": {"style": "nm"}, "mvu2": {"style": "dense"},
+                                          "mvu3": {"style": "dense"}})
+    return model, GenOptions(pixels_per_beat=2, fifo_depth=2), impls
 
 
 def _sum_mlp():
@@ -97,15 +116,32 @@ def model_runs(hwt, tmp_path_factory):
     return runs
 
 
-NAMES = ["cnv_s90_auto", "cnv2_xnor", "u8_first_conv", "mlp_unrolled", "mlp_s99_ppb7", "cnv_auto_gather", "mlp_sums"]
+NAMES = ["cnv_s90_auto", "cnv2_xnor", "u8_first_conv", "mlp_unrolled", "mlp_s99_ppb7", "cnv_auto_gather", "mlp_sums",
+         "mlp_word_links"]
+
+
+def _model(name: str):
+    return next(m for m in _models() if m[0] == name)
 
 
 def test_sums_formed_by_producers():
     """S' moves to the producer where that saves the consumer's adder (and the producer has a vector)."""
-    _, model, opts, impls = _models()[-1]
+    _, model, opts, impls = _model("mlp_sums")
     d = generate(model, opts, name="n_sums", impls=impls)
     sums = {st.name: (st.in_sum, st.out_sum) for st in d.stages}
     assert sums == {"L0_input": (0, 0), "L1_mvu0_col": (0, 7), "L1_mvu0": (7, 6), "L2_mvu1": (6, 6), "L3_mvu2": (6, 0)}
+
+
+def test_word_links_between_mvus():
+    """Every link of the word-link MLP is a word buffer (the collector's too), one with S' beside the vectors."""
+    _, model, opts, impls = _model("mlp_word_links")
+    d = generate(model, opts, name="n_links", impls=impls)
+    by = {st.name: st for st in d.stages}
+    assert by["L1_mvu0_col"].word_buffer.rows == 8 and by["L1_mvu0"].word_buffer.rows == 8
+    assert by["L1_mvu0"].info["out_words"] == by["L2_mvu1"].word_buffer and by["L2_mvu1"].word_buffer.rows == 8
+    assert by["L2_mvu1"].info["out_words"].slices == 4 and by["L3_mvu2"].info["out_words"].beats == 2
+    assert by["L1_mvu0"].out_sum and by["L2_mvu1"].in_sum and set(d.depths[:-1]) == {2}
+    assert sum(name.startswith("n_links_wbuf") for name in d.files) == 3 and "n_links_fifo2.v" not in d.files
 
 
 def test_names_match():
@@ -113,7 +149,7 @@ def test_names_match():
 
 
 def test_auto_gather_network_uses_distributed_ram():
-    name, model, opts, impls = _models()[-2]
+    name, model, opts, impls = _model("cnv_auto_gather")
     assert name == "cnv_auto_gather" and "lutram" in {(i.gather or "")[:6] for i in impls.values()}
 
 
