@@ -73,9 +73,15 @@ def fed_buffer(layer: MVU, plan: MVUPlan) -> WordBuffer | None:
 
 
 def buffer_ram_luts(wb: WordBuffer, eb: int, vectors: int = 3) -> int:
-    """LUTs of the buffer's distributed RAM holding ``vectors`` vectors (Xilinx 7-series: a RAM32M is 32
-    words x 6 bits in 4 LUTs, a RAM64M 64 x 3; Yosys, K = 1,024 in 64-bit beats, 3 vectors: 88 LUT)."""
+    """LUTs of the buffer's distributed RAM holding ``vectors`` vectors, memory by memory (Xilinx 7-series: a
+    RAM32M is 32 words x 6 bits in 4 LUTs, a RAM64M 64 x 3, one write enable each). Yosys: K = 1,024 in 64-bit
+    beats, 3 vectors: 88 LUT; 16 band memories of 2 bits, 2 vectors of 8 words: 64 LUT."""
     depth = vectors << wb.index_bits
-    cols = wb.rows * wb.chunk * eb
     per = 6 if depth <= 32 else 3
-    return -(-cols // per) * 4 * max(1, -(-depth // 64))
+    return wb.rows * -(-(wb.chunk * eb) // per) * 4 * max(1, -(-depth // 64))
+
+
+def buffer_control_luts(wb: WordBuffer) -> float:
+    """LUTs of a buffer's counters, bank pointers and per-memory write enables (Yosys, the word buffers of the
+    Fashion SFC networks: 15 LUT with one memory, 31 with 8, 37 with 16)."""
+    return 12 + 1.5 * wb.rows

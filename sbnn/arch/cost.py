@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sbnn.arch.buffer import WordBuffer, buffer_ram_luts, fed_buffer, word_buffer
+from sbnn.arch.buffer import WordBuffer, buffer_control_luts, buffer_ram_luts, fed_buffer, word_buffer
 from sbnn.arch.decompose import SUM_MIN_SAVING, decomposition
 from sbnn.arch.device import DEVICE
 from sbnn.arch.impl import LayerImpl
@@ -168,9 +168,10 @@ def _linked(layer: MVU, plan: MVUPlan, vector_fed: bool) -> WordBuffer | None:
 def link_buffer_pays(layer: MVU, plan: MVUPlan, wb: WordBuffer) -> bool:
     """Whether a word buffer between a folded MVU and ``layer`` (read whole vectors) costs fewer LUTs than the
     slice multiplexer it removes: wide slices of short vectors leave a RAM mostly empty (K = 256 at SIMD 128: 88
-    LUT of RAM32M for a 56-LUT multiplexer), narrow ones fill it (SIMD 4: 11 LUT for 111)."""
+    LUT of RAM32M for a 56-LUT multiplexer), narrow ones fill it (SIMD 4: 31 LUT measured for 111), and many
+    narrow band memories of an interleaved N:M consumer pay a RAM each (16 bands of 2 bits: 101 LUT for 99)."""
     eb = layer.in_type.bits
-    ram = buffer_ram_luts(wb, eb, vectors=2) + COEFFS["slice"] * (wb.slices - 1) * plan.simd * eb
+    ram = buffer_ram_luts(wb, eb, vectors=2) + buffer_control_luts(wb) + COEFFS["slice"] * (wb.slices - 1) * plan.simd * eb
     return ram < COEFFS["slice"] * (layer.in_features - plan.simd) * eb
 
 
@@ -187,7 +188,8 @@ def vector_fifo_estimate(layer: MVU, plan: MVUPlan) -> float:
     wb = fed_buffer(layer, plan)
     if wb is not None:  # its distributed RAM, and the slice multiplexer within a word of whole beats
         eb = layer.in_type.bits
-        return VECTOR_FIFO_LUT + buffer_ram_luts(wb, eb) + COEFFS["slice"] * (wb.slices - 1) * plan.simd * eb
+        return (VECTOR_FIFO_LUT + buffer_ram_luts(wb, eb) + buffer_control_luts(wb)
+                + COEFFS["slice"] * (wb.slices - 1) * plan.simd * eb)
     return VECTOR_FIFO_LUT
 
 
@@ -195,7 +197,7 @@ def logic_estimate(layer: MVU, plan: MVUPlan, weight_rom: str = "auto", vector_f
     """The LUT estimate that ranks foldings, gathers and styles: the MVU instance plus the vector FIFO the
     implementation needs in front of it."""
     wb = _linked(layer, plan, vector_fed)
-    link = buffer_ram_luts(wb, layer.in_type.bits, vectors=2) if wb is not None else 0.0
+    link = buffer_ram_luts(wb, layer.in_type.bits, vectors=2) + buffer_control_luts(wb) if wb is not None else 0.0
     return mvu_estimate(layer, plan, weight_rom, vector_fed) + vector_fifo_estimate(layer, plan) + link
 
 

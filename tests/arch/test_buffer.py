@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as hs
 
-from sbnn.arch.buffer import WordBuffer, buffer_ram_luts, fed_buffer, word_buffer
+from sbnn.arch.buffer import WordBuffer, buffer_control_luts, buffer_ram_luts, fed_buffer, word_buffer
 from sbnn.arch.cost import VECTOR_FIFO_LUT, features, vector_fifo_estimate
 from sbnn.arch.schedule import plan_mvu
 from sbnn.ir.structure import group_order
@@ -103,12 +103,27 @@ def test_cost_model_moves_the_slice_multiplexer_into_the_buffer():
     plan = plan_mvu(fed, style="dense")
     wb = fed_buffer(fed, plan)
     assert wb is not None and features(fed, plan)["slice"] == 0
-    assert vector_fifo_estimate(fed, plan) == VECTOR_FIFO_LUT + buffer_ram_luts(wb, 1)
+    assert vector_fifo_estimate(fed, plan) == VECTOR_FIFO_LUT + buffer_ram_luts(wb, 1) + buffer_control_luts(wb)
     vec = _layer((1, 1, 256), m=16, simd=16)  # fed whole vectors by an MVU: the multiplexer stays
     assert fed_buffer(vec, plan_mvu(vec, style="dense")) is None
     assert features(vec, plan_mvu(vec, style="dense"))["slice"] == 240
-    # Yosys, K = 1,024 in 64-bit beats of 4 slices, 3 vectors: 88 LUT of RAM64M
+    # Yosys, K = 1,024 in 64-bit beats of 4 slices, 3 vectors: 88 LUT of RAM64M; 16 band memories of 2 bits
+    # (a RAM32M each), 2 vectors of 8 words: 64 LUT
     assert buffer_ram_luts(WordBuffer(1, 64, 1, 16, 16), 1) == 88
+    assert buffer_ram_luts(WordBuffer(16, 2, 2, 1, 8), 1, vectors=2) == 64
+
+
+def test_a_link_buffer_pays_only_where_its_ram_is_smaller_than_the_multiplexer():
+    """Measured in the Fashion SFC networks (K = 256 score layer after a PE-1 N:M layer): a SIMD-4 XNOR consumer's
+    buffer (31 LUT) pays for its 111-LUT multiplexer; 16 band memories of a 1:16i consumer at SIMD 32 (101 LUT)
+    do not pay for its 99; a SIMD-128 consumer keeps its multiplexer."""
+    from sbnn.arch.cost import link_buffer_pays
+
+    for structure, style, simd, pays in (("none", "dense", 4, True), ("1:16i", "nm", 32, False),
+                                         ("1:8i", "nm", 32, True), ("none", "dense", 128, False)):
+        layer = _layer((1, 1, 256), m=10, structure=structure, simd=simd)
+        plan = plan_mvu(layer, style=style)
+        assert link_buffer_pays(layer, plan, word_buffer(layer, plan, 1)) == pays, (structure, simd)
 
 
 def test_the_pipeline_uses_a_buffer_where_one_fits_and_can_do_without():

@@ -111,7 +111,7 @@ def test_structured_styles_lint_clean(hwt, tmp_path, name):
 def test_word_buffers_lint_clean(hwt, tmp_path, style):
     """Word buffers after a collector and between folded MVUs (sbnn.arch.buffer) lint clean; with the
     zero-skipping first layer (its folds in load-balanced order) only the later link is one."""
-    m = random_model(np.random.default_rng(5), input_shape=(8, 8, 1), convs=(), pool=False, dense=(64, 32),
+    m = random_model(np.random.default_rng(5), input_shape=(8, 8, 1), convs=(), pool=False, dense=(64, 64),
                      sparsity=0.5, name=f"wbuf_{style}")
     names = [layer.name for layer in m.mvus]
     m = folding.apply(m, {names[0]: {"PE": 4, "SIMD": 16}, names[1]: {"PE": 2, "SIMD": 4}, names[2]: {"PE": 1, "SIMD": 4}})
