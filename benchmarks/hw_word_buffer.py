@@ -27,6 +27,7 @@ from hw_common import WORK, save
 
 from sbnn.hw.rtl.design import GenOptions, generate
 from sbnn.hw.rtlsim.api import run_design
+from sbnn.hw.synth.report import bram36
 from sbnn.hw.synth.yosys import run_yosys
 from sbnn.ir.model import BIPOLAR, Head, InputSpec, IRModel
 from sbnn.ir.synthetic import random_input, random_mvu
@@ -77,7 +78,7 @@ def measure(name: str, on: bool) -> dict:
         res = run_design(design, x, tmp)
     want = np.asarray(Simulator(model).run(x, trace=True).trace["fc"]).reshape(SAMPLES, -1)
     return {"word_buffer": on, "buffered": any(s.word_buffer for s in design.stages), "LUT": rep.total["LUT"],
-            "LUTRAM": rep.total["LUTRAM"], "FF": rep.total["FF"], "BRAM36": rep.total["BRAM36"] + rep.total["BRAM18"] / 2,
+            "LUTRAM": rep.total["LUTRAM"], "FF": rep.total["FF"], "BRAM36": bram36(rep.total),
             "classes": per, "synth_seconds": round(rep.elapsed_s, 1),
             "rtl": {"samples": SAMPLES, "equal": bool(np.array_equal(res.scores, want)),
                     "latency": res.latency, "interval": res.interval, "timing_equals_cycle_model": res.timing_exact}}

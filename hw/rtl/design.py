@@ -226,10 +226,10 @@ def _top(top: str, prefix: str, stages: list[Stage], fmt: StreamFormat) -> str:
             continue
         if i in links:
             nxt = stages[i + 1]
-            src = _vec(f"out{i}", stages[i], "out", out_vw[i]).replace(".out_sum(", ".in_sum(")
-            dst = _vec(f"in{i + 1}", nxt, "in", nxt.plan.simd * nxt.in_bits).replace(".in_sum(", ".out_sum(")
-            m.line(f"{prefix}_wbuf{i} u_wbuf{i} (.ap_clk(ap_clk), .ap_rst_n(ap_rst_n), .in_data({src}), "
-                   f".in_push(push{i}), .in_ready(rdy{i}), .out_data({dst}), .out_valid(v{i + 1}), "
+            wr = _vec(f"out{i}", stages[i], "out", out_vw[i]).replace(".out_sum(", ".in_sum(")
+            rd = _vec(f"in{i + 1}", nxt, "in", nxt.plan.simd * nxt.in_bits).replace(".in_sum(", ".out_sum(")
+            m.line(f"{prefix}_wbuf{i} u_wbuf{i} (.ap_clk(ap_clk), .ap_rst_n(ap_rst_n), .in_data({wr}), "
+                   f".in_push(push{i}), .in_ready(rdy{i}), .out_data({rd}), .out_valid(v{i + 1}), "
                    f".out_pop(pop{i + 1}), .out_sf(sf{i + 1}));")
             continue
         m.line(f"{prefix}_fifo{i} u_fifo{i} (.ap_clk(ap_clk), .ap_rst_n(ap_rst_n), .wdata(out{i}), .push(push{i}), "

@@ -66,9 +66,7 @@ def link_buffer(name: str, src: Stage, dst: Stage, depth: int) -> str:
 def _module(name: str, wb: WordBuffer, nb: int, bw: int, eb: int, k: int, depth: int, sum_bits: int,
             what: str) -> tuple[Module, int]:
     """The module with the ports both front ends share; returns it and the width of the vector count."""
-    word = wb.chunk * eb
-    simd_bits = wb.rows * word // wb.slices
-    sf_n = k * eb // simd_bits
+    word, simd_bits, sf_n = wb.chunk * eb, wb.slice_elems * eb, k // wb.slice_elems
     m = Module(name, f"Word buffer: {nb} beats of {bw} bits -> {depth + 1} vectors of {sf_n} slices of {simd_bits} "
                      f"bits in {wb.rows} distributed RAM{'s' if wb.rows > 1 else ''} of {word}-bit words ({what}).")
     m.port("input  wire ap_clk")
@@ -92,11 +90,9 @@ def _sums(m: Module, sw: int, depth: int, src: str) -> None:
 
 def _core(m: Module, wb: WordBuffer, nb: int, bw: int, eb: int, k: int, depth: int) -> None:
     """Banks, vector count, writes and reads, given ``fire`` (a beat is taken), ``last`` and ``count``."""
-    word = wb.chunk * eb  # bits per memory word
-    simd_bits = wb.rows * word // wb.slices  # bits of one MVU slice
-    sf_n = k * eb // simd_bits
+    word, simd_bits, sf_n = wb.chunk * eb, wb.slice_elems * eb, k // wb.slice_elems  # memory word, MVU slice
     banks = depth + 1
-    iw, bkw, cw = clog2(wb.entries), clog2(banks), depth.bit_length()
+    iw, bkw, cw = wb.index_bits, clog2(banks), depth.bit_length()
     # ---- control: the beat counter and the FIFO's vector count, banks as ring pointers
     m.line("wire push = fire && last;")
     counter_step(m, "beat", nb, "fire")

@@ -41,6 +41,11 @@ class WordBuffer:
     entries: int  # words per vector in each memory
 
     @property
+    def slice_elems(self) -> int:
+        """Elements of one MVU slice (its SIMD): the memories' words side by side, or one slice of a word."""
+        return self.rows * self.chunk // self.slices
+
+    @property
     def index_bits(self) -> int:
         """Address bits of a word within one vector's bank."""
         return max(1, (self.entries - 1).bit_length())

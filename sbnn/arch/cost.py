@@ -167,8 +167,9 @@ def _linked(layer: MVU, plan: MVUPlan, vector_fed: bool) -> WordBuffer | None:
 
 def link_buffer_pays(layer: MVU, plan: MVUPlan, wb: WordBuffer) -> bool:
     """Whether a word buffer between a folded MVU and ``layer`` (read whole vectors) costs fewer LUTs than the
-    slice multiplexer it removes: wide slices of short vectors leave a RAM mostly empty (K = 256 at SIMD 128: 88
-    LUT of RAM32M for a 56-LUT multiplexer), narrow ones fill it (SIMD 4: 31 LUT measured for 111), and many
+    slice multiplexer it removes: wide slices of short vectors leave a RAM mostly empty (K = 256 at SIMD 128, by
+    this estimate: 88 LUT of RAM32M for a 56-LUT multiplexer), narrow ones fill it (SIMD 4: the Fashion SFC's
+    score-layer buffer measured 31 LUT for an estimated 111-LUT multiplexer), and many
     narrow band memories of an interleaved N:M consumer pay a RAM each (16 bands of 2 bits: 101 LUT for 99)."""
     eb = layer.in_type.bits
     ram = buffer_ram_luts(wb, eb, vectors=2) + buffer_control_luts(wb) + COEFFS["slice"] * (wb.slices - 1) * plan.simd * eb
