@@ -37,6 +37,9 @@ class ArchSpec(BaseModel):
     train: dict[str, Any] = Field(default_factory=dict)
     #: extra overrides for the {alpha, beta} methods only (e.g. a denser first layer of a CNV)
     sparse_train: dict[str, Any] = Field(default_factory=dict)
+    #: extra overrides for the points of the structure axis (e.g. row-structured first and last layers where
+    #: the first conv's K = 9 inputs admit no N:M group)
+    structured_train: dict[str, Any] = Field(default_factory=dict)
     #: common target frames/s: every point is also folded for this rate, so resources compare at equal speed
     target_fps: float = Field(gt=0)
 
@@ -165,7 +168,7 @@ def points(cfg: SweepConfig) -> list[dict]:
                          "sparsity": s if method.startswith("ab-") else None,
                          "train": values, "target_fps": spec.target_fps}
                 if structure != "none":  # unstructured points keep their keys (and finished results)
-                    values["quant.structure"] = structure
+                    values.update({"quant.structure": structure, **spec.structured_train})
                     point["structure"] = structure
                 out.append(point)
     return out

@@ -13,12 +13,34 @@ from sbnn.sweep import config as sc
 CONFIGS = Path(__file__).parents[2] / "configs"
 
 
-def test_default_grid_has_twenty_points():
+def test_default_grid_has_twenty_two_points():
     cfg = sc.resolve(CONFIGS / "sweep.yaml", [])
     names = [p["name"] for p in sc.points(cfg)]
-    per_arch = ["bnn", "ab-closed-0.5", "ab-closed-0.75", "ab-closed-0.9", "ab-closed-0.95", "ab-learned-0.5",
-                "ab-learned-0.75", "ab-learned-0.9", "ab-learned-0.95", "sd-bnn"]
-    assert names == [f"{a}-{n}" for a in ("mlp", "cnv") for n in per_arch]
+    per_arch = ["bnn", "ab-closed-0.5", "ab-closed-0.75", "ab-closed-0.9", "ab-closed-0.95", "ab-closed-2of16i",
+                "ab-learned-0.5", "ab-learned-0.75", "ab-learned-0.9", "ab-learned-0.95", "sd-bnn"]
+    assert sorted(names) == sorted(f"{a}-{n}" for a in ("mlp", "cnv") for n in per_arch)
+    from sbnn.training.config import TrainConfig
+
+    for p in sc.points(cfg):
+        TrainConfig.resolve(**p["train"])
+
+
+@pytest.mark.parametrize("arch", ["mlp", "cnv"])
+def test_default_grid_structured_points_train(tmp_path, arch):
+    """The N:M point of each architecture builds its masks (the CNV's first conv, K = 9, keeps a row
+    structure) and trains: one epoch on 128 images, every binary layer's bits then satisfy its structure."""
+    from sbnn.runs import RunDir
+    from sbnn.training.config import TrainConfig
+    from sbnn.training.trainer import train
+
+    cfg = sc.resolve(CONFIGS / "sweep.yaml", [])
+    p = next(p for p in sc.points(cfg) if p["arch"] == arch and p.get("structure") == "2:16i")
+    tc = TrainConfig.resolve(**{**p["train"], "optim.epochs": 1, "data.train_subset": 128})
+    per_layer = list(train(tc, RunDir(tmp_path / arch), log=lambda m: None)["layer_sparsity"].values())
+    inner = per_layer if arch == "mlp" else per_layer[1:-1]
+    assert len(inner) >= 2 and all(z == 0.875 for z in inner)  # 14 of every 16 bits, exactly
+    if arch == "cnv":  # row-structured first and last layers at the sweep's first/last sparsity
+        assert all(abs(z - 0.5) < 0.07 for z in (per_layer[0], per_layer[-1]))
 
 
 def test_point_train_overrides():
@@ -35,7 +57,7 @@ def test_point_train_overrides():
 
 
 def test_structure_axis_adds_ab_closed_points_and_keeps_the_unstructured_ones():
-    plain = sc.points(sc.resolve(CONFIGS / "sweep.yaml", []))
+    plain = sc.points(sc.resolve(CONFIGS / "sweep.yaml", ["structures=[none]"]))
     cfg = sc.resolve(CONFIGS / "sweep.yaml", ["structures=[none, 1:8, row, Block:8]"])
     pts = sc.points(cfg)
     by_name = {p["name"]: p for p in pts}
@@ -83,7 +105,7 @@ def test_fashion_grid_reuses_the_benchmark_configs():
     (["--methods", "bnn,xnor"], "invalid SweepConfig value for 'methods.1'"),
     (["--sparsities", "0,1.5"], "sparsity levels must be in [0, 1)"),
     (["--sparsities", "0,a"], "cannot read the list '0,a'"),
-    (["--methods", "ab-closed", "--sparsities", "0"], "the grid is empty"),
+    (["--methods", "ab-closed", "--sparsities", "0", "--structures", "none"], "the grid is empty"),
     (["--dataset", "fashion-mnist"], "dataset fashion-mnist is read from a data folder: pass --data-dir"),
     (["--dataset", "mnist", "--data-dir", "/nonexistent/sbnn-data"], "data folder /nonexistent/sbnn-data does not exist"),
     (["--archs", "mlp,vgg"], "unknown architecture(s) vgg; the grid has mlp, cnv"),
