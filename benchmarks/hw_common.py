@@ -86,36 +86,43 @@ def save(name: str, data: dict, markdown: str) -> None:
 
 def layer_model(k: int, m: int, pe: int = 1, simd: int = 1, *, sparsity: float = 0.5, structure: str = "none",
                 levels: tuple[int, int] = (-1, 1), in_bits: int = 1, output: bool = False, seed: int = 0,
-                name: str = "b") -> IRModel:
+                name: str = "b", in_shape: tuple[int, int, int] | None = None) -> IRModel:
     """A model whose first layer is one dense layer named ``fc`` (bipolar or unsigned ``in_bits`` input;
     thresholded bits followed by a 2-channel score layer, or scores itself with ``output``) with a random
-    mask of the given structure and weight levels."""
+    mask of the given structure and weight levels. ``in_shape`` (h, w, c with h * w * c = k; default
+    (1, 1, k): one vector per beat): an input map that the design reads pixel by pixel, as a network's first
+    layer (a collector, or the word buffer of a sliced MVU, gathers the vector)."""
     rng = np.random.default_rng(seed)
     vt = BIPOLAR if in_bits == 1 else ValueType(in_bits, False)
-    layer = random_mvu(rng, "fc", "dense", (1, 1, k), m, sparsity=sparsity, pe=pe, simd=simd, levels=levels,
+    shape = in_shape or (1, 1, k)
+    layer = random_mvu(rng, "fc", "dense", shape, m, sparsity=sparsity, pe=pe, simd=simd, levels=levels,
                        in_type=vt, structure=structure, output=output)
     layers = [layer] if output else [layer, random_mvu(rng, "tail", "dense", (1, 1, m), 2, output=True)]
     n_out = m if output else 2
-    return IRModel(name, InputSpec((1, 1, k), vt), layers, Head(np.ones(n_out), np.zeros(n_out))).validate()
+    return IRModel(name, InputSpec(shape, vt), layers, Head(np.ones(n_out), np.zeros(n_out))).validate()
 
 
 def layer_design(k: int, m: int, pe: int, simd: int, style: str, *, gather: str = "full", coding: str = "index",
                  weight_rom: str = "auto", name: str = "b", **kw) -> Design:
-    """The design of :func:`layer_model`'s layer ``fc`` alone (``kw``: that function's keywords)."""
+    """The design of :func:`layer_model`'s layer ``fc`` alone (``kw``: that function's keywords); an input
+    map (``in_shape``) is streamed one pixel per beat."""
     model = layer_model(k, m, pe, simd, name=name, **kw)
-    opts = GenOptions(style=style, coding=coding, gather=gather, weight_rom=weight_rom)
+    opts = GenOptions(style=style, coding=coding, gather=gather, weight_rom=weight_rom,
+                      pixels_per_beat=1 if kw.get("in_shape") else None)
     return generate(model, opts, upto="fc", name=name)
 
 
 def case_design(style: str, k: int, m: int, pe: int, simd: int, *, structure: str = "none", sparsity: float = 0.5,
                 levels: tuple[int, int] = (-1, 1), in_bits: int = 1, output: bool = False, seed: int = 0,
-                gather: str = "full", coding: str = "index", weight_rom: str = "auto") -> Design:
+                gather: str = "full", coding: str = "index", weight_rom: str = "auto",
+                in_shape: tuple[int, int, int] | None = None) -> Design:
     """:func:`layer_design` named after every parameter, so that two benchmarks asking for the same layer
     build the same Verilog and share one (cached) synthesis."""
     tag = "_".join(str(v) for v in (style, f"{k}x{m}", f"p{pe}s{simd}", structure, round(sparsity * 1e4), *levels,
                                     in_bits, gather, coding, "o" if output else "t", seed))
     tag += "" if weight_rom == "auto" else f"_rom{weight_rom}"
+    tag += "" if in_shape is None else "_in" + "x".join(map(str, in_shape))
     name = "c_" + "".join(ch if ch.isalnum() else "_" for ch in tag.replace("-", "m"))
     return layer_design(k, m, pe, simd, style, gather=gather, coding=coding, weight_rom=weight_rom, name=name,
                         structure=structure, sparsity=sparsity, levels=levels, in_bits=in_bits, output=output,
-                        seed=seed)
+                        seed=seed, in_shape=in_shape)

@@ -26,14 +26,17 @@ Yosys cannot compress); trained ones are narrow and point one way (the trained 1
 values in -26..29), so there the comparison is between the datapaths.
 
     python benchmarks/hw_structure.py             # synthesize (cached by RTL digest), print, write results
-    python benchmarks/hw_structure.py --no-synth  # selection and memory only (seconds)
+    python benchmarks/hw_structure.py --no-synth  # selection and memory only (seconds; printed, written only to
+                                                  # $SBNN_BENCH_RESULTS, as run_all.py --quick sets it)
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -43,9 +46,11 @@ from sbnn.arch import folding
 from sbnn.arch.cost import COEFFS, features
 from sbnn.arch.schedule import vector_clocks
 from sbnn.hw.rtl.design import GenOptions, generate
+from sbnn.hw.rtlsim.api import run_design
 from sbnn.ir import load as load_ir
 from sbnn.ir.model import Head, InputSpec, IRModel
-from sbnn.ir.synthetic import random_mvu
+from sbnn.ir.synthetic import random_input, random_mvu
+from sbnn.sim.bitexact import Simulator
 
 K = M = 256
 LEVELS = {"ab": (-7, 57), "pm1": (-1, 1)}
@@ -55,8 +60,18 @@ LEVELS = {"ab": (-7, 57), "pm1": (-1, 1)}
 #: and so is the unstructured layer (the cost model unrolls it: hours of Yosys for a reference row)
 #: The last table puts every weight memory into BRAM (``weight_rom=block``; at 64 clocks Yosys leaves the wide,
 #: shallow memories in logic, where they are most of the dense layer's LUTs)
-TABLES = [(512, "ab", True, 256, "auto"), (512, "pm1", False, 256, "auto"), (64, "ab", False, 64, "auto"),
-          (64, "ab", False, 64, "block")]
+#: The "stream" tables feed the layer its input as a stream of 1-bit beats (a 16 x 16 x 1 map, as a network's
+#: first layer) instead of one vector per beat: the sliced MVUs then read their slices from a word buffer
+#: and S'(x) is counted where the input is produced (the collector), as for every layer fed by a folded
+#: MVU in a network (sbnn.arch.pipeline); their LUT column is the whole design (MVU, collector / word
+#: buffer, FIFO), and every design of them is run in Verilator against the simulator
+TABLES = [(512, "ab", True, 256, "auto", "vector"), (512, "pm1", False, 256, "auto", "vector"),
+          (64, "ab", False, 64, "auto", "vector"), (64, "ab", False, 64, "block", "vector"),
+          (512, "ab", True, 128, "auto", "stream"), (512, "pm1", False, 128, "auto", "stream")]
+#: input map of the stream tables
+STREAM_SHAPE = (16, 16, 1)
+#: real inputs of the RTL check of every stream-table design
+RTL_SAMPLES = 1000
 #: structured layers: label -> (style, structure, sparsity)
 STRUCTURED = {"N:M 1:8": ("nm", "1:8", 0.875), "N:M 1:16": ("nm", "1:16", 0.9375),
               "block:8, 87.5 %": ("block", "block:8", 0.875), "block:16, 93.75 %": ("block", "block:16", 0.9375),
@@ -72,19 +87,23 @@ SHARED = ("const", "lanes", "thr_rom", "s_tree")
 
 
 def _row(label: str, style: str, structure: str, sparsity: float, levels: str, pe: int, simd: int, gather: str,
-         rom: str, do_synth: bool) -> dict:
+         rom: str, do_synth: bool, feed: str = "vector") -> dict:
     # the unstructured layer's weight coding as the flow resolves it (within 10 % extra clocks, which the
     # budget leaves it); index codes need no choice otherwise
     d = case_design(style, K, M, pe, simd, gather=gather, structure=structure, sparsity=sparsity,
-                    levels=LEVELS[levels], coding="auto" if style == "sparse" else "index", weight_rom=rom)
+                    levels=LEVELS[levels], coding="auto" if style == "sparse" else "index", weight_rom=rom,
+                    in_shape=STREAM_SHAPE if feed == "stream" else None)
     row = {"design": label, "style": style, "structure": structure, "PE": pe, "SIMD": simd,
            "gather": gather if style == "sparse" else None, "coding": d.stages[-1].plan.coding, "weight_rom": rom}
-    return _measured(d, row, do_synth)
+    full = layer_model(K, M, pe, simd, structure=structure, sparsity=sparsity, levels=LEVELS[levels],
+                       in_shape=STREAM_SHAPE) if feed == "stream" else None
+    return _measured(d, row, do_synth, full)
 
 
-def _measured(d, row: dict, do_synth: bool) -> dict:
+def _measured(d, row: dict, do_synth: bool, full: IRModel | None = None) -> dict:
     """``row`` with the design's clocks, weight memory, the shared part's estimate and (``do_synth``) Yosys'
-    numbers of its MVU instance and of the FIFO outside it."""
+    numbers of its MVU instance and of the units outside it; ``full``: the model of a stream-fed design, whose
+    LUT is the whole design's and whose RTL runs against that model's simulator."""
     layer, plan = d.model.layers[0], d.stages[-1].plan
     feats = features(layer, plan)
     row.update(clocks=vector_clocks(plan, layer.in_features), memory_bits=plan.memory_bits,
@@ -93,31 +112,47 @@ def _measured(d, row: dict, do_synth: bool) -> dict:
         r = synth(d)
         row.update(lut=r["mvu"]["LUT"], ff=r["mvu"]["FF"], bram36=r["mvu"]["BRAM36"] + r["mvu"]["BRAM18"] / 2,
                    fifo_lut=r["total"]["LUT"] - r["mvu"]["LUT"], total_lut=r["total"]["LUT"])
+        if full is not None:
+            row.update(lut=r["total"]["LUT"], ff=r["total"]["FF"], mvu_lut=r["mvu"]["LUT"],
+                       bram36=r["total"]["BRAM36"] + r["total"]["BRAM18"] / 2, rtl=rtl_check(d, full))
         print(f"{d.name}: {row['lut']} LUT", file=sys.stderr, flush=True)
     return row
 
 
+def rtl_check(d, model: IRModel) -> dict:
+    """The design (layer ``fc`` of ``model``) in Verilator on RTL_SAMPLES random inputs against the bit-exact
+    simulator (the layer's output bits) and the cycle model."""
+    x = random_input(np.random.default_rng(1), model.input, RTL_SAMPLES)
+    with tempfile.TemporaryDirectory() as tmp:
+        res = run_design(d, x, tmp)
+    want = np.asarray(Simulator(model).run(x, trace=True).trace["fc"]).reshape(RTL_SAMPLES, -1)
+    return {"samples": RTL_SAMPLES, "equal": bool(np.array_equal(res.scores, want)), "latency": res.latency,
+            "interval": res.interval, "timing_equals_cycle_model": res.timing_exact}
+
+
 def _selected(style: str, structure: str, sparsity: float, levels: str, budget: int,
-              rom: str) -> tuple[int, int, str, str]:
+              rom: str, feed: str = "vector") -> tuple[int, int, str, str]:
     """PE, SIMD, gather and weight-memory placement the folding step chooses for the layer at ``budget`` clocks
     per vector (with the table's placement ``rom``; "auto" lets the search put a memory in block RAM)."""
-    layer = layer_model(K, M, structure=structure, sparsity=sparsity, levels=LEVELS[levels]).layers[0]
+    layer = layer_model(K, M, structure=structure, sparsity=sparsity, levels=LEVELS[levels],
+                        in_shape=STREAM_SHAPE if feed == "stream" else None).layers[0]
     f, _ = folding.auto_layer(layer, budget, style, "auto" if style == "sparse" else "full", weight_rom=rom)
     return f["PE"], f["SIMD"], f.get("gather", "full"), f.get("weight_rom", rom)
 
 
-def table(budget: int, levels: str, every_nm: bool, max_pe: int, rom: str, do_synth: bool) -> dict:
-    dense = [_row("dense XNOR", "dense", "1:8", 0.875, levels, pe, K * M // budget // pe, "full", rom, do_synth)
+def table(budget: int, levels: str, every_nm: bool, max_pe: int, rom: str, feed: str, do_synth: bool) -> dict:
+    dense = [_row("dense XNOR", "dense", "1:8", 0.875, levels, pe, K * M // budget // pe, "full", rom, do_synth, feed)
              for pe in folding.divisors(M) if (K * M // budget) % pe == 0 and K % (K * M // budget // pe) == 0
              and K * M // budget // pe <= K and pe <= max_pe]
-    out = {"budget": budget, "levels": LEVELS[levels], "weight_rom": rom, "dense": dense, "structured": []}
+    out = {"budget": budget, "levels": LEVELS[levels], "weight_rom": rom, "feed": feed, "dense": dense,
+           "structured": []}
     best = min(dense, key=lambda r: r["lut"]) if do_synth else None
     out["best_dense"] = best
     for label, (style, structure, sparsity) in STRUCTURED.items():
-        if style == "sparse" and max_pe < M:
+        if style == "sparse" and (max_pe < M or feed == "stream"):
             continue
-        pe, simd, gather, own_rom = _selected(style, structure, sparsity, levels, budget, rom)
-        row = _row(label, style, structure, sparsity, levels, pe, simd, gather, own_rom, do_synth)
+        pe, simd, gather, own_rom = _selected(style, structure, sparsity, levels, budget, rom, feed)
+        row = _row(label, style, structure, sparsity, levels, pe, simd, gather, own_rom, do_synth, feed)
         row["selected"] = True
         rows = [row]
         if style == "nm" and every_nm:  # every other N:M folding at the budget: the cost model's ranking
@@ -125,7 +160,7 @@ def table(budget: int, levels: str, every_nm: bool, max_pe: int, rom: str, do_sy
             for q in folding.divisors(M):
                 s = K * M // budget // q
                 if s * q == K * M // budget and s % g == 0 and K % s == 0 and (q, s) != (pe, simd):
-                    rows.append(_row(label, style, structure, sparsity, levels, q, s, "full", rom, do_synth))
+                    rows.append(_row(label, style, structure, sparsity, levels, q, s, "full", rom, do_synth, feed))
         for r in rows:
             r["memory_ratio"] = r["memory_bits"] / (K * M)
             if best:
@@ -188,10 +223,13 @@ def main() -> int:
     ap.add_argument("--no-synth", action="store_true", help="selection and memory only")
     args = ap.parse_args()
     out = {"layer": f"dense {K} -> {M}, bipolar input, thresholded output", "tables": []}
-    for budget, levels, every_nm, max_pe, rom in TABLES:
-        out["tables"].append(table(budget, levels, every_nm, max_pe, rom, not args.no_synth))
+    for budget, levels, every_nm, max_pe, rom, feed in TABLES:
+        out["tables"].append(table(budget, levels, every_nm, max_pe, rom, feed, not args.no_synth))
     out["trained"] = [t for t in (trained_table(label, not args.no_synth) for label in TRAINED) if t]
     out["trained_missing"] = [TRAINED[label][0] for label in TRAINED if trained_model(*TRAINED[label]) is None]
+    if args.no_synth and not os.environ.get("SBNN_BENCH_RESULTS"):  # no LUTs: the measured results stay
+        print(markdown(out))
+        return 0
     save("hw_structure", out, markdown(out))
     return 0
 
@@ -200,23 +238,38 @@ def _bram(r: dict) -> str:
     return f"{r['bram36']:g}" if "bram36" in r else "-"
 
 
+def _rtl(r: dict) -> str:
+    v = r.get("rtl")
+    if not v:
+        return "-"
+    return "== , cycles == model" if v["equal"] and v["timing_equals_cycle_model"] else "**MISMATCH**"
+
+
 def _table_md(t: dict, title: str, labels: list[str]) -> list[str]:
+    stream = t.get("feed") == "stream"
     L = [title, "",
          "| design | PE | SIMD | gather | clocks | weight bits | / dense | LUT | / best dense | BRAM36 | FF "
-         "| shared (est.) | FIFO |", "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+         + ("| shared (est.) | MVU | outside the MVU | RTL == sim (1,000) |" if stream else "| shared (est.) | FIFO |"),
+         "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---|" if stream else "")]
     best = t.get("best_dense")
+
+    def tail(r: dict) -> str:
+        if stream:
+            return f"{r.get('mvu_lut', '-')} | {r.get('fifo_lut', '-')} | {_rtl(r)} |"
+        return f"{r.get('fifo_lut', '-')} |"
+
     for r in t["dense"]:
         mark = " **(best)**" if best and r["PE"] == best["PE"] else ""
         L.append(f"| dense XNOR{mark} | {r['PE']} | {r['SIMD']} | - | {r['clocks']} | {r['memory_bits']:,} | 1 | "
                  f"{r.get('lut', '-')} | {r['lut'] / best['lut'] if best else float('nan'):.2f} | {_bram(r)} | "
-                 f"{r.get('ff', '-')} | {r['shared_estimate']} | {r.get('fifo_lut', '-')} |")
+                 f"{r.get('ff', '-')} | {r['shared_estimate']} | {tail(r)}")
     for r in t["structured"]:
         sel = (" (selected" + ("; weights in BRAM" if r.get("weight_rom") == "block" != t.get("weight_rom") else "")
                + ")" if r.get("selected") else "")
         L.append(f"| {r['design']}{sel} | {r['PE']} | {r['SIMD']} | {r['gather'] or '-'} | {r['clocks']} | "
                  f"{r['memory_bits']:,} | {r['memory_ratio']:.3f} | {r.get('lut', '-')} | "
                  f"{r.get('lut_ratio', float('nan')):.2f} | {_bram(r)} | {r.get('ff', '-')} | "
-                 f"{r['shared_estimate']} | {r.get('fifo_lut', '-')} |")
+                 f"{r['shared_estimate']} | {tail(r)}")
     L.append("")
     if best:
         for label in labels:
@@ -237,10 +290,19 @@ def markdown(out: dict) -> str:
          "LUT: Yosys synth_xilinx, MVU instance. Shared: the cost model's estimate of the part every style pays "
          "alike (thresholds, S'(x), lane registers and compares, control). FIFO: LUTs outside the MVU (output "
          "FIFO). The dense baseline is the cheapest *measured* PE x SIMD at the budget; structured rows marked "
-         "'selected' are the folding step's choice (cost model), the others the remaining N:M foldings.", ""]
+         "'selected' are the folding step's choice (cost model), the others the remaining N:M foldings. The "
+         "layer reads one whole vector per beat, except in the tables marked 'fed as a stream': there it reads a "
+         "16 x 16 x 1 map one bit per beat, as a layer fed by a network's input or by a folded MVU does, so its "
+         "sliced datapath reads a word buffer instead of a held vector through a slice multiplexer and S'(x) "
+         "is formed where the input is produced (on both sides); their LUT column is the whole design (MVU, "
+         "collector or word buffer, output FIFO), and each of their designs runs in Verilator on 1,000 random "
+         "inputs (== the bit-exact simulator, cycles == the cycle model).", ""]
     for t in out["tables"]:
         lv = "{alpha, beta} " + str(tuple(t["levels"])) if t["levels"][0] != -1 else "{-1, +1}"
         where = "; every weight memory in BRAM" if t.get("weight_rom") == "block" else ""
+        if t.get("feed") == "stream":
+            where += (f"; fed as a stream ({'x'.join(map(str, STREAM_SHAPE))} map, 1 bit per beat): word buffer, "
+                      "S'(x) formed by the collector; LUT = the whole design")
         L += _table_md(t, f"## {t['budget']} clocks per vector, {lv} levels{where}", list(GOALS))
     if out.get("trained") or out.get("trained_missing"):
         L += ["## A trained layer: the Fashion SFC's hidden 256 x 256 layer", "",
