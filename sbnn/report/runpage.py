@@ -98,6 +98,23 @@ def _ratio(a: Any, b: Any) -> str:
     return fmt.ratio(a / b) if a is not None and b else fmt.MISSING
 
 
+def _timing_text(t: dict, clock_mhz: float | None) -> str:
+    """The design's Fmax estimate, whether it meets the clock, and its slowest stage, in one line."""
+    fm, crit = t.get("fmax_mhz_estimate"), t.get("critical_instance")
+    if fm is None:
+        return fmt.MISSING
+    path = (t.get("instances") or {}).get(crit) or {}
+    text = f"Fmax {fmt.sig(fm)} MHz"
+    if clock_mhz and path.get("delay_ns") is not None:
+        from sbnn.arch.depth import CLOCK_MARGIN_NS, meets
+
+        ok = meets(path["delay_ns"], clock_mhz)
+        text += f" ({'meets' if ok else 'does NOT meet'} {fmt.sig(clock_mhz)} MHz with a {CLOCK_MARGIN_NS:g} ns margin)"
+    if crit:
+        text += f"; slowest stage {crit}" + (f", {path['levels']} LUT levels" if "levels" in path else "")
+    return text + "; from Yosys' netlist, not a timing sign-off"
+
+
 def glance_rows(info: dict[str, Any]) -> list[list[str]]:
     """The few lines a reader needs first (also what ``sbnn report`` prints)."""
     acc, des, base = info["accuracy"], info["design"], info["baseline"]
@@ -118,8 +135,11 @@ def glance_rows(info: dict[str, Any]) -> list[list[str]]:
             rows.append(["bottleneck", _mark(f"{des['bottleneck_stage']} (layer {bott['layer']}): "
                                              f"{fmt.count(des['bottleneck_cycles'])} clocks/frame", info, "hw")])
     for key, value in ((des or {}).get("timing") or {}).items():
-        rows.append([f"timing: {key}", _mark(str(value) if not isinstance(value, (int, float)) else fmt.sig(value),
-                                             info, "synth")])
+        if isinstance(value, dict):  # Yosys' netlist estimate: one line, its per-stage paths stay in synth/
+            rows.append(["timing (estimate)", _mark(_timing_text(value, des.get("clock_mhz")), info, "synth")])
+        else:
+            rows.append([f"timing: {key}", _mark(fmt.sig(value) if isinstance(value, (int, float)) else str(value),
+                                                 info, "synth")])
     if base and base.get("total") and des and des.get("total"):
         b = base["total"]
         rows.append(["dense baseline, same frames/s", _mark(

@@ -151,6 +151,11 @@ def test_single_run_report(tiny_sweep, tmp_path, capsys):
     assert glance["verification chain"] == "6 of 6 links hold"
     assert f"{syn['total']['LUT']:,} LUT ({fmt.sig(syn['utilization_percent']['LUT'])} %)" in glance["resources (Yosys, xc7z020)"]
     assert glance["dense baseline, same frames/s"] == "not made (sbnn report --baseline dense)"
+    # Yosys' timing estimate in one line (not the raw per-stage record, which stays in synth/report.json)
+    t = syn["timing"]
+    assert glance["timing (estimate)"].startswith(f"Fmax {fmt.sig(t['fmax_mhz_estimate'])} MHz (")
+    assert f"slowest stage {t['critical_instance']}," in glance["timing (estimate)"]
+    assert not any(k.startswith("timing:") for k in glance) and "{" not in glance["timing (estimate)"]
     # the chain, link by link, as the export and the RTL run recorded it
     chain = {r[0]: r for r in tabs[("link", "samples", "result", "detail")]}
     v = ver["verification"]
