@@ -6,16 +6,19 @@ import hashlib
 import json
 import math
 import sys
+import tempfile
 
 import numpy as np
 from common import RESULTS
 
 from sbnn.arch.impl import LayerImpl
 from sbnn.hw.rtl.design import Design, GenOptions, generate
+from sbnn.hw.rtlsim.api import run_design
 from sbnn.hw.synth.report import RESOURCES, add
 from sbnn.hw.synth.yosys import run_yosys
 from sbnn.ir.model import BIPOLAR, Head, InputSpec, IRModel, ValueType
-from sbnn.ir.synthetic import random_mvu
+from sbnn.ir.synthetic import random_input, random_mvu
+from sbnn.sim.bitexact import Simulator
 from sbnn.tools import cache_dir
 
 WORK = cache_dir() / "bench"  # generated Verilog and Yosys logs (not results: they stay out of the repository)
@@ -60,6 +63,17 @@ def synth(design: Design, abc: str = "default", timeout: float | None = None) ->
     return {"mvu": mvu, "fifo": fifo, "glue": rep.instances.get("(top)", dict.fromkeys(RESOURCES, 0)),
             "total": rep.total, "seconds": round(rep.elapsed_s, 1), "cached": rep.cached, "abc": abc,
             "mvu_sha": mvu_sha(design)}
+
+
+def rtl_check(design: Design, model: IRModel, samples: int = 1000, layer: str = "fc") -> dict:
+    """``design`` (the layers of ``model`` up to ``layer``) in Verilator on ``samples`` random inputs against the
+    bit-exact simulator's output of ``layer`` and the cycle model."""
+    x = random_input(np.random.default_rng(1), model.input, samples)
+    with tempfile.TemporaryDirectory() as tmp:
+        res = run_design(design, x, tmp)
+    want = np.asarray(Simulator(model).run(x, trace=True).trace[layer]).reshape(samples, -1)
+    return {"samples": samples, "equal": bool(np.array_equal(res.scores, want)), "latency": res.latency,
+            "interval": res.interval, "timing_equals_cycle_model": res.timing_exact}
 
 
 def mvu_sha(design: Design) -> str:

@@ -39,21 +39,18 @@ import copy
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
-from hw_common import RESULTS, case_design, layer_model, save, synth
+from hw_common import RESULTS, case_design, layer_model, rtl_check, save, synth
 
 from sbnn.arch import folding
 from sbnn.arch.cost import COEFFS, features
 from sbnn.arch.schedule import vector_clocks
 from sbnn.hw.rtl.design import GenOptions, generate
-from sbnn.hw.rtlsim.api import run_design
 from sbnn.ir import load as load_ir
 from sbnn.ir.model import Head, InputSpec, IRModel
-from sbnn.ir.synthetic import random_input, random_mvu
-from sbnn.sim.bitexact import Simulator
+from sbnn.ir.synthetic import random_mvu
 
 K = M = 256
 LEVELS = {"ab": (-7, 57), "pm1": (-1, 1)}
@@ -117,20 +114,9 @@ def _measured(d, row: dict, do_synth: bool, full: IRModel | None = None) -> dict
                    fifo_lut=r["total"]["LUT"] - r["mvu"]["LUT"], total_lut=r["total"]["LUT"])
         if full is not None:
             row.update(lut=r["total"]["LUT"], ff=r["total"]["FF"], mvu_lut=r["mvu"]["LUT"],
-                       bram36=r["total"]["BRAM36"] + r["total"]["BRAM18"] / 2, rtl=rtl_check(d, full))
+                       bram36=r["total"]["BRAM36"] + r["total"]["BRAM18"] / 2, rtl=rtl_check(d, full, RTL_SAMPLES))
         print(f"{d.name}: {row['lut']} LUT", file=sys.stderr, flush=True)
     return row
-
-
-def rtl_check(d, model: IRModel) -> dict:
-    """The design (layer ``fc`` of ``model``) in Verilator on RTL_SAMPLES random inputs against the bit-exact
-    simulator (the layer's output bits) and the cycle model."""
-    x = random_input(np.random.default_rng(1), model.input, RTL_SAMPLES)
-    with tempfile.TemporaryDirectory() as tmp:
-        res = run_design(d, x, tmp)
-    want = np.asarray(Simulator(model).run(x, trace=True).trace["fc"]).reshape(RTL_SAMPLES, -1)
-    return {"samples": RTL_SAMPLES, "equal": bool(np.array_equal(res.scores, want)), "latency": res.latency,
-            "interval": res.interval, "timing_equals_cycle_model": res.timing_exact}
 
 
 def _selected(style: str, structure: str, sparsity: float, levels: str, budget: int,

@@ -212,10 +212,9 @@ def main(argv: list[str] | None = None) -> int:
         for name in RIVALS:
             res[name] = design(run / name, rtl=True)
             res["accuracy"][name] = accuracy(run / name)
-        res["seeds"] = {name: [_j(run / "train" / "metrics.json" if name == "main" else run / name / "train" / "metrics.json")
-                               ["final"]["test_acc"]]
-                        + [_j(run / "seeds" / f"{name}-{seed}" / "train" / "metrics.json")["final"]["test_acc"]
-                           for seed in SEEDS] for name in ("main", *RIVALS)}
+        res["seeds"] = {name: [_j(r / "train" / "metrics.json")["final"]["test_acc"]
+                               for r in [run if name == "main" else run / name]
+                               + [run / "seeds" / f"{name}-{seed}" for seed in SEEDS]] for name in ("main", *RIVALS)}
         res["ir"] = design(run / "ir-folding", rtl=True)
         res["ir_dense"] = design(run / "ir-folding" / DENSE_BASELINE_DIR)
     write_results("main_job", res, markdown(res))
