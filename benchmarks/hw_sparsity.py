@@ -46,7 +46,7 @@ import json
 from dataclasses import dataclass
 
 from common import RESULTS
-from hw_common import dense_layer_design, dense_layer_model, entropy_bits, mvu_sha, save, synth
+from hw_common import dense_layer_design, dense_layer_model, entropy_bits, mvu_sha, rtl_check, save, synth
 
 from sbnn.arch.cost import logic_estimate
 from sbnn.arch.folding import divisors
@@ -68,6 +68,8 @@ LEVEL_LABEL = {"ab": "{α,β} = {-3, 29}", "pm1": "{-1,+1}"}
 S_FREE = {"sparse": (0, 1), "dense": (-1, 1)}
 MAX_CODING_OVERHEAD = 0.10  # the generator's automatic coding (max_cycle_overhead)
 DENSE_SEARCH_SPARSITY = 0.9
+#: random inputs on which every selected equal-throughput design is run in Verilator against the simulator
+RTL_SAMPLES = 1000
 #: shortlist beyond the estimate's top: candidates within this factor of its best estimate
 SHORTLIST_SPAN = 3.0
 
@@ -196,6 +198,8 @@ def equal_throughput(out: dict, sparsities: list[float], level_sets: list[str], 
             for side, r, cand in (("dense", d, dense_cand), ("sparse", best_s, sparse_cand)):
                 r = dict(r)
                 r["s_cost"] = s_cost(s, lv, cand, r) if twins else None
+                # the design reported is the design run: RTL == simulator, cycles == model
+                r["rtl"] = rtl_check(_design(s, lv, cand), dense_layer_model(K, M, s, levels=LEVELS[lv]), RTL_SAMPLES)
                 row[side] = r
             for part in ("total", "mvu"):
                 row[f"{part}_lut_ratio"] = row["sparse"][part]["LUT"] / row["dense"][part]["LUT"]
@@ -353,12 +357,14 @@ def equal_markdown(out: dict) -> list[str]:
          "Each side: every PE x SIMD (and, zero-skipping, gather and coding) whose clocks per vector are <= "
          f"{t}, ranked by the logic estimate; the shortlist synthesized, the fewest Yosys LUTs (MVU + FIFO) "
          "selected, and that impl reported. S(x): LUTs of the MVU minus its twin with S(x)-free levels (measured). "
-         "FIFO: the layer's output FIFO. Fixed = FIFO + S(x); core = MVU - S(x).", ""]
+         "FIFO: the layer's output FIFO. Fixed = FIFO + S(x); core = MVU - S(x). RTL: the selected design in "
+         "Verilator on random inputs, outputs == the bit-exact simulator and every beat's clock == the cycle model.",
+         ""]
     for lv in dict.fromkeys(r["levels"] for r in out["equal_throughput"]):
         L += [f"### Levels {LEVEL_LABEL[lv]} on both sides", "",
               "| zero bits | design | PE | SIMD | datapath | clocks/vector | weight bits | MVU LUT | of which S(x) "
-              "| FIFO LUT | total LUT | FF | BRAM36 | total / dense | core / dense | fixed share |",
-              "|---:|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              "| FIFO LUT | total LUT | FF | BRAM36 | total / dense | core / dense | fixed share | RTL |",
+              "|---:|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
         for row in (r for r in out["equal_throughput"] if r["levels"] == lv):
             core = {}
             for side in ("dense", "sparse"):
@@ -375,7 +381,8 @@ def equal_markdown(out: dict) -> list[str]:
                          f"{r['impl']['PE']} | {r['impl']['SIMD']} | {_impl_text(r)} | {r['clocks']} | "
                          f"{r['memory_bits']:,} | {r['mvu']['LUT']:,} | {'-' if sx is None else f'{sx:,}'} | "
                          f"{r['fifo']['LUT']:,} | {r['total']['LUT']:,} | {r['total']['FF']:,} | "
-                         f"{_bram(r['total']):g} | {ratio} | {cr} | {fixed / r['total']['LUT']:.0%} |")
+                         f"{_bram(r['total']):g} | {ratio} | {cr} | {fixed / r['total']['LUT']:.0%} | "
+                         f"{_rtl_text(r.get('rtl'))} |")
         L.append("")
     L += ["Synthesized candidates (estimate -> Yosys LUT of MVU + FIFO):", ""]
     for ds in out["dense_search"]:
@@ -388,6 +395,14 @@ def equal_markdown(out: dict) -> list[str]:
                                              for c in row["sparse_synthesized"]) + f"; selected {row['sparse']['tag']}")
     L.append("")
     return L
+
+
+def _rtl_text(rtl: dict | None) -> str:
+    if rtl is None:
+        return "not run"
+    if not rtl["equal"]:
+        return f"MISMATCH on {rtl['samples']:,}"
+    return f"== on {rtl['samples']:,}" + ("" if rtl["timing_equals_cycle_model"] else ", cycles != model")
 
 
 def goals(out: dict) -> str:
