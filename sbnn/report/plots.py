@@ -82,7 +82,7 @@ def _panel(ax, rows: list[dict], arch: str, ykey, linestyle: str = "-", label_su
         ax.plot(xs, ys, linestyle=linestyle if len(xs) > 1 else "none", marker=marker or default_marker,
                 color=color, markerfacecolor="none" if hollow else color, markersize=7 if marker else 6,
                 label=label + label_suffix)
-        if fam == "N:M" and not hollow and not marker:
+        if fam == "N:M" and not marker:  # solid and at-target points alike: the N:M is what tells them apart
             for x, y, r in pts:
                 ax.annotate(r["structure"], (x, y), fontsize=6, xytext=(3, -8), textcoords="offset points")
 
