@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from sbnn import tools
+from sbnn.arch.depth import meets
 from sbnn.cli import main
 from sbnn.hw.synth.report import SynthReport
 from sbnn.ir import save
@@ -55,8 +56,13 @@ def test_synth_with_yosys(run, hwt, capsys):
     assert all(r["levels"] >= 1 and r["fmax_mhz_estimate"] > 0 for r in rep["layers"][:-1])
     assert rep["timing"]["estimate"] and rep["timing"]["fmax_mhz_estimate"] == min(
         r["fmax_mhz_estimate"] for r in rep["layers"])
+    # the verdict is recorded with the clock it was judged against (the report reads it, not the rule)
+    t = rep["timing"]
+    crit = t["instances"][t["critical_instance"]]
+    assert t["clock_mhz"] == 100.0 and t["meets_clock"] is meets(crit["delay_ns"], 100.0)
     out = capsys.readouterr().out
     assert "Fmax estimate" in out and "not a timing sign-off" in out
+    assert ("meets 100 MHz" if t["meets_clock"] else "does NOT meet 100 MHz") in out
 
 
 def test_folding_file_and_errors(run, tmp_path, capsys):

@@ -155,6 +155,8 @@ def test_single_run_report(tiny_sweep, tmp_path, capsys):
     t = syn["timing"]
     assert glance["timing (estimate)"].startswith(f"Fmax {fmt.sig(t['fmax_mhz_estimate'])} MHz (")
     assert f"slowest stage {t['critical_instance']}," in glance["timing (estimate)"]
+    verdict = "meets" if t["meets_clock"] else "does NOT meet"
+    assert f"({verdict} {fmt.sig(t['clock_mhz'])} MHz with a {t['clock_margin_ns']:g} ns margin)" in glance["timing (estimate)"]
     assert not any(k.startswith("timing:") for k in glance) and "{" not in glance["timing (estimate)"]
     # the chain, link by link, as the export and the RTL run recorded it
     chain = {r[0]: r for r in tabs[("link", "samples", "result", "detail")]}
