@@ -42,11 +42,9 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 from dataclasses import dataclass
 
-from common import RESULTS
-from hw_common import dense_layer_design, dense_layer_model, entropy_bits, mvu_sha, rtl_check, save, synth
+from hw_common import dense_layer_design, dense_layer_model, entropy_bits, rtl_check, save, synth
 
 from sbnn.arch.cost import logic_estimate
 from sbnn.arch.folding import divisors
@@ -242,9 +240,8 @@ def main() -> int:
         equal_throughput(out, [0.9], ["ab"], top=2, frontier=False, twins=True)
     elif not args.no_synth:
         equal_throughput(out, EQUAL_SPARSITIES, list(LEVELS), top=args.top, frontier=True, twins=True)
-        old = json.loads((RESULTS / "hw_sparsity.json").read_text()) if (RESULTS / "hw_sparsity.json").exists() else {}
-        out["unrolled"] = unrolled(old.get("unrolled", []))
-        out["folded"] = folded(old.get("folded", []))
+        out["unrolled"] = unrolled()
+        out["folded"] = folded()
     save("hw_sparsity", out, markdown(out))
     return 0
 
@@ -268,31 +265,26 @@ def _folded_specs():
                    "default")
 
 
-def measured(row: dict, design, abc: str, old_rows: list[dict]) -> dict:
-    """The MVU's Yosys numbers: from the last results when its module is byte-identical (the hierarchy is
-    kept, so a module's cells depend on its own text only: the unrolled layers take an hour to
-    synthesize), else synthesized. Only the MVU instance is reused (the FIFOs may have changed)."""
-    sha = mvu_sha(design)
-    for r in old_rows:
-        if (r["design"], r["sparsity"]) == (row["design"], row["sparsity"]) and r.get("mvu_sha") == sha:
-            return {**row, "mvu": r["mvu"], "mvu_sha": sha, "seconds": r["seconds"], "abc": r.get("abc", abc),
-                    "carried_over": True}
+def measured(row: dict, design, abc: str) -> dict:
+    """The design's Yosys numbers. Always from a synthesis of this very design (Yosys' cache is keyed by the
+    whole RTL, script and tool): rows used to be carried over from earlier results while the MVU's own module
+    text was unchanged, which kept numbers of older flows (a gather that was then a child module) as current."""
     return {**row, **synth(design, abc=abc)}
 
 
-def unrolled(old_rows: list[dict]) -> list[dict]:
-    rows = [measured(row, d, abc, old_rows) for row, d, abc in _unrolled_specs()]
+def unrolled() -> list[dict]:
+    rows = [measured(row, d, abc) for row, d, abc in _unrolled_specs()]
     for r in rows[1:]:
         r["lut_ratio"] = r["mvu"]["LUT"] / rows[0]["mvu"]["LUT"]
     return rows
 
 
-def folded(old_rows: list[dict]) -> list[dict]:
+def folded() -> list[dict]:
     rows = []
     for row, d, abc in _folded_specs():
         p = d.stages[-1].plan
         t = vector_clocks(p, K)
-        r = measured({**row, "clocks": t, "memory_bits": p.memory_bits}, d, abc, old_rows)
+        r = measured({**row, "clocks": t, "memory_bits": p.memory_bits}, d, abc)
         if rows:
             dp = rows[0]
             r.update({"coding": p.coding, "code_bits": p.code_bits, "clocks_ratio": t / dp["clocks"],

@@ -28,7 +28,8 @@ from sbnn.tools import ToolError, ToolTimeout, cache_dir, require_tool
 ABC_SCRIPTS = {"default": None, "fast": "+&st;&if,-W,300,-v"}
 #: popcount inputs of unrolled layers (weights x input bits) above which the default ABC script takes minutes (an
 #: unrolled dense 64 x 64 layer, 4,096 inputs, takes ~8 min with it); the fast script takes roughly
-#: FAST_S_PER_INPUT seconds per input (benchmarks/results/hw_sparsity.md: 65,536 inputs 253 s, 6,554 inputs 67 s)
+#: FAST_S_PER_INPUT seconds per input on a busy 2-core machine (unrolled 256 x 256 layers, benchmarks/hw_sparsity.py:
+#: 65,536 inputs 135-253 s, 6,554 inputs 22-67 s by the load)
 SLOW_UNROLLED_INPUTS = 2_000
 FAST_S_PER_INPUT = 0.004
 
