@@ -99,11 +99,20 @@ ROWS = (("main", f"**main job** (`make all`: 2:16i mask, `--target-fps {TARGET_F
         ("unstructured", f"{RIVALS['unstructured'][0]}, `--target-fps {TARGET_FPS}`", "unstructured"),
         ("ir", "main job's network at the IR's folding (PE = SIMD = 1, `make synth FPS=`)", "main"),
         ("ir_dense", "dense XNOR design of the same weights at that frames/s", "main"))
+#: the measured folding search (``sbnn synth --search``) of the three networks, each side searched as hard
+SEARCH = 3
+SEARCHED = ("main", *RIVALS)
+ROWS += (("main_search", f"main job, `--target-fps {TARGET_FPS} --search {SEARCH}`", "main"),
+         ("bnn_search", f"dense BNN, `--target-fps {TARGET_FPS} --search {SEARCH}`", "bnn"),
+         ("unstructured_search", f"unstructured 90 % mask, `--target-fps {TARGET_FPS} --search {SEARCH}`", "unstructured"))
 #: ratio lines: ours, theirs, what
 RATIOS = (("main", "main_dense", "the main job / the dense XNOR design of its weights"),
           ("main", "bnn", "the main job / the dense BNN"),
           ("unstructured", "bnn", "the unstructured 90 % network / the dense BNN"),
-          ("ir", "ir_dense", "at the IR's folding: the main job's network / its dense XNOR design"))
+          ("ir", "ir_dense", "at the IR's folding: the main job's network / its dense XNOR design"),
+          ("main_search", "bnn_search", f"both searched by synthesis (`--search {SEARCH}`): the main job / the dense BNN"),
+          ("unstructured_search", "bnn_search",
+           f"both searched by synthesis (`--search {SEARCH}`): the unstructured 90 % network / the dense BNN"))
 
 
 def markdown(res: dict) -> str:
@@ -138,6 +147,13 @@ def markdown(res: dict) -> str:
                      + "; ".join(f"{label} {fmt.pct(sum(v) / len(v))} ({', '.join(fmt.pct(x) for x in v)})"
                                  for label, v in (("main job", seeds["main"]), ("dense BNN", seeds["bnn"]),
                                                   ("unstructured 90 %", seeds["unstructured"]))) + ".")
+        lines.append("")
+    searched = [(k, res[f"{k}_search"]["search"]) for k in SEARCHED if res.get(f"{k}_search")]
+    if searched:
+        lines.append(f"`--search {SEARCH}` synthesizes the estimate's {SEARCH} best foldings and their per-layer best mix "
+                     "and keeps the fewest LUTs (estimate rank 1 is the folding `--target-fps` alone builds): "
+                     + "; ".join(f"{k}: " + ", ".join(f"{t['origin']} {fmt.count(t['LUT'])}" + (" (kept)" if t["selected"]
+                                                      else "") for t in tried) for k, tried in searched) + ".")
         lines.append("")
     for ours, theirs, what in RATIOS:
         if res.get(ours) and res.get(theirs):
@@ -194,6 +210,12 @@ def main(argv: list[str] | None = None) -> int:
             for name, sets in (("main", []), *((n, v[1]) for n, v in RIVALS.items())):
                 _run(SBNN + ["train", "--run", run / "seeds" / f"{name}-{seed}", "--config", "configs/default.yaml",
                              "--set", f"optim.seed={seed}"] + [x for v in sets for x in ("--set", v)], env)
+        for name in SEARCHED:  # the measured folding search, on every network alike
+            sub = (run if name == "main" else run / name) / "search"
+            link_export(RunDir(sub))
+            seconds[f"{name}_search"] = (
+                _run(SBNN + ["synth", "--run", sub, "--target-fps", TARGET_FPS, "--search", str(SEARCH)], env)
+                + _run(SBNN + ["sim", "--run", sub, "--rtl"], env))
         sub = run / "ir-folding"
         link_export(RunDir(sub))
         seconds["ir"] = (_run(SBNN + ["synth", "--run", sub], env) + _run(SBNN + ["sim", "--run", sub, "--rtl"], env)
@@ -215,6 +237,11 @@ def main(argv: list[str] | None = None) -> int:
         res["seeds"] = {name: [_j(r / "train" / "metrics.json")["final"]["test_acc"]
                                for r in [run if name == "main" else run / name]
                                + [run / "seeds" / f"{name}-{seed}" for seed in SEEDS]] for name in ("main", *RIVALS)}
+        for name in SEARCHED:
+            sub = (run if name == "main" else run / name) / "search"
+            tried = _j(sub / "hw" / "cycles.json")["folding_search"]
+            res[f"{name}_search"] = {**design(sub, rtl=True), "search": [
+                {k: t[k] for k in ("origin", "LUT", "BRAM36", "selected")} for t in tried]}
         res["ir"] = design(run / "ir-folding", rtl=True)
         res["ir_dense"] = design(run / "ir-folding" / DENSE_BASELINE_DIR)
     write_results("main_job", res, markdown(res))

@@ -7,6 +7,7 @@ import argparse
 from sbnn import fmt
 from sbnn.arch.options import GATHER_CHOICES, STYLE_CHOICES
 from sbnn.cliutil import add_run_args, console, print_table, step
+from sbnn.errors import ConfigError
 from sbnn.hw.options import BACKENDS, HLS4ML_BACKENDS, TOOLS
 from sbnn.runs import RunDir
 
@@ -20,6 +21,8 @@ def add_parser(subparsers, name: str, help_text: str) -> None:
                                "--target-fps: the file's folding, FIFOs sized for that rate and the rate checked)")
     src.add_argument("--folding", metavar="JSON", help='FINN-style folding file: {"<layer>": {"PE": 4, "SIMD": 8}}')
     src.add_argument("--target-fps", type=float, metavar="N", help="choose the folding for N frames/s")
+    src.add_argument("--search", type=int, metavar="K", help="with --target-fps: synthesize the estimate's K best "
+                     "foldings (and their per-layer best combination) and keep the one with the fewest Yosys LUTs")
     src.add_argument("--unrolled", action="store_true", default=None, help="PE = M, SIMD = K for every layer")
     p.add_argument("--clock-mhz", type=float, metavar="F", help="clock for frames/s and --target-fps (default 100)")
     p.add_argument("--style", choices=STYLE_CHOICES, help="auto (default): per layer, the cheapest datapath its "
@@ -47,11 +50,13 @@ def main(args: argparse.Namespace) -> int:
     from sbnn.hw.stage import run_stage
 
     cfg = HwConfig.resolve(args.config, args.overrides, folding=args.folding, target_fps=args.target_fps,
-                           unrolled=args.unrolled, clock_mhz=args.clock_mhz, style=args.style, gather=args.gather,
-                           tool=args.tool,
+                           unrolled=args.unrolled, search=args.search, clock_mhz=args.clock_mhz, style=args.style,
+                           gather=args.gather, tool=args.tool,
                            synth=args.synth, report_only=args.report_only, backend=args.backend,
                            hls4ml_backend=args.hls4ml_backend, hls4ml_board=args.board)
 
+    if cfg.backend == "hls4ml" and cfg.search > 1:
+        raise ConfigError(f"--search {cfg.search}: it searches sbnn's own RTL; drop --backend hls4ml")
     if cfg.backend == "hls4ml":
         from sbnn.hw.hls4ml.cli import summary
         from sbnn.hw.hls4ml.stage import run_hls4ml_stage

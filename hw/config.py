@@ -22,6 +22,9 @@ class HwConfig(StageConfig):
     folding: Optional[str] = None
     #: choose the folding automatically for this many frames/s at ``clock_mhz``
     target_fps: Optional[float] = Field(default=None, gt=0)
+    #: with ``target_fps``: synthesize the estimate's ``search`` best foldings (and their per-layer best
+    #: combination) and keep the one with the fewest Yosys LUTs (:mod:`sbnn.hw.search`); 1: the estimate's best
+    search: int = Field(default=1, ge=1, le=16)
     #: PE = M and SIMD = K for every layer (weights become wiring)
     unrolled: bool = False
     #: target clock (MHz) for frames/s, latency and automatic folding; folded MVUs are pipelined so that

@@ -63,6 +63,19 @@ def _folding_source(model: IRModel, cfg: HwConfig) -> tuple[dict, str]:
     return fold.current(model), "IR"
 
 
+def _search(model: IRModel, cfg: HwConfig, status, log) -> tuple[dict, list[dict]]:
+    """``--search``: the measured folding search, after checking that it can run."""
+    from sbnn.hw.search import search
+
+    why = ("it chooses among the foldings for a rate: add --target-fps" if not cfg.target_fps else
+           "it chooses the folding itself: drop --folding / --unrolled" if cfg.folding or cfg.unrolled else
+           "it synthesizes every candidate: drop --no-synth" if not cfg.synth else
+           "it synthesizes with Yosys: drop --tool vivado" if cfg.tool != "yosys" else None)
+    if why:
+        raise ConfigError(f"--search {cfg.search}: {why}")
+    return search(model, cfg, status, log)
+
+
 @dataclass
 class StageResult:
     design: Design
@@ -129,7 +142,12 @@ def run_stage(run: RunDir, cfg: HwConfig, status=None, force: bool = False,
         ir_path = run.require("export", runs.IR, "sbnn export")
         stem = ir_path.with_suffix("")
         model = ir_io.load(stem)
-        folded, impls, source = resolve_folding(model, cfg)
+        spec = source = searched = None
+        if cfg.search > 1:
+            spec, searched = _search(model, cfg, status, log)
+            source = (f"measured search for {cfg.target_fps:g} frames/s at {cfg.clock_mhz:g} MHz: the fewest Yosys LUTs "
+                      f"of {len(searched)} foldings")
+        folded, impls, source = resolve_folding(model, cfg, spec, source)
         estimate = capacity_check(folded, impls) if cfg.synth and not force else design_estimate(folded, impls)
         with status("generating RTL and sizing FIFOs"):
             design = generate(folded, cfg.gen_options(), impls=impls)
@@ -148,6 +166,8 @@ def run_stage(run: RunDir, cfg: HwConfig, status=None, force: bool = False,
             rep["logic_estimate_lut"] = round(estimate)
             if cfg.target_fps:
                 rep["target"] = {"frames_per_second": cfg.target_fps, "met": note is None}
+            if searched:
+                rep["folding_search"] = searched
             write_json(hw / runs.CYCLES, rep)
             write_atomic(hw / runs.CYCLES_MD, cycles_markdown(rep))
             used = [f"export/{runs.IR}", f"export/{runs.IR_STEM}.npz"]

@@ -175,15 +175,16 @@ def _roms(plan: MVUPlan, weight_rom: WeightRom) -> tuple[WeightRom, ...]:
     return ("auto", "block")
 
 
-def auto_layer(layer: MVU, target: int, style: StyleChoice = "sparse", gather: GatherChoice = "full",
-               fed: bool = False, objective: str = "device", weight_rom: WeightRom = "auto") -> tuple[dict, int]:
-    """One MVU's folding entry ({"PE", "SIMD", "style"[, "gather"][, "weight_rom"]}) and its clocks per frame:
-    among all divisor pairs (PE, SIMD), the plans of ``style`` / ``gather`` and the weight-memory placements
-    (:func:`_roms`; objective "device" only), the smallest estimate whose clocks per frame meet ``target`` (LUTs and block RAM,
-    :func:`~sbnn.arch.cost.rank_estimate`), else the fastest. The entry names the placement only when it
-    asks for block RAM."""
+def layer_entries(layer: MVU, target: int, style: StyleChoice = "sparse", gather: GatherChoice = "full",
+                  fed: bool = False, objective: str = "device", weight_rom: WeightRom = "auto",
+                  top: int = 1) -> list[tuple[dict, int]]:
+    """One MVU's ``top`` best folding entries ({"PE", "SIMD", "style"[, "gather"][, "weight_rom"]}) with their clocks
+    per frame, best first: among all divisor pairs (PE, SIMD), the plans of ``style`` / ``gather`` and the
+    weight-memory placements (:func:`_roms`; objective "device" only), the smallest estimates whose clocks per frame
+    meet ``target`` (LUTs and block RAM, :func:`~sbnn.arch.cost.rank_estimate`), else the fastest alone. An entry
+    names the placement only when it asks for block RAM."""
     vectors = layer.out_pixels
-    best = None
+    ranked = []
     for pe in divisors(layer.out_channels):
         for simd in divisors(layer.in_features):
             trial = copy.copy(layer)
@@ -193,13 +194,20 @@ def auto_layer(layer: MVU, target: int, style: StyleChoice = "sparse", gather: G
                 # the LUT-only search leaves the placement to synthesis: to it block RAM is free
                 for rom in _roms(plan, weight_rom) if cyc <= target and objective == "device" else (weight_rom,):
                     cost = OBJECTIVES[objective](trial, plan, weight_rom=rom, vector_fed=fed)
-                    key = (cyc > target, cost if cyc <= target else cyc, cyc)
-                    if best is None or key < best[0]:
-                        best = (key, pe, simd, plan, cyc, rom)
-    if best is None:  # a structured style that fits no folding of this layer
+                    entry = {"PE": pe, "SIMD": simd, **plan_entry(plan), **({"weight_rom": rom} if rom != weight_rom else {})}
+                    ranked.append(((cyc > target, cost if cyc <= target else cyc, cyc, len(ranked)), entry, cyc))
+    if not ranked:  # a structured style that fits no folding of this layer
         raise _no_plan(layer, style)
-    _, pe, simd, plan, cyc, rom = best
-    return {"PE": pe, "SIMD": simd, **plan_entry(plan), **({"weight_rom": rom} if rom != weight_rom else {})}, cyc
+    ranked.sort(key=lambda r: r[0])
+    if ranked[0][0][0]:  # nothing meets the target: the fastest only
+        return [(ranked[0][1], ranked[0][2])]
+    return [(entry, cyc) for key, entry, cyc in ranked[:top] if not key[0]]
+
+
+def auto_layer(layer: MVU, target: int, style: StyleChoice = "sparse", gather: GatherChoice = "full",
+               fed: bool = False, objective: str = "device", weight_rom: WeightRom = "auto") -> tuple[dict, int]:
+    """One MVU's best folding entry and its clocks per frame (:func:`layer_entries`)."""
+    return layer_entries(layer, target, style, gather, fed, objective, weight_rom)[0]
 
 
 def auto(model: IRModel, target_fps: float, clock_mhz: float = 100.0, style: StyleChoice = "sparse",
@@ -208,13 +216,28 @@ def auto(model: IRModel, target_fps: float, clock_mhz: float = 100.0, style: Sty
     ``clock_mhz`` (index-coded zero-skip schedule for sparse layers); every layer records its style, sparse
     folded layers their gather, and (with ``weight_rom`` "auto") layers whose weights go to block RAM against
     synthesis' own rule record that."""
+    return candidates(model, target_fps, clock_mhz, style, gather, objective, weight_rom, top=1)[0]
+
+
+def candidates(model: IRModel, target_fps: float, clock_mhz: float = 100.0, style: StyleChoice = "sparse",
+               gather: GatherChoice = "full", objective: str = "device", weight_rom: WeightRom = "auto",
+               top: int = 1) -> list[AutoResult]:
+    """Up to ``top`` distinct foldings for ``target_fps``, the estimate's best first: candidate i takes every
+    MVU's i-th best entry (its last one where a layer has fewer). Why: the estimate ranks close foldings
+    wrongly now and then (benchmarks/results/hw_structure.md); synthesizing a few of them finds the cheaper one
+    (``sbnn synth --search``)."""
     target = target_cycles(target_fps, clock_mhz)
-    folding, cycles, met = {}, {}, True
-    for name, layer in _mvus(model).items():
-        folding[name], cycles[name] = auto_layer(layer, target, style, gather, vector_fed(model, layer), objective,
-                                                 weight_rom)
-        met = met and cycles[name] <= target
-    return AutoResult(folding, target, met, cycles)
+    per = {name: layer_entries(layer, target, style, gather, vector_fed(model, layer), objective, weight_rom, top)
+           for name, layer in _mvus(model).items()}
+    out: list[AutoResult] = []
+    for i in range(max(len(v) for v in per.values())):
+        pick = {name: v[min(i, len(v) - 1)] for name, v in per.items()}
+        folding = {name: entry for name, (entry, _) in pick.items()}
+        if any(r.folding == folding for r in out):
+            continue
+        cycles = {name: cyc for name, (_, cyc) in pick.items()}
+        out.append(AutoResult(folding, target, all(c <= target for c in cycles.values()), cycles))
+    return out
 
 
 def coding_overheads(model: IRModel, modes: Mapping[str, Mapping], target: int,

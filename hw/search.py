@@ -1,0 +1,66 @@
+"""The measured folding search of ``sbnn synth --target-fps N --search K``: synthesis in the loop.
+
+The cost model ranks foldings within a few per cent of Yosys, and close foldings now and then the wrong way
+round (benchmarks/results/hw_structure.md: the folding step's 1:16 choice took 0.58x the best dense layer's
+LUTs where another folding of the same layer took 0.48x). A FINN or hls4ml user settles that by synthesizing a
+few foldings and keeping the cheapest; this does it for them: the estimate's ``K`` best foldings
+(:func:`sbnn.arch.folding.candidates`), then the folding that takes every layer from the candidate in which
+that layer (its MVU, FIFO and word buffer) measured fewest LUTs, each synthesized with Yosys (cached by its RTL);
+the design with the fewest LUTs, then block RAM, wins. The layers interact (a word buffer belongs to the link
+between two of them), so the combined folding is measured as a whole like the others, never summed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from typing import Callable
+
+from sbnn.arch import folding as fold
+from sbnn.hw.config import HwConfig
+from sbnn.hw.rtl.design import generate
+from sbnn.hw.synth.report import bram36
+from sbnn.hw.synth.yosys import choose_abc, run_yosys
+from sbnn.ir.model import IRModel
+
+
+def measure(model: IRModel, cfg: HwConfig, spec: dict) -> dict:
+    """Yosys' LUTs and BRAM36 of the design that ``spec`` folds, whole and per layer (the stage's own
+    generation: the design kept later is byte-identical, so its synthesis comes from the cache)."""
+    target = fold.target_cycles(cfg.target_fps, cfg.clock_mhz)
+    folded, impls = fold.resolve(model, spec, style=cfg.style, gather=cfg.gather, coding=cfg.coding,
+                                 delta_bits=cfg.delta_bits, max_cycle_overhead=cfg.max_cycle_overhead,
+                                 weight_rom=cfg.weight_rom, target=target)
+    design = generate(folded, cfg.gen_options(), impls=impls)
+    with tempfile.TemporaryDirectory() as tmp:
+        design.write(tmp)
+        rep = run_yosys(design, tmp, cfg.yosys_options, cfg.synth_timeout, abc=choose_abc(design, cfg.yosys_abc)[0])
+    layers = {r["layer"]: (r["LUT"], bram36(r)) for r in rep.layers}
+    return {"LUT": rep.total["LUT"], "BRAM36": bram36(rep.total), "layers": layers}
+
+
+def search(model: IRModel, cfg: HwConfig, status=None,
+           log: Callable[[str], None] = lambda msg: None) -> tuple[dict, list[dict]]:
+    """The folding with the fewest measured LUTs (then BRAM36) among the estimate's ``cfg.search`` best and their
+    per-layer best combination, and the record of every synthesized candidate (JSON-ready, best estimate first)."""
+    status = status or (lambda msg: contextlib.nullcontext())
+    cands = [c.folding for c in fold.candidates(model, cfg.target_fps, cfg.clock_mhz, cfg.style, cfg.gather,
+                                                weight_rom=cfg.weight_rom, top=cfg.search)]
+    tried: list[dict] = []
+
+    def run(spec: dict, origin: str) -> None:
+        with status(f"folding search: synthesizing {origin} ({len(tried) + 1} of up to {len(cands) + 1})"):
+            tried.append({"origin": origin, "folding": spec, **measure(model, cfg, spec)})
+
+    for i, spec in enumerate(cands):
+        run(spec, f"estimate rank {i + 1}")
+    mvus = list(cands[0])
+    combined = {n: min(tried, key=lambda t: t["layers"].get(n, (0, 0)))["folding"][n] for n in mvus}
+    if all(t["folding"] != combined for t in tried):
+        run(combined, "per-layer best")
+    best = min(tried, key=lambda t: (t["LUT"], t["BRAM36"]))
+    log(f"folding search: {len(tried)} foldings synthesized; kept the {best['origin']} one, {best['LUT']:,} LUT and "
+        f"{best['BRAM36']:g} BRAM36 (the estimate's first: {tried[0]['LUT']:,} LUT, {tried[0]['BRAM36']:g} BRAM36)")
+    record = [{"origin": t["origin"], "selected": t is best, "LUT": t["LUT"], "BRAM36": t["BRAM36"],
+               "layer_lut": {n: lut for n, (lut, _) in t["layers"].items()}, "folding": t["folding"]} for t in tried]
+    return best["folding"], record
