@@ -117,7 +117,8 @@ def design(run: Path) -> dict[str, Any] | None:
     out: dict[str, Any] = {"path": str(run), "folding": fold, "config": yaml_or_none(run / "hw" / CONFIG) or {}}
     if cyc:
         out.update({k: cyc.get(k) for k in ("clock_mhz", "latency_cycles", "interval_cycles", "frames_per_second",
-                                             "latency_us", "bottleneck_stage", "bottleneck_cycles", "folding_source")})
+                                             "latency_us", "bottleneck_stage", "bottleneck_cycles", "folding_source",
+                                             "folding_search")})
         out["stages"] = [{k: v for k, v in s.items() if k != "stream"} for s in cyc.get("stages", [])]
     if syn:
         dev, total = syn.get("device") or {}, syn.get("total") or {}

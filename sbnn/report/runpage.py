@@ -94,6 +94,16 @@ def _rate_text(des: dict) -> str:
             f"({fmt.micro(des['latency_us'])})")
 
 
+def _folding_text(des: dict) -> str:
+    """Where the folding came from; after ``--search``, what the synthesized candidates measured."""
+    tried = des.get("folding_search") or []
+    kept = next((t for t in tried if t.get("selected")), None)
+    if not kept:
+        return des["folding_source"]
+    return (f"measured search: {len(tried)} foldings synthesized, kept the {kept['origin']} one "
+            f"({fmt.count(kept['LUT'])} LUT; the estimate's first: {fmt.count(tried[0]['LUT'])} LUT)")
+
+
 def _ratio(a: Any, b: Any) -> str:
     return fmt.ratio(a / b) if a is not None and b else fmt.MISSING
 
@@ -127,6 +137,8 @@ def glance_rows(info: dict[str, Any]) -> list[list[str]]:
         rows.append([f"resources ({TOOLS.get(des.get('tool'), des.get('tool'))}, "
                      f"{des['device'].get('name', des['device'].get('part'))})",
                      _mark(_resources_text(des), info, "synth")])
+    if des and des.get("folding_source"):
+        rows.append(["folding", _mark(_folding_text(des), info, "hw")])
     if des and des.get("interval_cycles"):
         rows.append(["throughput", _mark(_rate_text(des), info, "hw")])
         bott = next((r for r in info["layers"] if r.get("bottleneck")), None)

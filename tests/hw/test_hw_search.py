@@ -64,6 +64,11 @@ def test_search_keeps_the_design_with_the_fewest_lut(run, hwt, capsys):
     assert {r["layer"]: r["LUT"] for r in rep["layers"]} == kept["layer_lut"]
     out = capsys.readouterr().out
     assert f"folding search: {len(tried)} foldings synthesized; kept the {kept['origin']} one, {kept['LUT']:,} LUT" in out
+    # the run's report says how the folding was chosen
+    assert main(["report", "--run", str(run), "--out", str(run / "rep")]) == 0
+    md = (run / "rep" / "report.md").read_text()
+    assert (f"| folding | measured search: {len(tried)} foldings synthesized, kept the {kept['origin']} one "
+            f"({kept['LUT']:,} LUT; the estimate's first: {tried[0]['LUT']:,} LUT) |") in md
 
 
 @pytest.mark.parametrize("args, message", [
