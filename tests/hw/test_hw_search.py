@@ -64,8 +64,11 @@ def test_search_keeps_the_design_with_the_fewest_lut(run, hwt, capsys):
     assert {r["layer"]: r["LUT"] for r in rep["layers"]} == kept["layer_lut"]
     out = capsys.readouterr().out
     assert f"folding search: {len(tried)} foldings synthesized; kept the {kept['origin']} one, {kept['LUT']:,} LUT" in out
-    # the run's report says how the folding was chosen
-    assert main(["report", "--run", str(run), "--out", str(run / "rep")]) == 0
+    # the run's report says how the folding was chosen; its dense baseline is searched as hard
+    assert main(["report", "--run", str(run), "--out", str(run / "rep"), "--baseline", "dense"]) == 0
+    base = json.loads((run / "baseline-dense" / "hw" / "cycles.json").read_text())
+    assert len(base["folding_search"]) >= 2 and all(e["style"] == "dense" for t in base["folding_search"]
+                                                    for e in t["folding"].values())
     md = (run / "rep" / "report.md").read_text()
     assert (f"| folding | measured search: {len(tried)} foldings synthesized, kept the {kept['origin']} one "
             f"({kept['LUT']:,} LUT; the estimate's first: {tried[0]['LUT']:,} LUT) |") in md
