@@ -18,20 +18,15 @@ from typing import Callable
 
 from sbnn.arch import folding as fold
 from sbnn.hw.config import HwConfig
-from sbnn.hw.rtl.design import generate
+from sbnn.hw.rtl.design import Design
 from sbnn.hw.synth.report import bram36
 from sbnn.hw.synth.yosys import choose_abc, run_yosys
 from sbnn.ir.model import IRModel
 
 
-def measure(model: IRModel, cfg: HwConfig, spec: dict) -> dict:
-    """Yosys' LUTs and BRAM36 of the design that ``spec`` folds, whole and per layer (the stage's own
-    generation: the design kept later is byte-identical, so its synthesis comes from the cache)."""
-    target = fold.target_cycles(cfg.target_fps, cfg.clock_mhz)
-    folded, impls = fold.resolve(model, spec, style=cfg.style, gather=cfg.gather, coding=cfg.coding,
-                                 delta_bits=cfg.delta_bits, max_cycle_overhead=cfg.max_cycle_overhead,
-                                 weight_rom=cfg.weight_rom, target=target)
-    design = generate(folded, cfg.gen_options(), impls=impls)
+def measure(design: Design, cfg: HwConfig) -> dict:
+    """Yosys' LUTs and BRAM36 of ``design``, whole and per layer (cached by its RTL: the design the stage keeps
+    is byte-identical, so its own synthesis comes from the cache)."""
     with tempfile.TemporaryDirectory() as tmp:
         design.write(tmp)
         rep = run_yosys(design, tmp, cfg.yosys_options, cfg.synth_timeout, abc=choose_abc(design, cfg.yosys_abc)[0])
@@ -39,10 +34,11 @@ def measure(model: IRModel, cfg: HwConfig, spec: dict) -> dict:
     return {"LUT": rep.total["LUT"], "BRAM36": bram36(rep.total), "layers": layers}
 
 
-def search(model: IRModel, cfg: HwConfig, status=None,
+def search(model: IRModel, cfg: HwConfig, build: Callable[[dict], Design], status=None,
            log: Callable[[str], None] = lambda msg: None) -> tuple[dict, list[dict]]:
     """The folding with the fewest measured LUTs (then BRAM36) among the estimate's ``cfg.search`` best and their
-    per-layer best combination, and the record of every synthesized candidate (JSON-ready, best estimate first)."""
+    per-layer best combination, and the record of every synthesized candidate (JSON-ready, best estimate first).
+    ``build(spec)`` is the stage's own folding step and generator, so a candidate is the design it would keep."""
     status = status or (lambda msg: contextlib.nullcontext())
     cands = [c.folding for c in fold.candidates(model, cfg.target_fps, cfg.clock_mhz, cfg.style, cfg.gather,
                                                 weight_rom=cfg.weight_rom, top=cfg.search)]
@@ -50,7 +46,7 @@ def search(model: IRModel, cfg: HwConfig, status=None,
 
     def run(spec: dict, origin: str) -> None:
         with status(f"folding search: synthesizing {origin} ({len(tried) + 1} of up to {len(cands) + 1})"):
-            tried.append({"origin": origin, "folding": spec, **measure(model, cfg, spec)})
+            tried.append({"origin": origin, "folding": spec, **measure(build(spec), cfg)})
 
     for i, spec in enumerate(cands):
         run(spec, f"estimate rank {i + 1}")

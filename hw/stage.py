@@ -73,7 +73,13 @@ def _search(model: IRModel, cfg: HwConfig, status, log) -> tuple[dict, list[dict
            "it synthesizes with Yosys: drop --tool vivado" if cfg.tool != "yosys" else None)
     if why:
         raise ConfigError(f"--search {cfg.search}: {why}")
-    return search(model, cfg, status, log)
+    return search(model, cfg, lambda spec: build(model, cfg, spec), status, log)
+
+
+def build(model: IRModel, cfg: HwConfig, spec: dict) -> Design:
+    """The design the stage generates for the folding ``spec`` (what ``--search`` synthesizes per candidate)."""
+    folded, impls, _ = resolve_folding(model, cfg, spec, "")
+    return generate(folded, cfg.gen_options(), impls=impls)
 
 
 @dataclass
