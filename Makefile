@@ -10,6 +10,8 @@ CONFIG  ?= configs/default.yaml
 DATA_DIR ?=
 # frames/s `make synth` folds the network for (empty: the IR's own folding, PE = SIMD = 1)
 FPS     ?= 200000
+# SEARCH=K: make synth synthesizes the estimate's K best foldings for FPS and keeps the fewest LUTs (1: the estimate's)
+SEARCH  ?= 1
 PYTEST_ARGS ?=
 SBNN    := $(VENV)/bin/sbnn
 PY      := $(VENV)/bin/python
@@ -21,7 +23,7 @@ DATA_FLAG  := $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
 .PHONY: help all setup train export sim synth report sweep finn-baseline lint test test-slow test-rtl bench clean clean-runs
 
 help: ## list the targets
-	@echo "sbnn make targets (variables: RUN=$(RUN) CONFIG=$(CONFIG) FPS=$(FPS) DATA_DIR=... FORCE=1):"
+	@echo "sbnn make targets (variables: RUN=$(RUN) CONFIG=$(CONFIG) FPS=$(FPS) SEARCH=$(SEARCH) DATA_DIR=... FORCE=1):"
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 all: setup train export synth ## set up, then run the main job on the embedded default data
@@ -44,7 +46,7 @@ sim: setup ## bit-exact simulation of RUN's IR on the test set
 	$(SBNN) sim --run $(RUN)
 
 synth: setup ## fold RUN's network for FPS frames/s, generate the RTL and synthesize it (Yosys) into RUN/hw, RUN/synth
-	$(SBNN) synth --run $(RUN) $(if $(FPS),--target-fps $(FPS),) $(FORCE_FLAG)
+	$(SBNN) synth --run $(RUN) $(if $(FPS),--target-fps $(FPS),) $(if $(filter-out 1,$(SEARCH)),--search $(SEARCH),) $(FORCE_FLAG)
 
 report: setup ## tables, figures and an HTML page of RUN (a run directory or a sweep root) into RUN/report
 	$(SBNN) report --run $(RUN)
