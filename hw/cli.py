@@ -22,7 +22,8 @@ def add_parser(subparsers, name: str, help_text: str) -> None:
     src.add_argument("--folding", metavar="JSON", help='FINN-style folding file: {"<layer>": {"PE": 4, "SIMD": 8}}')
     src.add_argument("--target-fps", type=float, metavar="N", help="choose the folding for N frames/s")
     src.add_argument("--search", type=int, metavar="K", help="with --target-fps: synthesize the estimate's K best "
-                     "foldings (and their per-layer best combination) and keep the one with the fewest Yosys LUTs")
+                     "foldings (and their per-layer best combination) and keep the one with the fewest Yosys LUTs "
+                     "that meets the clock by the timing estimate")
     src.add_argument("--unrolled", action="store_true", default=None, help="PE = M, SIMD = K for every layer")
     p.add_argument("--clock-mhz", type=float, metavar="F", help="clock for frames/s and --target-fps (default 100)")
     p.add_argument("--style", choices=STYLE_CHOICES, help="auto (default): per layer, the cheapest datapath its "

@@ -6,8 +6,10 @@ LUTs where another folding of the same layer took 0.48x). A FINN or hls4ml user 
 few foldings and keeping the cheapest; this does it for them: the estimate's ``K`` best foldings
 (:func:`sbnn.arch.folding.candidates`), then the folding that takes every layer from the candidate in which
 that layer (its MVU, FIFO and word buffer) measured fewest LUTs, each synthesized with Yosys (cached by its RTL);
-the design with the fewest LUTs, then block RAM, wins. The layers interact (a word buffer belongs to the link
-between two of them), so the combined folding is measured as a whole like the others, never summed.
+among the designs that meet the clock by Yosys' timing estimate, the one with the fewest LUTs, then block RAM,
+wins (the estimate-only folding does not reject a folding by its timing; this does). The layers interact (a word
+buffer belongs to the link between two of them), so the combined folding is measured as a whole like the others,
+never summed.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import tempfile
 from typing import Callable
 
 from sbnn.arch import folding as fold
+from sbnn.arch.depth import meets
 from sbnn.hw.config import HwConfig
 from sbnn.hw.rtl.design import Design
 from sbnn.hw.synth.report import bram36
@@ -31,12 +34,15 @@ def measure(design: Design, cfg: HwConfig) -> dict:
         design.write(tmp)
         rep = run_yosys(design, tmp, cfg.yosys_options, cfg.synth_timeout, abc=choose_abc(design, cfg.yosys_abc)[0])
     layers = {r["layer"]: (r["LUT"], bram36(r)) for r in rep.layers}
-    return {"LUT": rep.total["LUT"], "BRAM36": bram36(rep.total), "layers": layers}
+    crit = rep.critical()
+    return {"LUT": rep.total["LUT"], "BRAM36": bram36(rep.total), "layers": layers,
+            "fmax_mhz_estimate": rep.fmax_mhz, "meets_clock": meets(crit[1]["delay_ns"], cfg.clock_mhz) if crit else True}
 
 
 def search(model: IRModel, cfg: HwConfig, build: Callable[[dict], Design], status=None,
            log: Callable[[str], None] = lambda msg: None) -> tuple[dict, list[dict]]:
-    """The folding with the fewest measured LUTs (then BRAM36) among the estimate's ``cfg.search`` best and their
+    """The folding with the fewest measured LUTs (then BRAM36) that meets the clock by Yosys' timing estimate
+    (:func:`sbnn.arch.depth.meets`; any, when none does) among the estimate's ``cfg.search`` best and their
     per-layer best combination, and the record of every synthesized candidate (JSON-ready, best estimate first).
     ``build(spec)`` is the stage's own folding step and generator, so a candidate is the design it would keep."""
     status = status or (lambda msg: contextlib.nullcontext())
@@ -54,9 +60,10 @@ def search(model: IRModel, cfg: HwConfig, build: Callable[[dict], Design], statu
     combined = {n: min(tried, key=lambda t: t["layers"].get(n, (0, 0)))["folding"][n] for n in mvus}
     if all(t["folding"] != combined for t in tried):
         run(combined, "per-layer best")
-    best = min(tried, key=lambda t: (t["LUT"], t["BRAM36"]))
+    best = min(tried, key=lambda t: (not t["meets_clock"], t["LUT"], t["BRAM36"]))
     log(f"folding search: {len(tried)} foldings synthesized; kept the {best['origin']} one, {best['LUT']:,} LUT and "
         f"{best['BRAM36']:g} BRAM36 (the estimate's first: {tried[0]['LUT']:,} LUT, {tried[0]['BRAM36']:g} BRAM36)")
     record = [{"origin": t["origin"], "selected": t is best, "LUT": t["LUT"], "BRAM36": t["BRAM36"],
+               "fmax_mhz_estimate": t["fmax_mhz_estimate"], "meets_clock": t["meets_clock"],
                "layer_lut": {n: lut for n, (lut, _) in t["layers"].items()}, "folding": t["folding"]} for t in tried]
     return best["folding"], record

@@ -52,7 +52,9 @@ def test_search_keeps_the_design_with_the_fewest_lut(run, hwt, capsys):
     tried = cyc["folding_search"]
     assert len(tried) >= 2 and [t["selected"] for t in tried].count(True) == 1
     kept = next(t for t in tried if t["selected"])
-    assert (kept["LUT"], kept["BRAM36"]) == min((t["LUT"], t["BRAM36"]) for t in tried)
+    assert (kept["LUT"], kept["BRAM36"]) == min((t["LUT"], t["BRAM36"]) for t in tried
+                                                if t["meets_clock"] or not any(u["meets_clock"] for u in tried))
+    assert kept["meets_clock"] or not any(t["meets_clock"] for t in tried)
     assert tried[0]["origin"] == "estimate rank 1"
     assert tried[0]["folding"] == fold.auto(_model(), 20_000, style="auto", gather="auto").folding
     # the design the run holds is the one kept: its folding and its synthesis
@@ -87,3 +89,26 @@ def test_search_refusals_are_one_line(run, capsys, args, message):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err, err
     assert not (run / "hw").exists()
+
+
+def test_search_prefers_a_design_that_meets_the_clock(monkeypatch):
+    """The cheapest candidate that misses the clock (by Yosys' timing estimate) loses to a dearer one that meets it."""
+    from sbnn.hw import search as srch
+    from sbnn.hw.config import HwConfig
+
+    model = _model()
+    cfg = HwConfig(target_fps=20_000, search=3)
+    seen: list[dict] = []
+
+    def fake_measure(spec, cfg):  # build is the identity below: the "design" is the folding itself
+        i = len(seen)
+        seen.append(spec)
+        lut = 100 * (i + 1)
+        return {"LUT": lut, "BRAM36": 0.0, "layers": {n: (lut, 0.0) for n in spec}, "fmax_mhz_estimate": 90.0 + i,
+                "meets_clock": i > 0}
+
+    monkeypatch.setattr(srch, "measure", fake_measure)
+    spec, record = srch.search(model, cfg, build=lambda spec: spec)
+    assert len(record) >= 2 and spec == seen[1]
+    assert [r["selected"] for r in record] == [i == 1 for i in range(len(record))]
+    assert not record[0]["meets_clock"] and record[1]["meets_clock"]
