@@ -230,7 +230,7 @@ def candidates(model: IRModel, target_fps: float, clock_mhz: float = 100.0, styl
     per = {name: layer_entries(layer, target, style, gather, vector_fed(model, layer), objective, weight_rom, top)
            for name, layer in _mvus(model).items()}
     out: list[AutoResult] = []
-    for i in range(max(len(v) for v in per.values())):
+    for i in range(max((len(v) for v in per.values()), default=1)):
         pick = {name: v[min(i, len(v) - 1)] for name, v in per.items()}
         folding = {name: entry for name, (entry, _) in pick.items()}
         if any(r.folding == folding for r in out):
