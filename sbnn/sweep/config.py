@@ -92,6 +92,10 @@ class SweepConfig(StageConfig):
     #: dense XNOR MVU (and the gather) with the smallest logic estimate that meets the target; "sparse"
     #: forces zero-skipping (the IR-folding design is always zero-skipping)
     fps_style: Literal["auto", "sparse", "dense"] = "auto"
+    #: the equal-throughput designs' measured folding search (``sbnn synth --search``): synthesize the estimate's
+    #: ``fps_search`` best foldings (and their per-layer mix) and keep the fewest LUTs among those meeting the
+    #: clock by Yosys' timing estimate; 1: the estimate's own folding. The same for every point: equal effort
+    fps_search: int = Field(default=1, ge=1, le=16)
     #: seconds before one synthesis is abandoned (the point then fails)
     synth_timeout: float | None = Field(default=1800, gt=0)
     #: a folder of run directories named like the points (e.g. runs/bench-fashion): a finished train/ whose
@@ -193,6 +197,8 @@ def point_key(point: dict, cfg: SweepConfig) -> str:
     relevant = {"point": point, "export_samples": cfg.export_samples, "rtl_samples": cfg.rtl_samples,
                 "clock_mhz": cfg.clock_mhz, "equal_throughput": cfg.equal_throughput, "synth": cfg.synth,
                 "synth_ir_folding": cfg.synth_ir_folding, "fps_style": cfg.fps_style}
+    if cfg.fps_search != 1:  # keys of sweeps without a search stay what they were (their points stay done)
+        relevant["fps_search"] = cfg.fps_search
     return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

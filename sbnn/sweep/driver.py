@@ -38,6 +38,7 @@ def options_of(cfg: SweepConfig) -> dict:
     return {"export_samples": cfg.export_samples, "rtl_samples": cfg.rtl_samples, "clock_mhz": cfg.clock_mhz,
             "equal_throughput": cfg.equal_throughput, "synth": cfg.synth,
             "synth_ir_folding": cfg.synth_ir_folding, "synth_timeout": cfg.synth_timeout, "fps_style": cfg.fps_style,
+            "fps_search": cfg.fps_search,
             "reuse_train": str(Path(cfg.reuse_train).resolve()) if cfg.reuse_train else None}
 
 

@@ -158,7 +158,9 @@ def step_fps(pdir: Path, point: dict, options: dict, log: Callable[[str], None])
     if not link.is_symlink():
         shutil.rmtree(link, ignore_errors=True)
         link.symlink_to(Path("..") / "export", target_is_directory=True)
-    _synth(RunDir(sub), options, log, target_fps=point["target_fps"], style=options.get("fps_style", "auto"))
+    search = options.get("fps_search", 1) if options["synth"] else 1  # the search synthesizes: not without Yosys runs
+    _synth(RunDir(sub), options, log, target_fps=point["target_fps"], style=options.get("fps_style", "auto"),
+           search=search)
 
 
 def step_sim(pdir: Path, point: dict, options: dict, log: Callable[[str], None]) -> None:

@@ -83,6 +83,9 @@ def test_key_changes_with_what_decides_results():
     p = sc.points(cfg)[0]
     assert sc.point_key(p, cfg) == sc.point_key(dict(p), cfg)
     assert sc.point_key(p, cfg) != sc.point_key(p, sc.resolve(CONFIGS / "sweep.yaml", ["rtl_samples=5"]))
+    # the measured folding search decides the at-target design; without one the keys are those of earlier sweeps
+    assert sc.point_key(p, cfg) != sc.point_key(p, sc.resolve(CONFIGS / "sweep.yaml", ["fps_search=3"]))
+    assert sc.point_key(p, cfg) == sc.point_key(p, sc.resolve(CONFIGS / "sweep.yaml", ["fps_search=1"]))
 
 
 def test_fashion_grid_reuses_the_benchmark_configs():
