@@ -125,3 +125,22 @@ def test_ray_executor_local_cluster(tmp_path):
         assert json.loads((tmp_path / n / "sweep.json").read_text()) == by_name[n]
         assert not (tmp_path / n / "synth").exists()
         assert (tmp_path / n / "hw" / "cycles.json").exists() and (tmp_path / n / "sim" / "report.json").exists()
+
+
+def test_fps_search_synthesizes_candidates_for_every_point(tiny_sweep, tmp_path):
+    """``fps_search``: the at-target design of a point is the measured search's choice (its candidates recorded)."""
+    import shutil
+
+    from sbnn.tools import has_tool
+
+    if not has_tool("yosys"):
+        pytest.skip("Yosys is not installed (pip install 'sbnn[hw]')")
+    root = tmp_path / "s"
+    shutil.copytree(tiny_sweep[0], root, symlinks=True)
+    cfg = sc.resolve(Path(__file__).with_name("tiny.yaml"), ["fps_search=2"])
+    res = run_sweep(cfg, root, workers=1, only=["tiny-bnn"], log=lambda m: None)
+    assert [r["name"] for r in res.records] == ["tiny-bnn"] and not res.failed
+    tried = json.loads((root / "tiny-bnn" / "fps" / "hw" / "cycles.json").read_text())["folding_search"]
+    kept = [t for t in tried if t["selected"]]
+    assert len(kept) == 1 and kept[0]["LUT"] == json.loads(
+        (root / "tiny-bnn" / "fps" / "synth" / "report.json").read_text())["total"]["LUT"]
