@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, machine, write_results
 from network_tables import BENCHES, PARTS, Bench, add_ratios, bench_of, figure, markdown, rtl_ok
 
+from sbnn.arch.depth import meets
 from sbnn.hw.baseline import link_export
 from sbnn.runs import RunDir
 
@@ -121,7 +122,7 @@ def measure(run: Path, style: str, fps: int, samples: int | None, reuse: bool, f
                latency_cycles=cyc["latency_cycles"], synth_seconds=syn["elapsed_s"], synth_cached=syn["cached"],
                layers={e["layer"]: {k: e[k] for k in ("LUT", "FF", "BRAM18", "BRAM36")} for e in syn["layers"]},
                mvus={n: {k: v for k, v in e.items() if k in ("PE", "SIMD", "style", "gather", "coding")}
-                     for n, e in fold.items()}, folding=fold, mvu_parts=mvu_parts(where))
+                     for n, e in fold.items()}, folding=fold, mvu_parts=mvu_parts(where), **_timing(syn))
     sim = SBNN + ["sim", "--run", where, "--rtl"] + ([] if samples is None else ["--samples", samples])
     out["sim_command"] = " ".join(str(c.relative_to(ROOT) if isinstance(c, Path) and c.is_relative_to(ROOT) else c)
                                   for c in sim[2:])
@@ -142,6 +143,17 @@ def measure(run: Path, style: str, fps: int, samples: int | None, reuse: bool, f
                                     "model_interval", "timing_equals_cycle_model")}
     out["seconds"] = round(time.perf_counter() - t0, 1)
     return out
+
+
+def _timing(syn: dict) -> dict:
+    """The design's Fmax estimate and whether it meets the clock by it (the verdict ``sbnn synth`` records; older
+    reports: the same rule applied to their slowest path)."""
+    t = syn.get("timing") or {}
+    crit = (t.get("instances") or {}).get(t.get("critical_instance")) or {}
+    met = t.get("meets_clock")
+    if met is None and crit.get("delay_ns") is not None:
+        met = meets(crit["delay_ns"], (syn.get("cycles") or {}).get("clock_mhz", 100.0))
+    return {"fmax_mhz_estimate": t.get("fmax_mhz_estimate"), "meets_clock": met}
 
 
 #: the MVU instances of a synthesis report (``u_L<i>_mvu<j>``; not their collectors, windows or FIFOs)

@@ -117,6 +117,13 @@ def add_ratios(res: dict) -> None:
                             "bram_met": v["bram_ratio"] is not None and v["bram_ratio"] <= GOAL["BRAM36"]})
 
 
+def _fmax(v: dict) -> str:
+    """Yosys' Fmax estimate of a variant, marked where it misses the clock by the estimate's margin rule."""
+    if v.get("fmax_mhz_estimate") is None:
+        return "-"
+    return f"{v['fmax_mhz_estimate']:.0f}" + ("" if v.get("meets_clock", True) else " (misses)")
+
+
 def _datapaths(v: dict) -> str:
     return ", ".join(f"{n} {e['style']}{' ' + e['gather'] if e.get('gather') else ''} {e['PE']}x{e['SIMD']}"
                      for n, e in v["mvus"].items())
@@ -177,17 +184,17 @@ def markdown(res: dict) -> str:
                  f"| {fmt.count(round(v['frames_per_second']))} | {_rtl(v)} | "
                  f"{' / '.join(e['style'] + (' ' + e['gather'] if e.get('gather') else '') for e in v['mvus'].values())} |")
     L += ["", "Every variant measured:", "",
-          "| network | style | LUT | / dense BNN | FF | BRAM36 | / dense BNN | frames/s | RTL check | MVU datapaths "
-          "(style PE x SIMD) |", "|---|---|---:|---:|---:|---:|---:|---:|---|---|"]
+          "| network | style | LUT | / dense BNN | FF | BRAM36 | / dense BNN | frames/s | Fmax est. (MHz) | RTL check "
+          "| MVU datapaths (style PE x SIMD) |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
     for r in res["nets"]:
         for v in r["variants"]:
             style = f"**{v['style']}**" if v["style"] == r["selected"] else v["style"]
             if "LUT" not in v:
-                L.append(f"| {r['structure']} | {style} | - | - | - | - | - | - | {v['error']} | - |")
+                L.append(f"| {r['structure']} | {style} | - | - | - | - | - | - | - | {v['error']} | - |")
                 continue
             L.append(f"| {r['structure']} | {style} | {fmt.count(v['LUT'])} | {_ratio(v.get('lut_ratio'))} | "
                      f"{fmt.count(v['FF'])} | {v['BRAM36']:g} | {_ratio(v.get('bram_ratio'))} | "
-                     f"{fmt.count(round(v['frames_per_second']))} | {_rtl(v)} | {_datapaths(v)} |")
+                     f"{fmt.count(round(v['frames_per_second']))} | {_fmax(v)} | {_rtl(v)} | {_datapaths(v)} |")
     L += ["", f"Goal (issue 12): at about 90 % zero bits ({GOAL_ZERO_BITS[0]:.0%}-{GOAL_ZERO_BITS[1]:.0%}), LUT <= "
           f"{GOAL['LUT']} x and BRAM <= {GOAL['BRAM36']} x the best dense BNN:", ""]
     for g in res["goal"]:
