@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import sys
@@ -61,8 +60,7 @@ def synth(design: Design, abc: str = "default", timeout: float | None = None) ->
             fifo = add(fifo, res)
     # seconds of the Yosys run that produced the numbers (also when they come from the cache)
     return {"mvu": mvu, "fifo": fifo, "glue": rep.instances.get("(top)", dict.fromkeys(RESOURCES, 0)),
-            "total": rep.total, "seconds": round(rep.elapsed_s, 1), "cached": rep.cached, "abc": abc,
-            "mvu_sha": mvu_sha(design)}
+            "total": rep.total, "seconds": round(rep.elapsed_s, 1), "cached": rep.cached, "abc": abc}
 
 
 def rtl_check(design: Design, model: IRModel, samples: int = 1000, layer: str = "fc") -> dict:
@@ -74,13 +72,6 @@ def rtl_check(design: Design, model: IRModel, samples: int = 1000, layer: str = 
     want = np.asarray(Simulator(model).run(x, trace=True).trace[layer]).reshape(samples, -1)
     return {"samples": samples, "equal": bool(np.array_equal(res.scores, want)), "latency": res.latency,
             "interval": res.interval, "timing_equals_cycle_model": res.timing_exact}
-
-
-def mvu_sha(design: Design) -> str:
-    """SHA-256 of the layer's MVU module: its Yosys numbers hold while this is unchanged (the hierarchy is
-    kept, so a module's cells depend on its own text only)."""
-    name = next(f for f in design.files if f.endswith("_fc.v") and "fifo" not in f)
-    return hashlib.sha256(design.files[name].encode()).hexdigest()
 
 
 def entropy_bits(p_one: float) -> float:

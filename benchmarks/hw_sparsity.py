@@ -33,7 +33,7 @@ words) stay inside the MVU column on both sides.
 Weights are i.i.d. random masks with exact sparsity; for those, the binary entropy H(1 - s) bounds any
 lossless weight memory from below, which the table reports next to ours.
 
-    python benchmarks/hw_sparsity.py            # hours on a busy 2-core machine the first time (Yosys is cached)
+    python benchmarks/hw_sparsity.py            # about an hour in one process the first time (Yosys is cached)
     python benchmarks/hw_sparsity.py --quick    # equal throughput at 90 %, {alpha, beta}, 2 candidates a side
     python benchmarks/hw_sparsity.py --no-synth # cycles and memory only (seconds)
 """
@@ -265,15 +265,8 @@ def _folded_specs():
                    "default")
 
 
-def measured(row: dict, design, abc: str) -> dict:
-    """The design's Yosys numbers. Always from a synthesis of this very design (Yosys' cache is keyed by the
-    whole RTL, script and tool): rows used to be carried over from earlier results while the MVU's own module
-    text was unchanged, which kept numbers of older flows (a gather that was then a child module) as current."""
-    return {**row, **synth(design, abc=abc)}
-
-
 def unrolled() -> list[dict]:
-    rows = [measured(row, d, abc) for row, d, abc in _unrolled_specs()]
+    rows = [{**row, **synth(d, abc=abc)} for row, d, abc in _unrolled_specs()]
     for r in rows[1:]:
         r["lut_ratio"] = r["mvu"]["LUT"] / rows[0]["mvu"]["LUT"]
     return rows
@@ -284,7 +277,7 @@ def folded() -> list[dict]:
     for row, d, abc in _folded_specs():
         p = d.stages[-1].plan
         t = vector_clocks(p, K)
-        r = measured({**row, "clocks": t, "memory_bits": p.memory_bits}, d, abc)
+        r = {**row, "clocks": t, "memory_bits": p.memory_bits, **synth(d, abc=abc)}
         if rows:
             dp = rows[0]
             r.update({"coding": p.coding, "code_bits": p.code_bits, "clocks_ratio": t / dp["clocks"],

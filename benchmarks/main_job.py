@@ -169,6 +169,11 @@ def markdown(res: dict) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _net(run: Path, name: str) -> Path:
+    """The run directory of a network of the benchmark: the main job is the run itself, a rival its sub-run."""
+    return run if name == "main" else run / name
+
+
 def _trained(run: Path, sets: list[str], env: dict) -> float:
     """Train, export and fold for TARGET_FPS one network of the main job's recipe with ``sets`` applied, and check
     its RTL; returns the wall time."""
@@ -217,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
                 _run(SBNN + ["train", "--run", run / "seeds" / f"{name}-{seed}", "--config", "configs/default.yaml",
                              "--set", f"optim.seed={seed}"] + [x for v in sets for x in ("--set", v)], env)
         for name in SEARCHED:  # the measured folding search, on every network alike
-            sub = (run if name == "main" else run / name) / "search"
+            sub = _net(run, name) / "search"
             link_export(RunDir(sub))
             seconds[f"{name}_search"] = (
                 _run(SBNN + ["synth", "--run", sub, "--target-fps", TARGET_FPS, "--search", str(SEARCH)], env)
@@ -241,10 +246,10 @@ def main(argv: list[str] | None = None) -> int:
             res[name] = design(run / name, rtl=True)
             res["accuracy"][name] = accuracy(run / name)
         res["seeds"] = {name: [_j(r / "train" / "metrics.json")["final"]["test_acc"]
-                               for r in [run if name == "main" else run / name]
+                               for r in [_net(run, name)]
                                + [run / "seeds" / f"{name}-{seed}" for seed in SEEDS]] for name in ("main", *RIVALS)}
         for name in SEARCHED:
-            sub = (run if name == "main" else run / name) / "search"
+            sub = _net(run, name) / "search"
             tried = _j(sub / "hw" / "cycles.json")["folding_search"]
             res[f"{name}_search"] = {**design(sub, rtl=True), "search": [
                 {k: t[k] for k in ("origin", "LUT", "BRAM36", "fmax_mhz_estimate", "meets_clock", "selected")}

@@ -118,9 +118,9 @@ def _summary(res, cfg) -> None:
                       f"-> {verdict}", soft_wrap=True, markup=False)
         fm, crit = res.synth.fmax_mhz, res.synth.critical()
         if fm is not None:
-            from sbnn.arch.depth import CLOCK_MARGIN_NS, meets
+            from sbnn.arch.depth import CLOCK_MARGIN_NS
 
-            met = "meets" if meets(crit[1]["delay_ns"], cfg.clock_mhz) else "does NOT meet"
+            met = "meets" if res.synth.meets_clock(cfg.clock_mhz) else "does NOT meet"
             console.print(f"Fmax estimate {fm:.0f} MHz ({met} {cfg.clock_mhz:g} MHz with a {CLOCK_MARGIN_NS:g} ns margin; "
                           f"deepest path {crit[1]['levels']} LUT "
                           f"levels in {crit[0]}; an estimate from Yosys' netlist, not a timing sign-off)", markup=False)

@@ -19,7 +19,6 @@ import tempfile
 from typing import Callable
 
 from sbnn.arch import folding as fold
-from sbnn.arch.depth import meets
 from sbnn.hw.config import HwConfig
 from sbnn.hw.rtl.design import Design
 from sbnn.hw.synth.report import bram36
@@ -34,9 +33,9 @@ def measure(design: Design, cfg: HwConfig) -> dict:
         design.write(tmp)
         rep = run_yosys(design, tmp, cfg.yosys_options, cfg.synth_timeout, abc=choose_abc(design, cfg.yosys_abc)[0])
     layers = {r["layer"]: (r["LUT"], bram36(r)) for r in rep.layers}
-    crit = rep.critical()
+    met = rep.meets_clock(cfg.clock_mhz)
     return {"LUT": rep.total["LUT"], "BRAM36": bram36(rep.total), "layers": layers,
-            "fmax_mhz_estimate": rep.fmax_mhz, "meets_clock": meets(crit[1]["delay_ns"], cfg.clock_mhz) if crit else True}
+            "fmax_mhz_estimate": rep.fmax_mhz, "meets_clock": True if met is None else met}
 
 
 def search(model: IRModel, cfg: HwConfig, build: Callable[[dict], Design], status=None,
@@ -57,7 +56,7 @@ def search(model: IRModel, cfg: HwConfig, build: Callable[[dict], Design], statu
     for i, spec in enumerate(cands):
         run(spec, f"estimate rank {i + 1}")
     mvus = list(cands[0])
-    combined = {n: min(tried, key=lambda t: t["layers"].get(n, (0, 0)))["folding"][n] for n in mvus}
+    combined = {n: min(tried, key=lambda t: t["layers"][n])["folding"][n] for n in mvus}
     if all(t["folding"] != combined for t in tried):
         run(combined, "per-layer best")
     best = min(tried, key=lambda t: (not t["meets_clock"], t["LUT"], t["BRAM36"]))

@@ -17,7 +17,6 @@ from sbnn import provenance, runlock, runs
 from sbnn.arch import folding as fold
 from sbnn.arch import impl as impl_file
 from sbnn.arch.cost import design_estimate, logic_estimate
-from sbnn.arch.depth import meets
 from sbnn.arch.device import DEVICE
 from sbnn.arch.impl import LayerImpl
 from sbnn.arch.schedule import schedule
@@ -195,9 +194,8 @@ def run_stage(run: RunDir, cfg: HwConfig, status=None, force: bool = False,
                         run_yosys(design, rtl, cfg.yosys_options, cfg.synth_timeout, use_cache=not force, abc=abc)
                 data = synth.to_json()
                 data["cycles"] = {k: rep[k] for k in ("clock_mhz", "latency_cycles", "interval_cycles", "frames_per_second")}
-                crit = synth.critical()
-                if "timing" in data and crit:  # the verdict travels with the record: readers need not know the rule
-                    data["timing"].update(clock_mhz=cfg.clock_mhz, meets_clock=meets(crit[1]["delay_ns"], cfg.clock_mhz))
+                if "timing" in data:  # the verdict travels with the record: readers need not know the rule
+                    data["timing"].update(clock_mhz=cfg.clock_mhz, meets_clock=synth.meets_clock(cfg.clock_mhz))
                 write_json(out / runs.REPORT, data)
                 write_atomic(out / runs.REPORT_MD, synth.markdown())
                 provenance.record(out, "synth", {f"hw/{k}": v for k, v in hw_manifest.outputs.items()},

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sbnn.arch.depth import CLOCK_MARGIN_NS, DELAYS_NS
+from sbnn.arch.depth import CLOCK_MARGIN_NS, DELAYS_NS, meets
 from sbnn.arch.device import DEVICE
 from sbnn.hw.rtl.design import Design
 
@@ -75,6 +75,12 @@ class SynthReport:
     def critical(self) -> tuple[str, dict] | None:
         """The instance with the longest path, and that path."""
         return max(self.timing.items(), key=lambda kv: kv[1]["delay_ns"], default=None)
+
+    def meets_clock(self, clock_mhz: float) -> bool | None:
+        """Whether the slowest stage meets ``clock_mhz`` by the estimate (:func:`sbnn.arch.depth.meets`, its
+        margin included); None without a timing analysis."""
+        crit = self.critical()
+        return meets(crit[1]["delay_ns"], clock_mhz) if crit else None
 
     def timing_json(self) -> dict:
         crit = self.critical()
