@@ -131,10 +131,8 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None, *, l
     extra = (({"decode": [words[i % t] for i in range(dec)]} if dec else {}) | ({"sum_regs": 1} if piped else {})
              | ({"word_fed": 1} if word_fed else {}))
     accs = (lanes or LANES[plan.style])(m, layer, plan, ar, eb, **extra)
-    if serial_s and piped:
-        s_parts = [serial_g(m, layer, plan, ar, eb, raw=True)]
-    elif serial_s:
-        g = serial_g(m, layer, plan, ar, eb)
+    if serial_s:  # piped: S' runs on after the pipeline register, G is formed there
+        g = serial_g(m, layer, plan, ar, eb, piped)
     if s_parts is not None:  # S' (in parts) travels with its word; G = gmul * S' is formed after the register
         regs = [Op(f"a_s{i}", op.width, op.lo, op.hi) for i, op in enumerate(s_parts)]
         for r in regs:
@@ -142,7 +140,7 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None, *, l
         loads = " ".join(f"{r.name} <= {op.name};" for r, op in zip(regs, s_parts))
         m.line(f"always @(posedge ap_clk) if (g_fire) begin {loads} end")
         g = const_mul(m, tree_sum(m, regs, "sy"), ar.gmul, "g")
-    elif piped and g is not None:  # G (of the distributed-RAM buffer) travels with its word
+    elif piped and g is not None and not serial_s:  # G (a distributed-RAM load's, or in_sum's) travels with its word
         m.line(f"reg [{g.width - 1}:0] a_g;")
         m.line(f"always @(posedge ap_clk) if (g_fire) a_g <= {g.name};")
         g = Op("a_g", g.width, g.lo, g.hi)

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from typing import Callable
 
+from sbnn.arch.depth import part_inputs
 from sbnn.arch.options import LUTRAM_BUFFERS
 from sbnn.arch.schedule import MVUPlan
 from sbnn.errors import HardwareError
 from sbnn.hw.rtl.arith import Arith
 from sbnn.hw.rtl.lutram import lutram_take
 from sbnn.hw.rtl.units import is_first
-from sbnn.hw.rtl.verilog import Module, Op, clog2, const_mul, ext, lit, tree_sum, width_for
+from sbnn.hw.rtl.verilog import Module, Op, bit_counts, clog2, const_mul, ext, lit, tree_sum, width_for
 from sbnn.ir.model import MVU
 
 
@@ -236,24 +237,44 @@ def lanes_dense(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, sum_re
     return out
 
 
-def serial_g(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, raw: bool = False) -> Op:
-    """G = gmul * S' of a dense folded MVU, S' summed over the SIMD-wide slices ``xs`` of the first fold
+def serial_g(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, piped: bool = False) -> Op:
+    """G = gmul * S' of a sliced folded MVU, S' summed over the SIMD-wide slices ``xs`` of the first fold
     (a SIMD-input adder and an accumulator instead of a K-input tree). At the first fold's last word the
-    running sum is complete (``s_nx``); later folds use the stored total. ``raw``: S' itself (the caller
-    forms G after a pipeline register)."""
+    running sum is complete (``s_nx``); later folds use the stored total. ``piped`` (the pipeline register
+    before the adder trees): the slice is summed in parts (:func:`~sbnn.arch.depth.part_inputs`) in front
+    of the register (``a_ss*``, with the first-slice flag), their sum, the running sum and ``gmul * S'``
+    behind it, beside the lanes' adder trees: the path from the input FIFO through the slice multiplexer
+    then ends after one part's counters."""
     k, simd = layer.in_features, plan.simd
     nf, sf_n = plan.folds.shape[0], k // simd
     elems = ([Op(f"xs[{j}]", 1, 0, 1) for j in range(simd)] if eb == 1 else
              [Op(m.wire(f"xse{j}", eb, f"xs[{j * eb + eb - 1}:{j * eb}]"), eb, ar.elo, ar.ehi) for j in range(simd)])
-    step = tree_sum(m, elems, "ss")
+    first, fire, fold = is_first("sf", sf_n), "g_fire", "fold"
+    if piped:  # partial sums of the slice before the register, their sum after it
+        n = part_inputs(simd, eb)
+        if eb == 1:  # bits: whole 6-input counters in each part
+            counts, per = bit_counts(m, elems, "ss"), n // 6
+            parts = [tree_sum(m, counts[i : i + per], "ss") for i in range(0, len(counts), per)]
+        else:
+            parts = [tree_sum(m, elems[i : i + n], "ss") for i in range(0, simd, n)]
+        regs = [Op(f"a_ss{i}", op.width, op.lo, op.hi) for i, op in enumerate(parts)]
+        for r in regs:
+            m.line(f"reg [{r.width - 1}:0] {r.name};")
+        m.line("reg a_sf0;")
+        loads = " ".join(f"{r.name} <= {op.name};" for r, op in zip(regs, parts))
+        m.line(f"always @(posedge ap_clk) if (g_fire) begin {loads} a_sf0 <= {first}; end")
+        step = tree_sum(m, regs, "sp")
+        first, fire, fold = "a_sf0", "s_fire", "a_fold"
+    else:
+        step = tree_sum(m, elems, "ss")
     lo, hi = k * min(elems[0].lo, 0), k * max(elems[0].hi, 0)
     sw = width_for(lo, hi)
-    first_fold = f"(fold == {clog2(nf)}'d0)" if nf > 1 else "1'b1"
+    first_fold = f"({fold} == {clog2(nf)}'d0)" if nf > 1 else "1'b1"
     m.line(f"reg [{sw - 1}:0] s_acc;")
-    m.wire("s_nx", sw, f"({is_first('sf', sf_n)} ? {sw}'d0 : s_acc) + {ext(step, sw)}")
-    m.line(f"always @(posedge ap_clk) if (g_fire && {first_fold}) s_acc <= s_nx;")
+    m.wire("s_nx", sw, f"({first} ? {sw}'d0 : s_acc) + {ext(step, sw)}")
+    m.line(f"always @(posedge ap_clk) if ({fire} && {first_fold}) s_acc <= s_nx;")
     src = m.wire("s_src", sw, f"{first_fold} ? s_nx : s_acc") if nf > 1 else "s_nx"
-    return Op(src, sw, lo, hi) if raw else const_mul(m, Op(src, sw, lo, hi), ar.gmul, "g")
+    return const_mul(m, Op(src, sw, lo, hi), ar.gmul, "g")
 
 
 #: a lanes emitter: (module, layer, plan, arithmetic, element bits) -> every lane's accumulator

@@ -106,23 +106,27 @@ def add(mod: Module, a: Op, b: Op, prefix: str = "s") -> Op:
     return Op(name, w, lo, hi)
 
 
-def tree_sum(mod: Module, ops: list[Op], prefix: str = "s") -> Op:
-    """Balanced adder tree; an empty list sums to a constant 0.
+def bit_counts(mod: Module, ops: list[Op], prefix: str = "s") -> list[Op]:
+    """Single bits counted in groups of six into ``(* keep *)`` 3-bit wires: each is a 6-input, 3-output
+    function (three LUT6), and the kept boundaries stop Yosys from merging a whole popcount into one
+    gate-level compressor network, which ABC maps slowly and no better."""
+    groups = []
+    for i in range(0, len(ops), 6):
+        chunk = ops[i : i + 6]
+        w = width_for(0, len(chunk))
+        name = mod.fresh(f"{prefix}c")
+        mod.line(f"(* keep *) wire {_rng(w)}{name} = {' + '.join(ext(op, w) for op in chunk)};")
+        groups.append(Op(name, w, 0, sum(op.hi for op in chunk)))
+    return groups
 
-    Single bits (popcounts) are first counted in groups of six into ``(* keep *)`` 3-bit wires: each is
-    a 6-input, 3-output function (three LUT6), and the kept boundaries stop Yosys from merging a whole
-    popcount into one gate-level compressor network, which ABC maps slowly and no better."""
+
+def tree_sum(mod: Module, ops: list[Op], prefix: str = "s") -> Op:
+    """Balanced adder tree; an empty list sums to a constant 0. More than six single bits (a popcount) are
+    first counted in groups of six (:func:`bit_counts`)."""
     if not ops:
         return Op("1'b0", 1, 0, 0)
     if len(ops) > 6 and all(op.width == 1 and op.lo == 0 for op in ops):
-        groups = []
-        for i in range(0, len(ops), 6):
-            chunk = ops[i : i + 6]
-            w = width_for(0, len(chunk))
-            name = mod.fresh(f"{prefix}c")
-            mod.line(f"(* keep *) wire {_rng(w)}{name} = {' + '.join(ext(op, w) for op in chunk)};")
-            groups.append(Op(name, w, 0, sum(op.hi for op in chunk)))
-        ops = groups
+        ops = bit_counts(mod, ops, prefix)
     level = list(ops)
     while len(level) > 1:
         nxt = [add(mod, level[i], level[i + 1], prefix) for i in range(0, len(level) - 1, 2)]

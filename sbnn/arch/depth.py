@@ -46,6 +46,14 @@ ESTIMATE_SLACK_NS = 0.5
 #: with the register before the adder trees, the shared sum S' of a K-input vector is cut into this many
 #: partial sums before the register (the rest of its tree and gmul * S' after it)
 PIPE_PARTS = 8
+def part_inputs(simd: int, eb: int) -> int:
+    """Inputs per partial sum when a sliced MVU's slice is summed for S' in front of its pipeline register:
+    SIMD / PIPE_PARTS, for bits rounded up to whole 6-input counters (the adder tree's first level), so the
+    cut adds flip-flops but no LUTs."""
+    n = math.ceil(simd / PIPE_PARTS)
+    return 6 * math.ceil(n / 6) if eb == 1 else n
+
+
 #: the clock every frames/s figure assumes unless ``clock_mhz`` says otherwise
 DEFAULT_CLOCK_MHZ = 100.0
 
@@ -125,7 +133,7 @@ def mvu_timing(*, k: int, pe: int, simd: int, eb: int, style: str, gather: str |
     stages, with or without ``sum_regs``) whose estimated paths all fit the clock (the last one when none
     does). Besides the gather
     step, the shared term ``G = gmul * S'`` counts: a K-input tree over the vector at the FIFO head
-    (S' summed serially over the slices with the dense MVU; the distributed-RAM gathers sum it during the
+    (S' summed serially over the slices by the sliced MVUs, dense and N:M; the distributed-RAM gathers sum it during the
     load, not estimated here), then the constant multiply."""
     budget = budget_ns(clock_mhz) - ESTIMATE_SLACK_NS
     word = _D["bram_clk_to_q"] if rom_in_bram else _D["ff_clk_to_q"]
@@ -151,9 +159,12 @@ def mvu_timing(*, k: int, pe: int, simd: int, eb: int, style: str, gather: str |
     cmul = chain_ns(max(0, csd_terms(gmul) - 1), sw + 2)
     if not gmul or lut:
         g_plain = g_pre = g_post = 0.0
-    elif style == "dense" and k // simd > 1:  # serial: slice, SIMD-input adder, running sum
-        g_pre = fifo + mux_ns(k // simd) + tree_ns(simd, eb) + adder_ns(sw) + _LEVEL + setup
-        g_plain, g_post = g_pre + cmul, ff + cmul + setup
+    elif style in ("dense", "nm") and k // simd > 1:  # serial: slice, partial sums | their sum, running sum, gmul * S'
+        g_plain = fifo + mux_ns(k // simd) + tree_ns(simd, eb) + adder_ns(sw) + _LEVEL + cmul + setup
+        n = part_inputs(simd, eb)
+        g_pre = fifo + mux_ns(k // simd) + tree_ns(n, eb) + setup
+        g_post = ff + tree_ns(math.ceil(simd / n), (max(1, (1 << eb) - 1) * n).bit_length()) + adder_ns(sw) + _LEVEL \
+            + cmul + setup
     else:
         g_plain = fifo + tree_ns(k, eb) + cmul + setup
         g_pre = fifo + tree_ns(math.ceil(k / PIPE_PARTS), eb) + setup
