@@ -45,9 +45,13 @@ def accumulate(m: Module, p: int, s: Op, ar: Arith, piped: bool = False) -> Op:
     return Op(nx, w, lo, hi)
 
 
-def lane_sum(m: Module, p: int, vals: list[Op], ar: Arith, piped: bool = False) -> Op:
+def lane_sum(m: Module, p: int, vals: list[Op], ar: Arith, piped: bool = False, counted: bool = False) -> Op:
     """Adder tree + accumulator of lane ``p``; ``piped``: the gathered values are registered first (the
-    pipeline register between gather and adder tree, see :mod:`sbnn.arch.depth`)."""
+    pipeline register between gather and adder tree, see :mod:`sbnn.arch.depth`). ``counted`` (the XNOR
+    lanes, whose selection is short): more than six bits are counted in 6-input groups in front of the
+    register, so it holds 3 bits per 6 inputs and the adder tree behind it starts one LUT level later."""
+    if piped and counted and len(vals) > 6 and all(v.width == 1 and v.lo == 0 for v in vals):
+        vals = bit_counts(m, vals, f"ls{p}_")
     if piped and vals:
         regs = [Op(f"pv{p}_{s}", v.width, v.lo, v.hi) for s, v in enumerate(vals)]
         for r in regs:
@@ -233,7 +237,7 @@ def lanes_dense(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, sum_re
                 vals.append(Op(m.wire(f"t{p}_{s}", 1, f"~({wbit} ^ xs[{s}])"), 1, 0, 1))
             else:
                 vals.append(Op(m.wire(f"t{p}_{s}", eb, f"{wbit} ? xs[{s * eb + eb - 1}:{s * eb}] : {eb}'d0"), eb, ar.elo, ar.ehi))
-        out.append(lane_sum(m, p, vals, ar, sum_regs > 0))
+        out.append(lane_sum(m, p, vals, ar, sum_regs > 0, counted=True))
     return out
 
 

@@ -153,6 +153,8 @@ def mvu_timing(*, k: int, pe: int, simd: int, eb: int, style: str, gather: str |
     else:
         select = mux_ns((k // simd if seg else k) + 1)
     sum_ = tree_ns(simd, eb) + adder_ns(acc_bits) + _LEVEL  # tree, accumulator and its fold-end clear
+    # the XNOR lanes count their bits in 6-input groups in front of the pipeline register (its first level)
+    cnt = _LEVEL if style == "dense" and eb == 1 and simd > 6 else 0.0
     setup = _D["setup"]
     # G = gmul * S': before / after the pipeline register (with it, S' travels in PIPE_PARTS partial sums)
     sw = max(1, k * max(1, (1 << eb) - 1)).bit_length() + 1
@@ -190,7 +192,7 @@ def mvu_timing(*, k: int, pe: int, simd: int, eb: int, style: str, gather: str |
             dec_ns = max(first, second)
         start = pos if dec else word + chain
         if regs:
-            gat, post = max(start + select + setup, g_pre), max(ff + sum_ + setup, g_post)
+            gat, post = max(start + select + cnt + setup, g_pre), max(ff + sum_ - cnt + setup, g_post)
         else:
             gat, post = max(start + select + sum_ + setup, g_plain), 0.0
         est = MVUTiming(dec, regs, gat, dec_ns, post)
