@@ -76,10 +76,11 @@ def lanes_nm(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, sum_regs:
         src = m.wire("xperm", k * eb, "{" + ", ".join(parts) + "}")
     input_slice(m, simd if word_fed else k, simd, eb, src)
     span = 1 << cb
-    groups = []
+    groups, real = [], []
     for gi in range(plan.slots // n):  # group gi of the slice, padded with zeros to 2**cb elements
         lo = gi * g
         t = min(g, simd - lo)
+        real.append(t)
         parts = ([f"{(span - t) * eb}'d0"] if span > t else []) + [f"xs[{(lo + t) * eb - 1}:{lo * eb}]"]
         groups.append(m.wire(f"xg{gi}", span * eb, "{" + ", ".join(parts) + "}"))
     iw = clog2(span * eb)
@@ -87,6 +88,8 @@ def lanes_nm(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, sum_regs:
     for p in range(plan.pe):
         vals = []
         for s in range(plan.slots):
+            if s % n >= real[s // n]:  # a short tail group's slots past its inputs always read the padding
+                continue
             grp = groups[s // n]
             lo = (p * plan.slots + s) * cb
             code = m.wire(f"cd{p}_{s}", cb, f"rd[{lo + cb - 1}:{lo}]")
