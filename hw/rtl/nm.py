@@ -24,7 +24,7 @@ from sbnn.errors import HardwareError
 from sbnn.hw.rtl.arith import Arith
 from sbnn.hw.rtl.folded import mvu_folded
 from sbnn.hw.rtl.lanes import input_slice, lane_sum
-from sbnn.hw.rtl.verilog import Module, Op, clog2, lit
+from sbnn.hw.rtl.verilog import Module, Op, clog2, lint_off, lint_on, lit
 from sbnn.ir.model import MVU
 from sbnn.ir.structure import group_order
 
@@ -88,10 +88,13 @@ def lanes_nm(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, sum_regs:
     for p in range(plan.pe):
         vals = []
         for s in range(plan.slots):
+            lo = (p * plan.slots + s) * cb
             if s % n >= real[s // n]:  # a short tail group's slots past its inputs always read the padding
+                m.line(lint_off("UNUSEDSIGNAL", "a short tail group's empty slot: its code points at the padding"))
+                m.wire(f"cd_empty{p}_{s}", cb, f"rd[{lo + cb - 1}:{lo}]")
+                m.line(lint_on("UNUSEDSIGNAL"))
                 continue
             grp = groups[s // n]
-            lo = (p * plan.slots + s) * cb
             code = m.wire(f"cd{p}_{s}", cb, f"rd[{lo + cb - 1}:{lo}]")
             if eb == 1:
                 vals.append(Op(m.wire(f"v{p}_{s}", 1, f"{grp}[{code}]"), 1, 0, 1))
