@@ -17,6 +17,7 @@ from sbnn.arch.depth import (
     meets,
     mux_ns,
     mvu_timing,
+    part_inputs,
     tree_ns,
     unrolled_timing,
 )
@@ -25,6 +26,12 @@ from sbnn.ir import io as ir_io
 from sbnn.ir.synthetic import random_model
 
 MAIN_IR = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "rtl_digests" / "ir"
+
+
+@pytest.mark.parametrize("simd, eb, n", [(4, 1, 6), (48, 1, 6), (96, 1, 12), (128, 1, 18), (3, 8, 1), (32, 8, 4)])
+def test_s_partial_sums_take_whole_counters(simd, eb, n):
+    """S' of a piped slice is cut into about 8 partial sums; bits in whole 6-input counters (no LUT added)."""
+    assert part_inputs(simd, eb) == n
 
 
 def test_delay_pieces_grow_with_their_size():
