@@ -46,10 +46,12 @@ ESTIMATE_SLACK_NS = 0.5
 #: with the register before the adder trees, the shared sum S' of a K-input vector is cut into this many
 #: partial sums before the register (the rest of its tree and gmul * S' after it)
 PIPE_PARTS = 8
+
+
 def part_inputs(simd: int, eb: int) -> int:
     """Inputs per partial sum when a sliced MVU's slice is summed for S' in front of its pipeline register:
     SIMD / PIPE_PARTS, for bits rounded up to whole 6-input counters (the adder tree's first level), so the
-    cut adds flip-flops but no LUTs."""
+    register cuts the tree between two of its levels."""
     n = math.ceil(simd / PIPE_PARTS)
     return 6 * math.ceil(n / 6) if eb == 1 else n
 
