@@ -1,16 +1,15 @@
 """The measured folding search of ``sbnn synth --target-fps N --search K``: synthesis in the loop.
 
-The cost model ranks foldings within a few per cent of Yosys, and close foldings now and then the wrong way
-round (benchmarks/results/hw_structure.md: the folding step's 1:16 choice took 0.58x the best dense layer's
-LUTs where another folding of the same layer took 0.48x). A FINN or hls4ml user settles that by synthesizing a
-few foldings and keeping the cheapest; this does it for them: the estimate's ``K`` best foldings
-(:func:`sbnn.arch.folding.candidates`), then the folding that takes every layer from the candidate in which
-that layer (its MVU, FIFO and word buffer) measured fewest LUTs, each synthesized with Yosys (cached by its RTL);
-among the designs that meet the clock by Yosys' timing estimate, the one with the fewest LUTs, then block RAM,
-wins (the estimate-only folding does not reject a folding by its timing; this does). The layers interact (a word
-buffer belongs to the link between two of them), so the combined folding is measured as a whole like the others,
-never summed.
-"""
+The cost model's estimate errs by a median 8 % against Yosys (benchmarks/results/hw_cost_model.md) and ranks close
+foldings now and then the wrong way round (benchmarks/results/hw_structure.md, stream-fed: the folding step's 1:16
+choice took 0.71x the best dense layer's LUTs where another folding of the same layer took 0.58x). A FINN or
+hls4ml user settles that by synthesizing a few foldings and keeping the cheapest; this does it for them: the
+estimate's ``K`` best foldings (:func:`sbnn.arch.folding.candidates`), then the folding that takes every layer
+from the candidate in which that layer (its MVU, FIFO and word buffer) measured fewest LUTs, each synthesized with
+Yosys (cached by its RTL); among the designs that meet the clock by Yosys' timing estimate, the one with the
+fewest LUTs, then block RAM, wins (the estimate-only folding does not reject a folding by its timing; this does).
+The layers interact (a word buffer belongs to the link between two of them), so the combined folding is measured
+as a whole like the others, never summed."""
 
 from __future__ import annotations
 

@@ -26,7 +26,9 @@ from sbnn.ir.model import MVU, IRModel
 #: squares on relative errors over its grid of 57 single layers incl. the Fashion SFC's K = 784 first layer,
 #: Yosys 0.70 synth_xilinx, MVU instance LUTs) on the generator of 2026-12-02 (state resets, pipelined sums,
 #: register FIFOs, one comparator per lane): median error 7.0 %, 9.9 % leave-one-out (the coefficients before
-#: this refit erred by a median 17 % on the same designs). Refit after any change to the generated RTL.
+#: this refit erred by a median 17 % on the same designs). Refit after any change to the generated RTL: after the
+#: 2026-12-03 change to the XNOR lanes the stored model errs by a median 8.3 %; a refit did no better leave-one-out
+#: (8.1 %, mean 17 %) and was not stored (hw/README.md, "Cost model vs Yosys").
 #: Features the fit drives to 0 are kept (a refit may need them).
 COEFFS: dict[str, float] = {
     "const": 0,  # handshake, address and fold counters of a folded MVU
