@@ -4,6 +4,7 @@ register (see :mod:`sbnn.hw.rtl.mvu` for the arithmetic)."""
 
 from __future__ import annotations
 
+from sbnn.arch.cost import thresholds_ride
 from sbnn.arch.depth import PIPE_PARTS
 from sbnn.arch.options import LUTRAM_BUFFERS
 from sbnn.arch.pipeline import Stage
@@ -13,7 +14,7 @@ from sbnn.hw.rtl.datapath import compare_stored, elements, score_bits, shared_g,
 from sbnn.hw.rtl.lanes import LANES, LanesFn, serial_g
 from sbnn.hw.rtl.lutram import lutram_loader
 from sbnn.hw.rtl.units import counter_decl, counter_step, is_last, unit_ports
-from sbnn.hw.rtl.verilog import Module, Op, clog2, const_mul, ext, lit, rom_init, tree_sum
+from sbnn.hw.rtl.verilog import Module, Op, clog2, const_mul, ext, lint_off, lint_on, lit, rom_init, tree_sum
 from sbnn.hw.rtl.weights import WordsFn, threshold_words, weight_words
 from sbnn.ir.model import MVU
 
@@ -76,9 +77,18 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None, *, l
     else:
         m.line(f"wire g_fire = ap_rst_n && in_valid && {go};")
     m.line(f"assign out_push = c_fire{'' if out_words else ' && c_last'};")
-    # ---- weight memory
+    # ---- weight memory (with the thresholds' pieces in its spare width when they ride along: sbnn.arch.cost)
     wb = plan.word_bits
     words = (words or weight_words)(layer, plan)
+    fw = clog2(nf)
+    lane_w, twords = threshold_words(ar, plan)
+    tw = pe * lane_w
+    ride = thresholds_ride(layer, plan, st.impl.weight_rom if st.impl else "auto")
+    per = int(plan.words[0])  # words per fold (all equal where the thresholds ride)
+    pc = -(-tw // per) if ride else 0  # threshold bits per word: word j of fold f holds bits j*pc.. of its word
+    if ride:
+        words = [w | (((twords[i // per] >> ((i % per) * pc)) & ((1 << pc) - 1)) << wb) for i, w in enumerate(words)]
+        wb += pc
     # decode: rd holds a word `dec` steps ahead and the lanes decode it into registers over `dec` stages; the
     # memory's output (rm) is one word further ahead, so the decode starts from a flip-flop (a prefetch)
     dec = int(st.info.get("decode", 0)) if sparse and t > 1 else 0  # decode stages
@@ -145,12 +155,20 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None, *, l
         m.line(f"always @(posedge ap_clk) if (g_fire) a_g <= {g.name};")
         g = Op("a_g", g.width, g.lo, g.hi)
     # ---- compare stage registers
-    fw = clog2(nf)
-    lane_w, twords = threshold_words(ar, plan)
-    tw = pe * lane_w
+    if ride:  # the fold's pieces, shifted in with its words (the last one straight from rd unless piped)
+        held = per if piped else per - 1
+        m.line(f"reg [{held * pc - 1}:0] tsr;")
+        piece = f"rd[{wb - 1}:{wb - pc}]"
+        m.line(f"always @(posedge ap_clk) if (g_fire) tsr <= {piece if held == 1 else f'{{{piece}, tsr[{held * pc - 1}:{pc}]}}'};")
+        if per * pc > tw:
+            m.line(lint_off("UNUSEDSIGNAL", "the last piece's padding above the threshold word"))
+        m.wire("thr_all", per * pc, "tsr" if piped else f"{{{piece}, tsr}}")
+        if per * pc > tw:
+            m.line(lint_on("UNUSEDSIGNAL"))
     if nf > 1:
         m.line(f"reg [{tw - 1}:0] c_thr;")
-        rom_init(m, "trom", tw, twords)
+        if not ride:
+            rom_init(m, "trom", tw, twords)
         m.line(f"reg [{fw - 1}:0] c_fold;")
         m.line(f"assign c_last = (c_fold == {lit(nf - 1, fw)});")
     else:
@@ -174,7 +192,7 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None, *, l
         m.line(f"        c_g <= {g.name};")
     if nf > 1:
         m.line(f"        c_fold <= {fold_src};")
-        m.line(f"        c_thr <= trom[{fold_src}];")
+        m.line(f"        c_thr <= {f'thr_all[{tw - 1}:0]' if ride else f'trom[{fold_src}]'};")
     m.line("    end")
     m.line("end")
     cg = Op("c_g", g.width, g.lo, g.hi) if g is not None else None

@@ -85,6 +85,30 @@ def bram36_blocks(depth: int, width: int) -> float:
     return _bram_mapping(depth, width)[1]
 
 
+def threshold_bits(layer: MVU, plan: MVUPlan) -> int:
+    """Bits of one fold's threshold word (PE lanes of {down, theta + down}, or offsets of a score layer), by the
+    size class of :func:`lane_bits` (the RTL's exact width is at most this)."""
+    return plan.pe * (lane_bits(layer) + (0 if layer.is_output else 1))
+
+
+def thresholds_ride(layer: MVU, plan: MVUPlan, weight_rom: str = "auto") -> bool:
+    """Whether the thresholds travel in the weight memory: every word of a fold carries 1 / (K/SIMD) of the
+    fold's threshold word in the block RAM's spare width, and a shift register assembles it while the fold
+    accumulates. Why: a fold's thresholds are read once per K/SIMD words, yet a threshold memory of its own is
+    left in logic by Yosys (a LUT per 64 bits: 56 of the 240 LUT of a PE 4 x SIMD 32 N:M layer of 256 x 256)
+    while the weight memory's block RAM has unused width (a 48-bit word in a 72-bit RAMB36). Only where that
+    costs no block RAM: folds of equal length (dense, N:M, block words; not the zero-skipping folds, whose words
+    are decoded ahead), at least two words per fold and per vector, the weight memory in block RAM (placed so,
+    or by Yosys' rule for "auto") with the same number of RAMB36 as without the thresholds."""
+    per = int(plan.words[0]) if plan.style != "unrolled" else 0
+    if plan.style not in ("dense", "nm", "block") or plan.folds.shape[0] < 2 or per < 2 or plan.fold_flag:
+        return False
+    wide = plan.word_bits + -(-threshold_bits(layer, plan) // per)
+    in_bram = weight_rom == "block" or (weight_rom == "auto" and rom_in_bram(plan.T, plan.word_bits)
+                                         and rom_in_bram(plan.T, wide))
+    return in_bram and bram36_blocks(plan.T, wide) == bram36_blocks(plan.T, plan.word_bits)
+
+
 def lane_bits(layer: MVU) -> int:
     """Bits of y, thresholds and scores (the exact widths are the RTL's; this is their size class)."""
     return int(layer.acc_bound()).bit_length() + 2
@@ -106,8 +130,8 @@ def features(layer: MVU, plan: MVUPlan, weight_rom: str = "auto", vector_fed: bo
     lut = plan.style == "sparse" and plan.gather in LUTRAM_BUFFERS
     f["const"] = 1
     f["lanes"] = pe * lb
-    thr_w = pe * (lb + (0 if layer.is_output else 1))
-    if nf > 1 and not rom_in_bram(nf, thr_w):
+    thr_w = threshold_bits(layer, plan)
+    if nf > 1 and not rom_in_bram(nf, thr_w) and not thresholds_ride(layer, plan, weight_rom):
         f["thr_rom"] = nf * thr_w / 64
     if plan.T > 1 and (weight_rom == "distributed" or (weight_rom == "auto" and not rom_in_bram(plan.T, plan.word_bits))):
         f["weight_rom"] = plan.memory_bits / 64
@@ -217,8 +241,9 @@ def bram36_estimate(layer: MVU, plan: MVUPlan, weight_rom: str = "auto") -> floa
     if plan.style == "unrolled":
         return 0.0
     nf = plan.folds.shape[0]
-    thr_w = plan.pe * (lane_bits(layer) + (0 if layer.is_output else 1))
-    n = bram36_blocks(nf, thr_w) if nf > 1 and rom_in_bram(nf, thr_w) else 0.0
+    thr_w = threshold_bits(layer, plan)
+    ride = thresholds_ride(layer, plan, weight_rom)
+    n = bram36_blocks(nf, thr_w) if nf > 1 and rom_in_bram(nf, thr_w) and not ride else 0.0
     if plan.T > 1 and (weight_rom == "block" or (weight_rom == "auto" and rom_in_bram(plan.T, plan.word_bits))):
         n += bram36_blocks(plan.T, plan.word_bits)
     return n

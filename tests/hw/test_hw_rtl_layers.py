@@ -18,6 +18,7 @@ import re
 import numpy as np
 import pytest
 
+from sbnn.arch.cost import thresholds_ride
 from sbnn.hw.rtl.design import GenOptions, generate
 from sbnn.hw.rtlsim import verilator as rtlsim
 from sbnn.hw.rtlsim.api import model_edges
@@ -172,7 +173,21 @@ GRID = {
                                                  output=True), {"style": "nm", "pixels_per_beat": 1}),
     "d4x4x2_u8_xnor_wbuf": ("dense", dict(shape=(4, 4, 2), m=4, in_bits=8, sparsity=0.5, pe=2, simd=4, levels=(3, 7)),
                             {"style": "dense", "pixels_per_beat": 1}),
+    # thresholds in the weight memory's spare width (sbnn.arch.cost.thresholds_ride): XNOR, N:M, block and score
+    # layers, a word-fed MVU with S' beside the vector
+    "d64x16_xnor_thr_bram": ("dense", dict(shape=(1, 1, 64), m=16, sparsity=0.5, pe=2, simd=8, levels=(-3, 5)),
+                             {"style": "dense", "weight_rom": "block"}),
+    "d128x8_nm1of8_thr_bram": ("dense", dict(shape=(1, 1, 128), m=8, structure="1:8", pe=2, simd=32, levels=(-3, 5)),
+                               {"style": "nm", "weight_rom": "block"}),
+    "d128x8_blk8_thr_bram": ("dense", dict(shape=(1, 1, 128), m=8, structure="block:8", sparsity=0.875, pe=2, simd=8),
+                             {"style": "block", "weight_rom": "block"}),
+    "d40x10_scores_xnor_thr_bram": ("dense", dict(shape=(1, 1, 40), m=10, sparsity=0.6, pe=2, simd=8, output=True),
+                                    {"style": "dense", "weight_rom": "block"}),
+    "d4x4x8_xnor_wbuf_thr_bram": ("dense", dict(shape=(4, 4, 8), m=8, sparsity=0.5, pe=2, simd=16, levels=(-3, 5)),
+                                  {"style": "dense", "pixels_per_beat": 1, "weight_rom": "block"}),
 }
+#: the grid's designs whose thresholds ride in the weight memory (test_thresholds_ride_where_free)
+RIDING = [n for n in GRID if n.endswith("_thr_bram")]
 
 #: designs of the grid built again for a clock that pipelines every MVU (folded: decoded next-word registers
 #: and a register before the adder trees; unrolled: registered channel sums; sbnn.arch.depth): one per
@@ -184,7 +199,8 @@ PIPELINED = ["d64x16_s90_p4s8_index", "d64x16_s99_p2s2_delta", "d64x16_seg_s90_p
              "d64x16_xnor_p4s8", "d48x8_xnor_ab_p2s6", "d20x6_u8_dense_ab", "c3_pad0_7x5x3_xnor", "d4x4x4_collector",
              "d32x8_unrolled_s90", "d20x8_u8_unrolled", "c3_unrolled_5x5x2", "d40x10_scores_unrolled",
              "d128x8_nm1of8_ab_p2s32", "d96x6_u8_nm1of16_ab_p2s32", "d128x8_blk8_ab_scores", "c3_blk4_6x6x4",
-             "d128x8_nm1of8i_ab_p2s32", "d4x4x8_xnor_wbuf_ab", "d8x8x1_nm1of8i_wbuf_scores"]
+             "d128x8_nm1of8i_ab_p2s32", "d4x4x8_xnor_wbuf_ab", "d8x8x1_nm1of8i_wbuf_scores",
+             "d64x16_xnor_thr_bram", "d128x8_nm1of8_thr_bram", "d4x4x8_xnor_wbuf_thr_bram"]
 CASES = list(GRID) + [f"{n}@{PIPE_MHZ}" for n in PIPELINED]
 GROUPS = [list(GRID)[i::3] for i in range(3)] + [CASES[len(GRID):]]
 
@@ -354,3 +370,18 @@ def test_the_pipeline_register_holds_counts(hwt, case, held):
     text = next(t for n, t in design.files.items() if n.endswith("L0_mvu.v"))
     regs = {name: int(hi) + 1 for hi, name in re.findall(r"reg \[(\d+):0\] (pv0_\d+|a_ss\d+);", text)}
     assert regs == held
+
+
+@pytest.mark.parametrize("case", RIDING + [f"{n}@{PIPE_MHZ}" for n in RIDING if n in PIPELINED])
+def test_thresholds_ride_where_free(hwt, case):
+    """The riding designs have no threshold memory of their own: the weight memory is K/SIMD-th of a threshold
+    word wider and a shift register assembles each fold's word; the same layers with the weights left to
+    synthesis ("auto": these small memories stay in logic) keep their threshold memory."""
+    design, model = case_design(hwt, case)[:2]
+    st = next(s for s in design.stages if s.folded)
+    layer = model.layers[st.layer]
+    text = next(t for n, t in design.files.items() if n.endswith(f"_{st.name}.v"))
+    assert thresholds_ride(layer, st.plan, "block") and "trom" not in text and "tsr <=" in text
+    words = re.search(r"reg \[(\d+):0\] wrom", text)
+    assert int(words.group(1)) + 1 > st.plan.word_bits
+    assert not thresholds_ride(layer, st.plan, "auto") and not thresholds_ride(layer, st.plan, "distributed")
