@@ -159,7 +159,8 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None, *, l
         held = per if piped else per - 1
         m.line(f"reg [{held * pc - 1}:0] tsr;")
         piece = f"rd[{wb - 1}:{wb - pc}]"
-        m.line(f"always @(posedge ap_clk) if (g_fire) tsr <= {piece if held == 1 else f'{{{piece}, tsr[{held * pc - 1}:{pc}]}}'};")
+        shifted = piece if held == 1 else f"{{{piece}, tsr[{held * pc - 1}:{pc}]}}"
+        m.line(f"always @(posedge ap_clk) if (g_fire) tsr <= {shifted};")
         if per * pc > tw:
             m.line(lint_off("UNUSEDSIGNAL", "the last piece's padding above the threshold word"))
         m.wire("thr_all", per * pc, "tsr" if piped else f"{{{piece}, tsr}}")
