@@ -13,9 +13,10 @@ from sbnn.hw.rtl.arith import arith
 from sbnn.hw.rtl.datapath import compare_stored, elements, score_bits, shared_g, y_sum
 from sbnn.hw.rtl.lanes import LANES, LanesFn, serial_g
 from sbnn.hw.rtl.lutram import lutram_loader
+from sbnn.hw.rtl.thresholds import compare_adjusted, ride_words, threshold_shift
 from sbnn.hw.rtl.units import counter_decl, counter_step, is_last, unit_ports
 from sbnn.hw.rtl.verilog import Module, Op, clog2, const_mul, ext, lint_off, lint_on, lit, rom_init, tree_sum
-from sbnn.hw.rtl.weights import WordsFn, threshold_words, weight_words
+from sbnn.hw.rtl.weights import WordsFn, adjusted_threshold_words, threshold_words, weight_words
 from sbnn.ir.model import MVU
 
 
@@ -86,8 +87,15 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None, *, l
     ride = thresholds_ride(layer, plan, st.impl.weight_rom if st.impl else "auto")
     per = int(plan.words[0])  # words per fold (all equal where the thresholds ride)
     pc = -(-tw // per) if ride else 0  # threshold bits per word: word j of fold f holds bits j*pc.. of its word
+    # adjusted by G on the way in (sbnn.hw.rtl.thresholds): G known while the fold's words stream by, lanes
+    # spanning whole pieces
+    field = 0
+    if ride and ar.theta is not None and per >= pe and not serial_s:
+        pc = -(-(ar.yw + 2) // (per // pe))
+        field = pc * (per // pe)
+        twords = adjusted_threshold_words(ar, plan, field)
     if ride:
-        words = [w | (((twords[i // per] >> ((i % per) * pc)) & ((1 << pc) - 1)) << wb) for i, w in enumerate(words)]
+        words = ride_words(words, twords, per, pc, wb)
         wb += pc
     # decode: rd holds a word `dec` steps ahead and the lanes decode it into registers over `dec` stages; the
     # memory's output (rm) is one word further ahead, so the decode starts from a flip-flop (a prefetch)
@@ -155,15 +163,12 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None, *, l
         m.line(f"always @(posedge ap_clk) if (g_fire) a_g <= {g.name};")
         g = Op("a_g", g.width, g.lo, g.hi)
     # ---- compare stage registers
-    if ride:  # the fold's pieces, shifted in with its words (the last one straight from rd unless piped)
-        held = per if piped else per - 1
-        m.line(f"reg [{held * pc - 1}:0] tsr;")
-        piece = f"rd[{wb - 1}:{wb - pc}]"
-        shifted = piece if held == 1 else f"{{{piece}, tsr[{held * pc - 1}:{pc}]}}"
-        m.line(f"always @(posedge ap_clk) if (g_fire) tsr <= {shifted};")
+    if field:  # lane fields of the adjusted thresholds
+        tw = pe * field
+    if ride:  # the fold's pieces, shifted in with its words (adjusted by G on the way in where field > 0)
         if per * pc > tw:
             m.line(lint_off("UNUSEDSIGNAL", "the last piece's padding above the threshold word"))
-        m.wire("thr_all", per * pc, "tsr" if piped else f"{{{piece}, tsr}}")
+        threshold_shift(m, per, pc, wb, piped, g, field)
         if per * pc > tw:
             m.line(lint_on("UNUSEDSIGNAL"))
     if nf > 1:
@@ -177,7 +182,7 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None, *, l
         m.line("assign c_last = 1'b1;")
     for p, acc in enumerate(accs):
         m.line(f"reg [{acc.width - 1}:0] c_acc{p};")
-    if g is not None:
+    if g is not None and not field:
         m.line(f"reg [{g.width - 1}:0] c_g;")
     load_c, fold_src = ("s_fire && a_fend", "a_fold") if piped else ("g_fire && fend", "fold")
     m.line("always @(posedge ap_clk) begin")
@@ -189,16 +194,20 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None, *, l
     m.line(f"    if ({load_c}) begin")
     for p, acc in enumerate(accs):
         m.line(f"        c_acc{p} <= {acc.name};")
-    if g is not None:
+    if g is not None and not field:
         m.line(f"        c_g <= {g.name};")
     if nf > 1:
         m.line(f"        c_fold <= {fold_src};")
         m.line(f"        c_thr <= {f'thr_all[{tw - 1}:0]' if ride else f'trom[{fold_src}]'};")
     m.line("    end")
     m.line("end")
-    cg = Op("c_g", g.width, g.lo, g.hi) if g is not None else None
+    cg = Op("c_g", g.width, g.lo, g.hi) if g is not None and not field else None
     lanes_out = []
     for p, acc in enumerate(accs):
+        if field:
+            fld = f"c_thr[{(p + 1) * field - 1}:{p * field}]"
+            lanes_out.append(compare_adjusted(m, Op(f"c_acc{p}", acc.width, acc.lo, acc.hi), fld, field, ar.sh, f"{p}"))
+            continue
         y = y_sum(m, cg, Op(f"c_acc{p}", acc.width, acc.lo, acc.hi), ar, f"{p}")
         base = p * lane_w
         if ar.theta is None:

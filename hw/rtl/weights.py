@@ -120,3 +120,19 @@ def threshold_words(ar: Arith, plan: MVUPlan) -> tuple[int, list[int]]:
             w |= v << (p * lane_w)
         words.append(w)
     return lane_w, words
+
+
+def adjusted_threshold_words(ar: Arith, plan: MVUPlan, field: int) -> list[int]:
+    """Per-fold threshold words whose lane fields (``field`` bits from bit ``p * field``) hold
+    ``{theta + down - 1, down}``: the MVU subtracts ``G << 1`` from each field while its pieces arrive
+    (:func:`sbnn.hw.rtl.thresholds.threshold_shift`) and compares ``A > (field >>> (1 + sh))``
+    (:func:`sbnn.hw.rtl.thresholds.compare_adjusted`)."""
+    words = []
+    for f in range(plan.folds.shape[0]):
+        w = 0
+        for p, c in enumerate(plan.folds[f]):
+            down = int(ar.down[c])
+            v = (((int(ar.theta[c]) + down - 1) % (1 << (field - 1))) << 1) | down
+            w |= v << (p * field)
+        words.append(w)
+    return words

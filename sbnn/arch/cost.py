@@ -91,6 +91,18 @@ def threshold_bits(layer: MVU, plan: MVUPlan) -> int:
     return plan.pe * (lane_bits(layer) + (0 if layer.is_output else 1))
 
 
+def threshold_piece_bits(layer: MVU, plan: MVUPlan) -> int:
+    """Threshold bits per weight word where the thresholds ride (an upper bound on the RTL's): a thresholded
+    layer with at least as many words per fold as lanes gives each lane whole pieces of a field of y's width
+    + 2 (its thresholds are adjusted by G on the way in, :mod:`sbnn.hw.rtl.thresholds`), the others
+    1 / (words per fold) of the threshold word."""
+    per = int(plan.words[0])
+    r = per // plan.pe
+    if r and not layer.is_output:
+        return -(-(lane_bits(layer) + 2) // r)
+    return -(-threshold_bits(layer, plan) // per)
+
+
 def thresholds_ride(layer: MVU, plan: MVUPlan, weight_rom: str = "auto") -> bool:
     """Whether the thresholds travel in the weight memory: every word of a fold carries 1 / (K/SIMD) of the
     fold's threshold word in the block RAM's spare width, and a shift register assembles it while the fold
@@ -103,7 +115,7 @@ def thresholds_ride(layer: MVU, plan: MVUPlan, weight_rom: str = "auto") -> bool
     per = int(plan.words[0]) if plan.style != "unrolled" else 0
     if plan.style not in ("dense", "nm", "block") or plan.folds.shape[0] < 2 or per < 2 or plan.fold_flag:
         return False
-    wide = plan.word_bits + -(-threshold_bits(layer, plan) // per)
+    wide = plan.word_bits + threshold_piece_bits(layer, plan)
     in_bram = weight_rom == "block" or (weight_rom == "auto" and rom_in_bram(plan.T, plan.word_bits)
                                          and rom_in_bram(plan.T, wide))
     return in_bram and bram36_blocks(plan.T, wide) == bram36_blocks(plan.T, plan.word_bits)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sbnn.arch.schedule import plan_mvu
 from sbnn.hw.rtl.arith import arith
@@ -42,3 +44,13 @@ def test_decomposition_matches_the_reference(style, bits, levels):
     want = np.where(up, acc >= layer.thresholds, acc <= layer.thresholds)
     got = np.where(ar.down, y <= ar.theta, y >= ar.theta)
     assert np.array_equal(want, got)
+
+
+@given(a=st.integers(-300, 300), sh=st.integers(0, 8), g=st.integers(-5000, 5000), t=st.integers(-9000, 9000),
+       down=st.booleans())
+def test_the_adjusted_compare_is_the_compare(a, sh, g, t, down):
+    """sbnn.hw.rtl.thresholds: ``G + (A << sh) >= t`` is ``A > ((t - 1 - G) >> sh)`` (arithmetic shift), for
+    every sign of A, G and t; the stored field {t - 1, down} minus {G, 0} keeps the down bit."""
+    assert (g + (a << sh) >= t) == (a > ((t - 1 - g) >> sh))
+    field = ((t - 1) << 1) | down
+    assert (field - (g << 1)) & 1 == down and (field - (g << 1)) >> 1 == t - 1 - g

@@ -18,7 +18,7 @@ import re
 import numpy as np
 import pytest
 
-from sbnn.arch.cost import thresholds_ride
+from sbnn.arch.cost import threshold_piece_bits, thresholds_ride
 from sbnn.hw.rtl.design import GenOptions, generate
 from sbnn.hw.rtlsim import verilator as rtlsim
 from sbnn.hw.rtlsim.api import model_edges
@@ -183,8 +183,25 @@ GRID = {
                              {"style": "block", "weight_rom": "block"}),
     "d40x10_scores_xnor_thr_bram": ("dense", dict(shape=(1, 1, 40), m=10, sparsity=0.6, pe=2, simd=8, output=True),
                                     {"style": "dense", "weight_rom": "block"}),
-    "d4x4x8_xnor_wbuf_thr_bram": ("dense", dict(shape=(4, 4, 8), m=8, sparsity=0.5, pe=2, simd=16, levels=(-3, 5)),
+    "d4x4x8_xnor_wbuf_thr_bram": ("dense", dict(shape=(4, 4, 8), m=8, sparsity=0.5, pe=2, simd=32, levels=(-3, 5)),
                                   {"style": "dense", "pixels_per_beat": 1, "weight_rom": "block"}),
+    # ... adjusted by G on the way in (sbnn.hw.rtl.thresholds): G over the whole vector (block), from the
+    # collector's S' (word-fed N:M, XNOR with unsigned and signed integer inputs), lane fields of 1, 2 and 8 pieces
+    "d128x8_blk8_ab_thr_bram": ("dense", dict(shape=(1, 1, 128), m=8, structure="block:8", sparsity=0.875, pe=2,
+                                              simd=8, levels=(-3, 5)), {"style": "block", "weight_rom": "block"}),
+    "d32x8_blk4_ab_thr_bram": ("dense", dict(shape=(1, 1, 32), m=8, structure="block:4", sparsity=0.5, pe=2, simd=4,
+                                             levels=(-3, 5)), {"style": "block", "weight_rom": "block"}),
+    "d32x6_blk4_ab_thr_bram": ("dense", dict(shape=(1, 1, 32), m=6, structure="block:4", sparsity=0.75, pe=2, simd=4,
+                                             levels=(-7, 9)), {"style": "block", "weight_rom": "block"}),
+    "d8x8x1_nm1of8_wbuf_thr_bram": ("dense", dict(shape=(8, 8, 1), m=8, structure="1:8", pe=1, simd=32,
+                                                  levels=(-3, 5)),
+                                    {"style": "nm", "pixels_per_beat": 1, "weight_rom": "block"}),
+    "d4x4x16_u8_xnor_wbuf_thr_bram": ("dense", dict(shape=(4, 4, 16), m=4, in_bits=8, sparsity=0.5, pe=1, simd=32,
+                                                   levels=(3, 7)),
+                                     {"style": "dense", "pixels_per_beat": 1, "weight_rom": "block"}),
+    "d4x4x16_s4_xnor_wbuf_thr_bram": ("dense", dict(shape=(4, 4, 16), m=4, in_bits=4, signed=True, sparsity=0.5, pe=1,
+                                                   simd=32, levels=(-5, 3)),
+                                     {"style": "dense", "pixels_per_beat": 1, "weight_rom": "block"}),
 }
 #: the grid's designs whose thresholds ride in the weight memory (test_thresholds_ride_where_free)
 RIDING = [n for n in GRID if n.endswith("_thr_bram")]
@@ -200,7 +217,8 @@ PIPELINED = ["d64x16_s90_p4s8_index", "d64x16_s99_p2s2_delta", "d64x16_seg_s90_p
              "d32x8_unrolled_s90", "d20x8_u8_unrolled", "c3_unrolled_5x5x2", "d40x10_scores_unrolled",
              "d128x8_nm1of8_ab_p2s32", "d96x6_u8_nm1of16_ab_p2s32", "d128x8_blk8_ab_scores", "c3_blk4_6x6x4",
              "d128x8_nm1of8i_ab_p2s32", "d4x4x8_xnor_wbuf_ab", "d8x8x1_nm1of8i_wbuf_scores",
-             "d64x16_xnor_thr_bram", "d128x8_nm1of8_thr_bram", "d4x4x8_xnor_wbuf_thr_bram"]
+             "d64x16_xnor_thr_bram", "d128x8_nm1of8_thr_bram", "d4x4x8_xnor_wbuf_thr_bram",
+             "d128x8_blk8_ab_thr_bram", "d8x8x1_nm1of8_wbuf_thr_bram", "d4x4x16_s4_xnor_wbuf_thr_bram"]
 CASES = list(GRID) + [f"{n}@{PIPE_MHZ}" for n in PIPELINED]
 GROUPS = [list(GRID)[i::3] for i in range(3)] + [CASES[len(GRID):]]
 
@@ -374,8 +392,9 @@ def test_the_pipeline_register_holds_counts(hwt, case, held):
 
 @pytest.mark.parametrize("case", RIDING + [f"{n}@{PIPE_MHZ}" for n in RIDING if n in PIPELINED])
 def test_thresholds_ride_where_free(hwt, case):
-    """The riding designs have no threshold memory of their own: the weight memory is K/SIMD-th of a threshold
-    word wider and a shift register assembles each fold's word; the same layers with the weights left to
+    """The riding designs have no threshold memory of their own: the weight memory is one piece of a threshold
+    word wider (at most the cost model's piece, by which it decided that this costs no block RAM) and a shift
+    register assembles each fold's word; the same layers with the weights left to
     synthesis ("auto": these small memories stay in logic) keep their threshold memory."""
     design, model = case_design(hwt, case)[:2]
     st = next(s for s in design.stages if s.folded)
@@ -383,5 +402,23 @@ def test_thresholds_ride_where_free(hwt, case):
     text = next(t for n, t in design.files.items() if n.endswith(f"_{st.name}.v"))
     assert thresholds_ride(layer, st.plan, "block") and "trom" not in text and "tsr <=" in text
     words = re.search(r"reg \[(\d+):0\] wrom", text)
-    assert int(words.group(1)) + 1 > st.plan.word_bits
+    assert 0 < int(words.group(1)) + 1 - st.plan.word_bits <= threshold_piece_bits(layer, st.plan)  # the estimate bounds it
     assert not thresholds_ride(layer, st.plan, "auto") and not thresholds_ride(layer, st.plan, "distributed")
+
+
+def test_adjusted_thresholds_cover_every_path(hwt):
+    """Among the riding designs: thresholds as stored (G formed during the first fold, score layers) and
+    adjusted by G on the way in, with and without G, lane fields of one and of several pieces, plain and
+    behind the pipeline register."""
+    seen = set()
+    for case in RIDING + [f"{n}@{PIPE_MHZ}" for n in RIDING if n in PIPELINED]:
+        design = case_design(hwt, case)[0]
+        st = next(s for s in design.stages if s.folded)
+        text = next(t for n, t in design.files.items() if n.endswith(f"_{st.name}.v"))
+        if "tu0" not in text:
+            seen.add("stored")
+            continue
+        seen.add(("adjusted", "t_diff" in text, "t_q" in text, re.search(r"\ba_tp\b", text) is not None))
+    assert "stored" in seen
+    assert {("adjusted", True, q, piped) for q in (False, True) for piped in (False, True)} <= seen
+    assert any(s[1] is False for s in seen if s != "stored")
