@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from sbnn.arch.arith import Arith
 from sbnn.arch.pipeline import Stage
 from sbnn.arch.schedule import MVUPlan, layer_structure
 from sbnn.errors import HardwareError
-from sbnn.hw.rtl.arith import Arith
 from sbnn.hw.rtl.folded import mvu_folded
 from sbnn.hw.rtl.lanes import lane_sum
 from sbnn.hw.rtl.verilog import Module, Op, clog2, lit

@@ -1,9 +1,9 @@
 """Pieces shared by every MVU datapath: input elements, the shared term ``G = gmul * S'``, ``y``, the
-threshold compare and score outputs (the arithmetic: :mod:`sbnn.hw.rtl.arith`)."""
+threshold compare and score outputs (the arithmetic: :mod:`sbnn.arch.arith`)."""
 
 from __future__ import annotations
 
-from sbnn.hw.rtl.arith import Arith
+from sbnn.arch.arith import Arith
 from sbnn.hw.rtl.verilog import Module, Op, const_mul, ext, lint_off, lint_on, shl, tree_sum
 from sbnn.ir.model import MVU
 

@@ -4,12 +4,12 @@ register (see :mod:`sbnn.hw.rtl.mvu` for the arithmetic)."""
 
 from __future__ import annotations
 
-from sbnn.arch.cost import thresholds_ride
+from sbnn.arch.arith import arith
+from sbnn.arch.cost import threshold_layout
 from sbnn.arch.depth import PIPE_PARTS
 from sbnn.arch.options import LUTRAM_BUFFERS
 from sbnn.arch.pipeline import Stage
 from sbnn.errors import HardwareError
-from sbnn.hw.rtl.arith import arith
 from sbnn.hw.rtl.datapath import compare_stored, elements, score_bits, shared_g, y_sum
 from sbnn.hw.rtl.lanes import LANES, LanesFn, serial_g
 from sbnn.hw.rtl.lutram import lutram_loader
@@ -84,14 +84,12 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None, *, l
     fw = clog2(nf)
     lane_w, twords = threshold_words(ar, plan)
     tw = pe * lane_w
-    ride = thresholds_ride(layer, plan, st.impl.weight_rom if st.impl else "auto")
-    per = int(plan.words[0])  # words per fold (all equal where the thresholds ride)
-    pc = -(-tw // per) if ride else 0  # threshold bits per word: word j of fold f holds bits j*pc.. of its word
-    # adjusted by G on the way in (sbnn.hw.rtl.thresholds): G known while the fold's words stream by, lanes
-    # spanning whole pieces
+    # riding in the weight memory, adjusted by G on the way in where G is known while the fold's words stream by
+    # (sbnn.arch.cost.threshold_layout, sbnn.hw.rtl.thresholds)
+    pc, adjusted = threshold_layout(layer, plan, st.impl.weight_rom if st.impl else "auto", g_ready=not serial_s)
+    ride, per = pc > 0, int(plan.words[0])  # words per fold (all equal where the thresholds ride)
     field = 0
-    if ride and ar.theta is not None and per >= pe and not serial_s:
-        pc = -(-(ar.yw + 2) // (per // pe))
+    if adjusted:
         field = pc * (per // pe)
         twords = adjusted_threshold_words(ar, plan, field)
     if ride:

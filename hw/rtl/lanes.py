@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Callable
 
+from sbnn.arch.arith import Arith
 from sbnn.arch.depth import part_inputs
 from sbnn.arch.options import LUTRAM_BUFFERS
 from sbnn.arch.schedule import MVUPlan
 from sbnn.errors import HardwareError
-from sbnn.hw.rtl.arith import Arith
 from sbnn.hw.rtl.lutram import lutram_take
 from sbnn.hw.rtl.units import is_first
 from sbnn.hw.rtl.verilog import Module, Op, bit_counts, clog2, const_mul, ext, lit, tree_sum, width_for

@@ -8,9 +8,9 @@ into banks of 64-entry LUT-RAM and every slot reads its position through a RAM r
 
 from __future__ import annotations
 
+from sbnn.arch.arith import Arith
 from sbnn.arch.options import LUTRAM_BUFFERS, LUTRAM_DEPTH
 from sbnn.arch.schedule import MVUPlan, lutram_banks, lutram_load_clocks
-from sbnn.hw.rtl.arith import Arith
 from sbnn.hw.rtl.verilog import Module, Op, clog2, const_mul, ext, lit, tree_sum, width_for
 from sbnn.ir.model import MVU
 

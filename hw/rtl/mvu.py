@@ -21,9 +21,9 @@ from typing import Callable
 
 import numpy as np
 
+from sbnn.arch.arith import arith
 from sbnn.arch.pipeline import Stage
 from sbnn.errors import HardwareError
-from sbnn.hw.rtl.arith import arith
 from sbnn.hw.rtl.block import mvu_block
 from sbnn.hw.rtl.datapath import compare, elements, score_bits, shared_g, y_sum
 from sbnn.hw.rtl.folded import mvu_folded

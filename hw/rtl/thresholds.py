@@ -1,5 +1,5 @@
 """The threshold path of a folded MVU whose thresholds ride in the weight memory (:func:`sbnn.arch.cost.
-thresholds_ride`): every word of a fold carries one piece of the fold's threshold word, a shift register
+threshold_layout`): every word of a fold carries one piece of the fold's threshold word, a shift register
 assembles it while the fold accumulates.
 
 Where ``G = gmul * S'`` is known while the fold's words stream by (formed by the producer, or over the
@@ -43,7 +43,13 @@ def threshold_shift(m: Module, per: int, pc: int, wb: int, piped: bool, g: Op | 
     r = field // pc
     res = piece
     if g is not None:
-        gop = m.wire("t_gop", field, f"{{{ext(g, field - 1)}, 1'b0}}")  # G << 1: the down bit (bit 0) passes
+        # G << 1 (the down bit, bit 0, passes) modulo 2**field: u fits in field - 1 bits, G may be wider
+        gw = field - 1
+        if g.width > gw:
+            m.line(lint_off("UNUSEDSIGNAL", "G's bits above the field: the subtraction runs modulo 2**field"))
+        gop = m.wire("t_gop", field, f"{{{ext(g, gw) if g.width <= gw else f'{g.name}[{gw - 1}:0]'}, 1'b0}}")
+        if g.width > gw:
+            m.line(lint_on("UNUSEDSIGNAL"))
         if r > 1:
             qw = clog2(r)
             m.line(f"reg [{qw - 1}:0] t_q;")  # the piece's index within its lane field
@@ -72,12 +78,13 @@ def threshold_shift(m: Module, per: int, pc: int, wb: int, piped: bool, g: Op | 
 def compare_adjusted(m: Module, acc: Op, fld: str, field: int, sh: int, tag: str) -> str:
     """A lane's channel bit from its accumulator ``acc`` (A) and its adjusted field ``fld`` (``field`` bits,
     ``{u, down}``): ``(A > (u >>> sh)) ^ down``."""
-    uw = field - 1 - sh
+    low = min(1 + sh, field - 1)  # u >>> sh: u's bits from sh on (only its sign where u is narrower than sh)
+    uw = field - low
     if sh:
         m.line(lint_off("UNUSEDSIGNAL", "the low bits of u: A << sh is a multiple of 2**sh"))
     u = m.wire(f"tu{tag}", field, fld)
     if sh:
         m.line(lint_on("UNUSEDSIGNAL"))
     cw = max(width_for(acc.lo, acc.hi), uw) + 1
-    uh = Op(m.wire(f"tv{tag}", uw, f"{u}[{field - 1}:{1 + sh}]"), uw, -1, 0)  # u >>> sh, signed
+    uh = Op(m.wire(f"tv{tag}", uw, f"{u}[{field - 1}:{low}]"), uw, -1, 0)  # signed
     return m.wire(f"bit{tag}", 1, f"($signed({ext(acc, cw)}) > $signed({ext(uh, cw)})) ^ {u}[0]")

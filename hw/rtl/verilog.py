@@ -10,13 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
-def width_for(lo: int, hi: int) -> int:
-    """Bits of a two's-complement (lo < 0) or unsigned (lo >= 0) number holding every value in [lo, hi]."""
-    lo, hi = int(min(lo, 0)), int(max(hi, 0))
-    if lo >= 0:
-        return max(1, hi.bit_length())
-    return max(hi.bit_length(), (-lo - 1).bit_length()) + 1
+from sbnn.arch.arith import csd, mul_width, width_for
 
 
 def clog2(n: int) -> int:
@@ -145,23 +139,9 @@ def shl(mod: Module, a: Op, sh: int, prefix: str = "h") -> Op:
     return Op(name, a.width + sh, a.lo << sh, a.hi << sh)
 
 
-def csd(c: int) -> list[tuple[int, int]]:
-    """Canonical signed digits of ``c`` as (shift, +1/-1) pairs: the fewest adders for ``x * c``."""
-    digits, k = [], 0
-    while c:
-        if c & 1:
-            d = 2 - (c & 3)  # +1 or -1
-            digits.append((k, d))
-            c -= d
-        c >>= 1
-        k += 1
-    return digits
-
-
 def const_mul_width(x: Op, c: int) -> int:
     """Width of :func:`const_mul`'s result (covers the product and every partial sum)."""
-    lo, hi = sorted((x.lo * c, x.hi * c))
-    return max([width_for(lo, hi)] + [x.width + k + (1 if d < 0 else 0) for k, d in csd(c)])
+    return mul_width(x.width, x.lo, x.hi, c)
 
 
 def const_mul(mod: Module, x: Op, c: int, prefix: str = "g") -> Op:

@@ -12,9 +12,9 @@ from typing import Callable
 
 import numpy as np
 
+from sbnn.arch.arith import Arith
 from sbnn.arch.schedule import MVUPlan
 from sbnn.errors import HardwareError
-from sbnn.hw.rtl.arith import Arith
 from sbnn.ir.model import MVU
 
 

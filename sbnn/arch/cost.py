@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from sbnn.arch.arith import adjusted_field_bits, arith
 from sbnn.arch.buffer import WordBuffer, buffer_control_luts, buffer_ram_luts, fed_buffer, word_buffer
 from sbnn.arch.decompose import SUM_MIN_SAVING, decomposition
 from sbnn.arch.device import DEVICE
@@ -28,7 +29,10 @@ from sbnn.ir.model import MVU, IRModel
 #: register FIFOs, one comparator per lane): median error 7.0 %, 9.9 % leave-one-out (the coefficients before
 #: this refit erred by a median 17 % on the same designs). Refit after any change to the generated RTL: after the
 #: 2026-12-03 change to the XNOR lanes the stored model errs by a median 8.3 %; a refit did no better leave-one-out
-#: (8.1 %, mean 17 %) and was not stored (hw/README.md, "Cost model vs Yosys").
+#: (8.1 %, mean 17 %) and was not stored (hw/README.md, "Cost model vs Yosys"). Not refitted either after the
+#: thresholds began to ride in the weight memory (:func:`thresholds_ride`, same day): such a layer's threshold
+#: ROM is dropped from the features, but its lanes (no y adder where the thresholds are adjusted by G) cost less
+#: than ``lanes`` says.
 #: Features the fit drives to 0 are kept (a refit may need them).
 COEFFS: dict[str, float] = {
     "const": 0,  # handshake, address and fold counters of a folded MVU
@@ -91,34 +95,39 @@ def threshold_bits(layer: MVU, plan: MVUPlan) -> int:
     return plan.pe * (lane_bits(layer) + (0 if layer.is_output else 1))
 
 
-def threshold_piece_bits(layer: MVU, plan: MVUPlan) -> int:
-    """Threshold bits per weight word where the thresholds ride (an upper bound on the RTL's): a thresholded
-    layer with at least as many words per fold as lanes gives each lane whole pieces of a field of y's width
-    + 2 (its thresholds are adjusted by G on the way in, :mod:`sbnn.hw.rtl.thresholds`), the others
-    1 / (words per fold) of the threshold word."""
-    per = int(plan.words[0])
+def threshold_layout(layer: MVU, plan: MVUPlan, weight_rom: str = "auto", g_ready: bool = True) -> tuple[int, bool]:
+    """Where the thresholds ride in the weight memory: ``(bits per word, adjusted)``; ``(0, False)`` where they
+    keep a memory of their own. Why: a fold's thresholds are read once per K/SIMD words, yet a threshold memory
+    of its own is left in logic by Yosys (a LUT per 64 bits: 56 of the 240 LUT of a PE 4 x SIMD 32 N:M layer of
+    256 x 256) while the weight memory's block RAM has unused width (a 48-bit word in a 72-bit RAMB36). So every
+    word of a fold carries a piece of the fold's threshold word and a shift register assembles it while the fold
+    accumulates (:mod:`sbnn.hw.rtl.thresholds`). Only where that costs no block RAM: folds of equal length
+    (dense, N:M, block words; not the zero-skipping folds, whose words are decoded ahead), at least two words per
+    fold and per vector, the weight memory in block RAM (placed so, or by Yosys' rule for "auto") with as many
+    RAMB36 as without the thresholds. Adjusted (each lane's field of :func:`~sbnn.arch.arith.adjusted_field_bits`
+    in whole pieces, G subtracted on the way in) where the layer is thresholded, a fold has at least as many
+    words as lanes, G is known while the words stream by (``g_ready``: formed by the producer or over the whole
+    vector; the cost model assumes so) and the wider piece is free too; else as stored (exact widths)."""
+    per = int(plan.words[0]) if plan.style != "unrolled" else 0
+    if plan.style not in ("dense", "nm", "block") or plan.folds.shape[0] < 2 or per < 2 or plan.fold_flag:
+        return 0, False
+    if not (weight_rom == "block" or (weight_rom == "auto" and rom_in_bram(plan.T, plan.word_bits))):
+        return 0, False
+    ar = arith(layer, plan)
     r = per // plan.pe
-    if r and not layer.is_output:
-        return -(-(lane_bits(layer) + 2) // r)
-    return -(-threshold_bits(layer, plan) // per)
+    options = [(-(-adjusted_field_bits(ar) // r), True)] if r and ar.theta is not None and g_ready else []
+    options.append((-(-(plan.pe * (ar.yw + (0 if ar.theta is None else 1))) // per), False))
+    blocks = bram36_blocks(plan.T, plan.word_bits)
+    for pc, adjusted in options:
+        wide = plan.word_bits + pc
+        if (weight_rom == "block" or rom_in_bram(plan.T, wide)) and bram36_blocks(plan.T, wide) == blocks:
+            return pc, adjusted
+    return 0, False
 
 
 def thresholds_ride(layer: MVU, plan: MVUPlan, weight_rom: str = "auto") -> bool:
-    """Whether the thresholds travel in the weight memory: every word of a fold carries 1 / (K/SIMD) of the
-    fold's threshold word in the block RAM's spare width, and a shift register assembles it while the fold
-    accumulates. Why: a fold's thresholds are read once per K/SIMD words, yet a threshold memory of its own is
-    left in logic by Yosys (a LUT per 64 bits: 56 of the 240 LUT of a PE 4 x SIMD 32 N:M layer of 256 x 256)
-    while the weight memory's block RAM has unused width (a 48-bit word in a 72-bit RAMB36). Only where that
-    costs no block RAM: folds of equal length (dense, N:M, block words; not the zero-skipping folds, whose words
-    are decoded ahead), at least two words per fold and per vector, the weight memory in block RAM (placed so,
-    or by Yosys' rule for "auto") with the same number of RAMB36 as without the thresholds."""
-    per = int(plan.words[0]) if plan.style != "unrolled" else 0
-    if plan.style not in ("dense", "nm", "block") or plan.folds.shape[0] < 2 or per < 2 or plan.fold_flag:
-        return False
-    wide = plan.word_bits + threshold_piece_bits(layer, plan)
-    in_bram = weight_rom == "block" or (weight_rom == "auto" and rom_in_bram(plan.T, plan.word_bits)
-                                         and rom_in_bram(plan.T, wide))
-    return in_bram and bram36_blocks(plan.T, wide) == bram36_blocks(plan.T, plan.word_bits)
+    """Whether the thresholds ride in the weight memory (:func:`threshold_layout`)."""
+    return threshold_layout(layer, plan, weight_rom)[0] > 0
 
 
 def lane_bits(layer: MVU) -> int:

@@ -1,5 +1,5 @@
 """The decomposition of an MVU's accumulator that every datapath computes: one fact, shared by the RTL's
-exact arithmetic (:mod:`sbnn.hw.rtl.arith`) and the cost model (:mod:`sbnn.arch.cost`).
+exact arithmetic (:mod:`sbnn.arch.arith`) and the cost model (:mod:`sbnn.arch.cost`).
 
 ``acc_c = w0 * S(x) + 2**F * P_c(x)`` is computed as ``y_c = gmul * S' + (A_c << sh)`` and
 ``acc_c = y_c - off_c``: zero-skipping datapaths sum only the ``b = 1`` inputs (``A_c`` = count of +1

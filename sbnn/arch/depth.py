@@ -24,6 +24,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from sbnn.arch.arith import csd
+
 #: delay model (ns), xc7z020 -1: approximate cell delays + a flat average net delay
 DELAYS_NS = {
     "ff_clk_to_q": 0.46,  # FDRE C -> Q
@@ -119,13 +121,7 @@ class MVUTiming:
 
 def csd_terms(c: int) -> int:
     """Non-zero canonical signed digits of ``c`` (the terms of a shift-and-add constant multiply)."""
-    c, n = abs(int(c)), 0
-    while c:
-        if c & 1:
-            c -= 2 - (c & 3)
-            n += 1
-        c >>= 1
-    return n
+    return len(csd(abs(int(c))))
 
 
 def mvu_timing(*, k: int, pe: int, simd: int, eb: int, style: str, gather: str | None, coding: str,

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sbnn.arch.arith import arith
 from sbnn.arch.schedule import plan_mvu
-from sbnn.hw.rtl.arith import arith
 from sbnn.ir.model import InputSpec, ValueType
 from sbnn.ir.synthetic import random_input, random_mvu
 from sbnn.sim.reference import mvu_accumulators, windows
@@ -54,3 +54,15 @@ def test_the_adjusted_compare_is_the_compare(a, sh, g, t, down):
     assert (g + (a << sh) >= t) == (a > ((t - 1 - g) >> sh))
     field = ((t - 1) << 1) | down
     assert (field - (g << 1)) & 1 == down and (field - (g << 1)) >> 1 == t - 1 - g
+
+
+@given(w=st.integers(1, 20), sh=st.integers(0, 24), data=st.data())
+def test_the_adjusted_field_slice_is_u_shifted(w, sh, data):
+    """compare_adjusted's slice of the field ``{u, down}`` (u of w bits): bits ``min(1 + sh, w) ..`` read as a
+    signed number are ``u >> sh``, also where u is narrower than the shift (then only its sign is left)."""
+    u = data.draw(st.integers(-(1 << (w - 1)), (1 << (w - 1)) - 1))
+    field = w + 1
+    bits = ((u << 1) | 1) % (1 << field)
+    low = min(1 + sh, field - 1)
+    raw, uw = bits >> low, field - low
+    assert raw - ((raw >> (uw - 1)) << uw) == u >> sh

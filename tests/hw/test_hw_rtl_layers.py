@@ -18,7 +18,7 @@ import re
 import numpy as np
 import pytest
 
-from sbnn.arch.cost import threshold_piece_bits, thresholds_ride
+from sbnn.arch.cost import threshold_layout, thresholds_ride
 from sbnn.hw.rtl.design import GenOptions, generate
 from sbnn.hw.rtlsim import verilator as rtlsim
 from sbnn.hw.rtlsim.api import model_edges
@@ -393,8 +393,8 @@ def test_the_pipeline_register_holds_counts(hwt, case, held):
 @pytest.mark.parametrize("case", RIDING + [f"{n}@{PIPE_MHZ}" for n in RIDING if n in PIPELINED])
 def test_thresholds_ride_where_free(hwt, case):
     """The riding designs have no threshold memory of their own: the weight memory is one piece of a threshold
-    word wider (at most the cost model's piece, by which it decided that this costs no block RAM) and a shift
-    register assembles each fold's word; the same layers with the weights left to
+    word wider (the cost model's piece, by which it decided that this costs no block RAM) and a shift register
+    assembles each fold's word; the same layers with the weights left to
     synthesis ("auto": these small memories stay in logic) keep their threshold memory."""
     design, model = case_design(hwt, case)[:2]
     st = next(s for s in design.stages if s.folded)
@@ -402,7 +402,8 @@ def test_thresholds_ride_where_free(hwt, case):
     text = next(t for n, t in design.files.items() if n.endswith(f"_{st.name}.v"))
     assert thresholds_ride(layer, st.plan, "block") and "trom" not in text and "tsr <=" in text
     words = re.search(r"reg \[(\d+):0\] wrom", text)
-    assert 0 < int(words.group(1)) + 1 - st.plan.word_bits <= threshold_piece_bits(layer, st.plan)  # the estimate bounds it
+    piece = threshold_layout(layer, st.plan, "block", g_ready="tu0" in text)[0]  # the cost model's piece
+    assert int(words.group(1)) + 1 - st.plan.word_bits == piece > 0
     assert not thresholds_ride(layer, st.plan, "auto") and not thresholds_ride(layer, st.plan, "distributed")
 
 
