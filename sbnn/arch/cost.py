@@ -30,9 +30,9 @@ from sbnn.ir.model import MVU, IRModel
 #: this refit erred by a median 17 % on the same designs). Refit after any change to the generated RTL: after the
 #: 2026-12-03 change to the XNOR lanes the stored model errs by a median 8.3 %; a refit did no better leave-one-out
 #: (8.1 %, mean 17 %) and was not stored (hw/README.md, "Cost model vs Yosys"). Not refitted either after the
-#: thresholds began to ride in the weight memory (:func:`thresholds_ride`, same day): such a layer's threshold
-#: ROM is dropped from the features, but its lanes (no y adder where the thresholds are adjusted by G) cost less
-#: than ``lanes`` says.
+#: thresholds began to ride in the weight memory (:func:`thresholds_ride`, same day): the features still count a
+#: riding layer's threshold ROM (see :func:`features`), and its lanes (no y adder where the thresholds are
+#: adjusted by G) cost less than ``lanes`` says.
 #: Features the fit drives to 0 are kept (a refit may need them).
 COEFFS: dict[str, float] = {
     "const": 0,  # handshake, address and fold counters of a folded MVU
@@ -152,7 +152,10 @@ def features(layer: MVU, plan: MVUPlan, weight_rom: str = "auto", vector_fed: bo
     f["const"] = 1
     f["lanes"] = pe * lb
     thr_w = threshold_bits(layer, plan)
-    if nf > 1 and not rom_in_bram(nf, thr_w) and not thresholds_ride(layer, plan, weight_rom):
+    # counted also where the thresholds ride in the weight memory: crediting that with this coefficient ranked
+    # foldings that ride above cheaper ones that do not (the main job's hidden layers at PE 2 x SIMD 128 instead of
+    # PE 1 x SIMD 256: 1,578 instead of 1,261 LUT); the coefficients were fitted before the thresholds rode
+    if nf > 1 and not rom_in_bram(nf, thr_w):
         f["thr_rom"] = nf * thr_w / 64
     if plan.T > 1 and (weight_rom == "distributed" or (weight_rom == "auto" and not rom_in_bram(plan.T, plan.word_bits))):
         f["weight_rom"] = plan.memory_bits / 64

@@ -214,23 +214,22 @@ def test_folding_file_keys_are_checked(tmp_path):
 
 
 def test_the_device_objective_counts_block_ram_and_the_lut_objective_does_not():
-    """The Fashion SFC's first layer (784 -> 256) as a dense XNOR layer at 150,000 frames/s: ranked by LUTs alone
-    the search takes PE 4 x SIMD 112 (6.5 BRAM36 of weights), by device fraction PE 4 x SIMD 98 (5.5). (Its all-1:8
-    twin at 200,000 frames/s showed this until the thresholds rode in the weight memory's spare width: both
-    objectives now pick the same folding there.)"""
+    """The all-1:8 Fashion SFC's first layer (784 -> 256) at 200,000 frames/s: ranked by LUTs alone the search
+    takes a 294-bit weight word (PE 1 x SIMD 784: 4.5 BRAM36); by device fraction a narrower one. (At 100,000
+    frames/s the two agreed once the word buffer took the slice multiplexer off PE 2 x SIMD 112.)"""
     import copy
 
     from sbnn.arch.cost import LUT_PER_BRAM36, bram36_estimate
     from sbnn.ir.synthetic import random_mvu
 
-    layer = random_mvu(np.random.default_rng(0), "fc0", "dense", (28, 28, 1), 256, levels=(-7, 57))
-    target = folding.target_cycles(150_000)
+    layer = random_mvu(np.random.default_rng(0), "fc0", "dense", (28, 28, 1), 256, structure="1:8", levels=(-7, 57))
+    target = folding.target_cycles(200_000)
     picks = {}
     for objective in ("lut", "device"):
-        entry, cyc = folding.auto_layer(layer, target, "dense", "full", objective=objective)
+        entry, cyc = folding.auto_layer(layer, target, "nm", "full", objective=objective)
         t = copy.copy(layer)
         t.pe, t.simd = entry["PE"], entry["SIMD"]
-        plan = plan_mvu(t, style="dense")
+        plan = plan_mvu(t, style="nm")
         picks[objective] = (bram36_estimate(t, plan), logic_estimate(t, plan))
         assert cyc <= target
     (lut_bram, lut_lut), (dev_bram, dev_lut) = picks["lut"], picks["device"]
