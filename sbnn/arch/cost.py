@@ -98,7 +98,7 @@ def threshold_bits(layer: MVU, plan: MVUPlan) -> int:
 def threshold_layout(layer: MVU, plan: MVUPlan, weight_rom: str = "auto", g_ready: bool = True) -> tuple[int, bool]:
     """Where the thresholds ride in the weight memory: ``(bits per word, adjusted)``; ``(0, False)`` where they
     keep a memory of their own. Why: a fold's thresholds are read once per K/SIMD words, yet a threshold memory
-    of its own is left in logic by Yosys (a LUT per 64 bits: 56 of the 240 LUT of a PE 4 x SIMD 32 N:M layer of
+    of its own is left in logic by Yosys (a LUT per 64 bits: 4,096 bits for a PE 4 x SIMD 32 N:M layer of
     256 x 256) while the weight memory's block RAM has unused width (a 48-bit word in a 72-bit RAMB36). So every
     word of a fold carries a piece of the fold's threshold word and a shift register assembles it while the fold
     accumulates (:mod:`sbnn.hw.rtl.thresholds`). Only where that costs no block RAM: folds of equal length
