@@ -57,7 +57,7 @@ def threshold_shift(m: Module, per: int, pc: int, wb: int, piped: bool, g: Op | 
                    f"t_q <= ({fend} || t_q == {lit(r - 1, qw)}) ? {qw}'d0 : t_q + {lit(1, qw)};")
             m.line("reg t_b;")  # the borrow out of the lane field's previous piece
             opnd = m.wire("t_op", pc, f"{gop}[t_q * {pc} +: {pc}]")
-            borrow = "((t_q != " + f"{qw}'d0) & t_b)"
+            borrow = f"((t_q != {qw}'d0) & t_b)"
         else:
             opnd, borrow = gop, "1'b0"
         diff = m.wire("t_diff", pc + 1, f"{{1'b0, {piece}}} - {{1'b0, {opnd}}} - {{{pc}'d0, {borrow}}}")
@@ -85,6 +85,6 @@ def compare_adjusted(m: Module, acc: Op, fld: str, field: int, sh: int, tag: str
     u = m.wire(f"tu{tag}", field, fld)
     if sh:
         m.line(lint_on("UNUSEDSIGNAL"))
-    cw = max(width_for(acc.lo, acc.hi), uw) + 1
+    cw = max(acc.width, width_for(acc.lo, acc.hi), uw) + 1  # room for a sign beside both
     uh = Op(m.wire(f"tv{tag}", uw, f"{u}[{field - 1}:{low}]"), uw, -1, 0)  # signed
     return m.wire(f"bit{tag}", 1, f"($signed({ext(acc, cw)}) > $signed({ext(uh, cw)})) ^ {u}[0]")
