@@ -30,10 +30,7 @@ def threshold_shift(m: Module, per: int, pc: int, wb: int, piped: bool, g: Op | 
     adjusted by ``G`` (``g``; None: no G) in lane fields of ``field`` bits, ``field / pc`` pieces each."""
     piece = f"rd[{wb - 1}:{wb - pc}]"
     if not field:  # as stored: shifted in as the words are taken
-        held = per if piped else per - 1
-        m.line(f"reg [{held * pc - 1}:0] tsr;")
-        shifted = piece if held == 1 else f"{{{piece}, tsr[{held * pc - 1}:{pc}]}}"
-        m.line(f"always @(posedge ap_clk) if (g_fire) tsr <= {shifted};")
+        _shift_in(m, per if piped else per - 1, pc, piece, "g_fire")
         return m.wire("thr_all", per * pc, "tsr" if piped else f"{{{piece}, tsr}}")
     fire, fend = ("s_fire", "a_fend") if piped else ("g_fire", "fend")
     if piped:  # the piece travels with its word through the pipeline register, to meet that word's G
@@ -68,11 +65,15 @@ def threshold_shift(m: Module, per: int, pc: int, wb: int, piped: bool, g: Op | 
             m.line(f"wire unused_t_b = {diff}[{pc}];")
             m.line(lint_on("UNUSEDSIGNAL"))
         res = m.wire("t_res", pc, f"{diff}[{pc - 1}:0]")
-    held = per - 1
-    m.line(f"reg [{held * pc - 1}:0] tsr;")
-    shifted = res if held == 1 else f"{{{res}, tsr[{held * pc - 1}:{pc}]}}"
-    m.line(f"always @(posedge ap_clk) if ({fire}) tsr <= {shifted};")
+    _shift_in(m, per - 1, pc, res, fire)
     return m.wire("thr_all", per * pc, f"{{{res}, tsr}}")
+
+
+def _shift_in(m: Module, held: int, pc: int, value: str, fire: str) -> None:
+    """``tsr``: the last ``held`` pieces of ``pc`` bits, ``value`` shifted in at the top on ``fire``."""
+    m.line(f"reg [{held * pc - 1}:0] tsr;")
+    shifted = value if held == 1 else f"{{{value}, tsr[{held * pc - 1}:{pc}]}}"
+    m.line(f"always @(posedge ap_clk) if ({fire}) tsr <= {shifted};")
 
 
 def compare_adjusted(m: Module, acc: Op, fld: str, field: int, sh: int, tag: str) -> str:

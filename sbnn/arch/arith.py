@@ -25,7 +25,6 @@ def width_for(lo: int, hi: int) -> int:
     return max(hi.bit_length(), (-lo - 1).bit_length()) + 1
 
 
-
 def csd(c: int) -> list[tuple[int, int]]:
     """Canonical signed digits of ``c`` as (shift, +1/-1) pairs: the fewest adders for ``x * c``."""
     digits, k = [], 0
@@ -37,7 +36,6 @@ def csd(c: int) -> list[tuple[int, int]]:
         c >>= 1
         k += 1
     return digits
-
 
 
 def mul_width(width: int, lo: int, hi: int, c: int) -> int:
