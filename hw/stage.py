@@ -19,6 +19,7 @@ from sbnn.arch import impl as impl_file
 from sbnn.arch.cost import design_estimate, logic_estimate
 from sbnn.arch.device import DEVICE
 from sbnn.arch.impl import LayerImpl
+from sbnn.arch.regroup import regroup
 from sbnn.arch.schedule import schedule
 from sbnn.errors import ConfigError, HardwareError, ToolNotFound
 from sbnn.hw.config import HwConfig
@@ -35,7 +36,10 @@ from sbnn.runs import RunDir, write_atomic, write_json
 def resolve_folding(model: IRModel, cfg: HwConfig, spec: dict | None = None,
                     source: str | None = None) -> tuple[IRModel, dict[str, LayerImpl], str]:
     """The folding step of ``sbnn synth``: the configured folding source (or ``spec``, e.g. a written
-    ``folding.json``) and choices -> the folded model, one LayerImpl per MVU and the source's description."""
+    ``folding.json``) and choices -> the folded model, one LayerImpl per MVU and the source's description.
+    Interleaved N:M layers are made contiguous first where their input can be emitted in group order
+    (:func:`sbnn.arch.regroup.regroup`): every folding is chosen for, and every design built from, that model."""
+    model = regroup(model)
     if spec is None:
         spec, source = _folding_source(model, cfg)
     target = fold.target_cycles(cfg.target_fps, cfg.clock_mhz) if cfg.target_fps else None
@@ -146,7 +150,7 @@ def run_stage(run: RunDir, cfg: HwConfig, status=None, force: bool = False,
         provenance.require_current(run, "export")
         ir_path = run.require("export", runs.IR, "sbnn export")
         stem = ir_path.with_suffix("")
-        model = ir_io.load(stem)
+        model = regroup(ir_io.load(stem))
         spec = source = searched = None
         if cfg.search > 1:
             spec, searched = _search(model, cfg, status, log)

@@ -5,7 +5,9 @@ carries ``pixels_per_beat`` consecutive pixels; element ``e`` of a beat (``e = p
 bits ``[e*b, e*b + b)`` of ``tdata`` (``b`` = input bits; two's complement when signed; a bipolar input is
 one bit per element, 1 = +1). ``tdata`` is that payload zero-padded to whole bytes; a frame is
 ``H*W / pixels_per_beat`` beats. ``tlast`` may mark the last beat of a frame; the core counts beats itself
-and ignores it.
+and ignores it. A design with ``in_order`` (:attr:`sbnn.ir.model.InputSpec.order`) reads the flattened image
+with its elements permuted: element ``j`` of the stream is element ``in_order[j]`` of the image
+(:func:`pack_input` does it).
 
 Output (``m_axis``). One beat per output pixel of the last layer (one beat per frame for a dense score
 layer). Scores are signed integers, score ``j`` of the beat in bits ``[j*F, j*F + F)`` with ``F`` the
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +53,8 @@ class StreamFormat:
     out_field: int  # bits per value on the stream (1 for bit outputs)
     out_signed: bool
     out_beats: int  # per frame
+    #: the order of the flattened image's elements on the stream (None: (h, w, c) order)
+    in_order: tuple[int, ...] | None = field(default=None, kw_only=True)
 
     @property
     def in_payload(self) -> int:
@@ -80,8 +84,10 @@ class StreamFormat:
 
     @classmethod
     def from_json(cls, d: dict) -> "StreamFormat":
-        keys = {k: d[k] for k in cls.__dataclass_fields__}
+        keys = {k: d[k] for k in cls.__dataclass_fields__ if k != "in_order"}
         keys["in_shape"] = tuple(keys["in_shape"])
+        if d.get("in_order") is not None:  # absent from descriptions written before the field existed
+            keys["in_order"] = tuple(int(v) for v in d["in_order"])
         return cls(**keys)
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -125,6 +131,8 @@ def pack_input(fmt: StreamFormat, x: np.ndarray) -> np.ndarray:
               else (0, (1 << fmt.in_bits) - 1))
     if x.size and (x.min() < lo or x.max() > hi):
         raise ConfigError(f"input values outside the {fmt.in_bits}-bit {'signed' if fmt.in_signed else 'unsigned'} range")
+    if fmt.in_order is not None:
+        x = x.reshape(x.shape[0], -1)[:, np.asarray(fmt.in_order, dtype=np.int64)]
     per = fmt.pixels_per_beat * fmt.in_shape[2]
     beats = x.reshape(-1, per)
     return _pack(beats, fmt.in_bits, fmt.in_width)

@@ -161,6 +161,7 @@ class Simulator:
         return SimResult(scores_arr, self.model.head.logits(scores_arr), merged)
 
     def _run_batch(self, x: np.ndarray, trace: bool):
+        x = self.model.input.arrange(x)
         values = x.astype(np.int64) if not self.model.input.type.bipolar else x.astype(bool)
         outputs: dict[str, np.ndarray] = {}
         for layer in self.model.layers:

@@ -41,7 +41,7 @@ def run_reference(model: IRModel, x: np.ndarray, trace: bool = False):
     With ``trace`` also returns every layer's output (bipolar maps as bool, True = +1; scores as
     int64), keyed by layer name.
     """
-    values = np.asarray(x).astype(np.int64)
+    values = model.input.arrange(np.asarray(x)).astype(np.int64)
     if model.input.type.bipolar:
         values = np.where(values > 0, 1, -1)
     outputs = {}

@@ -127,7 +127,8 @@ def stream_format(model: IRModel, stages: list[Stage]) -> StreamFormat:
     out_field = field_bits(last.out_bits) if scores else 1
     return StreamFormat(tuple(int(v) for v in model.input.shape), first.in_bits, first.in_signed,
                         first.pixels_per_beat,
-                        last.out_elems, out_field, scores, last.out_beats)
+                        last.out_elems, out_field, scores, last.out_beats,
+                        in_order=None if model.input.order is None else tuple(int(v) for v in model.input.order))
 
 
 def generate(model: IRModel, options: GenOptions | None = None, upto: str | None = None,

@@ -46,6 +46,9 @@ class InputMeta(_Strict):
     shape: tuple[int, int, int]
     bits: int = Field(ge=1, le=32)
     signed: bool
+    #: the host sends the elements permuted (array ``input/order``); written only when true, so that an
+    #: sbnn that does not know the field refuses the file instead of reading the image in the wrong order
+    order: bool = False
 
 
 class ThresholdMeta(_Strict):
@@ -139,6 +142,8 @@ def _arrays(model: IRModel) -> dict[str, np.ndarray]:
             if not layer.is_output:
                 arrays[f"{layer.name}/thresholds"] = layer.thresholds
                 arrays[f"{layer.name}/directions"] = layer.directions
+    if model.input.order is not None:
+        arrays["input/order"] = model.input.order
     arrays["head/gain"] = model.head.gain
     arrays["head/bias"] = model.head.bias
     return arrays
@@ -156,7 +161,8 @@ def save(model: IRModel, stem: str | os.PathLike) -> tuple[Path, Path]:
         "format": IR_FORMAT,
         "version": IR_VERSION,
         "name": model.name,
-        "input": {"shape": list(model.input.shape), "bits": model.input.type.bits, "signed": model.input.type.signed},
+        "input": {"shape": list(model.input.shape), "bits": model.input.type.bits, "signed": model.input.type.signed,
+                  **({"order": True} if model.input.order is not None else {})},
         "layers": [_layer_meta(layer) for layer in model.layers],
         "classes": list(model.classes),
         "arrays_sha256": hashlib.sha256(blob).hexdigest(),
@@ -256,7 +262,8 @@ def load(stem: str | os.PathLike) -> IRModel:
             )
     model = IRModel(
         name=meta.name,
-        input=InputSpec(tuple(meta.input.shape), ValueType(meta.input.bits, meta.input.signed)),
+        input=InputSpec(tuple(meta.input.shape), ValueType(meta.input.bits, meta.input.signed),
+                        get("input/order").astype(np.int64) if meta.input.order else None),
         layers=layers,
         head=Head(get("head/gain").astype(np.float64), get("head/bias").astype(np.float64)),
         classes=list(meta.classes),

@@ -70,10 +70,23 @@ def default_pad_value(vtype: ValueType) -> int:
 
 @dataclass
 class InputSpec:
-    """The accelerator's input: an integer image, channels last."""
+    """The accelerator's input: an integer image, channels last.
+
+    ``order``: when set, the host sends the image's (h, w, c)-flattened elements in this order (element ``j``
+    of the stream is element ``order[j]`` of the image) and the first layer's weights are laid out for it.
+    Why: an interleaved N:M first layer (:mod:`sbnn.arch.regroup`) then reads contiguous groups, so the
+    accelerator needs no band memories; the host's packing gathers once per frame what the hardware would.
+    Only a dense first layer reading the input as a flat vector may have it (:func:`reads_flat_input`)."""
 
     shape: tuple[int, int, int]  # (H, W, C)
     type: ValueType
+    order: np.ndarray | None = None  # int64 [H*W*C], a permutation
+
+    def arrange(self, x: np.ndarray) -> np.ndarray:
+        """Images (N, H, W, C) in the order the accelerator reads them (``x`` itself without an order)."""
+        if self.order is None:
+            return x
+        return x.reshape(x.shape[0], -1)[:, self.order].reshape(x.shape)
 
 
 @dataclass
@@ -248,6 +261,19 @@ def _check_thresholds(where: str, thr, dirs, n: int, bound: int) -> None:
         _fail(where, f"thresholds outside the reachable accumulator range [-{bound + 1}, {bound + 1}]")
 
 
+def reads_flat_input(layers: list[Layer]) -> bool:
+    """True when the first MVU is dense and sees the input elements as one flat vector, unchanged or
+    through one input threshold that is the same for every channel: any order of the elements then
+    computes the same (what :attr:`InputSpec.order` needs)."""
+    i = 0
+    if layers and isinstance(layers[0], Threshold):
+        t = layers[0]
+        if np.unique(t.thresholds).size > 1 or np.unique(t.directions).size > 1:
+            return False
+        i = 1
+    return len(layers) > i and isinstance(layers[i], MVU) and layers[i].kind == "dense"
+
+
 def validate_model(model: IRModel) -> None:
     """Shape chain, types, weight levels, folding factors and threshold ranges."""
     if not model.layers:
@@ -261,6 +287,15 @@ def validate_model(model: IRModel) -> None:
     vtype = model.input.type
     if vtype.bits < 1 or vtype.bits > 32:
         _fail("input", f"unsupported input width {vtype.bits} bits")
+    order = model.input.order
+    if order is not None:
+        n = shape[0] * shape[1] * shape[2]
+        if (not isinstance(order, np.ndarray) or order.dtype != np.int64 or order.shape != (n,)
+                or not np.array_equal(np.sort(order), np.arange(n))):
+            _fail("input", f"order must be an int64 permutation of the {n} input elements")
+        if not reads_flat_input(model.layers):
+            _fail("input", "an input order needs a dense first layer that reads the input directly (or after an "
+                  "input threshold equal for every channel)")
     for i, layer in enumerate(model.layers):
         where = f"layer {i} ({layer.name!r})"
         if isinstance(layer, Threshold):

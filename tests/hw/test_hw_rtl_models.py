@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from sbnn.arch import folding
+from sbnn.arch.regroup import regroup
 from sbnn.hw.rtl.design import GenOptions, generate
 from sbnn.hw.rtlsim import verilator as rtlsim
 from sbnn.hw.rtlsim.api import run_rtl
@@ -57,6 +58,7 @@ def _models():
     out.append(("cnv_auto_gather", folded, GenOptions(), folding.resolve_impls(folded, res.folding)))
     out.append(("mlp_sums", *_sum_mlp()))
     out.append(("mlp_word_links", *_link_mlp()))
+    out.append(("mlp_regrouped", *_regrouped_mlp()))
     return out
 
 
@@ -76,6 +78,17 @@ def _link_mlp():
     impls = folding.resolve_impls(model, {"mvu0": {"style": "nm"}, "mvu1": {"style": "nm"}, "mvu2": {"style": "dense"},
                                           "mvu3": {"style": "dense"}})
     return model, GenOptions(pixels_per_beat=2, fifo_depth=2), impls
+
+
+def _regrouped_mlp():
+    """The word-link MLP after the regroup pass (sbnn.arch.regroup): the host sends the pixels in group order
+    (the stream's ``in_order``) and mvu0 emits its outputs in mvu1's group order, so both 1:8i layers read
+    contiguous groups through one-memory word buffers."""
+    model, opts, _ = _link_mlp()
+    model = regroup(model)
+    impls = folding.resolve_impls(model, {"mvu0": {"style": "nm"}, "mvu1": {"style": "nm"}, "mvu2": {"style": "dense"},
+                                          "mvu3": {"style": "dense"}})
+    return model, opts, impls
 
 
 def _sum_mlp():
@@ -117,7 +130,7 @@ def model_runs(hwt, tmp_path_factory):
 
 
 NAMES = ["cnv_s90_auto", "cnv2_xnor", "u8_first_conv", "mlp_unrolled", "mlp_s99_ppb7", "cnv_auto_gather", "mlp_sums",
-         "mlp_word_links"]
+         "mlp_word_links", "mlp_regrouped"]
 
 
 def _model(name: str):
@@ -142,6 +155,20 @@ def test_word_links_between_mvus():
     assert by["L2_mvu1"].info["out_words"].slices == 4 and by["L3_mvu2"].info["out_words"].beats == 2
     assert by["L1_mvu0"].out_sum and by["L2_mvu1"].in_sum and set(d.depths[:-1]) == {2}
     assert sum(name.startswith("n_links_wbuf") for name in d.files) == 3 and "n_links_fifo2.v" not in d.files
+
+
+def test_regrouped_links_read_one_memory():
+    """After the regroup pass the 1:8i layers' word buffers keep one memory each (8 band memories before),
+    the stream carries the host's pixel order, and the scores are the original model's."""
+    _, original, opts, _ = _model("mlp_word_links")
+    _, model, _, impls = _model("mlp_regrouped")
+    d = generate(model, opts, name="n_regrouped", impls=impls)
+    by = {st.name: st for st in d.stages}
+    assert by["L1_mvu0_col"].word_buffer.rows == 1 and by["L2_mvu1"].word_buffer.rows == 1
+    assert d.stream.in_order == tuple(int(v) for v in model.input.order) and [m.structure for m in model.mvus][:2] == \
+        ["1:8", "1:8"]
+    x = random_input(np.random.default_rng(1), model.input, 200)
+    assert np.array_equal(Simulator(model).run(x).scores, Simulator(original).run(x).scores)
 
 
 def test_names_match():

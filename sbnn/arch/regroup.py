@@ -1,0 +1,71 @@
+"""Interleaved N:M layers made contiguous before the hardware is planned: an IR-to-IR pass.
+
+Why: an interleaved N:M layer (``N:Mi``) keeps N of every M inputs ``g, g + K/M, g + 2K/M, ...``, which
+trains better than contiguous groups on images (each group spans the whole picture), but its MVU must see
+those inputs side by side: the word buffer in front of it then keeps M band memories instead of one
+(:mod:`sbnn.arch.buffer`; 20-30 LUT per layer in the Fashion SFC). Which input sits where is free wherever
+the vector is produced by someone who can emit it in any order:
+
+* a dense layer fed by a dense hidden layer: renumber the producer's output channels (its weight rows,
+  thresholds and directions) so that output ``g * M + t`` is the old output ``g + t * K/M``; the consumer's
+  columns follow, and its groups are contiguous (``N:M``). Nothing changes in hardware but memory contents;
+* a dense first layer reading the input as a flat vector (directly, or through an input threshold equal
+  for every channel): the host sends the image's elements in that order
+  (:attr:`sbnn.ir.model.InputSpec.order`, applied by :func:`sbnn.hw.stream.pack_input`, a gather of one
+  frame's bytes on the CPU, as a FINN driver packs its input for the accelerator).
+
+The result computes the same scores as the input model on every input (the simulator honours the input
+order; the tests check it with ``==``). Layers behind a convolution, a pool or a per-channel input
+threshold keep their interleaved structure and the band memories.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+
+import numpy as np
+
+from sbnn.ir.model import MVU, IRModel, reads_flat_input
+from sbnn.ir.structure import Structure, group_order, parse
+
+
+def _contiguous(layer: MVU) -> tuple[MVU, np.ndarray] | None:
+    """``layer`` with its interleaved groups side by side, and the input order that makes it equivalent
+    (None when its structure is not interleaved N:M)."""
+    st = parse(layer.structure)
+    if layer.kind != "dense" or st.kind != "nm" or not st.interleaved:
+        return None
+    order = group_order(layer.in_features, st)
+    regrouped = dataclasses.replace(layer, weight_bits=layer.weight_bits[:, order],
+                                    structure=str(Structure("nm", st.n, st.size)))
+    return regrouped, order
+
+
+def regroup(model: IRModel) -> IRModel:
+    """An equivalent model in which every interleaved N:M dense layer whose input vector can be emitted in
+    group order reads contiguous groups (``model`` itself when there is none)."""
+    layers = list(model.layers)
+    spec = model.input
+    changed = False
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, MVU):
+            continue
+        prev = layers[i - 1] if i else None
+        first = reads_flat_input(layers) and layer is model.mvus[0]
+        fed = first or (isinstance(prev, MVU) and prev.kind == "dense" and not prev.is_output)
+        done = _contiguous(layer) if fed else None
+        if done is None:
+            continue
+        layers[i], order = done
+        if not first:
+            layers[i - 1] = dataclasses.replace(prev, weight_bits=prev.weight_bits[order],
+                                                thresholds=prev.thresholds[order], directions=prev.directions[order])
+        else:
+            spec = dataclasses.replace(spec, order=order if spec.order is None else spec.order[order])
+        changed = True
+    if not changed:
+        return model
+    out = copy.copy(model)
+    out.layers, out.input = layers, spec
+    return out.validate()
