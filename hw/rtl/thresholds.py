@@ -86,6 +86,12 @@ def compare_adjusted(m: Module, acc: Op, fld: str, field: int, sh: int, tag: str
     u = m.wire(f"tu{tag}", field, fld)
     if sh:
         m.line(lint_on("UNUSEDSIGNAL"))
-    cw = max(acc.width, width_for(acc.lo, acc.hi), uw) + 1  # room for a sign beside both
     uh = Op(m.wire(f"tv{tag}", uw, f"{u}[{field - 1}:{low}]"), uw, -1, 0)  # signed
+    aw = acc.width
+    if acc.lo >= 0 and uw - 1 > aw:  # v = u >>> sh is wider than A, which is never negative nor >= 2**aw:
+        # A > v is 1 for v < 0 (its sign), 0 for v >= 2**aw (a bit above A's), else A > v's low bits
+        # (unsigned, A's width): a comparator as narrow as the lane's count, not as its threshold
+        return m.wire(f"bit{tag}", 1, f"({uh.name}[{uw - 1}] | (~|{uh.name}[{uw - 2}:{aw}] & ({acc.name} > "
+                                       f"{uh.name}[{aw - 1}:0]))) ^ {u}[0]")
+    cw = max(aw, width_for(acc.lo, acc.hi), uw) + 1  # room for a sign beside both
     return m.wire(f"bit{tag}", 1, f"($signed({ext(acc, cw)}) > $signed({ext(uh, cw)})) ^ {u}[0]")

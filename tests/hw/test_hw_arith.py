@@ -66,3 +66,15 @@ def test_the_adjusted_field_slice_is_u_shifted(w, sh, data):
     low = min(1 + sh, field - 1)
     raw, uw = bits >> low, field - low
     assert raw - ((raw >> (uw - 1)) << uw) == u >> sh
+
+
+@given(aw=st.integers(1, 12), extra=st.integers(2, 10), data=st.data())
+def test_the_narrow_adjusted_compare_is_the_compare(aw, extra, data):
+    """compare_adjusted where v = u >>> sh (uw bits, signed) is wider than the never-negative accumulator A
+    (aw bits): ``A > v`` is v's sign, else 0 when a bit of v above A's width is set, else ``A > v[aw-1:0]``."""
+    uw = aw + extra
+    a = data.draw(st.integers(0, (1 << aw) - 1))
+    v = data.draw(st.integers(-(1 << (uw - 1)), (1 << (uw - 1)) - 1))
+    raw = v % (1 << uw)  # the wire's bits
+    sign, high, low = raw >> (uw - 1), (raw >> aw) & ((1 << (uw - 1 - aw)) - 1), raw & ((1 << aw) - 1)
+    assert bool(sign or (not high and a > low)) == (a > v)

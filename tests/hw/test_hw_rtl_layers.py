@@ -377,16 +377,17 @@ def test_reset_points_cover_every_unit_and_gather(hwt):
     ("d64x16_xnor_p4s8@400", {"pv0_0": 3, "pv0_1": 2}),
     # 6 bits are one counter's worth: held as they are; S' of the 6-input slice crosses as one count
     ("d48x8_xnor_ab_p2s6@400", {**{f"pv0_{s}": 1 for s in range(6)}, "a_ss0": 3}),
-    # N:M picks are held as they are; S' of the 32-input slice crosses as six counts (6 x 5 + 2 inputs)
-    ("d128x8_nm1of8_ab_p2s32@400", {**{f"pv0_{s}": 1 for s in range(4)}, **{f"a_ss{i}": 3 for i in range(5)},
-                                    "a_ss5": 2}),
+    # N:M 8:1 picks are held as their two 4:1 halves and the code's top bit (lanes.Split); S' of the 32-input
+    # slice crosses as six counts (6 x 5 + 2 inputs)
+    ("d128x8_nm1of8_ab_p2s32@400", {**{f"{r}0_{s}": 1 for r in ("pl", "ph", "pc") for s in range(4)},
+                                    **{f"a_ss{i}": 3 for i in range(5)}, "a_ss5": 2}),
 ])
 def test_the_pipeline_register_holds_counts(hwt, case, held):
     """What crosses a sliced MVU's pipeline register: the XNOR lanes' 6-input counts (not every XNOR bit), the N:M
-    lanes' picks, and S' of the slice in whole-counter partial sums (sbnn.arch.depth.part_inputs)."""
+    lanes' picks (an 8:1 pick as two halves), and S' of the slice in whole-counter partial sums (sbnn.arch.depth.part_inputs)."""
     design = case_design(hwt, case)[0]
     text = next(t for n, t in design.files.items() if n.endswith("L0_mvu.v"))
-    regs = {name: int(hi) + 1 for hi, name in re.findall(r"reg \[(\d+):0\] (pv0_\d+|a_ss\d+);", text)}
+    regs = {name: int(hi) + 1 for hi, name in re.findall(r"reg \[(\d+):0\] (p[vlhc]0_\d+|a_ss\d+);", text)}
     assert regs == held
 
 
@@ -410,7 +411,7 @@ def test_thresholds_ride_where_free(hwt, case):
 def test_adjusted_thresholds_cover_every_path(hwt):
     """Among the riding designs: thresholds as stored (G formed during the first fold, score layers) and
     adjusted by G on the way in, with and without G, lane fields of one and of several pieces, plain and
-    behind the pipeline register."""
+    behind the pipeline register, compared at the threshold's width and at the lane count's."""
     seen = set()
     for case in RIDING + [f"{n}@{PIPE_MHZ}" for n in RIDING if n in PIPELINED]:
         design = case_design(hwt, case)[0]
@@ -420,6 +421,9 @@ def test_adjusted_thresholds_cover_every_path(hwt):
             seen.add("stored")
             continue
         seen.add(("adjusted", "t_diff" in text, "t_q" in text, re.search(r"\ba_tp\b", text) is not None))
+        seen.add(("compare", "narrow" if re.search(r"\(~\|tv0\[", text) else "signed"))
     assert "stored" in seen
     assert {("adjusted", True, q, piped) for q in (False, True) for piped in (False, True)} <= seen
-    assert any(s[1] is False for s in seen if s != "stored")
+    assert any(s[1] is False for s in seen if s[0] == "adjusted")
+    # a comparator as wide as the threshold, and one as narrow as a lane's count (never negative, narrower)
+    assert {("compare", "narrow"), ("compare", "signed")} <= seen
