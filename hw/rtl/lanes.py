@@ -4,8 +4,7 @@ them and accumulate over a fold's words. :data:`LANES` is the style dispatch of 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Union
+from typing import Callable
 
 from sbnn.arch.arith import Arith
 from sbnn.arch.depth import part_inputs
@@ -46,45 +45,18 @@ def accumulate(m: Module, p: int, s: Op, ar: Arith, piped: bool = False) -> Op:
     return Op(nx, w, lo, hi)
 
 
-@dataclass(frozen=True)
-class Split:
-    """A value picked in two halves, ``sel ? hi : lo``. Behind a pipeline register the halves are registered
-    and chosen after it: an 8:1 pick is then two 4:1 multiplexers (one LUT6 each) in front of the register,
-    and its 2:1 choice shares the adder tree's first LUTs behind it (Yosys, a 1:8 lane of 4 picks: 10 LUT
-    fewer than whole 8:1 picks)."""
-
-    lo: Op
-    hi: Op
-    sel: str  # a 1-bit expression
-
-
-def _choose(m: Module, name: str, lo: Op, hi: Op, sel: str) -> Op:
-    return Op(m.wire(name, max(lo.width, hi.width), f"{sel} ? {hi.name} : {lo.name}"), max(lo.width, hi.width),
-              min(lo.lo, hi.lo), max(lo.hi, hi.hi))
-
-
-def lane_sum(m: Module, p: int, vals: list[Union[Op, Split]], ar: Arith, piped: bool = False,
-             counted: bool = False) -> Op:
+def lane_sum(m: Module, p: int, vals: list[Op], ar: Arith, piped: bool = False, counted: bool = False) -> Op:
     """Adder tree + accumulator of lane ``p``; ``piped``: the gathered values are registered first (the
     pipeline register between gather and adder tree, see :mod:`sbnn.arch.depth`). ``counted`` (the XNOR
     lanes, whose selection is short): more than six bits are counted in 6-input groups in front of the
-    register, so it holds 3 bits per 6 inputs and the adder tree behind it starts one LUT level later.
-    A :class:`Split` value is registered as its halves where the lane is piped, chosen in front otherwise."""
-    if piped and counted and len(vals) > 6 and all(isinstance(v, Op) and v.width == 1 and v.lo == 0 for v in vals):
+    register, so it holds 3 bits per 6 inputs and the adder tree behind it starts one LUT level later."""
+    if piped and counted and len(vals) > 6 and all(v.width == 1 and v.lo == 0 for v in vals):
         vals = bit_counts(m, vals, f"ls{p}_")
-    if not piped:
-        vals = [_choose(m, f"vc{p}_{s}", v.lo, v.hi, v.sel) if isinstance(v, Split) else v for s, v in enumerate(vals)]
-    elif vals:
-        moves, regs = [], []
-        for s, v in enumerate(vals):
-            parts = [(f"pv{p}_{s}", v)] if isinstance(v, Op) else \
-                [(f"pl{p}_{s}", v.lo), (f"ph{p}_{s}", v.hi), (f"pc{p}_{s}", Op(v.sel, 1, 0, 1))]
-            for name, op in parts:
-                m.line(f"reg [{op.width - 1}:0] {name};")
-                moves.append(f"{name} <= {op.name};")
-            r = [Op(name, op.width, op.lo, op.hi) for name, op in parts]
-            regs.append(r[0] if isinstance(v, Op) else _choose(m, f"pv{p}_{s}", r[0], r[1], r[2].name))
-        m.line(f"always @(posedge ap_clk) if (g_fire) begin {' '.join(moves)} end")
+    if piped and vals:
+        regs = [Op(f"pv{p}_{s}", v.width, v.lo, v.hi) for s, v in enumerate(vals)]
+        for r in regs:
+            m.line(f"reg [{r.width - 1}:0] {r.name};")
+        m.line(f"always @(posedge ap_clk) if (g_fire) begin {' '.join(f'{r.name} <= {v.name};' for r, v in zip(regs, vals))} end")
         vals = regs
     return accumulate(m, p, tree_sum(m, vals, f"ls{p}_"), ar, piped)
 

@@ -23,7 +23,7 @@ from sbnn.arch.pipeline import Stage
 from sbnn.arch.schedule import MVUPlan, layer_structure
 from sbnn.errors import HardwareError
 from sbnn.hw.rtl.folded import mvu_folded
-from sbnn.hw.rtl.lanes import Split, input_slice, lane_sum
+from sbnn.hw.rtl.lanes import input_slice, lane_sum
 from sbnn.hw.rtl.verilog import Module, Op, clog2, lint_off, lint_on, lit
 from sbnn.ir.model import MVU
 from sbnn.ir.structure import group_order
@@ -96,10 +96,6 @@ def lanes_nm(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, sum_regs:
                 continue
             grp = groups[s // n]
             code = m.wire(f"cd{p}_{s}", cb, f"rd[{lo + cb - 1}:{lo}]")
-            if eb == 1 and cb == 3 and sum_regs > 0:  # an 8:1 pick as two 4:1 halves (lanes.Split)
-                halves = [Op(m.wire(f"v{p}_{s}_{h}", 1, f"{grp}[{{1'b{h}, {code}[1:0]}}]"), 1, 0, 1) for h in (0, 1)]
-                vals.append(Split(halves[0], halves[1], f"{code}[2]"))
-                continue
             if eb == 1:
                 vals.append(Op(m.wire(f"v{p}_{s}", 1, f"{grp}[{code}]"), 1, 0, 1))
                 continue

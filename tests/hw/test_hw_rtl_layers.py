@@ -377,17 +377,16 @@ def test_reset_points_cover_every_unit_and_gather(hwt):
     ("d64x16_xnor_p4s8@400", {"pv0_0": 3, "pv0_1": 2}),
     # 6 bits are one counter's worth: held as they are; S' of the 6-input slice crosses as one count
     ("d48x8_xnor_ab_p2s6@400", {**{f"pv0_{s}": 1 for s in range(6)}, "a_ss0": 3}),
-    # N:M 8:1 picks are held as their two 4:1 halves and the code's top bit (lanes.Split); S' of the 32-input
-    # slice crosses as six counts (6 x 5 + 2 inputs)
-    ("d128x8_nm1of8_ab_p2s32@400", {**{f"{r}0_{s}": 1 for r in ("pl", "ph", "pc") for s in range(4)},
-                                    **{f"a_ss{i}": 3 for i in range(5)}, "a_ss5": 2}),
+    # N:M picks are held as they are; S' of the 32-input slice crosses as six counts (6 x 5 + 2 inputs)
+    ("d128x8_nm1of8_ab_p2s32@400", {**{f"pv0_{s}": 1 for s in range(4)}, **{f"a_ss{i}": 3 for i in range(5)},
+                                    "a_ss5": 2}),
 ])
 def test_the_pipeline_register_holds_counts(hwt, case, held):
     """What crosses a sliced MVU's pipeline register: the XNOR lanes' 6-input counts (not every XNOR bit), the N:M
-    lanes' picks (an 8:1 pick as two halves), and S' of the slice in whole-counter partial sums (sbnn.arch.depth.part_inputs)."""
+    lanes' picks, and S' of the slice in whole-counter partial sums (sbnn.arch.depth.part_inputs)."""
     design = case_design(hwt, case)[0]
     text = next(t for n, t in design.files.items() if n.endswith("L0_mvu.v"))
-    regs = {name: int(hi) + 1 for hi, name in re.findall(r"reg \[(\d+):0\] (p[vlhc]0_\d+|a_ss\d+);", text)}
+    regs = {name: int(hi) + 1 for hi, name in re.findall(r"reg \[(\d+):0\] (pv0_\d+|a_ss\d+);", text)}
     assert regs == held
 
 
