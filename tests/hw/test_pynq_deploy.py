@@ -209,6 +209,20 @@ def test_dma_format_packs_like_the_core_plus_zero_padding():
         DmaFormat.of(StreamFormat((1, 1, 200), 8, False, 1, 10, 8, True, 1))
 
 
+def test_dma_format_keeps_the_input_order():
+    """A regrouped design's pixel order (sbnn.arch.regroup) travels in the board's description: the driver packs
+    the permuted image, exactly as the RTL harness does."""
+    order = tuple(int(v) for v in np.random.default_rng(0).permutation(9))
+    core = StreamFormat((3, 3, 1), 8, False, 3, 10, 16, True, 1, in_order=order)
+    dfmt = DmaFormat.of(core)
+    assert dfmt.in_order == order and dfmt.core() == core
+    assert DmaFormat.from_json(json.loads(json.dumps(dfmt.to_json()))) == dfmt
+    x = np.random.default_rng(1).integers(0, 256, (5, 3, 3, 1))
+    plain = StreamFormat((3, 3, 1), 8, False, 3, 10, 16, True, 1)
+    moved = x.reshape(5, -1)[:, list(order)].reshape(x.shape)
+    assert np.array_equal(pack_input(dfmt, x)[:, :3], pack_input(plain, moved))
+
+
 def test_bad_input_is_one_clear_error(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="run 'sbnn synth --run"):
         deploy(RunDir(tmp_path / "empty"))
