@@ -19,7 +19,7 @@ from sbnn.arch import impl as impl_file
 from sbnn.arch.cost import design_estimate, logic_estimate
 from sbnn.arch.device import DEVICE
 from sbnn.arch.impl import LayerImpl
-from sbnn.arch.regroup import regroup
+from sbnn.arch.regroup import regroup, regroup_note, regrouped
 from sbnn.arch.schedule import schedule
 from sbnn.errors import ConfigError, HardwareError, ToolNotFound
 from sbnn.hw.config import HwConfig
@@ -150,7 +150,10 @@ def run_stage(run: RunDir, cfg: HwConfig, status=None, force: bool = False,
         provenance.require_current(run, "export")
         ir_path = run.require("export", runs.IR, "sbnn export")
         stem = ir_path.with_suffix("")
-        model = regroup(ir_io.load(stem))
+        exported = ir_io.load(stem)
+        model = regroup(exported)
+        if note := regroup_note(exported, model):
+            log(note)
         spec = source = searched = None
         if cfg.search > 1:
             spec, searched = _search(model, cfg, status, log)
@@ -173,6 +176,8 @@ def run_stage(run: RunDir, cfg: HwConfig, status=None, force: bool = False,
             note = _target_note(cfg, rep)
             rep["folding_source"] = source + (f" ({note})" if note and "NOT reached" not in source else "")
             rep["logic_estimate_lut"] = round(estimate)
+            if moved := regrouped(exported, model):
+                rep["regrouped"] = moved
             if cfg.target_fps:
                 rep["target"] = {"frames_per_second": cfg.target_fps, "met": note is None}
             if searched:

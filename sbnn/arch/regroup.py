@@ -69,3 +69,25 @@ def regroup(model: IRModel) -> IRModel:
     out = copy.copy(model)
     out.layers, out.input = layers, spec
     return out.validate()
+
+
+def regrouped(before: IRModel, after: IRModel) -> list[str]:
+    """The MVUs whose interleaved groups :func:`regroup` made contiguous."""
+    return [a.name for a, b in zip(before.mvus, after.mvus) if a.structure != b.structure]
+
+
+def regroup_note(before: IRModel, after: IRModel) -> str | None:
+    """One line for the user on what :func:`regroup` did (None: nothing)."""
+    names = regrouped(before, after)
+    if not names:
+        return None
+    mvus = [m.name for m in after.mvus]
+    fed = [n for n in names if not (after.input.order is not None and n == mvus[0])]
+    how = ([f"the host sends {mvus[0]}'s input in group order ('in_order' in hw/stream.json)"]
+           if after.input.order is not None else [])
+    if fed:
+        producers = [mvus[mvus.index(n) - 1] for n in fed]
+        how.append(f"{', '.join(producers)} emit{'s' if len(producers) == 1 else ''} {'its' if len(producers) == 1 else 'their'} "
+                   "outputs in the consumer's group order")
+    return (f"interleaved N:M layers {', '.join(names)} read contiguous groups: {'; '.join(how)} (no band memories; "
+            "the scores are the IR's)")

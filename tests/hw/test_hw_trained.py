@@ -108,7 +108,7 @@ def test_sim_rtl_runs_the_synthesized_design_at_its_target(tmp_path, hwt, capsys
     assert "is not what" in err and "run 'sbnn synth' again" in err and len(err.splitlines()) == 1
 
 
-def test_sim_rtl_of_an_interleaved_network_checks_the_regrouped_design(tmp_path, hwt):
+def test_sim_rtl_of_an_interleaved_network_checks_the_regrouped_design(tmp_path, hwt, capsys):
     """The main job's interleaved 2:16i mask through `sbnn synth` and `sbnn sim --rtl`: the design is built from
     the regrouped model (sbnn.arch.regroup: contiguous groups, the pixels sent in group order), and its
     Verilator scores equal the simulator's of the exported, interleaved IR."""
@@ -123,7 +123,10 @@ def test_sim_rtl_of_an_interleaved_network_checks_the_regrouped_design(tmp_path,
     train(cfg, run, log=lambda m: None)
     export(run, ExportConfig(samples=1000), log=lambda m: None)
     assert {m.structure for m in load(run.path / "export" / "ir").mvus} >= {"2:16i"}
+    capsys.readouterr()
     assert main(["synth", "--run", str(run.path), "--no-synth", "--target-fps", "200000"]) == 0
+    assert "read contiguous groups: the host sends mvu0's input in group order" in capsys.readouterr().out
+    assert json.loads((run.path / "hw" / "cycles.json").read_text())["regrouped"] == ["mvu0", "mvu1", "mvu2", "mvu3"]
     stream = json.loads((run.path / "hw" / "stream.json").read_text())
     assert sorted(stream["in_order"]) == list(range(64)) and stream["in_order"] != list(range(64))
     assert main(["sim", "--run", str(run.path), "--rtl"]) == 0
