@@ -111,6 +111,9 @@ class IRNet(nn.Module):
 
     def __init__(self, model: IRModel):
         super().__init__()
+        if model.input.order is not None:  # a regrouped model (sbnn.arch.regroup) is the hardware's, not the export's
+            raise ExportError(f"IR {model.name!r} reads its input permuted (a regrouped hardware model): build the "
+                              "PyTorch network from the exported IR")
         self.ir_name = model.name
         steps: list[nn.Module] = []
         for layer in model.layers:

@@ -217,6 +217,9 @@ class _Builder:
 def lower(model: IRModel) -> Lowered:
     """IR -> hls4ml layer list (channels-last, integer types)."""
     model.validate()
+    if model.input.order is not None:  # a regrouped model (sbnn.arch.regroup): hls4ml would read the image unpermuted
+        raise HardwareError(f"IR {model.name!r} reads its input permuted (a regrouped hardware model): lower the "
+                            "exported IR to hls4ml")
     b = _Builder(model)
     has_thr = any(isinstance(layer, Threshold) for layer in model.layers)
     # an input threshold may compare against lo - 1 or hi + 1: widen the input type by one signed bit

@@ -141,3 +141,16 @@ def test_the_hardware_stage_plans_the_regrouped_model():
     note = regroup_note(model, folded)
     assert "the host sends mvu0's input in group order" in note and "mvu0, mvu1 emit their outputs" in note
     assert {i.style for i in impls.values()} == {"nm"}
+
+
+def test_backends_of_the_exported_ir_refuse_a_regrouped_model():
+    """hls4ml lowering and the PyTorch rebuild read the image unpermuted: a regrouped model is one clear error."""
+    from sbnn.errors import ExportError, HardwareError
+    from sbnn.export.torch_ir import IRNet
+    from sbnn.hw.hls4ml.lower import lower
+
+    out = regroup(_mlp(4, ["1:4i", "none"]))
+    with pytest.raises(HardwareError, match="reads its input permuted"):
+        lower(out)
+    with pytest.raises(ExportError, match="reads its input permuted"):
+        IRNet(out)
