@@ -152,8 +152,8 @@ def run_stage(run: RunDir, cfg: HwConfig, status=None, force: bool = False,
         stem = ir_path.with_suffix("")
         exported = ir_io.load(stem)
         model = regroup(exported)
-        if note := regroup_note(exported, model):
-            log(note)
+        if moved := regrouped(exported, model):
+            log(regroup_note(model, moved))
         spec = source = searched = None
         if cfg.search > 1:
             spec, searched = _search(model, cfg, status, log)
@@ -176,7 +176,7 @@ def run_stage(run: RunDir, cfg: HwConfig, status=None, force: bool = False,
             note = _target_note(cfg, rep)
             rep["folding_source"] = source + (f" ({note})" if note and "NOT reached" not in source else "")
             rep["logic_estimate_lut"] = round(estimate)
-            if moved := regrouped(exported, model):
+            if moved:
                 rep["regrouped"] = moved
             if cfg.target_fps:
                 rep["target"] = {"frames_per_second": cfg.target_fps, "met": note is None}

@@ -45,26 +45,21 @@ def _contiguous(layer: MVU) -> tuple[MVU, np.ndarray] | None:
 def regroup(model: IRModel) -> IRModel:
     """An equivalent model in which every interleaved N:M dense layer whose input vector can be emitted in
     group order reads contiguous groups (``model`` itself when there is none)."""
-    layers = list(model.layers)
-    spec = model.input
-    changed = False
-    for i, layer in enumerate(layers):
-        if not isinstance(layer, MVU):
-            continue
+    layers, spec = list(model.layers), model.input
+    host_fed = model.mvus[0] if reads_flat_input(layers) else None  # its input order is the host's to choose
+    for i, layer in enumerate(model.layers):
         prev = layers[i - 1] if i else None
-        first = reads_flat_input(layers) and layer is model.mvus[0]
-        fed = first or (isinstance(prev, MVU) and prev.kind == "dense" and not prev.is_output)
-        done = _contiguous(layer) if fed else None
+        fed = layer is host_fed or (isinstance(prev, MVU) and prev.kind == "dense" and not prev.is_output)
+        done = _contiguous(layer) if isinstance(layer, MVU) and fed else None
         if done is None:
             continue
         layers[i], order = done
-        if not first:
+        if layer is host_fed:
+            spec = dataclasses.replace(spec, order=order if spec.order is None else spec.order[order])
+        else:  # the producer emits its outputs in the consumer's group order
             layers[i - 1] = dataclasses.replace(prev, weight_bits=prev.weight_bits[order],
                                                 thresholds=prev.thresholds[order], directions=prev.directions[order])
-        else:
-            spec = dataclasses.replace(spec, order=order if spec.order is None else spec.order[order])
-        changed = True
-    if not changed:
+    if spec is model.input and all(a is b for a, b in zip(layers, model.layers)):
         return model
     out = copy.copy(model)
     out.layers, out.input = layers, spec
@@ -76,11 +71,8 @@ def regrouped(before: IRModel, after: IRModel) -> list[str]:
     return [a.name for a, b in zip(before.mvus, after.mvus) if a.structure != b.structure]
 
 
-def regroup_note(before: IRModel, after: IRModel) -> str | None:
-    """One line for the user on what :func:`regroup` did (None: nothing)."""
-    names = regrouped(before, after)
-    if not names:
-        return None
+def regroup_note(after: IRModel, names: list[str]) -> str:
+    """One line for the user on what :func:`regroup` did to the MVUs ``names`` (:func:`regrouped`)."""
     mvus = [m.name for m in after.mvus]
     fed = [n for n in names if not (after.input.order is not None and n == mvus[0])]
     how = ([f"the host sends {mvus[0]}'s input in group order ('in_order' in hw/stream.json)"]

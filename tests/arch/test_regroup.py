@@ -81,8 +81,8 @@ def test_producer_rows_and_consumer_columns_move_together():
     assert np.array_equal(out.mvus[1].weight_bits, model.mvus[1].weight_bits[:, order])
     assert out.mvus[1].structure == "1:4" and out.input.order is None
     assert regrouped(model, out) == ["mvu1"]
-    assert regroup_note(model, out).startswith("interleaved N:M layers mvu1 read contiguous groups: mvu0 emits its")
-    assert regroup_note(model, model) is None
+    assert regroup_note(out, ["mvu1"]).startswith("interleaved N:M layers mvu1 read contiguous groups: mvu0 emits its")
+    assert regrouped(model, model) == []
 
 
 def test_layers_behind_a_pool_keep_their_band_memories():
@@ -138,7 +138,7 @@ def test_the_hardware_stage_plans_the_regrouped_model():
     model = _mlp(9, ["1:4i", "1:4i", "2:4i"], shape=(8, 8, 1), hidden=32)
     folded, impls, _ = resolve_folding(model, HwConfig(target_fps=200000, style="nm"))
     assert [m.structure for m in folded.mvus] == ["1:4", "1:4", "2:4"] and folded.input.order is not None
-    note = regroup_note(model, folded)
+    note = regroup_note(folded, regrouped(model, folded))
     assert "the host sends mvu0's input in group order" in note and "mvu0, mvu1 emit their outputs" in note
     assert {i.style for i in impls.values()} == {"nm"}
 

@@ -34,13 +34,18 @@ NETS = {
 }
 
 
+def _trained_run(path, overrides: list[str], samples: int) -> RunDir:
+    """A run trained (a few seconds) and exported with ``samples`` real inputs."""
+    run = RunDir(path)
+    train(TrainConfig.resolve(overrides=overrides), run, log=lambda m: None)
+    export(run, ExportConfig(samples=samples), log=lambda m: None)
+    return run
+
+
 @pytest.mark.parametrize("net", list(NETS))
 def test_trained_network_rtl_equals_sim_and_cycle_model(tmp_path, hwt, net):
     hwt.need_verilator()
-    cfg = TrainConfig.resolve(overrides=[f"{k}={v}" for k, v in NETS[net].items()])
-    run = RunDir(tmp_path / net)
-    train(cfg, run, log=lambda m: None)
-    export(run, ExportConfig(samples=1200), log=lambda m: None)
+    run = _trained_run(tmp_path / net, [f"{k}={v}" for k, v in NETS[net].items()], 1200)
     ir = load(run.path / "export" / "ir")
     ir = fold.apply(ir, fold.auto(ir, 200_000, 100.0).folding)
     x = np.load(run.path / "export" / "samples.npz")["x"].astype(np.int64)
@@ -83,11 +88,8 @@ def test_sim_rtl_runs_the_synthesized_design_at_its_target(tmp_path, hwt, capsys
     from sbnn.cli import main
 
     hwt.need_verilator()
-    cfg = TrainConfig.resolve(overrides=[f"{k}={v}" for k, v in NETS["main-job-sfc"].items()]
-                              + ["optim.epochs=1", "data.train_subset=300"])
-    run = RunDir(tmp_path / "r")
-    train(cfg, run, log=lambda m: None)
-    export(run, ExportConfig(samples=200), log=lambda m: None)
+    run = _trained_run(tmp_path / "r", [f"{k}={v}" for k, v in NETS["main-job-sfc"].items()]
+                       + ["optim.epochs=1", "data.train_subset=300"], 200)
     assert main(["synth", "--run", str(run.path), "--no-synth", "--target-fps", "200000"]) == 0
     cyc = json.loads((run.path / "hw" / "cycles.json").read_text())
     assert cyc["interval_cycles"] <= 500 and "NOT reached" not in cyc["folding_source"]
@@ -117,11 +119,8 @@ def test_sim_rtl_of_an_interleaved_network_checks_the_regrouped_design(tmp_path,
     from sbnn.cli import main
 
     hwt.need_verilator()
-    cfg = TrainConfig.resolve(overrides=["data.input=multibit", "quant.method=ab-closed", "quant.structure=2:16i",
-                                         "quant.sparsity=0.875", "optim.epochs=1", "data.train_subset=300"])
-    run = RunDir(tmp_path / "r")
-    train(cfg, run, log=lambda m: None)
-    export(run, ExportConfig(samples=1000), log=lambda m: None)
+    run = _trained_run(tmp_path / "r", ["data.input=multibit", "quant.method=ab-closed", "quant.structure=2:16i",
+                                        "quant.sparsity=0.875", "optim.epochs=1", "data.train_subset=300"], 1000)
     assert {m.structure for m in load(run.path / "export" / "ir").mvus} >= {"2:16i"}
     capsys.readouterr()
     assert main(["synth", "--run", str(run.path), "--no-synth", "--target-fps", "200000"]) == 0
