@@ -22,7 +22,7 @@ from sbnn.arch.impl import LayerImpl
 from sbnn.arch.options import CodingChoice, Gather, Style, WeightRom
 from sbnn.arch.pipeline import Stage, build_pipeline, ident
 from sbnn.errors import HardwareError
-from sbnn.hw.rtl import mvu, units, wordbuf
+from sbnn.hw.rtl import mvu, prims, units, wordbuf
 from sbnn.hw.rtl.verilog import Module, clog2, lint_off, lint_on, lit
 from sbnn.hw.stream import StreamFormat, field_bits
 from sbnn.ir.model import MVU, IRModel, MaxPool, Threshold
@@ -160,6 +160,8 @@ def generate(model: IRModel, options: GenOptions | None = None, upto: str | None
             continue
         width = st.out_width if i + 1 < len(stages) else stream_format(model, stages).out_width
         files[f"{prefix}_fifo{i}.v"] = units.fifo(f"{prefix}_fifo{i}", width, depths[i])
+    for prim in prims.used(list(files.values())):  # a simulation model of every primitive instantiated
+        files[f"{prim}.v"] = prims.model_file(prim)
     fmt = stream_format(model, stages)
     top = f"{prefix}_top"
     files[f"{top}.v"] = _top(top, prefix, stages, fmt)

@@ -5,9 +5,10 @@ Why: an unstructured mask makes every kept weight read an arbitrary input (a (K+
 lets each kept weight read only its own group. The lanes read the dense XNOR datapath's input slice ``xs``
 (SIMD inputs = SIMD / G whole groups per clock, shared by all lanes; no gather RAM, no loader) and every
 slot picks one input of its group with a G:1 multiplexer driven by a ceil(log2 G)-bit code from the weight
-memory. ``A_c`` is the popcount (bipolar) or sum (integer inputs) of the N * SIMD / G picked inputs per
-clock, ``G = gmul * S'`` is summed over the slices of the first fold as in the dense MVU, and the clocks
-are the dense ones, ``(M/PE) * (K/SIMD)``, while the lane work and the weight memory shrink to N/G of the
+memory (bipolar inputs: on the slice's hard multiplexers where G >= 8, :func:`~sbnn.hw.rtl.prims.wide_mux`).
+``A_c`` is the popcount (bipolar) or sum (integer inputs) of the N * SIMD / G picked inputs per clock,
+``G = gmul * S'`` is summed over the slices of the first fold as in the dense MVU, and the clocks are the dense
+ones, ``(M/PE) * (K/SIMD)``, while the lane work and the weight memory shrink to N/G of the
 dense ones (times the code bits). A word holds whole groups (the schedule, :mod:`sbnn.arch.schedule`,
 demands SIMD a multiple of G, or SIMD = K); a short tail group (G not dividing K) is padded with constant
 zeros, which its empty slots read. An interleaved N:M layer (``N:Mi``) reads the same way from ``xperm``, the
@@ -24,6 +25,7 @@ from sbnn.arch.schedule import MVUPlan, layer_structure
 from sbnn.errors import HardwareError
 from sbnn.hw.rtl.folded import mvu_folded
 from sbnn.hw.rtl.lanes import input_slice, lane_sum
+from sbnn.hw.rtl.prims import wide_mux
 from sbnn.hw.rtl.verilog import Module, Op, clog2, lint_off, lint_on, lit
 from sbnn.ir.model import MVU
 from sbnn.ir.structure import group_order
@@ -96,8 +98,8 @@ def lanes_nm(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, sum_regs:
                 continue
             grp = groups[s // n]
             code = m.wire(f"cd{p}_{s}", cb, f"rd[{lo + cb - 1}:{lo}]")
-            if eb == 1:
-                vals.append(Op(m.wire(f"v{p}_{s}", 1, f"{grp}[{code}]"), 1, 0, 1))
+            if eb == 1:  # a G:1 multiplexer, on the slice's hard multiplexers where it is 8:1 or wider
+                vals.append(Op(wide_mux(m, f"v{p}_{s}", grp, span, code), 1, 0, 1))
                 continue
             idx = m.wire(f"vi{p}_{s}", iw, f"{{{iw - cb}'d0, {code}}} * {lit(eb, iw)}")
             vals.append(Op(m.wire(f"v{p}_{s}", eb, f"{grp}[{idx} +: {eb}]"), eb, ar.elo, ar.ehi))

@@ -135,7 +135,7 @@ def build(designs: list[Design], workdir: str | Path, jobs: int = 2) -> Build:
     src = folder / "src"
     files = []
     for d in designs:
-        files += d.write(src)
+        files += [f for f in d.write(src) if f not in files]  # a primitive's model is written once
     files.append(write_atomic(src / f"{name}.v", bundle_verilog(designs, name)))
     cpp = write_atomic(folder / "harness.cpp", harness_cpp(designs, name))
     obj = folder / "obj"

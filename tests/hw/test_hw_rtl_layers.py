@@ -202,6 +202,9 @@ GRID = {
     "d4x4x16_s4_xnor_wbuf_thr_bram": ("dense", dict(shape=(4, 4, 16), m=4, in_bits=4, signed=True, sparsity=0.5, pe=1,
                                                    simd=32, levels=(-5, 3)),
                                      {"style": "dense", "pixels_per_beat": 1, "weight_rom": "block"}),
+    # a 32:1 pick: two 16:1 blocks of the slice's hard multiplexers joined in logic (sbnn.hw.rtl.prims)
+    "d128x6_nm1of32_p3s64": ("dense", dict(shape=(1, 1, 128), m=6, structure="1:32", pe=3, simd=64, levels=(-3, 5)),
+                             {"style": "nm"}),
 }
 #: the grid's designs whose thresholds ride in the weight memory (test_thresholds_ride_where_free)
 RIDING = [n for n in GRID if n.endswith("_thr_bram")]
@@ -294,7 +297,7 @@ def test_grid_covers_the_required_cases():
     assert {k for k, _, _ in GRID.values()} == {"dense", "conv", "maxpool", "threshold"}
     assert {o.get("style", "sparse") for _, _, o in GRID.values()} == {"sparse", "dense", "nm", "block"}
     nm = {kw["structure"] for _, kw, o in GRID.values() if o.get("style") == "nm"}
-    assert {"1:4", "1:8", "2:8", "1:16"} <= nm
+    assert {"1:4", "1:8", "2:8", "1:16", "1:32"} <= nm
     assert {o.get("gather", "full") for _, _, o in GRID.values()} == {"full", "segmented", "lutram", "lutram1"}
     assert any(kw.get("zero_rows") for _, kw, _ in GRID.values()) and any(kw.get("zero_cols") for _, kw, _ in GRID.values())
 

@@ -13,7 +13,8 @@ from sbnn.hw.rtl.design import GenOptions, generate
 from sbnn.hw.synth.report import SynthReport, classify
 from sbnn.hw.synth.timing import analyze
 from sbnn.hw.synth.yosys import _report, run_yosys
-from sbnn.ir.synthetic import random_model
+from sbnn.ir.model import BIPOLAR, Head, InputSpec, IRModel
+from sbnn.ir.synthetic import random_model, random_mvu
 
 
 def test_classify_counts_luts_as_vivado_does():
@@ -134,3 +135,20 @@ def test_weight_rom_placement(hwt, tmp_path):
     by = {row["layer"]: row for row in rep.layers}
     assert by[a]["BRAM18"] + by[a]["BRAM36"] > 0
     assert by[b]["BRAM18"] + by[b]["BRAM36"] == 0
+
+
+def test_nm_picks_use_the_slice_muxes(hwt, tmp_path):
+    """N:M picks of 8 and 16 inputs are two / four 4:1 LUTs joined by MUXF7 (and MUXF8), as instantiated: Yosys
+    keeps the primitives (its hierarchy check knows them) and the design carries their simulation models."""
+    hwt.need_yosys()
+    for structure, f7, f8 in (("1:8", 1, 0), ("1:16", 2, 1)):
+        rng = np.random.default_rng(5)
+        fc = random_mvu(rng, "fc", "dense", (1, 1, 64), 8, pe=2, simd=32, in_type=BIPOLAR, structure=structure)
+        tail = random_mvu(rng, "tail", "dense", (1, 1, 8), 2, output=True)
+        m = IRModel("mx", InputSpec((1, 1, 64), BIPOLAR), [fc, tail], Head(np.ones(2), np.zeros(2))).validate()
+        d = generate(m, GenOptions(style="nm"), upto="fc", name=f"mx{structure.replace(':', 'of')}")
+        assert {f"MUXF{k}.v" for k, n in ((7, f7), (8, f8)) if n} == {f for f in d.files if f.startswith("MUXF")}
+        d.write(tmp_path / structure.replace(":", "of"))
+        rep = run_yosys(d, tmp_path / structure.replace(":", "of"), use_cache=False)
+        picks = 2 * 32 // int(structure.split(":")[1])  # PE x groups per word, one pick each
+        assert rep.total["MUXF"] == picks * (f7 + f8)
