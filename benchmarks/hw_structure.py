@@ -45,8 +45,9 @@ import numpy as np
 from hw_common import RESULTS, case_design, layer_model, rtl_check, save, synth
 
 from sbnn.arch import folding
-from sbnn.arch.cost import COEFFS, features
-from sbnn.arch.schedule import vector_clocks
+from sbnn.arch.cost import COEFFS, features, threshold_layout, thresholds_ride
+from sbnn.arch.impl import LayerImpl
+from sbnn.arch.schedule import schedule, vector_clocks
 from sbnn.hw.rtl.design import GenOptions, generate
 from sbnn.ir import load as load_ir
 from sbnn.ir.model import Head, InputSpec, IRModel
@@ -119,6 +120,15 @@ def _measured(d, row: dict, do_synth: bool, full: IRModel | None = None) -> dict
     return row
 
 
+def _widens(structure: str, sparsity: float, levels: str, pe: int, simd: int, feed: str) -> bool:
+    """Whether the N:M layer at PE x SIMD rides its thresholds only with a widened word (``weight_rom``
+    "block-wide"): where they ride anyway, or not even so, that design is the "auto" one."""
+    layer = layer_model(K, M, pe, simd, structure=structure, sparsity=sparsity, levels=LEVELS[levels],
+                        in_shape=STREAM_SHAPE if feed == "stream" else None).layers[0]
+    plan = schedule(layer, LayerImpl(pe, simd, "nm"))
+    return threshold_layout(layer, plan, "block-wide")[0] > 0 and not thresholds_ride(layer, plan, "auto")
+
+
 def _selected(style: str, structure: str, sparsity: float, levels: str, budget: int,
               rom: str, feed: str = "vector") -> tuple[int, int, str, str]:
     """PE, SIMD, gather and weight-memory placement the folding step chooses for the layer at ``budget`` clocks
@@ -150,6 +160,12 @@ def table(budget: int, levels: str, every_nm: bool, max_pe: int, rom: str, feed:
                 s = K * M // budget // q
                 if s * q == K * M // budget and s % g == 0 and K % s == 0 and (q, s) != (pe, simd):
                     rows.append(_row(label, style, structure, sparsity, levels, q, s, "full", rom, do_synth, feed))
+            # and every N:M folding whose thresholds ride only in a widened block-RAM word ("block-wide": the
+            # threshold memory and the wide compares in logic traded for block RAM; its BRAM column says how much)
+            for r in list(rows):
+                if _widens(structure, sparsity, levels, r["PE"], r["SIMD"], feed):
+                    rows.append(_row(label, style, structure, sparsity, levels, r["PE"], r["SIMD"], "full",
+                                     "block-wide", do_synth, feed))
         for r in rows:
             r["memory_ratio"] = r["memory_bits"] / (K * M)
             if best:
@@ -260,6 +276,7 @@ def _table_md(t: dict, title: str, labels: list[str]) -> list[str]:
     for r in t["structured"]:
         sel = (" (selected" + ("; weights in BRAM" if r.get("weight_rom") == "block" != t.get("weight_rom") else "")
                + ")" if r.get("selected") else "")
+        sel += ", thresholds in a widened BRAM word (block-wide)" if r.get("weight_rom") == "block-wide" else ""
         L.append(f"| {r['design']}{sel} | {r['PE']} | {r['SIMD']} | {r['gather'] or '-'} | {r['clocks']} | "
                  f"{r['memory_bits']:,} | {r['memory_ratio']:.3f} | {r.get('lut', '-')} | "
                  f"{r.get('lut_ratio', float('nan')):.2f} | {_bram(r)} | {r.get('ff', '-')} | "
@@ -272,8 +289,10 @@ def _table_md(t: dict, title: str, labels: list[str]) -> list[str]:
             low = min((r for r in t["structured"] if r["design"] == label), key=lambda r: r["lut"])
             # the goal compares like with like: the best measured N:M folding against the best measured dense
             # one (both sides searched by synthesis); the folding step's own choice is reported beside it
-            L.append(f"- {label}: LUT {low['lut_ratio']:.2f} x the best dense (the best measured N:M folding, PE "
-                     f"{low['PE']} x SIMD {low['SIMD']}; goal <= {goal['lut']}: "
+            wide = (f", block-wide: {_bram(low)} BRAM36 against the dense design's {_bram(best)}"
+                    if low.get("weight_rom") == "block-wide" else "")
+            L.append(f"- {label}: LUT {low['lut_ratio']:.3f} x the best dense (the best measured N:M folding, PE "
+                     f"{low['PE']} x SIMD {low['SIMD']}{wide}; goal <= {goal['lut']}: "
                      f"{'met' if low['lut_ratio'] <= goal['lut'] else 'NOT met'}; the folding step's cost-model "
                      f"choice, PE {sel['PE']} x SIMD {sel['SIMD']}: {sel['lut_ratio']:.2f} x), weight memory "
                      f"{sel['memory_ratio']:.3f} x (goal <= {goal['memory']}: "

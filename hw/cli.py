@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from sbnn import fmt
-from sbnn.arch.options import GATHER_CHOICES, STYLE_CHOICES
+from sbnn.arch.options import BLOCK_ROMS, GATHER_CHOICES, STYLE_CHOICES
 from sbnn.cliutil import add_run_args, console, print_table, step
 from sbnn.errors import ConfigError
 from sbnn.hw.options import BACKENDS, HLS4ML_BACKENDS, TOOLS
@@ -79,7 +79,7 @@ def _datapath(s: dict, entry: dict | None = None) -> str:
     parts = [s["style"]] + ([s["gather"]] if s.get("gather") else [])
     if s.get("coding") == "delta":
         parts.append("delta")
-    if (entry or {}).get("weight_rom") == "block":
+    if (entry or {}).get("weight_rom") in BLOCK_ROMS:
         parts.append("w:BRAM")
     if s.get("word_buffer"):  # reads its input slices from a word buffer (sbnn.arch.buffer)
         parts.append("x:LUTRAM")

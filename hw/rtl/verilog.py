@@ -162,10 +162,11 @@ def const_mul(mod: Module, x: Op, c: int, prefix: str = "g") -> Op:
 
 def rom_init(mod: Module, name: str, width: int, words: list[int], style: str = "auto") -> None:
     """Declare ``reg [width-1:0] name [0:len-1]`` with an initial block holding ``words``; ``style``
-    "block" asks for BRAM (``rom_style``, understood by Yosys and Vivado), "distributed" for LUTs
-    (``logic_block``: Yosys' ``rom_style = "distributed"`` would demand LUT-RAM, which a ROM cannot use;
-    Vivado ignores the attribute and decides itself), "auto" lets synthesis choose."""
-    attr = {"auto": "", "block": '(* rom_style = "block" *) ', "distributed": "(* logic_block *) "}[style]
+    "block" (and "block-wide", :data:`sbnn.arch.options.BLOCK_ROMS`) asks for BRAM (``rom_style``, understood by Yosys
+    and Vivado), "distributed" for LUTs (``logic_block``: Yosys' ``rom_style = "distributed"`` would demand LUT-RAM,
+    which a ROM cannot use; Vivado ignores the attribute and decides itself), "auto" lets synthesis choose."""
+    attr = {"auto": "", "block": '(* rom_style = "block" *) ', "block-wide": '(* rom_style = "block" *) ',
+            "distributed": "(* logic_block *) "}[style]
     mod.line(f"{attr}reg {_rng(width)}{name} [0:{len(words) - 1}];")
     mod.line("initial begin")
     for i, v in enumerate(words):

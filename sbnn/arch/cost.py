@@ -19,7 +19,7 @@ from sbnn.arch.buffer import WordBuffer, buffer_control_luts, buffer_ram_luts, f
 from sbnn.arch.decompose import SUM_MIN_SAVING, decomposition
 from sbnn.arch.device import DEVICE
 from sbnn.arch.impl import LayerImpl
-from sbnn.arch.options import LUTRAM_BUFFERS
+from sbnn.arch.options import BLOCK_ROMS, LUTRAM_BUFFERS
 from sbnn.arch.schedule import MVUPlan, index_bits, layer_structure, lutram_banks, schedule
 from sbnn.ir.model import MVU, IRModel
 
@@ -101,17 +101,19 @@ def threshold_layout(layer: MVU, plan: MVUPlan, weight_rom: str = "auto", g_read
     of its own is left in logic by Yosys (a LUT per 64 bits: 4,096 bits for a PE 4 x SIMD 32 N:M layer of
     256 x 256) while the weight memory's block RAM has unused width (a 48-bit word in a 72-bit RAMB36). So every
     word of a fold carries a piece of the fold's threshold word and a shift register assembles it while the fold
-    accumulates (:mod:`sbnn.hw.rtl.thresholds`). Only where that costs no block RAM: folds of equal length
-    (dense, N:M, block words; not the zero-skipping folds, whose words are decoded ahead), at least two words per
-    fold and per vector, the weight memory in block RAM (placed so, or by Yosys' rule for "auto") with as many
-    RAMB36 as without the thresholds. Adjusted (each lane's field of :func:`~sbnn.arch.arith.adjusted_field_bits`
-    in whole pieces, G subtracted on the way in) where the layer is thresholded, a fold has at least as many
-    words as lanes, G is known while the words stream by (``g_ready``: formed by the producer or over the whole
-    vector; the cost model assumes so) and the wider piece is free too; else as stored (exact widths)."""
+    accumulates (:mod:`sbnn.hw.rtl.thresholds`). Only where that costs no block RAM: folds of equal length (dense,
+    N:M, block words; not the zero-skipping folds, whose words are decoded ahead), at least two words per fold and per
+    vector, the weight memory in block RAM (placed so, or by Yosys' rule for "auto") with as many RAMB36 as without
+    the thresholds (``weight_rom`` "block-wide": also where the word then needs more, which trades block RAM for the
+    threshold memory in logic and each lane's wide y adder and compare). Adjusted (each lane's field of
+    :func:`~sbnn.arch.arith.adjusted_field_bits` in whole pieces, G subtracted on the way in) where the layer is
+    thresholded, a fold has at least as many words as lanes, G is known while the words stream by (``g_ready``: formed
+    by the producer or over the whole vector; the cost model assumes so) and the wider piece is free too; else as
+    stored (exact widths)."""
     per = int(plan.words[0]) if plan.style != "unrolled" else 0
     if plan.style not in ("dense", "nm", "block") or plan.folds.shape[0] < 2 or per < 2 or plan.fold_flag:
         return 0, False
-    if not (weight_rom == "block" or (weight_rom == "auto" and rom_in_bram(plan.T, plan.word_bits))):
+    if not (weight_rom in BLOCK_ROMS or (weight_rom == "auto" and rom_in_bram(plan.T, plan.word_bits))):
         return 0, False
     ar = arith(layer, plan)
     r = per // plan.pe
@@ -120,7 +122,8 @@ def threshold_layout(layer: MVU, plan: MVUPlan, weight_rom: str = "auto", g_read
     blocks = bram36_blocks(plan.T, plan.word_bits)
     for pc, adjusted in options:
         wide = plan.word_bits + pc
-        if (weight_rom == "block" or rom_in_bram(plan.T, wide)) and bram36_blocks(plan.T, wide) == blocks:
+        if (weight_rom in BLOCK_ROMS or rom_in_bram(plan.T, wide)) and (
+                weight_rom == "block-wide" or bram36_blocks(plan.T, wide) == blocks):
             return pc, adjusted
     return 0, False
 
@@ -261,15 +264,15 @@ LUT_PER_BRAM36 = DEVICE["LUT"] / DEVICE["BRAM36"]
 
 def bram36_estimate(layer: MVU, plan: MVUPlan, weight_rom: str = "auto") -> float:
     """RAMB36 equivalents of the MVU's weight and threshold memories that go to block RAM (a ``weight_rom``
-    of "block" forces the weights there; "auto" follows Yosys' rule, :func:`rom_in_bram`)."""
+    of "block" / "block-wide" forces the weights there; "auto" follows Yosys' rule, :func:`rom_in_bram`)."""
     if plan.style == "unrolled":
         return 0.0
     nf = plan.folds.shape[0]
     thr_w = threshold_bits(layer, plan)
-    ride = thresholds_ride(layer, plan, weight_rom)
-    n = bram36_blocks(nf, thr_w) if nf > 1 and rom_in_bram(nf, thr_w) and not ride else 0.0
-    if plan.T > 1 and (weight_rom == "block" or (weight_rom == "auto" and rom_in_bram(plan.T, plan.word_bits))):
-        n += bram36_blocks(plan.T, plan.word_bits)
+    piece = threshold_layout(layer, plan, weight_rom)[0]  # riding thresholds widen the word ("block-wide")
+    n = bram36_blocks(nf, thr_w) if nf > 1 and rom_in_bram(nf, thr_w) and not piece else 0.0
+    if plan.T > 1 and (weight_rom in BLOCK_ROMS or (weight_rom == "auto" and rom_in_bram(plan.T, plan.word_bits))):
+        n += bram36_blocks(plan.T, plan.word_bits + piece)
     return n
 
 

@@ -22,8 +22,10 @@ GatherChoice = Literal["auto", "full", "segmented", "lutram", "lutram1"]
 #: slot codes of a folded zero-skipping MVU's weight memory: absolute indices or gaps
 Coding = Literal["index", "delta"]
 CodingChoice = Literal["auto", "index", "delta"]
-#: where a folded MVU's weight memory goes: synthesis decides, BRAM, or LUTs
-WeightRom = Literal["auto", "block", "distributed"]
+#: where a folded MVU's weight memory goes: synthesis decides, BRAM, or LUTs; "block-wide": BRAM with a word
+#: widened where the fold's thresholds need more than its spare width to ride along (sbnn.arch.cost.threshold_layout),
+#: trading block RAM for the threshold memory and wide compares that would otherwise be logic
+WeightRom = Literal["auto", "block", "distributed", "block-wide"]
 
 STYLES: tuple[str, ...] = get_args(Style)
 STYLE_CHOICES: tuple[str, ...] = get_args(StyleChoice)
@@ -31,6 +33,8 @@ GATHERS: tuple[str, ...] = get_args(Gather)
 GATHER_CHOICES: tuple[str, ...] = get_args(GatherChoice)
 CODINGS: tuple[str, ...] = get_args(CodingChoice)
 WEIGHT_ROMS: tuple[str, ...] = get_args(WeightRom)
+#: the placements that put the weight memory in block RAM whatever its size
+BLOCK_ROMS = ("block", "block-wide")
 #: styles that need a mask structure recorded in the IR (sbnn.ir.structure kind)
 STRUCTURED_STYLES = {"nm": "nm", "block": "block"}
 #: the gathers ``gather="auto"`` chooses from (segmented stays opt-in: it trades clocks for multiplexers)

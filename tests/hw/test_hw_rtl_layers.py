@@ -18,7 +18,7 @@ import re
 import numpy as np
 import pytest
 
-from sbnn.arch.cost import threshold_layout, thresholds_ride
+from sbnn.arch.cost import bram36_estimate, threshold_layout, thresholds_ride
 from sbnn.hw.rtl.design import GenOptions, generate
 from sbnn.hw.rtlsim import verilator as rtlsim
 from sbnn.hw.rtlsim.api import model_edges
@@ -205,6 +205,9 @@ GRID = {
     # a 32:1 pick: two 16:1 blocks of the slice's hard multiplexers joined in logic (sbnn.hw.rtl.prims)
     "d128x6_nm1of32_p3s64": ("dense", dict(shape=(1, 1, 128), m=6, structure="1:32", pe=3, simd=64, levels=(-3, 5)),
                              {"style": "nm"}),
+    # thresholds that ride only in a widened word (a 32-bit word fills a RAMB18's 36: "block-wide", one RAMB36)
+    "d256x8_nm1of16_thr_wide": ("dense", dict(shape=(1, 1, 256), m=8, structure="1:16", pe=2, simd=64, levels=(-3, 5)),
+                                {"style": "nm", "weight_rom": "block-wide"}),
 }
 #: the grid's designs whose thresholds ride in the weight memory (test_thresholds_ride_where_free)
 RIDING = [n for n in GRID if n.endswith("_thr_bram")]
@@ -408,6 +411,21 @@ def test_thresholds_ride_where_free(hwt, case):
     piece = threshold_layout(layer, st.plan, "block", g_ready="tu0" in text)[0]  # the cost model's piece
     assert int(words.group(1)) + 1 - st.plan.word_bits == piece > 0
     assert not thresholds_ride(layer, st.plan, "auto") and not thresholds_ride(layer, st.plan, "distributed")
+
+
+def test_thresholds_ride_in_a_widened_word(hwt):
+    """weight_rom "block-wide": where the spare width of the weight memory's block RAM is too narrow, its word is
+    widened by the piece (one more block RAM in the estimate) instead of a threshold memory in logic."""
+    design, model = case_design(hwt, "d256x8_nm1of16_thr_wide")[:2]
+    st = next(s for s in design.stages if s.folded)
+    layer = model.layers[st.layer]
+    text = next(t for n, t in design.files.items() if n.endswith(f"_{st.name}.v"))
+    assert not thresholds_ride(layer, st.plan, "block") and thresholds_ride(layer, st.plan, "block-wide")
+    piece = threshold_layout(layer, st.plan, "block-wide", g_ready="tu0" in text)[0]  # as the generator asked
+    words = re.search(r"reg \[(\d+):0\] wrom", text)
+    assert "trom" not in text and "tsr <=" in text and int(words.group(1)) + 1 == st.plan.word_bits + piece
+    assert 'rom_style = "block"' in text.split("wrom")[0].splitlines()[-1]
+    assert bram36_estimate(layer, st.plan, "block-wide") == 2 * bram36_estimate(layer, st.plan, "block") == 1.0
 
 
 def test_adjusted_thresholds_cover_every_path(hwt):
