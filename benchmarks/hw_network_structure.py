@@ -52,10 +52,17 @@ SBNN = [sys.executable, "-m", "sbnn.cli"]
 COMMITTED = Path(__file__).resolve().parent / "results"  # the accuracy table, also when RESULTS points elsewhere
 
 
+#: variants that are more than a ``--style``: all-N:M with every weight memory in block RAM, widened where the
+#: thresholds need it to ride along (``weight_rom`` "block-wide": block RAM for the threshold memories and wide
+#: compares a 1:16 layer's 32-bit word leaves in logic)
+VARIANT_ARGS = {"nm-wide": ["--style", "nm", "--set", "weight_rom=block-wide"]}
+
+
 def variants(bench: Bench, net: str) -> list[str]:
     """Styles each network is built with; ``auto`` (the CLI default) first. Sparse networks also get the
-    ``layer-best`` design (see :func:`layer_best`)."""
-    return ["auto", "dense"] + ([bench.pure[net]] if net in bench.pure else [])
+    ``layer-best`` design (see :func:`layer_best`), all-N:M ones also ``nm-wide`` (:data:`VARIANT_ARGS`)."""
+    pure = [bench.pure[net]] + (["nm-wide"] if bench.pure[net] == "nm" else []) if net in bench.pure else []
+    return ["auto", "dense"] + pure
 
 
 def _run(cmd: list, log: Path) -> int:
@@ -103,7 +110,7 @@ def measure(run: Path, style: str, fps: int, samples: int | None, reuse: bool, f
         cmd = SBNN + ["synth", "--run", where, "--folding", where / "folding-request.json", "--target-fps", fps]
     else:
         cmd = SBNN + ["synth", "--run", where, "--target-fps", fps] + ([] if style == "auto" else
-                                                                             ["--style", style])
+                                                                             VARIANT_ARGS.get(style, ["--style", style]))
     out = {"style": style, "dir": str(where.relative_to(ROOT) if where.is_relative_to(ROOT) else where),
            "command": " ".join(str(c.relative_to(ROOT) if isinstance(c, Path) and c.is_relative_to(ROOT) else c)
                                for c in cmd[2:])}
