@@ -209,8 +209,10 @@ def test_folding_file_keys_are_checked(tmp_path):
         p.write_text(json.dumps({"mvu0": entry}))
         with pytest.raises(ConfigError, match=match):
             load(p)
-    p.write_text(json.dumps({"mvu0": {"PE": 2, "coding": "delta", "delta_bits": 4, "weight_rom": "block"}}))
+    p.write_text(json.dumps({"mvu0": {"PE": 2, "coding": "delta", "delta_bits": 4, "weight_rom": "block"},
+                             "mvu1": {"PE": 2, "style": "nm", "weight_rom": "block-wide"}}))
     assert load(p)["mvu0"] == {"PE": 2, "coding": "delta", "delta_bits": 4, "weight_rom": "block"}
+    assert load(p)["mvu1"]["weight_rom"] == "block-wide"
 
 
 def test_the_device_objective_counts_block_ram_and_the_lut_objective_does_not():

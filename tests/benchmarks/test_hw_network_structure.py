@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hw_network_structure as hns
 
+from sbnn.arch.options import WEIGHT_ROMS
+
 
 def _v(style: str, lut: int, bram: float, equal: bool = True, timing: bool = True) -> dict:
     return {"style": style, "LUT": lut, "BRAM36": bram, "FF": 1000, "frames_per_second": 1e5,
@@ -83,3 +85,15 @@ def test_the_breakdown_groups_every_feature_of_the_cost_model_once():
 
     grouped = [n for names in hns.PARTS.values() for n in names]
     assert sorted(grouped) == sorted(COEFFS)
+
+
+def test_all_nm_networks_are_also_built_with_widened_weight_words():
+    """nm-wide: every weight memory in block RAM, widened where the thresholds need it (a 1:16 layer's word);
+    only all-N:M networks get it, and it passes a placement the CLI accepts."""
+    bench = hns.BENCHES["mlp"]
+    assert hns.variants(bench, "mlp-1of16i") == ["auto", "dense", "nm", "nm-wide"]
+    assert hns.variants(bench, "mlp-block8-0.875") == ["auto", "dense", "block"]
+    assert hns.variants(bench, "mlp-bnn") == ["auto", "dense"]
+    args = hns.VARIANT_ARGS["nm-wide"]
+    key, value = args[args.index("--set") + 1].split("=")
+    assert args[args.index("--style") + 1] == "nm" and key == "weight_rom" and value in WEIGHT_ROMS

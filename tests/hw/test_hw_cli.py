@@ -224,6 +224,7 @@ def test_big_unrolled_designs_say_so_and_take_the_fast_abc_script(tmp_path, monk
 @pytest.mark.parametrize("stage, entry, shown", [
     ({"style": "sparse", "gather": "lutram1", "coding": "delta"}, None, "sparse lutram1 delta"),
     ({"style": "nm"}, {"PE": 2, "SIMD": 32, "style": "nm", "weight_rom": "block"}, "nm w:BRAM"),
+    ({"style": "nm"}, {"PE": 2, "SIMD": 64, "style": "nm", "weight_rom": "block-wide"}, "nm w:BRAM"),
     ({"style": "dense"}, {"PE": 1, "SIMD": 4, "style": "dense"}, "dense"),
     ({"kind": "maxpool"}, None, ""),
 ])
