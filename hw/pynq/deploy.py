@@ -31,6 +31,7 @@ from sbnn.hw.pynq import driver as pynq_driver
 from sbnn.hw.pynq.driver import DmaFormat, describe
 from sbnn.hw.pynq.shell import shell_name, shell_verilog
 from sbnn.hw.pynq.tcl import board, build_tcl
+from sbnn.hw.rtl import prims
 from sbnn.hw.stream import StreamFormat
 from sbnn.runs import RunDir, read_json, write_atomic, write_json
 from sbnn.tools import ToolError, ToolTimeout, find_tool
@@ -187,7 +188,7 @@ def _write(run: RunDir, out: Path, b, hw: RunHardware, clock: float, gain, bias,
     top = shell_name(hw.prefix)
     files.append(write_atomic(rtl / f"{top}.v", shell_verilog(hw.prefix, hw.core_top, hw.stream)))
     write_atomic(viv / "filelist.f", "\n".join(f.name for f in files) + "\n")
-    rel = [f"rtl/{f.name}" for f in files]
+    rel = [f"rtl/{f.name}" for f in files if not prims.is_model(f.name)]  # Vivado has the primitives themselves
     digest = _digest(files, f"{b.name} {clock:g}")
     tcl = write_atomic(viv / "build.tcl", build_tcl(b, top, rel, hw.stream, clock, stamp=digest))
     desc = describe(hw.stream, top=top, gain=gain, bias=bias, classes=classes, clock_mhz=clock,

@@ -13,6 +13,7 @@ which Yosys and Vivado define: synthesis uses its own primitive).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from sbnn.hw.rtl.verilog import Module, clog2
 
@@ -32,6 +33,12 @@ def model_file(prim: str) -> str:
             "`ifndef SYNTHESIS\n`default_nettype none\n"
             f"module {prim} (\n    output wire O,\n    input  wire I0,\n    input  wire I1,\n    input  wire S\n);\n"
             "    assign O = S ? I1 : I0;\nendmodule\n`default_nettype wire\n`endif\n")
+
+
+def is_model(filename: str) -> bool:
+    """Whether ``filename`` is a primitive's simulation model (a vendor tool's synthesis and IP packaging leave it out:
+    they have the primitive itself)."""
+    return Path(filename).stem in MODELS
 
 
 def used(texts: list[str]) -> list[str]:

@@ -71,7 +71,7 @@ def yosys_script(design: Design, files: list[str], stat_json: str, options: str 
     if abc not in ABC_SCRIPTS:
         raise HardwareError(f"unknown ABC script {abc!r} (use one of {', '.join(ABC_SCRIPTS)})")
     reads = "\n".join(f"read_verilog {f}" for f in files)
-    if any(Path(f).stem in prims.MODELS for f in files):  # instantiated primitives: known before the hierarchy check
+    if any(prims.is_model(f) for f in files):  # instantiated primitives: known before the hierarchy check
         reads = "read_verilog -lib +/xilinx/cells_sim.v\n" + reads
     pad = f'scratchpad -set abc9.script "{ABC_SCRIPTS[abc]}"\n' if ABC_SCRIPTS[abc] else ""
     return (f"{reads}\n{pad}hierarchy -check -top {design.top}\n"

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from sbnn.errors import ToolNotFound
-from sbnn.hw.rtl.design import generate
+from sbnn.hw.rtl.design import GenOptions, generate
 from sbnn.hw.synth.vivado import parse_hierarchical, report_from_vivado, run_vivado, tcl_script
-from sbnn.ir.synthetic import random_model
+from sbnn.ir.model import BIPOLAR, Head, InputSpec, IRModel
+from sbnn.ir.synthetic import random_model, random_mvu
 from sbnn.tools import find_tool, has_tool
 
 SAMPLE = """Copyright 1986-2022 Xilinx, Inc. All Rights Reserved.
@@ -36,6 +37,17 @@ def test_tcl_script_keeps_hierarchy():
     tcl = tcl_script(d)
     assert "synth_design -top viv_top -part xc7z020clg400-1" in tcl and "-flatten_hierarchy none" in tcl
     assert "report_utilization -hierarchical" in tcl and all(f in tcl for f in d.files)
+
+
+def test_tcl_script_leaves_out_the_primitive_models():
+    """An N:M design instantiates MUXF7 and carries its simulation model: Vivado reads the design, not the model."""
+    fc = random_mvu(np.random.default_rng(1), "fc", "dense", (1, 1, 64), 4, pe=2, simd=32, structure="1:8",
+                    output=True)
+    d = generate(IRModel("vnm", InputSpec((1, 1, 64), BIPOLAR), [fc], Head(np.ones(4), np.zeros(4))).validate(),
+                 GenOptions(style="nm"))
+    read = tcl_script(d).splitlines()[2]
+    assert "MUXF7.v" in d.files and "MUXF7.v" not in read
+    assert all(f in read for f in d.files if f != "MUXF7.v")
 
 
 def test_parse_hierarchical_report():
