@@ -83,6 +83,9 @@ STRUCTURED = {
     "nm_u8_tail_scores": ("dense", dict(shape=(1, 1, 26), m=4, in_bits=8, structure="3:4", pe=2, simd=26,
                                         output=True), "nm"),
     "nm_interleaved_u8": ("dense", dict(shape=(1, 1, 96), m=4, in_bits=8, structure="1:16i", pe=2, simd=32), "nm"),
+    # bipolar picks on the slice's hard multiplexers: 16:1 (MUXF7 + MUXF8) and 32:1 (two 16:1 blocks joined in logic)
+    "nm_1of16_muxf8": ("dense", dict(shape=(1, 1, 64), m=4, structure="1:16", pe=2, simd=32, levels=(-3, 5)), "nm"),
+    "nm_1of32_blocks": ("dense", dict(shape=(1, 1, 64), m=4, structure="1:32", pe=2, simd=64, levels=(-3, 5)), "nm"),
     "block_u8_tail": ("dense", dict(shape=(1, 1, 100), m=6, in_bits=8, structure="block:8", sparsity=0.6, pe=3,
                                     simd=100), "block"),
     "block_scores": ("dense", dict(shape=(1, 1, 64), m=8, structure="block:4", sparsity=0.75, pe=2, simd=8,
