@@ -32,7 +32,9 @@ from sbnn.ir.model import MVU, IRModel
 #: (8.1 %, mean 17 %) and was not stored (hw/README.md, "Cost model vs Yosys"). Not refitted either after the
 #: thresholds began to ride in the weight memory (:func:`thresholds_ride`, same day): the features still count a
 #: riding layer's threshold ROM (see :func:`features`), and its lanes (no y adder where the thresholds are
-#: adjusted by G) cost less than ``lanes`` says.
+#: adjusted by G) cost less than ``lanes`` says. On the generator of 2026-12-03 late night (N:M picks on MUXF7 /
+#: MUXF8) they err by a median 12.1 %; a refit (9.1 % leave-one-out) priced the single-buffered distributed-RAM
+#: gather above the double-buffered one and was not stored (hw/README.md, "Cost model vs Yosys").
 #: Features the fit drives to 0 are kept (a refit may need them).
 COEFFS: dict[str, float] = {
     "const": 0,  # handshake, address and fold counters of a folded MVU
