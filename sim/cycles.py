@@ -21,6 +21,7 @@ distance between the last output beats of consecutive frames in steady state.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,13 +79,15 @@ def _pipe(st: Stage) -> tuple[int, int]:
 
 
 def _folded(st: Stage, frames: int, w_in: np.ndarray, r_down: np.ndarray, depth: int):
+    """(reads, writes) of a registered MVU: it pops its input vector with the gather of the vector's last
+    word, or of its first where it holds the vector in its own register (:attr:`Stage.holds`)."""
     t = st.plan.T
     pipe, e0 = _pipe(st)
     if pipe:
         n = st.in_beats * frames
         g_end, out = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
         _piped_loop(np.ascontiguousarray(w_in + 1, dtype=np.int64), np.ascontiguousarray(r_down, dtype=np.int64),
-                    t, e0, depth, g_end, out)
+                    t, e0, depth, st.holds, g_end, out)
         return g_end, out
     v = np.arange(st.in_beats * frames, dtype=np.int64)
     b = w_in + 1
@@ -96,17 +99,18 @@ def _folded(st: Stage, frames: int, w_in: np.ndarray, r_down: np.ndarray, depth:
     j = v - depth
     ok = j >= 0
     out[ok] = np.maximum(out[ok], r_down[j[ok]] + 1)
-    return g0 + t - 1, out
+    return (g0 if st.holds else g0 + t - 1), out
 
 
-def _piped_step(v, b, g_next, out_prev, r_down, t, e0, depth):  # pragma: no cover
+def _piped_step(v, b, g_next, out_prev, r_down, t, e0, depth, hold):  # pragma: no cover
     """Vector ``v`` of a folded MVU with a pipeline register between gather and adder trees; ``b``: the
     earliest edge its first word may be gathered (input there), ``g_next``: the gather is free (the
     previous word left the register), ``out_prev``: the compare stage fired vector v - 1.
 
     Words move one per clock through gather and register; only the end of fold 0 can wait, for the
     compare stage to fire vector v - 1 (intermediate folds always fire at once), and while it waits the
-    gather waits with it. Returns (gather edge of the last word = pop, output edge, next g_next)."""
+    gather waits with it. Returns (the pop: gather edge of the last word, or of the first where the MVU
+    holds the vector (``hold``); output edge; next g_next)."""
     g0 = max(b, g_next)
     a_e0 = max(g0 + e0 + 1, out_prev)  # fold 0's last word leaves the register into the compare stage
     a_last = a_e0 + t - 1 - e0
@@ -114,13 +118,13 @@ def _piped_step(v, b, g_next, out_prev, r_down, t, e0, depth):  # pragma: no cov
     o = a_last + 1
     if v - depth >= 0:
         o = max(o, r_down[v - depth] + 1)
-    return g_last, o, max(g_last + 1, a_last)
+    return (g0 if hold else g_last), o, max(g_last + 1, a_last)
 
 
-def _piped_loop(b, r_down, t, e0, depth, g_end, out):  # pragma: no cover
+def _piped_loop(b, r_down, t, e0, depth, hold, g_end, out):  # pragma: no cover
     g_next, out_prev = 0, -(1 << 60)
     for v in range(out.size):
-        g_end[v], out[v], g_next = _piped_step(v, b[v], g_next, out_prev, r_down, t, e0, depth)
+        g_end[v], out[v], g_next = _piped_step(v, b[v], g_next, out_prev, r_down, t, e0, depth, hold)
         out_prev = out[v]
 
 
@@ -151,7 +155,7 @@ def _load_mvu_loop(w_in, r_down, n_load, beats, t, buffers, depth, reads, l_end,
         l_end[v] = e
         l_prev = e
         if pipe:
-            g_end[v], out[v], g_next = _piped_step(v, e + 1, g_next, out_prev, r_down, t, e0, depth)
+            g_end[v], out[v], g_next = _piped_step(v, e + 1, g_next, out_prev, r_down, t, e0, depth, False)
             out_prev = out[v]
             continue
         b = l_end[v] + 1
@@ -261,19 +265,20 @@ def fixed_depths(stages: list[Stage], depth: int) -> list[int]:
 
 
 def size_fifos(stages: list[Stage], min_depth: int = 2, max_bits: int = 36864, max_depth: int = 1024,
-               max_interval: int | None = None) -> list[int]:
+               max_interval: int | None = None, pinned: Collection[int] = ()) -> list[int]:
     """FIFO depths: start at ``min_depth`` and deepen the FIFO that helps most until the interval equals
     the bottleneck stage (or no FIFO within its size cap helps), then trim every FIFO, widest first, to the
     smallest depth that leaves the latency unchanged and the interval at most ``max(interval,
     max_interval)`` (``max_interval``: the clocks per frame a target frame rate allows; a FIFO of depth 1 is
-    a register, no RAM, but costs its consumer a clock when the producer waits for it). Deterministic."""
-    depths = fixed_depths(stages, min_depth)
+    a register, no RAM, but costs its consumer a clock when the producer waits for it; ``pinned``: FIFOs kept
+    one deep). Deterministic."""
+    depths = [1 if i in pinned else d for i, d in enumerate(fixed_depths(stages, min_depth))]
     widths = [st.out_width for st in stages]
     perf = performance(stages, depths)
     while perf.interval > perf.bottleneck:
         best = None
         for i in range(len(stages)):
-            if stages[i].kind == "load":
+            if stages[i].kind == "load" or i in pinned:
                 continue
             d = depths[i] * 2
             if d > max_depth or d * widths[i] > max_bits:
@@ -286,16 +291,70 @@ def size_fifos(stages: list[Stage], min_depth: int = 2, max_bits: int = 36864, m
         if best is None:
             break
         _, depths, perf = best
-    return _shrink(stages, depths, perf, max(perf.interval, max_interval or 0))
+    return _shrink(stages, depths, perf, max(perf.interval, max_interval or 0), pinned)
 
 
-def _shrink(stages: list[Stage], depths: list[int], perf: Performance, max_interval: int) -> list[int]:
+def size_links(stages: list[Stage], min_depth: int = 2, max_bits: int = 36864, max_depth: int = 1024,
+               max_interval: int | None = None) -> list[int]:
+    """:func:`size_fifos`, then, widest link first: an MVU that can hold its input vector
+    (:attr:`Stage.holdable`) and whose input FIFO came out two or more entries deep holds it (``info["hold"]``,
+    set here) with that FIFO a register, the other FIFOs re-sized around it (a narrower one upstream, the
+    sliding window's pixel FIFO, may deepen instead); kept where the interval stays within the same bound, the
+    latency does not grow and the FIFOs hold fewer bits in RAM. Why: a K-bit FIFO's second entry (the CNV's
+    windows: 288-576 bits) is distributed RAM, ~0.7 LUT per bit; the MVU's copy is flip-flops with a clock
+    enable, and the live input feeds only the first slice. A design without such a link is sized as before."""
+    depths = size_fifos(stages, min_depth, max_bits, max_depth, max_interval)
+    cand = sorted((i for i in range(1, len(stages)) if stages[i].holdable and depths[i - 1] >= 2),
+                  key=lambda i: (-stages[i - 1].out_width, i))
+    if not cand:
+        return depths
+    base = performance(stages, depths)
+    bound = max(base.interval, max_interval or 0)
+
+    def attempt(links: list[int], now: list[int]) -> list[int] | None:
+        for i in links:
+            stages[i].info["hold"] = True
+        try:
+            trial = size_fifos(stages, min_depth, max_bits, max_depth, max_interval, pinned=[i - 1 for i in links])
+            p = performance(stages, trial)
+            if p.interval <= bound and p.latency <= base.latency and _ram_bits(stages, trial) < _ram_bits(stages, now):
+                return trial
+        except HardwareError:
+            pass
+        for i in links:
+            del stages[i].info["hold"]
+        return None
+
+    every = attempt(cand, depths)  # all at once (one more sizing); else link by link, widest first
+    if every is not None:
+        return every
+    held: list[int] = []
+    for i in cand:
+        for j in held:
+            del stages[j].info["hold"]
+        trial = attempt(held + [i], depths)
+        if trial is None:
+            for j in held:
+                stages[j].info["hold"] = True
+        else:
+            held.append(i)
+            depths = trial
+    return depths
+
+
+def _ram_bits(stages: list[Stage], depths: list[int]) -> int:
+    """Bits of the FIFOs deeper than one entry (distributed RAM; a one-deep FIFO is a register)."""
+    return sum(st.out_width * d for st, d in zip(stages, depths) if d > 1 and st.kind != "load")
+
+
+def _shrink(stages: list[Stage], depths: list[int], perf: Performance, max_interval: int,
+            pinned: Collection[int] = ()) -> list[int]:
     """Trim each FIFO (widest first) to the smallest depth that leaves the latency unchanged and the
     interval <= ``max_interval``; depth 1 (a register, no RAM) where the consumer takes each beat before
     the producer has the next one."""
     widths = [st.out_width for st in stages]
     for i in sorted(range(len(depths)), key=lambda j: (-widths[j], j)):
-        if stages[i].kind == "load":
+        if stages[i].kind == "load" or i in pinned:
             continue
         lo, hi = 1, depths[i]
         while lo < hi:

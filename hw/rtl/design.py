@@ -27,7 +27,7 @@ from sbnn.hw.rtl.verilog import Module, clog2, lint_off, lint_on, lit
 from sbnn.hw.stream import StreamFormat, field_bits
 from sbnn.ir.model import MVU, IRModel, MaxPool, Threshold
 from sbnn.runs import write_atomic
-from sbnn.sim.cycles import Performance, fixed_depths, performance, size_fifos
+from sbnn.sim.cycles import Performance, fixed_depths, performance, size_links
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ def generate(model: IRModel, options: GenOptions | None = None, upto: str | None
     stages = build_pipeline(model, impls, options.pixels_per_beat, options.max_input_bits, options.clock_mhz,
                             options.word_buffers)
     depths = (fixed_depths(stages, options.fifo_depth) if options.fifo_depth
-              else size_fifos(stages, max_bits=options.fifo_max_bits, max_interval=options.max_interval))
+              else size_links(stages, max_bits=options.fifo_max_bits, max_interval=options.max_interval))
     prefix = ident(name or model.name)
     files: dict[str, str] = {}
     for i, st in enumerate(stages):

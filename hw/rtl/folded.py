@@ -14,7 +14,7 @@ from sbnn.hw.rtl.datapath import compare_stored, elements, score_bits, shared_g,
 from sbnn.hw.rtl.lanes import LANES, LanesFn, serial_g
 from sbnn.hw.rtl.lutram import lutram_loader
 from sbnn.hw.rtl.thresholds import compare_adjusted, ride_words, threshold_shift
-from sbnn.hw.rtl.units import counter_decl, counter_step, is_last, unit_ports
+from sbnn.hw.rtl.units import counter_decl, counter_step, is_first, is_last, unit_ports
 from sbnn.hw.rtl.verilog import Module, Op, clog2, const_mul, ext, lint_off, lint_on, lit, rom_init, tree_sum
 from sbnn.hw.rtl.weights import WordsFn, adjusted_threshold_words, threshold_words, weight_words
 from sbnn.ir.model import MVU
@@ -38,6 +38,10 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None, *, l
     # word-fed (sbnn.arch.buffer): the collector before it holds the vector in distributed RAM and returns the
     # slice that the slice counter addresses (out port in_sf), so no slice multiplexer here
     word_fed = st.word_buffer is not None
+    # holds (sbnn.sim.cycles.size_links): the vector is copied into in_hold with its first word and popped there
+    hold = st.holds
+    if hold and not st.holdable:
+        raise HardwareError(f"{name}: only a sliced MVU reading whole vectors over >= 2 slices can hold them")
     # out_words: the PE output bits of every fold go to the word buffer of the MVU after it (no output register)
     out_words = st.info.get("out_words") is not None
     unit_ports(m, (1 if direct else simd if word_fed else k) * eb, (pe if out_words else mch) * ar.out_bits,
@@ -75,6 +79,9 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None, *, l
         m.line("wire b_pop;")
         g = lutram_loader(m, layer, plan, eb, ar, direct)
         m.line(f"wire g_fire = ap_rst_n && b_valid && {go};")
+    elif hold:  # the input is needed for the first word only
+        m.line("wire v_first;")
+        m.line(f"wire g_fire = ap_rst_n && (in_valid || !v_first) && {go};")
     else:
         m.line(f"wire g_fire = ap_rst_n && in_valid && {go};")
     m.line(f"assign out_push = c_fire{'' if out_words else ' && c_last'};")
@@ -136,7 +143,17 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None, *, l
             m.line("assign in_sf = sf;")
     counter_decl(m, "fold", nf)
     counter_step(m, "fold", nf, "g_fire && fend")
-    m.line(f"assign {'b_pop' if lut else 'in_pop'} = g_fire && fend && {is_last('fold', nf)};")
+    if hold:
+        m.line(f"assign v_first = {is_first('sf', sf_n)} && {is_first('fold', nf)};")
+        m.line("assign in_pop = g_fire && v_first;")
+        if nf == 1:
+            m.line(lint_off("UNUSEDSIGNAL", "one fold: the first slice is read from the input port only"))
+        m.line(f"reg [{k * eb - 1}:0] in_hold;")
+        if nf == 1:
+            m.line(lint_on("UNUSEDSIGNAL"))
+        m.line("always @(posedge ap_clk) if (g_fire && v_first) in_hold <= in_data;")
+    else:
+        m.line(f"assign {'b_pop' if lut else 'in_pop'} = g_fire && fend && {is_last('fold', nf)};")
     if piped:
         m.line("wire s_fire = ap_rst_n && a_valid && adv;")
         m.line("always @(posedge ap_clk) if (!ap_rst_n) a_valid <= 1'b0; else if (adv) a_valid <= g_fire;")
@@ -145,7 +162,7 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None, *, l
         m.line(f"always @(posedge ap_clk) if (g_fire) begin a_fend <= fend;{' a_fold <= fold;' if nf > 1 else ''} end")
     # ---- lanes: gather + sum + accumulate
     extra = (({"decode": [words[i % t] for i in range(dec)]} if dec else {}) | ({"sum_regs": 1} if piped else {})
-             | ({"word_fed": 1} if word_fed else {}))
+             | ({"word_fed": 1} if word_fed else {}) | ({"hold": 1} if hold else {}))
     accs = (lanes or LANES[plan.style])(m, layer, plan, ar, eb, **extra)
     if serial_s:  # piped: S' runs on after the pipeline register, G is formed there
         g = serial_g(m, layer, plan, ar, eb, piped)

@@ -74,6 +74,23 @@ class Stage:
         return self.folded or bool(self.info.get("out_reg"))
 
     @property
+    def holdable(self) -> bool:
+        """A sliced folded MVU (dense XNOR, N:M) that reads whole vectors over two or more slices from its input
+        FIFO: it can copy each vector into a register of its own as it reads the first slice (the live input
+        feeds that slice, the register the rest) and pop the FIFO there, so that the FIFO needs no second
+        entry to let its producer run ahead (:func:`sbnn.sim.cycles.size_links`)."""
+        p = self.plan
+        if not (self.folded and p.sliced and not p.fold_flag and self.word_buffer is None and not self.in_sum):
+            return False
+        sf = int(p.words[0])  # K / SIMD
+        return sf >= 2 and self.in_elems == sf * p.simd
+
+    @property
+    def holds(self) -> bool:
+        """This MVU holds its input vector (see :attr:`holdable`): it pops with its first word, not its last."""
+        return bool(self.info.get("hold"))
+
+    @property
     def load_clocks(self) -> int:
         """A load stage: clocks to copy one vector into its MVU's distributed RAM."""
         return int(self.info["clocks"]) if self.kind == "load" else 0

@@ -94,6 +94,11 @@ STRUCTURED = {
     "nm_interleaved_wbuf": ("dense", dict(shape=(4, 4, 8), m=8, structure="1:8i", pe=2, simd=64, levels=(-3, 5)), "nm"),
     "xnor_wbuf_words_of_beats": ("dense", dict(shape=(4, 4, 16), m=8, sparsity=0.5, pe=2, simd=4, levels=(-3, 5)),
                                  "dense"),
+    # convolutions that hold their windows (sbnn.sim.cycles.size_links): interleaved N:M, 8-bit XNOR
+    "nm_interleaved_conv_held": ("conv", dict(shape=(6, 6, 8), m=8, structure="1:8i", pe=1, simd=24, levels=(-3, 5)),
+                                 "nm"),
+    "xnor_u8_conv_held": ("conv", dict(shape=(6, 6, 3), m=8, in_bits=8, sparsity=0.5, pe=2, simd=9, levels=(-3, 5)),
+                          "dense"),
 }
 
 
@@ -104,6 +109,7 @@ def test_structured_styles_lint_clean(hwt, tmp_path, name):
     model, upto = hwt.layer_model(np.random.default_rng(7), kind, name=name, **kwargs)
     design = generate(model, GenOptions(style=style), upto=upto)
     assert any(s.plan is not None and s.plan.style == style for s in design.stages)
+    assert any(s.holds for s in design.stages) == name.endswith("_held")
     files = design.write(tmp_path)
     proc = require_tool("verilator").run(["--lint-only", "-Wall", "--top-module", design.top, *files], cwd=tmp_path,
                                           check=False)

@@ -17,7 +17,7 @@ from sbnn.arch.schedule import plan_mvu, vector_clocks
 from sbnn.errors import HardwareError
 from sbnn.ir.model import BIPOLAR, Head, InputSpec, IRModel
 from sbnn.ir.synthetic import random_model, random_mvu
-from sbnn.sim.cycles import performance, simulate, size_fifos
+from sbnn.sim.cycles import _ram_bits, performance, simulate, size_fifos, size_links
 
 
 def _single(layer) -> IRModel:
@@ -99,6 +99,54 @@ def test_fifo_sizing_reaches_the_bottleneck(seed):
     perf = performance(stages, size_fifos(stages))
     assert perf.interval == perf.bottleneck
     assert perf.latency >= sum(1 for _ in stages)
+
+
+def _dense_cnv(rng: np.random.Generator, simd_choice: bool = True):
+    """A CNV-style chain built with sliced (XNOR) MVUs, whose convolutions read whole windows over several slices."""
+    m = random_model(rng, input_shape=(8, 8, 1), convs=(8, 8), dense=(16,), sparsity=0.5)
+    for layer in m.mvus:
+        k, c = layer.in_features, layer.out_channels
+        layer.pe = int(rng.choice([d for d in range(1, c + 1) if c % d == 0]))
+        simds = [d for d in range(1, k + 1) if k % d == 0 and k // d >= 2] if simd_choice else [1]
+        layer.simd = int(rng.choice(simds or [k]))
+    return m, build_pipeline(m, style="dense")
+
+
+def test_held_windows_make_their_fifos_registers():
+    """The CNV-style chain at FINN-like folding: the convolutions hold their windows (popped with the first
+    slice), the window FIFOs in front of them become one-deep registers, interval and latency stay."""
+    rng = np.random.default_rng(12)
+    m = random_model(rng, input_shape=(10, 10, 1), convs=(16, 16), dense=(16,), sparsity=0.5)
+    for layer, (pe, simd) in zip(m.mvus, [(4, 3), (2, 48), (1, 16), (1, 8)]):
+        layer.pe, layer.simd = pe, simd
+    stages = build_pipeline(m, style="dense")
+    plain = size_fifos(stages)
+    before = performance(stages, plain)
+    depths = size_links(stages)
+    after = performance(stages, depths)
+    held = [i for i, s in enumerate(stages) if s.holds]
+    assert held and all(stages[i - 1].kind == "swu" and plain[i - 1] >= 2 and depths[i - 1] == 1 for i in held)
+    assert after.interval <= before.interval and after.latency <= before.latency
+    assert _ram_bits(stages, depths) < _ram_bits(stages, plain)
+
+
+@given(seed=st.integers(0, 10**6))
+def test_held_vectors_never_cost_time_or_ram(seed):
+    """Whatever the folding: the links size_links holds are one deep, the interval stays within the bound
+    size_fifos reaches, the latency does not grow, fewer FIFO bits sit in RAM, and a design in which no MVU holds
+    is sized exactly as size_fifos sizes it."""
+    m, stages = _dense_cnv(np.random.default_rng(seed))
+    plain = size_fifos(stages)
+    before = performance(stages, plain)
+    depths = size_links(stages)
+    after = performance(stages, depths)
+    held = [i for i, s in enumerate(stages) if s.holds]
+    assert all(stages[i].holdable and depths[i - 1] == 1 for i in held)
+    if held:
+        assert after.interval <= before.interval and after.latency <= before.latency
+        assert _ram_bits(stages, depths) < _ram_bits(stages, plain)
+    else:
+        assert depths == plain
 
 
 def test_pixels_per_beat_rules():
