@@ -80,17 +80,20 @@ def _pipe(st: Stage) -> tuple[int, int]:
 
 def _folded(st: Stage, frames: int, w_in: np.ndarray, r_down: np.ndarray, depth: int):
     """(reads, writes) of a registered MVU: it pops its input vector with the gather of the vector's last
-    word, or of its first where it holds the vector in its own register (:attr:`Stage.holds`)."""
+    word; one that holds its vector (:attr:`Stage.holds`) copies it into its register and pops it as soon as
+    the register is free (at the previous vector's last word, or the edge after the FIFO's push when idle) and
+    gathers its first word one clock after that copy."""
     t = st.plan.T
     pipe, e0 = _pipe(st)
+    hold = st.holds
     if pipe:
         n = st.in_beats * frames
         g_end, out = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
         _piped_loop(np.ascontiguousarray(w_in + 1, dtype=np.int64), np.ascontiguousarray(r_down, dtype=np.int64),
-                    t, e0, depth, st.holds, g_end, out)
+                    t, e0, depth, hold, g_end, out)
         return g_end, out
     v = np.arange(st.in_beats * frames, dtype=np.int64)
-    b = w_in + 1
+    b = w_in + (2 if hold else 1)
     j = v - 1 - depth
     ok = j >= 0
     b[ok] = np.maximum(b[ok], r_down[j[ok]] + 1)
@@ -99,18 +102,22 @@ def _folded(st: Stage, frames: int, w_in: np.ndarray, r_down: np.ndarray, depth:
     j = v - depth
     ok = j >= 0
     out[ok] = np.maximum(out[ok], r_down[j[ok]] + 1)
-    return (g0 if st.holds else g0 + t - 1), out
+    g_end = g0 + t - 1
+    if not hold:
+        return g_end, out
+    reads = w_in + 1
+    reads[1:] = np.maximum(reads[1:], g_end[:-1])
+    return reads, out
 
 
-def _piped_step(v, b, g_next, out_prev, r_down, t, e0, depth, hold):  # pragma: no cover
+def _piped_step(v, b, g_next, out_prev, r_down, t, e0, depth):  # pragma: no cover
     """Vector ``v`` of a folded MVU with a pipeline register between gather and adder trees; ``b``: the
     earliest edge its first word may be gathered (input there), ``g_next``: the gather is free (the
     previous word left the register), ``out_prev``: the compare stage fired vector v - 1.
 
     Words move one per clock through gather and register; only the end of fold 0 can wait, for the
     compare stage to fire vector v - 1 (intermediate folds always fire at once), and while it waits the
-    gather waits with it. Returns (the pop: gather edge of the last word, or of the first where the MVU
-    holds the vector (``hold``); output edge; next g_next)."""
+    gather waits with it. Returns (gather edge of the last word = pop, output edge, next g_next)."""
     g0 = max(b, g_next)
     a_e0 = max(g0 + e0 + 1, out_prev)  # fold 0's last word leaves the register into the compare stage
     a_last = a_e0 + t - 1 - e0
@@ -118,13 +125,16 @@ def _piped_step(v, b, g_next, out_prev, r_down, t, e0, depth, hold):  # pragma: 
     o = a_last + 1
     if v - depth >= 0:
         o = max(o, r_down[v - depth] + 1)
-    return (g0 if hold else g_last), o, max(g_last + 1, a_last)
+    return g_last, o, max(g_last + 1, a_last)
 
 
 def _piped_loop(b, r_down, t, e0, depth, hold, g_end, out):  # pragma: no cover
-    g_next, out_prev = 0, -(1 << 60)
+    """``hold``: the vector is copied at ``max(b, previous last gather)`` (the pop) and gathered a clock later."""
+    g_next, out_prev, last = 0, -(1 << 60), -(1 << 60)
     for v in range(out.size):
-        g_end[v], out[v], g_next = _piped_step(v, b[v], g_next, out_prev, r_down, t, e0, depth, hold)
+        g_last, out[v], g_next = _piped_step(v, b[v] + 1 if hold else b[v], g_next, out_prev, r_down, t, e0, depth)
+        g_end[v] = max(b[v], last) if hold else g_last
+        last = g_last
         out_prev = out[v]
 
 
@@ -155,7 +165,7 @@ def _load_mvu_loop(w_in, r_down, n_load, beats, t, buffers, depth, reads, l_end,
         l_end[v] = e
         l_prev = e
         if pipe:
-            g_end[v], out[v], g_next = _piped_step(v, e + 1, g_next, out_prev, r_down, t, e0, depth, False)
+            g_end[v], out[v], g_next = _piped_step(v, e + 1, g_next, out_prev, r_down, t, e0, depth)
             out_prev = out[v]
             continue
         b = l_end[v] + 1
@@ -300,9 +310,10 @@ def size_links(stages: list[Stage], min_depth: int = 2, max_bits: int = 36864, m
     (:attr:`Stage.holdable`) and whose input FIFO came out two or more entries deep holds it (``info["hold"]``,
     set here) with that FIFO a register, the other FIFOs re-sized around it (a narrower one upstream, the
     sliding window's pixel FIFO, may deepen instead); kept where the interval stays within the same bound, the
-    latency does not grow and the FIFOs hold fewer bits in RAM. Why: a K-bit FIFO's second entry (the CNV's
-    windows: 288-576 bits) is distributed RAM, ~0.7 LUT per bit; the MVU's copy is flip-flops with a clock
-    enable, and the live input feeds only the first slice. A design without such a link is sized as before."""
+    latency grows by at most a clock per held link (the copy, when the MVU waited for its input) and fewer FIFO
+    bits sit in RAM. Why: a K-bit FIFO's second entry (the CNV's windows: 288-576 bits) is distributed RAM, ~0.7
+    LUT per bit; the MVU's copy is flip-flops with a clock enable and adds no multiplexer. A design without such a
+    link is sized as before."""
     depths = size_fifos(stages, min_depth, max_bits, max_depth, max_interval)
     cand = sorted((i for i in range(1, len(stages)) if stages[i].holdable and depths[i - 1] >= 2),
                   key=lambda i: (-stages[i - 1].out_width, i))
@@ -317,7 +328,8 @@ def size_links(stages: list[Stage], min_depth: int = 2, max_bits: int = 36864, m
         try:
             trial = size_fifos(stages, min_depth, max_bits, max_depth, max_interval, pinned=[i - 1 for i in links])
             p = performance(stages, trial)
-            if p.interval <= bound and p.latency <= base.latency and _ram_bits(stages, trial) < _ram_bits(stages, now):
+            if p.interval <= bound and p.latency <= base.latency + len(links) and \
+                    _ram_bits(stages, trial) < _ram_bits(stages, now):
                 return trial
         except HardwareError:
             pass

@@ -14,7 +14,7 @@ from sbnn.hw.rtl.datapath import compare_stored, elements, score_bits, shared_g,
 from sbnn.hw.rtl.lanes import LANES, LanesFn, serial_g
 from sbnn.hw.rtl.lutram import lutram_loader
 from sbnn.hw.rtl.thresholds import compare_adjusted, ride_words, threshold_shift
-from sbnn.hw.rtl.units import counter_decl, counter_step, is_first, is_last, unit_ports
+from sbnn.hw.rtl.units import counter_decl, counter_step, is_last, unit_ports
 from sbnn.hw.rtl.verilog import Module, Op, clog2, const_mul, ext, lint_off, lint_on, lit, rom_init, tree_sum
 from sbnn.hw.rtl.weights import WordsFn, adjusted_threshold_words, threshold_words, weight_words
 from sbnn.ir.model import MVU
@@ -38,7 +38,8 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None, *, l
     # word-fed (sbnn.arch.buffer): the collector before it holds the vector in distributed RAM and returns the
     # slice that the slice counter addresses (out port in_sf), so no slice multiplexer here
     word_fed = st.word_buffer is not None
-    # holds (sbnn.sim.cycles.size_links): the vector is copied into in_hold with its first word and popped there
+    # holds (sbnn.sim.cycles.size_links): the vector is copied into in_hold (and popped) as soon as in_hold is
+    # free, at the previous vector's last word or when idle; every word reads in_hold
     hold = st.holds
     if hold and not st.holdable:
         raise HardwareError(f"{name}: only a sliced MVU reading whole vectors over >= 2 slices can hold them")
@@ -79,9 +80,9 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None, *, l
         m.line("wire b_pop;")
         g = lutram_loader(m, layer, plan, eb, ar, direct)
         m.line(f"wire g_fire = ap_rst_n && b_valid && {go};")
-    elif hold:  # the input is needed for the first word only
-        m.line("wire v_first;")
-        m.line(f"wire g_fire = ap_rst_n && (in_valid || !v_first) && {go};")
+    elif hold:
+        m.line("reg h_valid;")
+        m.line(f"wire g_fire = ap_rst_n && h_valid && {go};")
     else:
         m.line(f"wire g_fire = ap_rst_n && in_valid && {go};")
     m.line(f"assign out_push = c_fire{'' if out_words else ' && c_last'};")
@@ -144,14 +145,16 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None, *, l
     counter_decl(m, "fold", nf)
     counter_step(m, "fold", nf, "g_fire && fend")
     if hold:
-        m.line(f"assign v_first = {is_first('sf', sf_n)} && {is_first('fold', nf)};")
-        m.line("assign in_pop = g_fire && v_first;")
-        if nf == 1:
-            m.line(lint_off("UNUSEDSIGNAL", "one fold: the first slice is read from the input port only"))
+        m.line(f"wire v_end = g_fire && fend && {is_last('fold', nf)};")
+        m.line("wire h_load = ap_rst_n && in_valid && (!h_valid || v_end);")
+        m.line("assign in_pop = h_load;")
         m.line(f"reg [{k * eb - 1}:0] in_hold;")
-        if nf == 1:
-            m.line(lint_on("UNUSEDSIGNAL"))
-        m.line("always @(posedge ap_clk) if (g_fire && v_first) in_hold <= in_data;")
+        m.line("always @(posedge ap_clk) if (h_load) in_hold <= in_data;")
+        m.line("always @(posedge ap_clk) begin")
+        m.line("    if (!ap_rst_n) h_valid <= 1'b0;")
+        m.line("    else if (h_load) h_valid <= 1'b1;")
+        m.line("    else if (v_end) h_valid <= 1'b0;")
+        m.line("end")
     else:
         m.line(f"assign {'b_pop' if lut else 'in_pop'} = g_fire && fend && {is_last('fold', nf)};")
     if piped:

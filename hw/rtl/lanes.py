@@ -209,18 +209,14 @@ def _decoded(m: Module, plan: MVUPlan, p: int, pw: int, words: list[int]) -> lis
     return pos
 
 
-def input_slice(m: Module, k: int, simd: int, eb: int, src: str = "in_data", held: str | None = None) -> str:
+def input_slice(m: Module, k: int, simd: int, eb: int, src: str = "in_data") -> str:
     """``xs``: the SIMD inputs of slice ``sf`` (the word counter of a sliced datapath) of the vector ``src``,
-    shared by all lanes. ``held``: the same vector in the MVU's own register (:attr:`Stage.holds`), loaded with
-    the vector's first word, which reads slice 0 from ``src`` itself (``v_first``); every later word reads
-    the register."""
+    shared by all lanes."""
     sf_n = k // simd
     if sf_n > 1:
         bw = clog2(k * eb)
         base = m.wire("sbase", bw, f"{{{bw - clog2(sf_n)}'d0, sf}} * {lit(simd * eb, bw)}" if bw > clog2(sf_n)
                       else f"sf * {lit(simd * eb, bw)}")
-        if held:
-            return m.wire("xs", simd * eb, f"v_first ? {src}[{simd * eb - 1}:0] : {held}[{base} +: {simd * eb}]")
         return m.wire("xs", simd * eb, f"{src}[{base} +: {simd * eb}]")
     return m.wire("xs", simd * eb, src)
 
@@ -229,10 +225,10 @@ def lanes_dense(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, sum_re
                 word_fed: int = 0, hold: int = 0) -> list[Op]:
     """FINN-like XNOR lanes: the SIMD-wide slice selected by the slice counter, XNOR (bits) or masked
     elements, popcount / sum, accumulate; ``sum_regs``: registered before the adder trees; ``word_fed``: the
-    input port carries the slice itself (:mod:`sbnn.arch.buffer`); ``hold``: later words read the held
-    vector ``in_hold`` (:func:`input_slice`)."""
+    input port carries the slice itself (:mod:`sbnn.arch.buffer`); ``hold``: the lanes read the MVU's copy of
+    the vector, ``in_hold`` (:attr:`~sbnn.arch.pipeline.Stage.holds`)."""
     k, pe, simd = layer.in_features, plan.pe, plan.simd
-    input_slice(m, simd if word_fed else k, simd, eb, held="in_hold" if hold else None)
+    input_slice(m, simd if word_fed else k, simd, eb, "in_hold" if hold else "in_data")
     out = []
     for p in range(pe):
         vals = []

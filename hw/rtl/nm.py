@@ -67,20 +67,17 @@ def nm_words(layer: MVU, plan: MVUPlan) -> list[int]:
 def lanes_nm(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, sum_regs: int = 0,
              word_fed: int = 0, hold: int = 0) -> list[Op]:
     """Every lane: N picks per group of the slice through G:1 multiplexers, summed and accumulated;
-    ``word_fed``: the input port carries the slice, in group order (:mod:`sbnn.arch.buffer`); ``hold``:
-    later words read the held vector ``in_hold`` (:func:`~sbnn.hw.rtl.lanes.input_slice`)."""
+    ``word_fed``: the input port carries the slice, in group order (:mod:`sbnn.arch.buffer`); ``hold``: the
+    lanes read the MVU's copy of the vector, ``in_hold`` (:attr:`~sbnn.arch.pipeline.Stage.holds`)."""
     st = layer_structure(layer)
     g, n, cb = st.size, st.n, plan.code_bits
     k, simd = layer.in_features, plan.simd
     order = None if word_fed else group_order(k, st)
-    src, held = "in_data", "in_hold" if hold else None
+    vec = src = "in_hold" if hold else "in_data"
     if order is not None:  # interleaved groups: the vector's elements in group order (wires only)
-        def grouped(vec: str, name: str, n: int) -> str:
-            parts = [f"{vec}[{i * eb + eb - 1}:{i * eb}]" if eb > 1 else f"{vec}[{i}]" for i in reversed(order[:n])]
-            return m.wire(name, n * eb, "{" + ", ".join(parts) + "}")
-        src = grouped("in_data", "xperm", simd if held else k)  # held: the live input feeds the first slice only
-        held = grouped(held, "hperm", k) if held else None
-    input_slice(m, simd if word_fed else k, simd, eb, src, held)
+        parts = [f"{vec}[{i * eb + eb - 1}:{i * eb}]" if eb > 1 else f"{vec}[{i}]" for i in reversed(order)]
+        src = m.wire("xperm", k * eb, "{" + ", ".join(parts) + "}")
+    input_slice(m, simd if word_fed else k, simd, eb, src)
     span = 1 << cb
     groups, real = [], []
     for gi in range(plan.slots // n):  # group gi of the slice, padded with zeros to 2**cb elements

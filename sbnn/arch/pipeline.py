@@ -76,9 +76,9 @@ class Stage:
     @property
     def holdable(self) -> bool:
         """A sliced folded MVU (dense XNOR, N:M) that reads whole vectors over two or more slices from its input
-        FIFO: it can copy each vector into a register of its own as it reads the first slice (the live input
-        feeds that slice, the register the rest) and pop the FIFO there, so that the FIFO needs no second
-        entry to let its producer run ahead (:func:`sbnn.sim.cycles.size_links`)."""
+        FIFO: it can copy each vector into a register of its own and pop the FIFO there, as soon as that register
+        is free (with the previous vector's last word), so that the FIFO needs no second entry to let its
+        producer run ahead (:func:`sbnn.sim.cycles.size_links`)."""
         p = self.plan
         if not (self.folded and p.sliced and not p.fold_flag and self.word_buffer is None and not self.in_sum):
             return False
@@ -87,7 +87,8 @@ class Stage:
 
     @property
     def holds(self) -> bool:
-        """This MVU holds its input vector (see :attr:`holdable`): it pops with its first word, not its last."""
+        """This MVU holds its input vector (see :attr:`holdable`): it pops it into its register when that is free
+        and gathers from the register one clock later, instead of reading the FIFO head until its last word."""
         return bool(self.info.get("hold"))
 
     @property

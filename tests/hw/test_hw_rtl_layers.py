@@ -208,8 +208,8 @@ GRID = {
     # thresholds that ride only in a widened word (a 32-bit word fills a RAMB18's 36: "block-wide", one RAMB36)
     "d256x8_nm1of16_thr_wide": ("dense", dict(shape=(1, 1, 256), m=8, structure="1:16", pe=2, simd=64, levels=(-3, 5)),
                                 {"style": "nm", "weight_rom": "block-wide"}),
-    # held windows (sbnn.sim.cycles.size_links): the MVU copies each window with its first slice and pops it there,
-    # the window FIFO is a register: interleaved N:M ({alpha, beta}: S' over the held slices), 8-bit XNOR
+    # held windows (sbnn.sim.cycles.size_links): the MVU copies each window into its own register and pops it as soon
+    # as that is free, the window FIFO is a register: interleaved N:M ({alpha, beta}: S' over the held slices), 8-bit XNOR
     "c3_nm1of8i_hold_6x6x8": ("conv", dict(shape=(6, 6, 8), m=8, structure="1:8i", pe=1, simd=24, levels=(-3, 5)),
                               {"style": "nm"}),
     "c3_u8_xnor_hold_ab_6x6x3": ("conv", dict(shape=(6, 6, 3), m=8, in_bits=8, sparsity=0.5, pe=2, simd=9,
@@ -423,15 +423,15 @@ def test_thresholds_ride_where_free(hwt, case):
 
 @pytest.mark.parametrize("case", HELD + [f"{n}@{PIPE_MHZ}" for n in HELD if n in PIPELINED])
 def test_windows_are_held(hwt, case):
-    """These convolutions hold each window in a register of their own (loaded and popped with the first slice,
-    which reads the live input) and the FIFO from the sliding window is a one-deep register (the RTL regression
-    above checks them edge for edge against the cycle model, which pops them there too)."""
+    """These convolutions hold each window in a register of their own (loaded and popped as soon as it is free)
+    and the FIFO from the sliding window is a one-deep register (the RTL regression above checks them edge for
+    edge against the cycle model, which pops them there too)."""
     design = case_design(hwt, case)[0]
     i = next(i for i, s in enumerate(design.stages) if s.folded)
     st = design.stages[i]
     text = next(t for n, t in design.files.items() if n.endswith(f"_{st.name}.v"))
     assert st.holds and design.stages[i - 1].kind == "swu" and design.depths[i - 1] == 1
-    assert "in_hold <= in_data" in text and "assign in_pop = g_fire && v_first;" in text
+    assert "if (h_load) in_hold <= in_data;" in text and "assign in_pop = h_load;" in text and "in_data[" not in text
 
 
 def test_thresholds_ride_in_a_widened_word(hwt):

@@ -113,8 +113,9 @@ def _dense_cnv(rng: np.random.Generator, simd_choice: bool = True):
 
 
 def test_held_windows_make_their_fifos_registers():
-    """The CNV-style chain at FINN-like folding: the convolutions hold their windows (popped with the first
-    slice), the window FIFOs in front of them become one-deep registers, interval and latency stay."""
+    """The CNV-style chain at FINN-like folding: the convolutions hold their windows (copied and popped as soon as
+    their register is free), the window FIFOs in front of them become one-deep registers, the interval stays and
+    the latency grows by at most a clock per held window."""
     rng = np.random.default_rng(12)
     m = random_model(rng, input_shape=(10, 10, 1), convs=(16, 16), dense=(16,), sparsity=0.5)
     for layer, (pe, simd) in zip(m.mvus, [(4, 3), (2, 48), (1, 16), (1, 8)]):
@@ -126,14 +127,15 @@ def test_held_windows_make_their_fifos_registers():
     after = performance(stages, depths)
     held = [i for i, s in enumerate(stages) if s.holds]
     assert held and all(stages[i - 1].kind == "swu" and plain[i - 1] >= 2 and depths[i - 1] == 1 for i in held)
-    assert after.interval <= before.interval and after.latency <= before.latency
+    assert after.interval <= before.interval and after.latency <= before.latency + len(held)
     assert _ram_bits(stages, depths) < _ram_bits(stages, plain)
 
 
 @given(seed=st.integers(0, 10**6))
 def test_held_vectors_never_cost_time_or_ram(seed):
     """Whatever the folding: the links size_links holds are one deep, the interval stays within the bound
-    size_fifos reaches, the latency does not grow, fewer FIFO bits sit in RAM, and a design in which no MVU holds
+    size_fifos reaches, the latency grows by at most a clock per held link, fewer FIFO bits sit in RAM, and a design
+    in which no MVU holds
     is sized exactly as size_fifos sizes it."""
     m, stages = _dense_cnv(np.random.default_rng(seed))
     plain = size_fifos(stages)
@@ -143,7 +145,7 @@ def test_held_vectors_never_cost_time_or_ram(seed):
     held = [i for i, s in enumerate(stages) if s.holds]
     assert all(stages[i].holdable and depths[i - 1] == 1 for i in held)
     if held:
-        assert after.interval <= before.interval and after.latency <= before.latency
+        assert after.interval <= before.interval and after.latency <= before.latency + len(held)
         assert _ram_bits(stages, depths) < _ram_bits(stages, plain)
     else:
         assert depths == plain
