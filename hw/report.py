@@ -21,6 +21,8 @@ def cycles_report(design: Design, clock_mhz: float) -> dict:
                "fifo_bits": depth * st.out_width}
         if st.word_buffer is not None:  # a word buffer (the collector) and the MVU that reads it
             row["word_buffer"] = dataclasses.asdict(st.word_buffer)
+        if st.holds:  # the MVU copies its input vector into its own register (its FIFO: a one-deep register)
+            row["holds_input"] = True
         if st.kind == "load":
             row.update({"clocks_per_vector": st.load_clocks, "buffers": st.buffers, "banks": st.info["banks"],
                         "vectors_per_frame": st.in_beats})
@@ -54,7 +56,8 @@ def cycles_markdown(rep: dict) -> str:
              "|---|---|---:|---:|---|---|---:|---:|---:|---:|"]
     for s in rep["stages"]:
         if "PE" in s:
-            lines.append(f"| {s['stage']} | {s['kind']} | {s['PE']} | {s['SIMD']} | {s['style']} | {s['coding']} | "
+            kind = f"{s['kind']} (holds its input)" if s.get("holds_input") else s["kind"]
+            lines.append(f"| {s['stage']} | {kind} | {s['PE']} | {s['SIMD']} | {s['style']} | {s['coding']} | "
                          f"{s['clocks_per_vector']} | {s['cycles_per_frame']:,} | {s['weight_memory_bits']:,} "
                          f"({s['dense_weight_bits']:,}) | {s['fifo_depth']} |")
         elif s["kind"] == "load":

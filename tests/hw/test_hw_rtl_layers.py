@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from sbnn.arch.cost import bram36_estimate, threshold_layout, thresholds_ride
+from sbnn.hw.report import cycles_markdown, cycles_report
 from sbnn.hw.rtl.design import GenOptions, generate
 from sbnn.hw.rtlsim import verilator as rtlsim
 from sbnn.hw.rtlsim.api import model_edges
@@ -432,6 +433,9 @@ def test_windows_are_held(hwt, case):
     text = next(t for n, t in design.files.items() if n.endswith(f"_{st.name}.v"))
     assert st.holds and design.stages[i - 1].kind == "swu" and design.depths[i - 1] == 1
     assert "if (h_load) in_hold <= in_data;" in text and "assign in_pop = h_load;" in text and "in_data[" not in text
+    rep = cycles_report(design, 100.0)  # the cycle report says so
+    assert rep["stages"][i].get("holds_input") and f"| {st.name} | mvu (holds its input) |" in cycles_markdown(rep)
+    assert not any(r.get("holds_input") for j, r in enumerate(rep["stages"]) if j != i)
 
 
 def test_thresholds_ride_in_a_widened_word(hwt):
