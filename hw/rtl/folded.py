@@ -57,8 +57,10 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None, *, l
     serial_s = plan.sliced and bool(ar.gmul) and k // simd > 1 and not st.in_sum
     piped = bool(st.info.get("sum_regs"))
     g, s_parts = None, None  # s_parts (piped): partial sums of S' that travel with the word, G formed after
-    if st.in_sum:
-        g = const_mul(m, Op("in_sum", st.in_sum, ar.s_lo, ar.s_hi), ar.gmul, "g")
+    if st.in_sum:  # held: S' is copied with its vector
+        if hold:
+            m.line(f"reg [{st.in_sum - 1}:0] in_hold_sum;")
+        g = const_mul(m, Op("in_hold_sum" if hold else "in_sum", st.in_sum, ar.s_lo, ar.s_hi), ar.gmul, "g")
     elif ar.gmul and not lut and not serial_s:
         elems = [elements(m, layer, eb, ar)(i) for i in range(k)]
         if piped:  # half the K-input tree before the pipeline register, the rest and gmul * S' after it
@@ -150,6 +152,8 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None, *, l
         m.line("assign in_pop = h_load;")
         m.line(f"reg [{k * eb - 1}:0] in_hold;")
         m.line("always @(posedge ap_clk) if (h_load) in_hold <= in_data;")
+        if st.in_sum:
+            m.line("always @(posedge ap_clk) if (h_load) in_hold_sum <= in_sum;")
         m.line("always @(posedge ap_clk) begin")
         m.line("    if (!ap_rst_n) h_valid <= 1'b0;")
         m.line("    else if (h_load) h_valid <= 1'b1;")

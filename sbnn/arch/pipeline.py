@@ -76,11 +76,11 @@ class Stage:
     @property
     def holdable(self) -> bool:
         """A sliced folded MVU (dense XNOR, N:M) that reads whole vectors over two or more slices from its input
-        FIFO: it can copy each vector into a register of its own and pop the FIFO there, as soon as that register
-        is free (with the previous vector's last word), so that the FIFO needs no second entry to let its
-        producer run ahead (:func:`sbnn.sim.cycles.size_links`)."""
+        FIFO: it can copy each vector (and the S' riding with it, :attr:`in_sum`) into a register of its own and
+        pop the FIFO there, as soon as that register is free (with the previous vector's last word), so that the
+        FIFO needs no second entry to let its producer run ahead (:func:`sbnn.sim.cycles.size_links`)."""
         p = self.plan
-        if not (self.folded and p.sliced and not p.fold_flag and self.word_buffer is None and not self.in_sum):
+        if not (self.folded and p.sliced and not p.fold_flag and self.word_buffer is None):
             return False
         sf = int(p.words[0])  # K / SIMD
         return sf >= 2 and self.in_elems == sf * p.simd

@@ -215,9 +215,13 @@ GRID = {
                               {"style": "nm"}),
     "c3_u8_xnor_hold_ab_6x6x3": ("conv", dict(shape=(6, 6, 3), m=8, in_bits=8, sparsity=0.5, pe=2, simd=9,
                                               levels=(-3, 5)), {"style": "dense"}),
+    # ... a collector's vector with its S' (no word buffer): the N:M MVU copies both
+    "d4x4x8_nm1of8_ab_fifo_hold": ("dense", dict(shape=(4, 4, 8), m=8, structure="1:8", pe=2, simd=32, levels=(-3, 5)),
+                                   {"style": "nm", "pixels_per_beat": 1, "word_buffers": False}),
 }
-#: the grid's designs whose MVU holds its input windows (test_windows_are_held)
-HELD = ["c3_pad0_7x5x3_xnor", "c3_nm1of4_6x6x8", "c3_nm1of8i_hold_6x6x8", "c3_u8_xnor_hold_ab_6x6x3"]
+#: the grid's designs whose MVU holds its input vectors (test_vectors_are_held)
+HELD = ["c3_pad0_7x5x3_xnor", "c3_nm1of4_6x6x8", "c3_nm1of8i_hold_6x6x8", "c3_u8_xnor_hold_ab_6x6x3",
+        "d4x4x8_nm1of8_ab_fifo_hold"]
 #: the grid's designs whose thresholds ride in the weight memory (test_thresholds_ride_where_free)
 RIDING = [n for n in GRID if n.endswith("_thr_bram")]
 
@@ -423,16 +427,17 @@ def test_thresholds_ride_where_free(hwt, case):
 
 
 @pytest.mark.parametrize("case", HELD + [f"{n}@{PIPE_MHZ}" for n in HELD if n in PIPELINED])
-def test_windows_are_held(hwt, case):
-    """These convolutions hold each window in a register of their own (loaded and popped as soon as it is free)
-    and the FIFO from the sliding window is a one-deep register (the RTL regression above checks them edge for
-    edge against the cycle model, which pops them there too)."""
+def test_vectors_are_held(hwt, case):
+    """These MVUs hold each window or vector in a register of their own (loaded and popped as soon as it is free;
+    S' riding with a collector's vector with it) and the FIFO in front of them is a one-deep register (the RTL
+    regression above checks them edge for edge against the cycle model, which pops them there too)."""
     design = case_design(hwt, case)[0]
     i = next(i for i, s in enumerate(design.stages) if s.folded)
     st = design.stages[i]
     text = next(t for n, t in design.files.items() if n.endswith(f"_{st.name}.v"))
-    assert st.holds and design.stages[i - 1].kind == "swu" and design.depths[i - 1] == 1
-    assert "if (h_load) in_hold <= in_data;" in text and "assign in_pop = h_load;" in text and "in_data[" not in text
+    assert st.holds and design.stages[i - 1].kind in ("swu", "collector") and design.depths[i - 1] == 1
+    assert "in_hold <= in_data;" in text and "assign in_pop = h_load;" in text and "in_data[" not in text
+    assert ("in_hold_sum <= in_sum;" in text) == bool(st.in_sum)
     rep = cycles_report(design, 100.0)  # the cycle report says so
     assert rep["stages"][i].get("holds_input") and f"| {st.name} | mvu (holds its input) |" in cycles_markdown(rep)
     assert not any(r.get("holds_input") for j, r in enumerate(rep["stages"]) if j != i)
