@@ -327,7 +327,8 @@ def test_grid_covers_every_word_buffer_layout(hwt):
         d = case_design(hwt, case)[0]
         for i, st in enumerate(d.stages):
             wb = st.word_buffer if st.kind == "collector" else None
-            if st.kind == "collector" and d.stages[i + 1].plan.sliced and "@" not in case:
+            built_with = GRID[case.partition("@")[0]][2].get("word_buffers", True)  # off: the held-vector case
+            if st.kind == "collector" and d.stages[i + 1].plan.sliced and "@" not in case and built_with:
                 assert wb is not None or d.stages[i + 1].plan.simd % st.in_elems, case
             if wb is None:
                 continue
