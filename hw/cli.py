@@ -72,8 +72,9 @@ def main(args: argparse.Namespace) -> int:
 
 def _datapath(s: dict, entry: dict | None = None) -> str:
     """An MVU stage's implementation in a few characters: "sparse lutram1", "dense", "sparse delta", "nm w:BRAM",
-    "dense x:LUTRAM" (``entry``: its folding entry; a weight memory placed in block RAM by the folding step or the
-    file; an input vector read from a word buffer's distributed RAM)."""
+    "dense x:LUTRAM", "dense x:held" (``entry``: its folding entry; a weight memory placed in block RAM by the folding
+    step or the file; an input vector read from a word buffer's distributed RAM, or held in the MVU's own register
+    behind a one-deep FIFO: sbnn.sim.cycles.size_links)."""
     if "style" not in s:
         return ""
     parts = [s["style"]] + ([s["gather"]] if s.get("gather") else [])
@@ -83,6 +84,8 @@ def _datapath(s: dict, entry: dict | None = None) -> str:
         parts.append("w:BRAM")
     if s.get("word_buffer"):  # reads its input slices from a word buffer (sbnn.arch.buffer)
         parts.append("x:LUTRAM")
+    if s.get("holds_input"):
+        parts.append("x:held")
     return " ".join(parts)
 
 

@@ -226,6 +226,8 @@ def test_big_unrolled_designs_say_so_and_take_the_fast_abc_script(tmp_path, monk
     ({"style": "nm"}, {"PE": 2, "SIMD": 32, "style": "nm", "weight_rom": "block"}, "nm w:BRAM"),
     ({"style": "nm"}, {"PE": 2, "SIMD": 64, "style": "nm", "weight_rom": "block-wide"}, "nm w:BRAM"),
     ({"style": "dense"}, {"PE": 1, "SIMD": 4, "style": "dense"}, "dense"),
+    ({"style": "dense", "word_buffer": {"rows": 1}}, None, "dense x:LUTRAM"),
+    ({"style": "nm", "holds_input": True}, {"PE": 2, "SIMD": 32, "style": "nm"}, "nm x:held"),
     ({"kind": "maxpool"}, None, ""),
 ])
 def test_the_datapath_column_names_style_gather_coding_and_a_weight_memory_in_block_ram(stage, entry, shown):
