@@ -323,35 +323,28 @@ def size_links(stages: list[Stage], min_depth: int = 2, max_bits: int = 36864, m
     bound = max(base.interval, max_interval or 0)
 
     def attempt(links: list[int], now: list[int]) -> list[int] | None:
-        for i in links:
-            stages[i].info["hold"] = True
+        """Depths with exactly ``links`` (of ``cand``) held, if they pass; else None."""
+        for i in cand:
+            stages[i].info["hold"] = i in links
         try:
             trial = size_fifos(stages, min_depth, max_bits, max_depth, max_interval, pinned=[i - 1 for i in links])
             p = performance(stages, trial)
-            if p.interval <= bound and p.latency <= base.latency + len(links) and \
-                    _ram_bits(stages, trial) < _ram_bits(stages, now):
-                return trial
         except HardwareError:
-            pass
-        for i in links:
-            del stages[i].info["hold"]
-        return None
+            return None
+        ok = p.interval <= bound and p.latency <= base.latency + len(links) and \
+            _ram_bits(stages, trial) < _ram_bits(stages, now)
+        return trial if ok else None
 
-    every = attempt(cand, depths)  # all at once (one more sizing); else link by link, widest first
-    if every is not None:
-        return every
-    held: list[int] = []
+    best = attempt(cand, depths)  # all at once (one more sizing); else link by link, widest first
+    held = cand if best is not None else []
+    if best is None:
+        for i in cand:
+            trial = attempt(held + [i], depths)
+            if trial is not None:
+                held, depths = held + [i], trial
     for i in cand:
-        for j in held:
-            del stages[j].info["hold"]
-        trial = attempt(held + [i], depths)
-        if trial is None:
-            for j in held:
-                stages[j].info["hold"] = True
-        else:
-            held.append(i)
-            depths = trial
-    return depths
+        stages[i].info["hold"] = i in held
+    return best if best is not None else depths
 
 
 def _ram_bits(stages: list[Stage], depths: list[int]) -> int:

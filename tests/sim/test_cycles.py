@@ -101,15 +101,15 @@ def test_fifo_sizing_reaches_the_bottleneck(seed):
     assert perf.latency >= sum(1 for _ in stages)
 
 
-def _dense_cnv(rng: np.random.Generator, simd_choice: bool = True):
-    """A CNV-style chain built with sliced (XNOR) MVUs, whose convolutions read whole windows over several slices."""
+def _dense_cnv(rng: np.random.Generator) -> list:
+    """The stages of a CNV-style chain built with sliced (XNOR) MVUs at a random folding, whose convolutions read
+    whole windows over several slices."""
     m = random_model(rng, input_shape=(8, 8, 1), convs=(8, 8), dense=(16,), sparsity=0.5)
     for layer in m.mvus:
         k, c = layer.in_features, layer.out_channels
         layer.pe = int(rng.choice([d for d in range(1, c + 1) if c % d == 0]))
-        simds = [d for d in range(1, k + 1) if k % d == 0 and k // d >= 2] if simd_choice else [1]
-        layer.simd = int(rng.choice(simds or [k]))
-    return m, build_pipeline(m, style="dense")
+        layer.simd = int(rng.choice([d for d in range(1, k + 1) if k % d == 0 and k // d >= 2] or [k]))
+    return build_pipeline(m, style="dense")
 
 
 def test_held_windows_make_their_fifos_registers():
@@ -136,9 +136,8 @@ def test_held_windows_make_their_fifos_registers():
 def test_held_vectors_never_cost_time_or_ram(seed):
     """Whatever the folding: the links size_links holds are one deep, the interval stays within the bound
     size_fifos reaches, the latency grows by at most a clock per held link, fewer FIFO bits sit in RAM, and a design
-    in which no MVU holds
-    is sized exactly as size_fifos sizes it."""
-    m, stages = _dense_cnv(np.random.default_rng(seed))
+    in which no MVU holds is sized exactly as size_fifos sizes it."""
+    stages = _dense_cnv(np.random.default_rng(seed))
     plain = size_fifos(stages)
     before = performance(stages, plain)
     depths = size_links(stages)
