@@ -87,7 +87,11 @@ def _plain(cfg: TrainConfig, in_shape, classes: int, pixel_max: int, threshold: 
         try:  # an interleaved N:M needs M to divide the layer's K: say so before any training
             mask_structure.group_order(k, mask_structure.layer_structure(st, sparsity(i)))
         except ValueError as exc:
-            raise ConfigError(f"binary layer {i}: {exc}") from None
+            hint = ""
+            if i in (0, n_layers - 1):  # the first conv (K = 9 x channels) or the score layer: give it its own
+                key = "last_structure" if i and i == n_layers - 1 else "first_last_structure"
+                hint = f" (or give the {'first' if i == 0 else 'last'} layer its own: --set quant.{key}=row)"
+            raise ConfigError(f"binary layer {i}: {exc}{hint}") from None
         return st
 
     convs, dense = [], []

@@ -50,12 +50,17 @@ def test_bad_structure_is_one_line_before_any_training(tmp_path, capsys, args, m
     assert not (tmp_path / "r").exists()
 
 
-def test_an_interleaved_group_that_does_not_divide_k_is_one_line(tmp_path, capsys):
-    code = main(["train", "--run", str(tmp_path / "r"), "--structure", "1:16i", "--set", "model.hidden=[24]",
-                 "--set", "optim.epochs=1"])
+@pytest.mark.parametrize("args, message, hint", [
+    (["--structure", "1:16i", "--set", "model.hidden=[24]"],
+     "binary layer 1: interleaved 1:16i needs M = 16 to divide the layer's K = 24", "--set quant.last_structure=row"),
+    (["--structure", "1:8i", "--arch", "cnv"],  # the first conv reads 3 x 3 x 1 = 9 inputs
+     "binary layer 0: interleaved 1:8i needs M = 8 to divide the layer's K = 9", "--set quant.first_last_structure=row"),
+])
+def test_an_interleaved_group_that_does_not_divide_k_is_one_line(tmp_path, capsys, args, message, hint):
+    code = main(["train", "--run", str(tmp_path / "r"), *args, "--set", "optim.epochs=1"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1
-    assert "binary layer 1: interleaved 1:16i needs M = 16 to divide the layer's K = 24" in err
+    assert message in err and hint in err
     assert not (tmp_path / "r" / "train" / "checkpoint.pt").exists()
 
 
