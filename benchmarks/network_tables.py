@@ -66,7 +66,8 @@ BENCHES = {
     "cnv": Bench("cnv", "Fashion-MNIST CNV-style net (conv 32,32,pool,64,64,pool, FC 128, 10; 8-bit pixel input)",
                  3_000, {"cnv-bnn": ("dense BNN", "dense BNN"), "cnv-none-0.875": ("none (first/last: 0.5)", "none"),
                          "cnv-1of8-flrow": ("1:8 (first/last: row 0.5)", "N:M, first/last row"),
-                         "cnv-1of8i-flrow": ("1:8i (first/last: row 0.5)", "N:M interleaved, first/last row")},
+                         "cnv-1of8i-flrow": ("1:8i (first/last: row 0.5)", "N:M interleaved, first/last row"),
+                         "cnv-2of16-flrow": ("2:16 (first/last: row 0.5)", "N:M 2:16, first/last row")},
                  note="FINN's CNV rate (3,000 frames/s) on the CNV-style net of `benchmarks/train_fashion.py` (half "
                       "FINN's CNV widths, 28x28x1 input): a lighter load than FINN's CIFAR-10 CNV at that rate. The "
                       "first conv (K = 9: no M of 8 divides it) and the score layer keep 0.5 zero bits as in every "

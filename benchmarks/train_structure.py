@@ -68,9 +68,9 @@ POINTS = [
 ]
 #: the points of an architecture that does not take them all: the CNV (an 8-epoch run is ~20 minutes here) is
 #: the hardware table's network (hw_network_structure.py --arch cnv): the dense BNN, the unstructured closed form
-#: and consecutive / interleaved 1:8 at 87.5 %; its first conv has K = 9 (3x3x1), which no interleaved M divides, so its first
+#: and consecutive / interleaved 1:8 and 2:16 at 87.5 %; its first conv has K = 9 (3x3x1), which no interleaved M divides, so its first
 #: and last layers are row-structured at 0.5 zero bits (SPARSE_EXTRA)
-ARCH_POINTS = {"cnv": ("bnn", "none-0.875", "1:8/row", "1:8i/row")}
+ARCH_POINTS = {"cnv": ("bnn", "none-0.875", "1:8/row", "1:8i/row", "2:16/row")}
 #: the accuracy goal of issue 12: N:M within this many points of the unstructured closed form at the same
 #: zero-bit fraction, and within DENSE_GAP of the dense BNN
 UNSTRUCTURED_GAP, DENSE_GAP = 1.0, 1.5
