@@ -14,6 +14,13 @@ from typing import Callable
 RESULTS = Path(os.environ.get("SBNN_BENCH_RESULTS") or Path(__file__).resolve().parent / "results")
 
 
+def run_name(arch: str, point: str, seed: int = 0) -> str:
+    """The run folder of a train_structure.py point (1:8 -> 1of8, block:8 -> block8 as the sweep names them, 1:8/row ->
+    1of8-flrow, 1:8/last-row -> 1of8-lastrow; seed s > 0 adds -s{s}); the network tables name their networks so."""
+    safe = point.replace("block:", "block").replace(":", "of").replace("/last-", "-last").replace("/", "-fl")
+    return f"{arch}-{safe}" + (f"-s{seed}" if seed else "")
+
+
 def cpu_mhz() -> float:
     """Nominal clock of this machine (max of /proc/cpuinfo 'cpu MHz'), for the popcount limit."""
     try:

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common import run_name
+
 from sbnn import fmt
 
 #: run directory -> (structure label, figure family); the dense BNN first
@@ -65,13 +67,13 @@ BENCHES = {
     # asked for 3,000 (../shared/finn_baseline.md)
     "cnv": Bench("cnv", "Fashion-MNIST CNV-style net (conv 32,32,pool,64,64,pool, FC 128, 10; 8-bit pixel input)",
                  3_000, {"cnv-bnn": ("dense BNN", "dense BNN"), "cnv-none-0.875": ("none (first/last: 0.5)", "none"),
-                         "cnv-1of8-flrow": ("1:8 (first/last: row 0.5)", "N:M, first/last row"),
-                         "cnv-1of8i-flrow": ("1:8i (first/last: row 0.5)", "N:M interleaved, first/last row"),
+                         "cnv-1of8-flrow": ("1:8 (first/last: row 0.5)", "N:M 1:8, first/last row"),
+                         "cnv-1of8i-flrow": ("1:8i (first/last: row 0.5)", "N:M 1:8i, first/last row"),
                          "cnv-2of16-flrow": ("2:16 (first/last: row 0.5)", "N:M 2:16, first/last row")},
                  note="FINN's CNV rate (3,000 frames/s) on the CNV-style net of `benchmarks/train_fashion.py` (half "
                       "FINN's CNV widths, 28x28x1 input): a lighter load than FINN's CIFAR-10 CNV at that rate. The "
                       "first conv (K = 9: no M of 8 divides it) and the score layer keep 0.5 zero bits as in every "
-                      "sparse CNV of this project (row structure in the N:M network). Trained with train_fashion.py's CNV "
+                      "sparse CNV of this project (row structure in the N:M networks). Trained with train_fashion.py's CNV "
                       "recipe (8 epochs, seed 0)."),
 }
 
@@ -263,6 +265,32 @@ def _layer_names(res: dict) -> list[str]:
     return names
 
 
+def _family(bench: Bench, row: dict) -> str:
+    """A measured network's figure family: the table's current one (labels are the table's, not the measurement's)."""
+    return bench.nets[row["net"]][1] if row["net"] in bench.nets else row["family"]
+
+
+#: figure family of an accuracy point's structure, for points whose network is not in the hardware table
+_FAMILY_OF = {"none": "none", "row": "row", "1:8": "N:M", "2:16": "N:M", "1:16": "N:M", "block:8": "block",
+              "1:8i": "N:M interleaved", "1:16i": "N:M interleaved"}
+
+
+def accuracy_family(bench: Bench, s: dict) -> str:
+    """The figure family of a train_structure.py summary row: the hardware table's for a network it measured (same
+    colour and marker in every panel), else one named by the structure and its first/last-layer variant."""
+    net = run_name(s["arch"], s["point"])
+    if net in bench.nets:
+        return bench.nets[net][1]
+    if s["method"] == "bnn":
+        return "dense BNN"
+    fam = _FAMILY_OF.get(s["structure"], s["structure"])
+    if s.get("first_last_structure") == "row" and s["structure"] != "row":
+        return fam + ", first/last row"
+    if s.get("last_structure", s.get("first_last_structure")) != s.get("first_last_structure"):
+        return fam + f", last layer {s['last_structure']}"
+    return fam
+
+
 def figure(res: dict, accuracy: dict | None, path: Path) -> None:
     import matplotlib
 
@@ -278,7 +306,7 @@ def figure(res: dict, accuracy: dict | None, path: Path) -> None:
     b = res.get("baseline")
     for ax, key, label in ((axes[0], "LUT", "LUT (Yosys, whole accelerator)"), (axes[1], "BRAM36", "BRAM36 (equivalent)")):
         for fam in fams:
-            pts = sorted((r["zero_bits"], _sel(r)[key]) for r in res["nets"] if r["family"] == fam and _sel(r))
+            pts = sorted((r["zero_bits"], _sel(r)[key]) for r in res["nets"] if _family(bench, r) == fam and _sel(r))
             if pts:
                 ax.plot(*zip(*pts), marker=marks[fam], color=colors[fam], linestyle="-" if len(pts) > 1 else "none",
                         label=fam)
@@ -293,21 +321,10 @@ def figure(res: dict, accuracy: dict | None, path: Path) -> None:
     axes[0].legend(fontsize=7)
     ax = axes[2]
     if accuracy:
-        fam_of = {"none": "none", "row": "row", "1:8": "N:M", "2:16": "N:M", "1:16": "N:M", "block:8": "block",
-                  "1:8i": "N:M interleaved", "1:16i": "N:M interleaved"}
         groups: dict[str, list] = {}
         for s in accuracy["summary"]:
-            if s["arch"] != bench.arch:
-                continue
-            if s["method"] == "bnn":
-                fam = "dense BNN"
-            else:
-                fam = fam_of.get(s["structure"], s["structure"])
-                if s.get("first_last_structure") == "row" and s["structure"] != "row":
-                    fam += ", first/last row"
-                elif s.get("last_structure", s.get("first_last_structure")) != s.get("first_last_structure"):
-                    fam += f", last layer {s['last_structure']}"
-            groups.setdefault(fam, []).append((s["sparsity"], 100 * s["test_acc"]))
+            if s["arch"] == bench.arch:
+                groups.setdefault(accuracy_family(bench, s), []).append((s["sparsity"], 100 * s["test_acc"]))
         for fam in groups:  # a family only the accuracy table has (e.g. a last-layer-row point) gets its own colour
             colors.setdefault(fam, f"C{len(colors) % 10}")
         for fam, pts in groups.items():

@@ -27,7 +27,7 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: see sbnn/__init__.py
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, write_results
+from common import machine, run_name, write_results
 from train_fashion import ARCHS, SPARSE_EXTRA
 
 from sbnn.export.config import ExportConfig
@@ -66,10 +66,10 @@ POINTS = [
     ("1:16i/2:16i", "1:16i", 0.9375, "2:16i"),
     ("none-0.9375/0.875", "none", 0.9375, None, None, 0.875),  # its unstructured reference (0.8995 zero bits)
 ]
-#: the points of an architecture that does not take them all: the CNV (an 8-epoch run is ~20 minutes here) is
-#: the hardware table's network (hw_network_structure.py --arch cnv): the dense BNN, the unstructured closed form
-#: and consecutive / interleaved 1:8 and 2:16 at 87.5 %; its first conv has K = 9 (3x3x1), which no interleaved M divides, so its first
-#: and last layers are row-structured at 0.5 zero bits (SPARSE_EXTRA)
+#: the points of an architecture that does not take them all: the CNV (an 8-epoch run is ~13 minutes here) is
+#: the hardware table's network (hw_network_structure.py --arch cnv): the dense BNN, the unstructured closed form,
+#: consecutive and interleaved 1:8 and consecutive 2:16 at 87.5 %; its first conv has K = 9 (3x3x1), which no
+#: interleaved M divides, so its first and last layers are row-structured at 0.5 zero bits (SPARSE_EXTRA)
 ARCH_POINTS = {"cnv": ("bnn", "none-0.875", "1:8/row", "1:8i/row", "2:16/row")}
 #: the accuracy goal of issue 12: N:M within this many points of the unstructured closed form at the same
 #: zero-bit fraction, and within DENSE_GAP of the dense BNN
@@ -95,9 +95,7 @@ def overrides(structure: str | None, fraction: float | None, first_last: str | N
 
 
 def run_dir(root: Path, arch: str, name: str, seed: int) -> RunDir:
-    # 1:8 -> 1of8, block:8 -> block8 (as the sweep names them), 1:8/row -> 1of8-flrow, 1:8/last-row -> 1of8-lastrow
-    safe = name.replace("block:", "block").replace(":", "of").replace("/last-", "-last").replace("/", "-fl")
-    return RunDir(root / f"{arch}-{safe}" if seed == 0 else root / f"{arch}-{safe}-s{seed}")
+    return RunDir(root / run_name(arch, name, seed))
 
 
 def run_point(root: Path, arch: str, name: str, extra: dict, epochs: int, data_dir: str, seed: int,

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import network_tables as nt
+import pytest
 import train_structure as ts
+from common import run_name
 
 
 def _row(point: str, structure: str | None, fraction: float | None, acc: float, seed: int = 0) -> dict:
@@ -37,3 +42,29 @@ def test_the_unstructured_reference_is_at_the_achieved_zero_bits():
     s = {x["point"]: x for x in ts.summarize(rows)}["1:16i/2:16i"]
     assert s["vs_unstructured_pt"] is None and s["goal_unstructured"] is None  # 0.8995 is not 0.9375
     assert s["goal_dense"] is True
+
+
+@pytest.mark.parametrize("point, seed, name", [
+    ("1:8", 0, "mlp-1of8"), ("block:8/row-0.875", 0, "mlp-block8-flrow-0.875"), ("1:8/last-row", 0, "mlp-1of8-lastrow"),
+    ("2:16/row", 1, "mlp-2of16-flrow-s1"), ("none-0.9375/0.875", 0, "mlp-none-0.9375-fl0.875"),
+])
+def test_a_point_trains_in_the_run_folder_the_tables_name(point, seed, name):
+    assert run_name("mlp", point, seed) == name
+    assert ts.run_dir(Path("runs"), "mlp", point, seed).path == Path("runs") / name
+
+
+def test_the_cnv_points_are_the_networks_of_the_cnv_hardware_table():
+    assert {run_name("cnv", p) for p in ts.ARCH_POINTS["cnv"]} == set(nt.BENCHES["cnv"].nets)
+
+
+def test_an_accuracy_point_takes_the_family_of_its_measured_network():
+    """The figure's accuracy panel and its LUT / BRAM panels give a network one colour and marker."""
+    cnv = nt.BENCHES["cnv"]
+    s = {"arch": "cnv", "point": "2:16/row", "method": "ab-closed", "structure": "2:16", "first_last_structure": "row",
+         "last_structure": "row"}
+    assert nt.accuracy_family(cnv, s) == cnv.nets["cnv-2of16-flrow"][1] == "N:M 2:16, first/last row"
+    assert nt.accuracy_family(cnv, {**s, "point": "1:8/row", "structure": "1:8"}) == "N:M 1:8, first/last row"
+    # a point no hardware table measured is named by its structure and its first/last-layer variant
+    last = {**s, "arch": "mlp", "point": "1:8/last-row", "structure": "1:8", "first_last_structure": "1:8"}
+    assert nt.accuracy_family(nt.BENCHES["mlp"], last) == "N:M, last layer row"
+    assert nt.accuracy_family(nt.BENCHES["mlp"], {**s, "arch": "mlp"}) == "N:M, first/last row"
