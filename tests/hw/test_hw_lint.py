@@ -99,17 +99,18 @@ STRUCTURED = {
                                  "nm"),
     "xnor_u8_conv_held": ("conv", dict(shape=(6, 6, 3), m=8, in_bits=8, sparsity=0.5, pe=2, simd=9, levels=(-3, 5)),
                           "dense"),
+    # a collector's vector held with its S' (no word buffer: the collector forms S' as the vector is gathered)
     "nm_collector_sum_held": ("dense", dict(shape=(4, 4, 8), m=8, structure="1:8", pe=2, simd=32, levels=(-3, 5)),
-                              "nm"),
+                              "nm", {"pixels_per_beat": 1, "word_buffers": False}),
 }
 
 
 @pytest.mark.parametrize("name", list(STRUCTURED))
 def test_structured_styles_lint_clean(hwt, tmp_path, name):
     hwt.need_verilator()
-    kind, kwargs, style = STRUCTURED[name]
+    kind, kwargs, style, *options = STRUCTURED[name]  # (kind, layer, style[, GenOptions fields])
     model, upto = hwt.layer_model(np.random.default_rng(7), kind, name=name, **kwargs)
-    opts = {"pixels_per_beat": 1, "word_buffers": False} if name == "nm_collector_sum_held" else {}
+    opts = options[0] if options else {}
     design = generate(model, GenOptions(style=style, **opts), upto=upto)
     assert any(s.plan is not None and s.plan.style == style for s in design.stages)
     assert any(s.holds for s in design.stages) or not name.endswith("_held")
