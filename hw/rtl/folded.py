@@ -169,7 +169,8 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None, *, l
         m.line(f"always @(posedge ap_clk) if (g_fire) begin a_fend <= fend;{' a_fold <= fold;' if nf > 1 else ''} end")
     # ---- lanes: gather + sum + accumulate
     extra = (({"decode": [words[i % t] for i in range(dec)]} if dec else {}) | ({"sum_regs": 1} if piped else {})
-             | ({"word_fed": 1} if word_fed else {}) | ({"hold": 1} if hold else {}))
+             | ({"word_fed": 1} if word_fed else {}) | ({"hold": 1} if hold else {})
+             | ({"keep_slice": 1} if plan.style == "nm" and not serial_s else {}))
     accs = (lanes or LANES[plan.style])(m, layer, plan, ar, eb, **extra)
     if serial_s:  # piped: S' runs on after the pipeline register, G is formed there
         g = serial_g(m, layer, plan, ar, eb, piped)

@@ -209,14 +209,19 @@ def _decoded(m: Module, plan: MVUPlan, p: int, pw: int, words: list[int]) -> lis
     return pos
 
 
-def input_slice(m: Module, k: int, simd: int, eb: int, src: str = "in_data") -> str:
+def input_slice(m: Module, k: int, simd: int, eb: int, src: str = "in_data", keep: bool = False) -> str:
     """``xs``: the SIMD inputs of slice ``sf`` (the word counter of a sliced datapath) of the vector ``src``,
-    shared by all lanes."""
+    shared by all lanes. ``keep``: the slice multiplexer's outputs are kept as wires, so that Yosys builds it
+    once instead of merging it into every lane's reader (the N:M picks: the 1:8 CNV's fourth convolution,
+    12 slices of 48 inputs, 334 instead of 493 LUT where nothing else reads the slice)."""
     sf_n = k // simd
     if sf_n > 1:
         bw = clog2(k * eb)
         base = m.wire("sbase", bw, f"{{{bw - clog2(sf_n)}'d0, sf}} * {lit(simd * eb, bw)}" if bw > clog2(sf_n)
                       else f"sf * {lit(simd * eb, bw)}")
+        if keep:
+            m.line(f"(* keep *) wire [{simd * eb - 1}:0] xs = {src}[{base} +: {simd * eb}];")
+            return "xs"
         return m.wire("xs", simd * eb, f"{src}[{base} +: {simd * eb}]")
     return m.wire("xs", simd * eb, src)
 

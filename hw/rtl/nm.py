@@ -65,10 +65,14 @@ def nm_words(layer: MVU, plan: MVUPlan) -> list[int]:
 
 
 def lanes_nm(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, sum_regs: int = 0,
-             word_fed: int = 0, hold: int = 0) -> list[Op]:
+             word_fed: int = 0, hold: int = 0, keep_slice: int = 0) -> list[Op]:
     """Every lane: N picks per group of the slice through G:1 multiplexers, summed and accumulated;
     ``word_fed``: the input port carries the slice, in group order (:mod:`sbnn.arch.buffer`); ``hold``: the
-    lanes read the MVU's copy of the vector, ``in_hold`` (:attr:`~sbnn.arch.pipeline.Stage.holds`)."""
+    lanes read the MVU's copy of the vector, ``in_hold`` (:attr:`~sbnn.arch.pipeline.Stage.holds`);
+    ``keep_slice``: the picks are the slice's only readers (S' comes with the vector), so the slice
+    multiplexer is kept whole (:func:`~sbnn.hw.rtl.lanes.input_slice`; where the MVU also sums S' over the
+    slice, Yosys builds it once anyway and the kept wires cost it a few LUTs: the 1:8 CNV's third
+    convolution, 331 instead of 304)."""
     st = layer_structure(layer)
     g, n, cb = st.size, st.n, plan.code_bits
     k, simd = layer.in_features, plan.simd
@@ -77,7 +81,7 @@ def lanes_nm(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, sum_regs:
     if order is not None:  # interleaved groups: the vector's elements in group order (wires only)
         parts = [f"{vec}[{i * eb + eb - 1}:{i * eb}]" if eb > 1 else f"{vec}[{i}]" for i in reversed(order)]
         src = m.wire("xperm", k * eb, "{" + ", ".join(parts) + "}")
-    input_slice(m, simd if word_fed else k, simd, eb, src)
+    input_slice(m, simd if word_fed else k, simd, eb, src, keep=bool(keep_slice))
     span = 1 << cb
     groups, real = [], []
     for gi in range(plan.slots // n):  # group gi of the slice, padded with zeros to 2**cb elements

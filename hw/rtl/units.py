@@ -185,13 +185,21 @@ def swu(name: str, st: Stage, h: int, w: int, pad_value: int) -> str:
 
     Step s of a frame shifts in padded pixel s (a real input pixel, or the pad value without waiting for
     input); steps whose window lies inside the padded map also write that window to the output FIFO.
-    Delay lines carry no reset so that synthesis maps them to SRLs."""
+    Delay lines carry no reset so that synthesis maps them to SRLs. With ``in_sum`` (the producer's count of +1
+    bits of each pixel, :func:`sbnn.arch.pipeline._link_window_sums`) every pixel carries its count above its
+    bits; the window's S' (``out_sum``) is the sum of the entering column's counts and the column sums of the
+    k - 1 columns before it, kept in registers as they shift (pad pixels count 0)."""
     k, p = st.info["kernel"], st.info["pad"]
     hp, wp = h + 2 * p, w + 2 * p
-    pw = st.in_elems * st.in_bits
+    pe_w = st.in_elems * st.in_bits  # a pixel's elements
+    cb = st.in_sum  # its count above them
+    if cb and (st.in_bits != 1 or not st.out_sum):
+        raise HardwareError(f"{name}: a window sums the counts of bipolar pixels only, into out_sum")
+    pw = pe_w + cb
     dl = wp - k
-    m = Module(name, f"Sliding window {k}x{k}, pad {p}, on a {h}x{w} map of {pw}-bit pixels.")
-    unit_ports(m, pw, k * k * pw)
+    m = Module(name, f"Sliding window {k}x{k}, pad {p}, on a {h}x{w} map of {pe_w}-bit pixels"
+                     f"{f' with their {cb}-bit counts' if cb else ''}.")
+    unit_ports(m, pe_w, k * k * pe_w, in_sum=cb, out_sum=st.out_sum)
     xw, yw = clog2(wp), clog2(hp)
     m.line(f"reg [{xw - 1}:0] px;")
     m.line(f"reg [{yw - 1}:0] py;")
@@ -206,7 +214,8 @@ def swu(name: str, st: Stage, h: int, w: int, pad_value: int) -> str:
     m.line("wire fire = ap_rst_n && (!real_px || in_valid) && (!emit || out_ready);")
     m.line("assign in_pop = fire && real_px;")
     m.line("assign out_push = fire && emit;")
-    m.line(f"wire [{pw - 1}:0] pin = real_px ? in_data : {pad_pixel(st, pad_value)};")
+    pad = pad_pixel(st, pad_value) if not cb else f"{{{cb}'d0, {pad_pixel(st, pad_value)}}}"
+    m.line(f"wire [{pw - 1}:0] pin = real_px ? {'{in_sum, in_data}' if cb else 'in_data'} : {pad};")
     m.line("always @(posedge ap_clk) begin")
     m.line(f"    if (!ap_rst_n) begin px <= {xw}'d0; py <= {yw}'d0; end")
     m.line("    else if (fire) begin")
@@ -215,8 +224,10 @@ def swu(name: str, st: Stage, h: int, w: int, pad_value: int) -> str:
     m.line("    end")
     m.line("end")
     regs = [(ky, kx) for ky in range(k) for kx in range(k) if (ky, kx) != (0, 0)]  # w0_0 would only be shifted out
+    # with counts, the top window row keeps none: its pixels leave the window without entering another row
+    row_w = [pe_w if cb and ky == 0 else pw for ky in range(k)]
     for ky, kx in regs:
-        m.line(f"reg [{pw - 1}:0] w{ky}_{kx};")
+        m.line(f"reg [{row_w[ky] - 1}:0] w{ky}_{kx};")
     for ky in range(k - 1):
         if dl > 0:
             m.line(f"reg [{pw - 1}:0] dl{ky} [0:{dl - 1}];")
@@ -232,7 +243,8 @@ def swu(name: str, st: Stage, h: int, w: int, pad_value: int) -> str:
     m.line("always @(posedge ap_clk) begin")
     m.line("    if (fire) begin")
     for ky, kx in regs:
-        m.line(f"        w{ky}_{kx} <= {nxt[ky, kx]};")
+        src = nxt[ky, kx] if kx < k - 1 or row_w[ky] == pw else f"{nxt[ky, kx]}[{row_w[ky] - 1}:0]"
+        m.line(f"        w{ky}_{kx} <= {src};")
     m.line("    end")
     m.line("end")
     for ky in range(k - 1):
@@ -245,8 +257,32 @@ def swu(name: str, st: Stage, h: int, w: int, pad_value: int) -> str:
             m.line("    end")
             m.line("end")
     order = [nxt[ky, kx] for ky in range(k) for kx in range(k)]
+    if cb:
+        _window_sum(m, st, k, [nxt[ky, k - 1] for ky in range(k)], pe_w, cb)
+        order = [v if v.startswith("w0_") else f"{v}[{pe_w - 1}:0]" for v in order]
     m.line(f"assign out_data = {{{', '.join(reversed(order))}}};")
     return m.text()
+
+
+def _window_sum(m: Module, st: Stage, k: int, entering: list[str], pe_w: int, cb: int) -> None:
+    """``out_sum`` of a sliding window: the counts of the column that enters with this step plus the column
+    sums of the k - 1 columns before it, which registers keep as the window shifts (the same clock enable as
+    the window's pixels; no reset: a column's sum is written with its pixels, and every emitted window holds
+    k columns written in this frame)."""
+    c = st.in_elems  # a count is at most the pixel's channels
+    col = tree_sum(m, [Op(f"{v}[{pe_w + cb - 1}:{pe_w}]", cb, 0, c) for v in entering], "wc")
+    regs = [f"wcs{kx}" for kx in range(1, k)]  # the column sums of window columns 1 .. k-1
+    for r in regs:
+        m.line(f"reg [{col.width - 1}:0] {r};")
+    m.line("always @(posedge ap_clk) begin")
+    m.line("    if (fire) begin")
+    for a, b in zip(regs, regs[1:]):
+        m.line(f"        {a} <= {b};")
+    m.line(f"        {regs[-1]} <= {col.name};")
+    m.line("    end")
+    m.line("end")
+    total = tree_sum(m, [Op(r, col.width, col.lo, col.hi) for r in regs] + [col], "ws")
+    m.line(f"assign out_sum = {ext(total, st.out_sum)};")
 
 
 def maxpool(name: str, st: Stage, h: int, w: int) -> str:

@@ -140,6 +140,25 @@ def lane_bits(layer: MVU) -> int:
     return int(layer.acc_bound()).bit_length() + 2
 
 
+def window_sum_ok(layer: MVU, plan: MVUPlan) -> bool:
+    """Whether a convolution fed by a folded MVU gets S' from its sliding window (:func:`sbnn.arch.pipeline._link_window_sums`):
+    when the window's adders (two per kernel column and window) replace a wider S' adder of its own (SIMD
+    inputs per clock when sliced, all K otherwise) by at least :data:`WINDOW_SUM_MIN` inputs."""
+    k = layer.in_features
+    own = plan.simd if plan.sliced and k > plan.simd else k
+    return own >= WINDOW_SUM_MIN
+
+
+#: LUTs a sliding window spends on its window sums (the adders of the entering column's counts and of the
+#: window, the counts in its delay lines; the producer's count is a few more): Yosys, the 1:8 CNV's two
+#: convolutions after a convolution, 3 x 3 windows of 32- and 64-channel pixels: +37 and +41 LUT
+WINDOW_SUM_LUT = 40.0
+#: the consumer's own S' adder inputs from which the sliding window's running window sum pays: the window adds
+#: k + 2 counts of a few bits per window (a 3 x 3 kernel: about 4 narrow adders) and its delay lines carry each
+#: pixel's count (a few SRL bits per kernel row)
+WINDOW_SUM_MIN = 2 * SUM_MIN_SAVING
+
+
 def features(layer: MVU, plan: MVUPlan, weight_rom: str = "auto", vector_fed: bool = False) -> dict[str, float]:
     """What ``plan`` builds for ``layer``, counted in the units of :data:`COEFFS`; ``vector_fed``: the layer
     reads whole vectors from the MVU before it (:func:`vector_fed`)."""
@@ -150,7 +169,7 @@ def features(layer: MVU, plan: MVUPlan, weight_rom: str = "auto", vector_fed: bo
     if plan.style == "unrolled":
         f["unrolled_ops"] = (int(layer.weight_bits.sum()) if plan.skip_zeros else m * k) * eb
         f["unrolled_lanes"] = m * lb
-        f["s_tree"] = k * eb if gmul else 0
+        f["s_tree"] = k * eb if gmul and not _window_summed(layer, plan, vector_fed) else 0
         return f
     pe, simd, nf = plan.pe, plan.simd, plan.folds.shape[0]
     lut = plan.style == "sparse" and plan.gather in LUTRAM_BUFFERS
@@ -171,7 +190,10 @@ def features(layer: MVU, plan: MVUPlan, weight_rom: str = "auto", vector_fed: bo
         own = simd if plan.sliced and k > simd else (lutram_banks(k) if lut else k)
         h, w, c = layer.in_shape
         if not lut and layer.kind == "dense" and h * w > 1 and own - c >= SUM_MIN_SAVING:
-            own = 0
+            own = c  # the collector's adder of each pixel's c elements (the 1:8 CNV's FC layer after its last pool,
+            # 64 channels: 232 LUT of collector against 73; counted as none, it took that over cheaper foldings)
+        elif _window_summed(layer, plan, vector_fed):
+            own = 0  # the sliding window adds its pixels' counts (sbnn.arch.pipeline._link_window_sums)
         elif plan.sliced and vector_fed and layer.kind == "dense" and h * w == 1 and own >= 2 * SUM_MIN_SAVING:
             # formed by the folded MVU before it (whose PE, unknown here, is assumed <= own - 16). Only for the
             # sliced datapaths (XNOR, N:M): counted for the gathers too, it makes full multiplexers look
@@ -251,10 +273,19 @@ def vector_fifo_estimate(layer: MVU, plan: MVUPlan) -> float:
 
 def logic_estimate(layer: MVU, plan: MVUPlan, weight_rom: str = "auto", vector_fed: bool = False) -> float:
     """The LUT estimate that ranks foldings, gathers and styles: the MVU instance plus the vector FIFO the
-    implementation needs in front of it."""
+    implementation needs in front of it (or the sliding window's share of its S')."""
     wb = _linked(layer, plan, vector_fed)
     link = buffer_ram_luts(wb, layer.in_type.bits, vectors=2) + buffer_control_luts(wb) if wb is not None else 0.0
+    if _window_summed(layer, plan, vector_fed):
+        link += WINDOW_SUM_LUT
     return mvu_estimate(layer, plan, weight_rom, vector_fed) + vector_fifo_estimate(layer, plan) + link
+
+
+def _window_summed(layer: MVU, plan: MVUPlan, vector_fed: bool) -> bool:
+    """Whether the sliding window in front of ``layer`` is estimated to form its S' (:func:`window_sum_ok`)."""
+    lut = plan.style == "sparse" and plan.gather in LUTRAM_BUFFERS  # its load sums S' as it writes its banks
+    return (vector_fed and layer.kind == "conv" and layer.in_type.bipolar and not lut
+            and bool(decomposition(layer, plan.skip_zeros)[0]) and window_sum_ok(layer, plan))
 
 
 #: LUTs one RAMB36 is worth when the folding step ranks implementations: the device's LUTs per BRAM36
@@ -285,11 +316,12 @@ def rank_estimate(layer: MVU, plan: MVUPlan, weight_rom: str = "auto", vector_fe
 
 
 def vector_fed(model: IRModel, layer: MVU) -> bool:
-    """Whether ``layer`` reads whole vectors from the MVU right before it (a dense layer after a dense MVU):
-    then :mod:`sbnn.arch.pipeline` can move its S' adder into that producer."""
+    """Whether ``layer`` reads the vectors or pixels of the MVU right before it (a dense layer after a dense MVU,
+    a convolution after an MVU): then :mod:`sbnn.arch.pipeline` can move its S' adder into that producer (and,
+    for a convolution, the sliding window between them)."""
     names = [lay.name for lay in model.layers]
     i = names.index(layer.name)
-    return i > 0 and isinstance(model.layers[i - 1], MVU) and layer.kind == "dense"
+    return i > 0 and isinstance(model.layers[i - 1], MVU) and layer.kind in ("dense", "conv")
 
 
 def design_estimate(model: IRModel, impls: Mapping[str, LayerImpl]) -> float:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sbnn.arch.buffer import WordBuffer, word_buffer
-from sbnn.arch.cost import link_buffer_pays
+from sbnn.arch.cost import link_buffer_pays, window_sum_ok
 from sbnn.arch.decompose import SUM_MIN_SAVING, decomposition, sum_bits
 from sbnn.arch.depth import DEFAULT_CLOCK_MHZ, mvu_timing, unrolled_timing
 from sbnn.arch.folding import resolve_impls
@@ -214,6 +214,7 @@ def build_pipeline(model: IRModel, impls: Mapping[str, LayerImpl] | None = None,
         if not isinstance(layer, Threshold):
             per = 1
     _link_sums(model, stages)
+    _link_window_sums(model, stages)
     if word_buffers:
         _link_words(model, stages)
     return stages
@@ -271,6 +272,33 @@ def _link_sums(model: IRModel, stages: list[Stage]) -> None:
             src.out_sum = sum_bits(layer)
             for n in range(j + 1, i + 1):
                 stages[n].in_sum = sum_bits(layer)
+
+
+def _link_window_sums(model: IRModel, stages: list[Stage]) -> None:
+    """S'(x) of a convolution's windows formed by its sliding window, from pixel counts its producer forms: a
+    folded MVU that writes the pixels counts the PE output bits of each fold as it writes them (a pixel's
+    count rides with the pixel through the window's delay lines), and the sliding window adds up the counts of
+    the pixels in each window it emits (:func:`window_sum_ok`). Why: a sliced consumer would otherwise pop the
+    SIMD inputs of each slice during its first fold (a SIMD-input counter and an accumulator), and without G
+    known while the fold's words stream by, its thresholds cannot be adjusted on the way in (wide compares).
+    Only for bipolar windows (S' = the count of +1 inputs; the pad pixels, all -1, count 0), and not after a
+    max-pool: counting each pooled pixel's bits there cost more than the consumer's S' adder saved (the 1:8
+    CNV's third convolution: -96 LUT in the MVU, +58 in the pool, +38 in the window, +30 in the FIFO between
+    them; the 2:16 net: +78 LUT in all)."""
+    for i, st in enumerate(stages):
+        layer = model.layers[st.layer]
+        if st.kind != "mvu" or layer.kind != "conv" or i < 2 or stages[i - 1].kind != "swu":
+            continue
+        swu, src = stages[i - 1], stages[i - 2]
+        if not (layer.in_type.bipolar and decomposition(layer, st.plan.skip_zeros)[0]):
+            continue
+        if not (src.folded and not model.layers[src.layer].is_output and src.out_bits == 1
+                and src.out_beats == swu.in_beats and not src.out_sum):
+            continue
+        if not window_sum_ok(layer, st.plan):
+            continue
+        src.out_sum = swu.in_sum = max(1, src.out_elems.bit_length())
+        swu.out_sum = st.in_sum = sum_bits(layer)
 
 
 def _mvu_stages(layer: MVU, i: int, tag: str, plan: MVUPlan, impl: LayerImpl, shape: tuple[int, int, int],

@@ -59,7 +59,28 @@ def _models():
     out.append(("mlp_sums", *_sum_mlp()))
     out.append(("mlp_word_links", *_link_mlp()))
     out.append(("mlp_regrouped", *_regrouped_mlp()))
+    out.append(("cnv_window_sums", *_window_sum_cnv()))
     return out
+
+
+def _window_sum_cnv():
+    """{alpha, beta} convolutions whose windows get S' from the sliding window (Stage.in_sum): a dense XNOR
+    conv (PE 4) writes 16-channel pixels with their counts into a padded 3 x 3 window read by a 1:8 N:M conv
+    at SIMD 48 (3 slices, held), whose pixels feed an unpadded window read by a full-gather zero-skip conv
+    (K = 72 at once); a last conv at SIMD 8 forms S' itself (too narrow to pay)."""
+    rng = np.random.default_rng(15)
+    spec = InputSpec((7, 7, 1), ValueType(8, False))
+    thr = Threshold("input", (7, 7, 1), np.array([128]), np.array([UP], dtype=np.int8))
+    l0 = random_mvu(rng, "mvu0", "conv", (7, 7, 1), 16, sparsity=0.5, levels=(-3, 5), pe=4, simd=9)
+    l1 = random_mvu(rng, "mvu1", "conv", (7, 7, 16), 8, structure="1:8", levels=(-1, 7), pe=2, simd=48)
+    l2 = random_mvu(rng, "mvu2", "conv", (7, 7, 8), 8, sparsity=0.8, pad=0, levels=(-7, 1), pe=2, simd=4)
+    l3 = random_mvu(rng, "mvu3", "conv", (5, 5, 8), 4, sparsity=0.5, pad=0, levels=(-1, 3), pe=1, simd=8)
+    l4 = random_mvu(rng, "mvu4", "dense", (3, 3, 4), 5, sparsity=0.5, levels=(-1, 3), output=True, pe=1, simd=4)
+    model = IRModel("wsums", spec, [thr, l0, l1, l2, l3, l4], Head(np.ones(5), np.zeros(5))).validate()
+    impls = folding.resolve_impls(model, {"mvu0": {"style": "dense"}, "mvu1": {"style": "nm"},
+                                          "mvu2": {"gather": "full", "coding": "index"}, "mvu3": {"style": "dense"},
+                                          "mvu4": {"style": "dense"}})
+    return model, GenOptions(), impls
 
 
 def _link_mlp():
@@ -130,7 +151,7 @@ def model_runs(hwt, tmp_path_factory):
 
 
 NAMES = ["cnv_s90_auto", "cnv2_xnor", "u8_first_conv", "mlp_unrolled", "mlp_s99_ppb7", "cnv_auto_gather", "mlp_sums",
-         "mlp_word_links", "mlp_regrouped"]
+         "mlp_word_links", "mlp_regrouped", "cnv_window_sums"]
 
 
 def _model(name: str):
@@ -143,6 +164,17 @@ def test_sums_formed_by_producers():
     d = generate(model, opts, name="n_sums", impls=impls)
     sums = {st.name: (st.in_sum, st.out_sum) for st in d.stages}
     assert sums == {"L0_input": (0, 0), "L1_mvu0_col": (0, 7), "L1_mvu0": (7, 6), "L2_mvu1": (6, 6), "L3_mvu2": (6, 0)}
+
+
+def test_window_sums_formed_by_sliding_windows():
+    """A convolution after a folded MVU gets its windows' S' from the sliding window (the producer counts each
+    pixel's bits) where its own adder would read at least 32 inputs per clock; the narrow one keeps its own."""
+    _, model, opts, impls = _model("cnv_window_sums")
+    d = generate(model, opts, name="n_wsums", impls=impls)
+    sums = {st.name: (st.in_sum, st.out_sum) for st in d.stages if st.in_sum or st.out_sum}
+    assert sums == {"L1_mvu0": (0, 5), "L2_mvu1_swu": (5, 8), "L2_mvu1": (8, 4), "L3_mvu2_swu": (4, 7),
+                    "L3_mvu2": (7, 0)}
+    assert "L4_mvu3_swu" in {st.name for st in d.stages}
 
 
 def test_word_links_between_mvus():
