@@ -169,7 +169,10 @@ def features(layer: MVU, plan: MVUPlan, weight_rom: str = "auto", vector_fed: bo
     if plan.style == "unrolled":
         f["unrolled_ops"] = (int(layer.weight_bits.sum()) if plan.skip_zeros else m * k) * eb
         f["unrolled_lanes"] = m * lb
-        f["s_tree"] = k * eb if gmul and not _window_summed(layer, plan, vector_fed) else 0
+        # counted also where the sliding window forms S' (the pipeline links an unrolled consumer too): the two
+        # unrolled features err low without it (the unstructured CNV's second conv unrolled, PE 32 x SIMD 288:
+        # 971 LUT estimated without its 288-input tree, 1,804 measured), which ranked it above foldings half its size
+        f["s_tree"] = k * eb if gmul else 0
         return f
     pe, simd, nf = plan.pe, plan.simd, plan.folds.shape[0]
     lut = plan.style == "sparse" and plan.gather in LUTRAM_BUFFERS
@@ -184,8 +187,9 @@ def features(layer: MVU, plan: MVUPlan, weight_rom: str = "auto", vector_fed: bo
     if plan.T > 1 and (weight_rom == "distributed" or (weight_rom == "auto" and not rom_in_bram(plan.T, plan.word_bits))):
         f["weight_rom"] = plan.memory_bits / 64
     # S' over K at once, over the SIMD inputs of a slice (sliced datapaths), or serially during a RAM load;
-    # none when the collector in front of a dense layer fed pixel by pixel forms it (sbnn.arch.pipeline's
-    # S' link, with one pixel of c elements per beat)
+    # over a pixel's c elements when the collector in front of a dense layer fed pixel by pixel forms it
+    # (sbnn.arch.pipeline's S' link, with one pixel of c elements per beat); none when the MVU before it or
+    # the sliding window in front of a convolution does
     if gmul:
         own = simd if plan.sliced and k > simd else (lutram_banks(k) if lut else k)
         h, w, c = layer.in_shape
@@ -284,7 +288,7 @@ def logic_estimate(layer: MVU, plan: MVUPlan, weight_rom: str = "auto", vector_f
 def _window_summed(layer: MVU, plan: MVUPlan, vector_fed: bool) -> bool:
     """Whether the sliding window in front of ``layer`` is estimated to form its S' (:func:`window_sum_ok`)."""
     lut = plan.style == "sparse" and plan.gather in LUTRAM_BUFFERS  # its load sums S' as it writes its banks
-    return (vector_fed and layer.kind == "conv" and layer.in_type.bipolar and not lut
+    return (vector_fed and layer.kind == "conv" and layer.in_type.bipolar and not lut and plan.style != "unrolled"
             and bool(decomposition(layer, plan.skip_zeros)[0]) and window_sum_ok(layer, plan))
 
 
