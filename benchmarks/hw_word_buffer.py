@@ -108,10 +108,12 @@ def main() -> int:
     for name in QUICK if args.quick else DESIGNS:
         variants = [measure(name, on) for on in (False, True)]
         a, b = variants
-        same = (a["rtl"]["latency"], a["rtl"]["interval"]) == (b["rtl"]["latency"], b["rtl"]["interval"])
+        # the buffer must not cost throughput or latency (held vectors made the buffered layer a clock faster:
+        # its MVU reads the buffer's first slice where the held one copies the FIFO head first)
+        same = a["rtl"]["interval"] == b["rtl"]["interval"] and b["rtl"]["latency"] <= a["rtl"]["latency"]
         rows.append({"name": name, "variants": variants, "timing_unchanged": same})
-        print(f"{name}: {a['LUT']:,} -> {b['LUT']:,} LUT, FF {a['FF']:,} -> {b['FF']:,}, timing unchanged: {same}",
-              flush=True)
+        print(f"{name}: {a['LUT']:,} -> {b['LUT']:,} LUT, FF {a['FF']:,} -> {b['FF']:,}, same interval and no "
+              f"longer latency: {same}", flush=True)
     out = {"machine": machine(), "seconds": round(time.perf_counter() - t0, 1), "quick": args.quick,
            "designs": rows}
     bad = [r["name"] for r in rows for v in r["variants"]
