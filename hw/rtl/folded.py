@@ -19,6 +19,13 @@ from sbnn.hw.rtl.verilog import Module, Op, clog2, const_mul, ext, lint_off, lin
 from sbnn.hw.rtl.weights import WordsFn, adjusted_threshold_words, threshold_words, weight_words
 from sbnn.ir.model import MVU
 
+#: slices from which an N:M MVU keeps its slice multiplexer whole (where its picks alone read the slice): with two,
+#: Yosys folds the 2:1 multiplexer into the 8:1 picks for less (the Fashion SFC's 1:8 layers at PE 1 x SIMD 128:
+#: 184 LUT each, 248 kept); with 4, 6 and 12 the kept one is smaller (the 1:8 CNV's convolutions at PE 1 x SIMD 96
+#: and PE 2 x SIMD 48: 303 instead of 351 and 334 instead of 493 LUT; its interleaved FC layer at PE 1 x SIMD 256:
+#: 424 instead of 570)
+KEEP_SLICES = 4
+
 
 def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None, *, lanes: LanesFn | None = None,
                words: WordsFn | None = None) -> str:
@@ -170,7 +177,7 @@ def mvu_folded(name: str, st: Stage, layer: MVU, load: Stage | None = None, *, l
     # ---- lanes: gather + sum + accumulate
     extra = (({"decode": [words[i % t] for i in range(dec)]} if dec else {}) | ({"sum_regs": 1} if piped else {})
              | ({"word_fed": 1} if word_fed else {}) | ({"hold": 1} if hold else {})
-             | ({"keep_slice": 1} if plan.style == "nm" and not serial_s else {}))
+             | ({"keep_slice": 1} if plan.style == "nm" and not serial_s and k // simd >= KEEP_SLICES else {}))
     accs = (lanes or LANES[plan.style])(m, layer, plan, ar, eb, **extra)
     if serial_s:  # piped: S' runs on after the pipeline register, G is formed there
         g = serial_g(m, layer, plan, ar, eb, piped)

@@ -69,10 +69,10 @@ def lanes_nm(m: Module, layer: MVU, plan: MVUPlan, ar: Arith, eb: int, sum_regs:
     """Every lane: N picks per group of the slice through G:1 multiplexers, summed and accumulated;
     ``word_fed``: the input port carries the slice, in group order (:mod:`sbnn.arch.buffer`); ``hold``: the
     lanes read the MVU's copy of the vector, ``in_hold`` (:attr:`~sbnn.arch.pipeline.Stage.holds`);
-    ``keep_slice``: the picks are the slice's only readers (S' comes with the vector), so the slice
-    multiplexer is kept whole (:func:`~sbnn.hw.rtl.lanes.input_slice`; where the MVU also sums S' over the
-    slice, Yosys builds it once anyway and the kept wires cost it a few LUTs: the 1:8 CNV's third
-    convolution, 331 instead of 304)."""
+    ``keep_slice``: the picks are the slice's only readers (S' comes with the vector) and there are enough
+    slices (:data:`~sbnn.hw.rtl.folded.KEEP_SLICES`), so the slice multiplexer is kept whole
+    (:func:`~sbnn.hw.rtl.lanes.input_slice`; where the MVU also sums S' over the slice, Yosys builds it once
+    anyway and the kept wires cost it a few LUTs: the 1:8 CNV's third convolution, 331 instead of 304)."""
     st = layer_structure(layer)
     g, n, cb = st.size, st.n, plan.code_bits
     k, simd = layer.in_features, plan.simd
