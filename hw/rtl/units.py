@@ -185,7 +185,9 @@ def swu(name: str, st: Stage, h: int, w: int, pad_value: int) -> str:
 
     Step s of a frame shifts in padded pixel s (a real input pixel, or the pad value without waiting for
     input); steps whose window lies inside the padded map also write that window to the output FIFO.
-    Delay lines carry no reset so that synthesis maps them to SRLs. With ``in_sum`` (the producer's count of +1
+    Delay lines carry no reset so that synthesis maps them to SRLs, or, where :func:`line_ram` finds it smaller,
+    they are one distributed RAM with a circular pointer (the k - 1 lines side by side in its word). With
+    ``in_sum`` (the producer's count of +1
     bits of each pixel, :func:`sbnn.arch.pipeline._link_window_sums`) every pixel carries its count above its
     bits; the window's S' (``out_sum``) is the sum of the entering column's counts and the column sums of the
     k - 1 columns before it, kept in registers as they shift (pad pixels count 0)."""
@@ -228,9 +230,17 @@ def swu(name: str, st: Stage, h: int, w: int, pad_value: int) -> str:
     row_w = [pe_w if cb and ky == 0 else pw for ky in range(k)]
     for ky, kx in regs:
         m.line(f"reg [{row_w[ky] - 1}:0] w{ky}_{kx};")
+    ram = dl > 0 and line_ram(dl, (k - 1) * pw)
     for ky in range(k - 1):
-        if dl > 0:
+        if dl > 0 and not ram:
             m.line(f"reg [{pw - 1}:0] dl{ky} [0:{dl - 1}];")
+    if ram:  # line ky is the word's field ky; the word at the pointer was written dl steps ago
+        aw = clog2(dl)
+        m.line(f"reg [{(k - 1) * pw - 1}:0] dlm [0:{dl - 1}];")
+        m.line(f"reg [{aw - 1}:0] dlp;")
+        m.line(f"wire [{(k - 1) * pw - 1}:0] dlw = dlm[dlp];")
+        for ky in range(k - 1):
+            m.line(f"wire [{pw - 1}:0] dlo{ky} = dlw[{(ky + 1) * pw - 1}:{ky * pw}];")
     nxt = {}
     for ky in range(k):
         for kx in range(k):
@@ -239,7 +249,7 @@ def swu(name: str, st: Stage, h: int, w: int, pad_value: int) -> str:
             elif ky == k - 1:
                 nxt[ky, kx] = "pin"
             else:
-                nxt[ky, kx] = f"dl{ky}[{dl - 1}]" if dl > 0 else f"w{ky + 1}_0"
+                nxt[ky, kx] = (f"dlo{ky}" if ram else f"dl{ky}[{dl - 1}]") if dl > 0 else f"w{ky + 1}_0"
     m.line("always @(posedge ap_clk) begin")
     m.line("    if (fire) begin")
     for ky, kx in regs:
@@ -247,8 +257,15 @@ def swu(name: str, st: Stage, h: int, w: int, pad_value: int) -> str:
         m.line(f"        w{ky}_{kx} <= {src};")
     m.line("    end")
     m.line("end")
+    if ram:
+        m.line("always @(posedge ap_clk) begin")
+        m.line(f"    if (!ap_rst_n) dlp <= {aw}'d0;")
+        m.line(f"    else if (fire) dlp <= (dlp == {lit(dl - 1, aw)}) ? {aw}'d0 : dlp + {lit(1, aw)};")
+        m.line("end")
+        word = ", ".join(f"w{ky + 1}_0" for ky in reversed(range(k - 1)))
+        m.line(f"always @(posedge ap_clk) if (fire) dlm[dlp] <= {{{word}}};")
     for ky in range(k - 1):
-        if dl > 0:
+        if dl > 0 and not ram:
             m.line("always @(posedge ap_clk) begin")
             m.line("    if (fire) begin")
             m.line(f"        dl{ky}[0] <= w{ky + 1}_0;")
@@ -283,6 +300,22 @@ def _window_sum(m: Module, st: Stage, k: int, entering: list[str], pe_w: int, cb
     m.line("end")
     total = tree_sum(m, [Op(r, col.width, col.lo, col.hi) for r in regs] + [col], "ws")
     m.line(f"assign out_sum = {ext(total, st.out_sum)};")
+
+
+def line_ram(depth: int, width: int) -> bool:
+    """Whether a sliding window's delay lines (``width`` bits side by side, ``depth`` steps) cost fewer LUTs as one
+    distributed RAM with a pointer than as shift registers: an SRL is one LUT per bit and 32 steps, a RAM32M /
+    RAM64M 4 LUTs per 6 / 3 bits, the pointer a few more (Yosys: the 1:8 CNV's fourth window, 2 x 71 bits x 7
+    steps, 100 LUT against 142 SRL; 2 x 16 bits of the 8-bit first window stay SRLs)."""
+    if depth < 2 or depth > 64:
+        return False
+    srl = width * -(-depth // 32)
+    ram = 4 * -(-width // (6 if depth <= 32 else 3)) + LINE_POINTER_LUT
+    return ram < srl
+
+
+#: LUTs of a distributed-RAM delay line's circular pointer (Yosys: 4-8 for depths 7-27)
+LINE_POINTER_LUT = 8
 
 
 def maxpool(name: str, st: Stage, h: int, w: int) -> str:
