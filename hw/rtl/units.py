@@ -276,7 +276,9 @@ def swu(name: str, st: Stage, h: int, w: int, pad_value: int) -> str:
     order = [nxt[ky, kx] for ky in range(k) for kx in range(k)]
     if cb:
         _window_sum(m, st, k, [nxt[ky, k - 1] for ky in range(k)], pe_w, cb)
-        order = [v if v.startswith("w0_") else f"{v}[{pe_w - 1}:0]" for v in order]
+        # the top row's registers hold no count (all but its entering pixel): every other value is cut to its bits
+        order = [nxt[ky, kx] if ky == 0 and kx < k - 1 else f"{nxt[ky, kx]}[{pe_w - 1}:0]"
+                 for ky in range(k) for kx in range(k)]
     m.line(f"assign out_data = {{{', '.join(reversed(order))}}};")
     return m.text()
 
@@ -305,8 +307,8 @@ def _window_sum(m: Module, st: Stage, k: int, entering: list[str], pe_w: int, cb
 def line_ram(depth: int, width: int) -> bool:
     """Whether a sliding window's delay lines (``width`` bits side by side, ``depth`` steps) cost fewer LUTs as one
     distributed RAM with a pointer than as shift registers: an SRL is one LUT per bit and 32 steps, a RAM32M /
-    RAM64M 4 LUTs per 6 / 3 bits, the pointer a few more (Yosys: the 1:8 CNV's fourth window, 2 x 71 bits x 7
-    steps, 100 LUT against 142 SRL; 2 x 16 bits of the 8-bit first window stay SRLs)."""
+    RAM64M 4 LUTs per 6 / 3 bits, the pointer a few more (Yosys, synthesized alone: 142 bits x 7 steps, the 1:8
+    CNV's fourth window, 100 LUT against 142 SRLs; the 2 x 8 bits of its 8-bit first window stay SRLs)."""
     if depth < 2 or depth > 64:
         return False
     srl = width * -(-depth // 32)

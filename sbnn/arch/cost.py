@@ -141,21 +141,24 @@ def lane_bits(layer: MVU) -> int:
 
 
 def window_sum_ok(layer: MVU, plan: MVUPlan) -> bool:
-    """Whether a convolution fed by a folded MVU gets S' from its sliding window (:func:`sbnn.arch.pipeline._link_window_sums`):
-    when the window's adders (two per kernel column and window) replace a wider S' adder of its own (SIMD
-    inputs per clock when sliced, all K otherwise) by at least :data:`WINDOW_SUM_MIN` inputs."""
+    """Whether a convolution fed by a folded MVU gets S' from its sliding window (the one rule of
+    :func:`sbnn.arch.pipeline._link_window_sums` and of the estimate): a bipolar window whose S' the layer needs
+    (``gmul != 0``), not read by a distributed-RAM gather (its load sums S' as it writes its banks), where the
+    window's few narrow adders replace an adder of the layer's own over at least :data:`WINDOW_SUM_MIN` inputs
+    (SIMD per clock when sliced, all K otherwise)."""
     k = layer.in_features
     own = plan.simd if plan.sliced and k > plan.simd else k
-    return own >= WINDOW_SUM_MIN
+    lut = plan.style == "sparse" and plan.gather in LUTRAM_BUFFERS
+    return (layer.kind == "conv" and layer.in_type.bipolar and bool(decomposition(layer, plan.skip_zeros)[0])
+            and not lut and own >= WINDOW_SUM_MIN)
 
 
 #: LUTs a sliding window spends on its window sums (the adders of the entering column's counts and of the
 #: window, the counts in its delay lines; the producer's count is a few more): Yosys, the 1:8 CNV's two
 #: convolutions after a convolution, 3 x 3 windows of 32- and 64-channel pixels: +37 and +41 LUT
 WINDOW_SUM_LUT = 40.0
-#: the consumer's own S' adder inputs from which the sliding window's running window sum pays: the window adds
-#: k + 2 counts of a few bits per window (a 3 x 3 kernel: about 4 narrow adders) and its delay lines carry each
-#: pixel's count (a few SRL bits per kernel row)
+#: the consumer's own S' adder inputs from which the sliding window's sum pays: the window adds 2k - 2 narrow
+#: counts or column sums per step (a 3 x 3 kernel: 4 adders of a few bits) and its delay lines carry each pixel's count
 WINDOW_SUM_MIN = 2 * SUM_MIN_SAVING
 
 
@@ -286,10 +289,9 @@ def logic_estimate(layer: MVU, plan: MVUPlan, weight_rom: str = "auto", vector_f
 
 
 def _window_summed(layer: MVU, plan: MVUPlan, vector_fed: bool) -> bool:
-    """Whether the sliding window in front of ``layer`` is estimated to form its S' (:func:`window_sum_ok`)."""
-    lut = plan.style == "sparse" and plan.gather in LUTRAM_BUFFERS  # its load sums S' as it writes its banks
-    return (vector_fed and layer.kind == "conv" and layer.in_type.bipolar and not lut and plan.style != "unrolled"
-            and bool(decomposition(layer, plan.skip_zeros)[0]) and window_sum_ok(layer, plan))
+    """Whether the estimate credits the sliding window in front of ``layer`` with its S' (:func:`window_sum_ok`;
+    not for an unrolled layer, whose estimate keeps its tree: see :func:`features`)."""
+    return vector_fed and plan.style != "unrolled" and window_sum_ok(layer, plan)
 
 
 #: LUTs one RAMB36 is worth when the folding step ranks implementations: the device's LUTs per BRAM36

@@ -290,12 +290,8 @@ def _link_window_sums(model: IRModel, stages: list[Stage]) -> None:
         if st.kind != "mvu" or layer.kind != "conv" or i < 2 or stages[i - 1].kind != "swu":
             continue
         swu, src = stages[i - 1], stages[i - 2]
-        if not (layer.in_type.bipolar and decomposition(layer, st.plan.skip_zeros)[0]):
-            continue
-        if not (src.folded and not model.layers[src.layer].is_output and src.out_bits == 1
-                and src.out_beats == swu.in_beats and not src.out_sum):
-            continue
-        if not window_sum_ok(layer, st.plan):
+        if not (window_sum_ok(layer, st.plan) and src.folded and not model.layers[src.layer].is_output
+                and src.out_bits == 1 and src.out_beats == swu.in_beats and not src.out_sum):
             continue
         src.out_sum = swu.in_sum = max(1, src.out_elems.bit_length())
         swu.out_sum = st.in_sum = sum_bits(layer)

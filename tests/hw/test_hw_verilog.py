@@ -1,10 +1,13 @@
-"""Emission helpers: exact widths, canonical signed digits, sized literals."""
+"""Emission helpers: exact widths, canonical signed digits, sized literals; a unit's layout rule (the sliding
+window's delay lines)."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sbnn.hw.rtl import units
 from sbnn.hw.rtl.verilog import Module, Op, const_mul, csd, lit, tree_sum, width_for
 
 
@@ -40,3 +43,13 @@ def test_const_mul_and_tree_ranges():
     assert (s.lo, s.hi, s.width) == (0, 7, 3)
     assert tree_sum(m, []).name == "1'b0"
     assert "module t" in m.text() and "endmodule" in m.text()
+
+
+@pytest.mark.parametrize("depth, width, ram", [
+    (7, 142, True),  # the 1:8 CNV's fourth window (64-bit pixels with 7-bit counts, 2 lines): 100 LUT vs 142 SRLs
+    (27, 76, True), (13, 64, True),  # its second and third windows
+    (27, 16, False),  # the 8-bit first window's 2 x 8 bits: the pointer costs more than the RAM saves
+    (1, 512, False), (65, 512, False),  # one step is a register; beyond 64 steps the SRLs are kept
+])
+def test_window_delay_lines_in_ram_where_smaller(depth, width, ram):
+    assert units.line_ram(depth, width) is ram
