@@ -157,8 +157,10 @@ def markdown(res: dict) -> str:
          "exported by `benchmarks/train_structure.py` (seed 0), each built with `sbnn synth --target-fps "
          f"{bench.target_fps}` "
          "(Yosys synth_xilinx, xc7z020, 100 MHz; the whole accelerator incl. FIFOs and thresholds) and checked with "
-         "`sbnn sim --rtl` on the run's real inputs. Every network is built with `--style auto` (the default) and "
-         "`--style dense` (the XNOR datapath everywhere), all-N:M / all-block networks also with `--style nm` / "
+         "`sbnn sim --rtl` on the run's real inputs. Every network is built with `--style auto` (the default)"
+         + (", with `--search 3` (the estimate's three best foldings and their per-layer best, each synthesized: "
+            "`search`)," if any(v["style"] == "search" for r in res["nets"] for v in r["variants"]) else "")
+         + " and `--style dense` (the XNOR datapath everywhere), all-N:M / all-block networks also with `--style nm` / "
          "`block` (all-N:M ones also as `nm-wide`: `--style nm --set weight_rom=block-wide`, every weight memory in "
          "block RAM, its word widened where the thresholds need it to ride along), and every network with "
          "`layer-best`: a folding file taking every layer from the variant in "

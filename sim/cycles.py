@@ -205,7 +205,8 @@ def simulate(stages: list[Stage], depths: list[int], frames: int, max_passes: in
     """Exact edges of every beat for ``frames`` frames; ``depths[i]`` is the FIFO after stage i. The edges are a
     fixed point, found by passes over the stages; ``max_passes`` (default: 200 plus two per input beat of a
     frame over all stages) bounds them. Why that many: back-pressure can settle one beat per pass (the 1:8
-    CNV-style net with a one-slice N:M convolution, 3,778 beats per frame, needs between 1,600 and 3,200)."""
+    CNV-style net with a one-slice N:M convolution, 3,778 beats per frame, needed between 1,600 and 3,200 once;
+    tests/sim/test_cycles.py holds a chain that 200 passes do not settle)."""
     n = len(stages)
     if max_passes is None:
         max_passes = 200 + 2 * sum(st.in_beats for st in stages)

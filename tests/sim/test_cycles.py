@@ -231,3 +231,35 @@ def test_cnv_size_model_with_distributed_ram_gathers():
     assert sum(s.kind == "load" for s in stages) == len(m.mvus)
     perf = performance(stages, size_fifos(stages))
     assert perf.interval == perf.bottleneck
+
+
+def _backpressured_chain() -> list:
+    """A CNV-style chain whose second convolution is a one-slice 1:8 N:M MVU (PE 1 x SIMD 72): with one-deep FIFOs
+    its back-pressure settles about one beat per pass of :func:`simulate` (the trained 1:8 CNV of
+    benchmarks/results/hw_network_structure_cnv.md needs between 200 and 800 passes so)."""
+    rng = np.random.default_rng(3)
+    m = random_model(rng, input_shape=(12, 12, 1), convs=(8, 16), dense=(16,), sparsity=0.5)
+    i = next(j for j, layer in enumerate(m.layers) if layer.name == "mvu1")
+    old = m.layers[i]
+    m.layers[i] = random_mvu(rng, "mvu1", "conv", old.in_shape, old.out_channels, in_type=BIPOLAR, structure="1:8")
+    m = IRModel(m.name, m.input, m.layers, m.head).validate()
+    spec = {"mvu0": {"PE": 2, "SIMD": 3, "style": "dense"}, "mvu1": {"PE": 1, "SIMD": 72, "style": "nm"},
+            "mvu2": {"PE": 1, "SIMD": 16, "style": "dense"}, "mvu3": {"PE": 1, "SIMD": 2, "style": "dense"}}
+    return build_pipeline(m, resolve_impls(m, spec))
+
+
+def test_backpressure_settles_within_the_default_bound():
+    """The default bound on passes grows with the beats of a frame: 200 passes (the old fixed bound) do not settle
+    this chain with one-deep FIFOs, the default does, and what it settles on is a timeline that keeps every
+    FIFO's one slot: a beat is read after it is written, and written only once the beat before it was read."""
+    stages = _backpressured_chain()
+    depths = [1] * len(stages)
+    with pytest.raises(HardwareError, match="did not converge"):
+        simulate(stages, depths, 4, max_passes=200)
+    tl = simulate(stages, depths, 4)
+    for i in range(len(stages) - 1):
+        w, r = tl.writes[i], tl.reads[i + 1]
+        assert w.size == r.size and np.all(np.diff(w) > 0) and np.all(np.diff(r) > 0)
+        assert np.all(r >= w)
+        assert np.all(w[1:] >= r[:-1])
+    assert np.all(tl.sink >= tl.writes[-1])
