@@ -49,6 +49,9 @@ class GenOptions:
     weight_rom: WeightRom = "auto"  # weight memories: synthesis decides, BRAM or LUTs
     clock_mhz: float = DEFAULT_CLOCK_MHZ  # folded MVUs are pipelined for this clock (sbnn.arch.depth)
     word_buffers: bool = True  # sliced MVUs after a collector read a word buffer (sbnn.arch.buffer)
+    #: the sliding windows' delay lines: "auto" (:func:`~sbnn.hw.rtl.units.line_ram` decides), "srl" or "ram"
+    #: (benchmarks/hw_line_ram.py builds both to measure that rule)
+    window_lines: str = "auto"
 
     def impls(self, model: IRModel, given: Mapping[str, LayerImpl] | None = None) -> dict[str, LayerImpl]:
         """Every MVU's implementation: ``given`` ones as they are, the others from these defaults."""
@@ -106,13 +109,14 @@ def _layer_shape(model: IRModel, index: int) -> tuple[int, int, int]:
     return shape
 
 
-def _stage_module(model: IRModel, st: Stage, modname: str, load: Stage | None = None, depth: int = 1) -> str:
+def _stage_module(model: IRModel, st: Stage, modname: str, load: Stage | None = None, depth: int = 1,
+                  lines: str = "auto") -> str:
     layer = model.layers[st.layer]
     h, w, _ = _layer_shape(model, st.layer)
     if st.kind == "threshold":
         return units.threshold(modname, st, layer.thresholds, layer.directions)
     if st.kind == "swu":
-        return units.swu(modname, st, h, w, int(layer.pad_value))
+        return units.swu(modname, st, h, w, int(layer.pad_value), lines)
     if st.kind == "maxpool":
         return units.maxpool(modname, st, h, w)
     if st.kind == "collector":
@@ -152,7 +156,8 @@ def generate(model: IRModel, options: GenOptions | None = None, upto: str | None
         if st.kind == "load":  # part of the next stage's module (its distributed RAM is the link)
             continue
         load = stages[i - 1] if i and stages[i - 1].kind == "load" else None
-        files[f"{prefix}_{st.name}.v"] = _stage_module(model, st, f"{prefix}_{st.name}", load, depths[i])
+        files[f"{prefix}_{st.name}.v"] = _stage_module(model, st, f"{prefix}_{st.name}", load, depths[i],
+                                                        options.window_lines)
         if st.word_buffer and st.kind == "collector":  # the buffer holds the FIFO's vectors
             continue
         if st.info.get("out_words"):  # the FIFO to the next MVU is a word buffer

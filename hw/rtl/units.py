@@ -180,13 +180,14 @@ def pad_pixel(st: Stage, pad_value: int) -> str:
     return lit(word, c * eb)
 
 
-def swu(name: str, st: Stage, h: int, w: int, pad_value: int) -> str:
+def swu(name: str, st: Stage, h: int, w: int, pad_value: int, lines: str = "auto") -> str:
     """Sliding-window unit: the padded map is shifted through k window rows joined by delay lines.
 
     Step s of a frame shifts in padded pixel s (a real input pixel, or the pad value without waiting for
     input); steps whose window lies inside the padded map also write that window to the output FIFO.
     Delay lines carry no reset so that synthesis maps them to SRLs, or, where :func:`line_ram` finds it smaller,
-    they are one distributed RAM with a circular pointer (the k - 1 lines side by side in its word). With
+    they are one distributed RAM with a circular pointer (the k - 1 lines side by side in its word; ``lines``
+    "srl" / "ram" force either, for benchmarks/hw_line_ram.py). With
     ``in_sum`` (the producer's count of +1
     bits of each pixel, :func:`sbnn.arch.pipeline._link_window_sums`) every pixel carries its count above its
     bits; the window's S' (``out_sum``) is the sum of the entering column's counts and the column sums of the
@@ -230,7 +231,9 @@ def swu(name: str, st: Stage, h: int, w: int, pad_value: int) -> str:
     row_w = [pe_w if cb and ky == 0 else pw for ky in range(k)]
     for ky, kx in regs:
         m.line(f"reg [{row_w[ky] - 1}:0] w{ky}_{kx};")
-    ram = dl > 0 and line_ram(dl, (k - 1) * pw)
+    if lines not in ("auto", "srl", "ram"):
+        raise HardwareError(f"{name}: delay lines {lines!r}: use auto, srl or ram")
+    ram = dl > 1 and (line_ram(dl, (k - 1) * pw) if lines == "auto" else lines == "ram")  # one step: a register
     for ky in range(k - 1):
         if dl > 0 and not ram:
             m.line(f"reg [{pw - 1}:0] dl{ky} [0:{dl - 1}];")
@@ -307,8 +310,9 @@ def _window_sum(m: Module, st: Stage, k: int, entering: list[str], pe_w: int, cb
 def line_ram(depth: int, width: int) -> bool:
     """Whether a sliding window's delay lines (``width`` bits side by side, ``depth`` steps) cost fewer LUTs as one
     distributed RAM with a pointer than as shift registers: an SRL is one LUT per bit and 32 steps, a RAM32M /
-    RAM64M 4 LUTs per 6 / 3 bits, the pointer a few more (Yosys, synthesized alone: 142 bits x 7 steps, the 1:8
-    CNV's fourth window, 100 LUT against 142 SRLs; the 2 x 8 bits of its 8-bit first window stay SRLs)."""
+    RAM64M 4 LUTs per 6 / 3 bits, the pointer a few more. Measured by benchmarks/hw_line_ram.py, each window built
+    both ways (results/hw_line_ram.md: the 1:8 CNV's fourth window, 142 bits x 7 steps, 96 LUTs of RAM against 142
+    SRLs)."""
     if depth < 2 or depth > 64:
         return False
     srl = width * -(-depth // 32)

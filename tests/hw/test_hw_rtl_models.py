@@ -14,6 +14,7 @@ import pytest
 
 from sbnn.arch import folding
 from sbnn.arch.regroup import regroup
+from sbnn.errors import HardwareError
 from sbnn.hw.rtl.design import GenOptions, generate
 from sbnn.hw.rtlsim import verilator as rtlsim
 from sbnn.hw.rtlsim.api import run_rtl
@@ -60,6 +61,8 @@ def _models():
     out.append(("mlp_word_links", *_link_mlp()))
     out.append(("mlp_regrouped", *_regrouped_mlp()))
     out.append(("cnv_window_sums", *_window_sum_cnv()))
+    model, _, impls = _window_sum_cnv()  # every delay line in distributed RAM, down to two steps
+    out.append(("cnv_lines_ram", model, GenOptions(window_lines="ram"), impls))
     return out
 
 
@@ -151,7 +154,7 @@ def model_runs(hwt, tmp_path_factory):
 
 
 NAMES = ["cnv_s90_auto", "cnv2_xnor", "u8_first_conv", "mlp_unrolled", "mlp_s99_ppb7", "cnv_auto_gather", "mlp_sums",
-         "mlp_word_links", "mlp_regrouped", "cnv_window_sums"]
+         "mlp_word_links", "mlp_regrouped", "cnv_window_sums", "cnv_lines_ram"]
 
 
 def _model(name: str):
@@ -175,6 +178,19 @@ def test_window_sums_formed_by_sliding_windows():
     assert sums == {"L1_mvu0": (0, 5), "L2_mvu1_swu": (5, 8), "L2_mvu1": (8, 4), "L3_mvu2_swu": (4, 7),
                     "L3_mvu2": (7, 0)}
     assert "L4_mvu3_swu" in {st.name for st in d.stages}
+
+
+@pytest.mark.parametrize("lines, rams", [("auto", {"L2_mvu1_swu"}), ("ram", {"L1_mvu0_swu", "L2_mvu1_swu", "L3_mvu2_swu",
+                                                                             "L4_mvu3_swu"}),
+                                         ("srl", set())])
+def test_window_delay_lines_as_asked(lines, rams):
+    """``window_lines``: the rule's choice per window (only the 42-bit, 6-step lines pay as RAM), or every window one
+    way (the 8-bit first window's lines, the 4- and 2-step ones too); anything else is refused."""
+    _, model, _, impls = _model("cnv_window_sums")
+    d = generate(model, GenOptions(window_lines=lines), name="n_lines", impls=impls)
+    assert {f.split("n_lines_")[1][:-2] for f, v in d.files.items() if "dlm" in v} == rams
+    with pytest.raises(HardwareError, match="delay lines 'bram'"):
+        generate(model, GenOptions(window_lines="bram"), name="n_lines", impls=impls)
 
 
 def test_word_links_between_mvus():
