@@ -35,6 +35,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "hw_sparsity": ([], ["--quick"]),
     "hw_fixed_cost": ([], ["--quick"]),
     "hw_word_buffer": ([], ["--quick"]),
+    "hw_line_ram": ([], ["--quick"]),
     "hw_cost_model": (["--fit"], ["--no-synth"]),
     "hw_structure": ([], ["--no-synth"]),
     "hw_finn_compare": ([], ["--models", "TFC", "--rom", "finn"]),
