@@ -91,9 +91,11 @@ def test_all_nm_networks_are_also_built_with_widened_weight_words():
     """nm-wide: every weight memory in block RAM, widened where the thresholds need it (a 1:16 layer's word);
     only all-N:M networks get it, and it passes a placement the CLI accepts."""
     bench = hns.BENCHES["mlp"]
-    assert hns.variants(bench, "mlp-1of16i") == ["auto", "dense", "nm", "nm-wide"]
-    assert hns.variants(bench, "mlp-block8-0.875") == ["auto", "dense", "block"]
-    assert hns.variants(bench, "mlp-bnn") == ["auto", "dense"]
+    assert hns.variants(bench, "mlp-1of16i") == ["auto", "search", "dense", "nm", "nm-wide"]
+    assert hns.variants(bench, "mlp-block8-0.875") == ["auto", "search", "dense", "block"]
+    # the dense BNN too is searched by synthesis (its other variants build one design)
+    assert hns.variants(bench, "mlp-bnn") == ["auto", "search", "dense"]
+    assert hns.VARIANT_ARGS["search"] == ["--search", str(hns.SEARCH)] and hns.SEARCH >= 2
     args = hns.VARIANT_ARGS["nm-wide"]
     key, value = args[args.index("--set") + 1].split("=")
     assert args[args.index("--style") + 1] == "nm" and key == "weight_rom" and value in WEIGHT_ROMS
