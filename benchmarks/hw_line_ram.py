@@ -1,10 +1,10 @@
 """The sliding window's delay lines as shift registers (SRLs) and as one distributed RAM with a circular pointer,
 side by side in one run: the measurements behind :func:`sbnn.hw.rtl.units.line_ram`, the rule that chooses.
 
-Designs: the windows of the CNV-style net of ``benchmarks/hw_network_structure.py --arch cnv`` (3 x 3, pad 1):
-its 8-bit first window (28 x 28 x 1), its second (28 x 28 x 32, each pixel with the count of its +1 bits that
-its producer forms for the {alpha, beta} consumer), its third (14 x 14 x 32, after a pool) and its fourth
-(8 x 8 x 64 with counts, as in the 1:8 network); and one wider line (28 x 28 x 64). Random masks and thresholds;
+Designs: the windows of the CNV-style net of ``benchmarks/hw_network_structure.py --arch cnv`` (3 x 3, no
+padding): its 8-bit first window (28 x 28 x 1), its second (26 x 26 x 32, each pixel with the count of its +1
+bits that its producer forms for the {alpha, beta} consumer), its third (12 x 12 x 32, after a pool) and its
+fourth (10 x 10 x 64 with counts, as in the 1:8 network); and one wider line (28 x 28 x 64). Random masks and thresholds;
 the convolution after each window is folded as the CNV's are (a window per output fold of several slices). Per
 design and layout: Yosys synth_xilinx (xc7z020) of the whole design, the window's instance (LUTs, of which
 LUT-RAM and SRL, and flip-flops), and an RTL check (Verilator, 1,000 random inputs: the last layer's outputs ==
@@ -32,17 +32,17 @@ from sbnn.ir.model import BIPOLAR, Head, InputSpec, IRModel, ValueType
 from sbnn.ir.synthetic import random_mvu
 
 SAMPLES = 1000
-#: name -> (map h = w, channels of the window's pixels, input bits (8: the first window, fed by the host),
+#: name -> (the window's map h = w, channels of its pixels, input bits (8: the first window, fed by the host),
 #: channels in front of the producer conv or 0 (the window reads the input: no counts), (PE, SIMD) of the
 #: window's convolution, its output channels)
 DESIGNS = {
     "CNV window 1: 28x28x1, 8-bit pixels": (28, 1, 8, 0, (2, 3), 8),
-    "CNV window 2: 28x28x32 + counts": (28, 32, 1, 4, (1, 96), 8),
-    "CNV window 3: 14x14x32 (after a pool)": (14, 32, 1, 0, (1, 72), 8),
-    "CNV window 4: 8x8x64 + counts": (8, 64, 1, 8, (1, 96), 8),
+    "CNV window 2: 26x26x32 + counts": (26, 32, 1, 4, (1, 96), 8),
+    "CNV window 3: 12x12x32 (after a pool)": (12, 32, 1, 0, (1, 72), 8),
+    "CNV window 4: 10x10x64 + counts": (10, 64, 1, 8, (1, 96), 8),
     "28x28x64": (28, 64, 1, 0, (1, 96), 8),
 }
-QUICK = ["CNV window 4: 8x8x64 + counts"]
+QUICK = ["CNV window 4: 10x10x64 + counts"]
 LAYOUTS = ("srl", "ram")
 
 
@@ -51,13 +51,14 @@ def model_of(hw: int, c: int, bits: int, c_in: int, fold: tuple[int, int], m: in
     levels) -> a two-score tail."""
     rng = np.random.default_rng(0)
     layers = []
-    shape, vtype = (hw, hw, c_in or c), ValueType(bits, False) if bits > 1 else BIPOLAR
+    side = hw + 2 if c_in else hw  # the producer's unpadded 3 x 3 window: the map it writes is two smaller
+    shape, vtype = (side, side, c_in or c), ValueType(bits, False) if bits > 1 else BIPOLAR
     spec = InputSpec(shape, vtype)
     if c_in:
-        layers.append(random_mvu(rng, "src", "conv", shape, c, pe=c // 8, simd=9 * c_in, in_type=vtype))
+        layers.append(random_mvu(rng, "src", "conv", shape, c, pe=c // 8, simd=9 * c_in, pad=0, in_type=vtype))
         shape, vtype = layers[-1].out_shape, BIPOLAR
     pe, simd = fold
-    layers.append(random_mvu(rng, "conv", "conv", shape, m, pe=pe, simd=simd, levels=(-1, 7), in_type=vtype))
+    layers.append(random_mvu(rng, "conv", "conv", shape, m, pe=pe, simd=simd, pad=0, levels=(-1, 7), in_type=vtype))
     layers.append(random_mvu(rng, "tail", "dense", layers[-1].out_shape, 2, output=True))
     return IRModel("lines", spec, layers, Head(np.ones(2), np.zeros(2))).validate()
 

@@ -47,8 +47,8 @@ def test_const_mul_and_tree_ranges():
 
 @pytest.mark.parametrize("depth, width, ram", [
     (7, 142, True),  # the 1:8 CNV's fourth window (64-bit pixels with 7-bit counts, 2 lines): benchmarks/hw_line_ram.py
-    (27, 76, True), (13, 64, True),  # its second and third windows
-    (27, 16, False),  # the 8-bit first window's 2 x 8 bits: the pointer costs more than the RAM saves
+    (23, 76, True), (9, 64, True),  # its second and third windows
+    (25, 16, False),  # the 8-bit first window's 2 x 8 bits: the pointer costs more than the RAM saves
     (1, 512, False), (65, 512, False),  # one step is a register; beyond 64 steps the SRLs are kept
 ])
 def test_window_delay_lines_in_ram_where_smaller(depth, width, ram):
