@@ -168,8 +168,8 @@ def _roms(plan: MVUPlan, weight_rom: WeightRom) -> tuple[WeightRom, ...]:
     """Weight-memory placements the search weighs for ``plan``: with "auto", also block RAM where synthesis
     would leave the memory in logic. Why: a small layer's weight memory (the CNV's 288 x 64 N:M convolution:
     6,912 bits) stays in LUTs by Yosys' rule, hundreds of them at the cost model's 4.6 per 64 bits, where one
-    RAMB18 holds it (benchmarks/results/hw_network_structure_cnv.json, 1:8i auto: that layer so placed, 547 LUT with
-    its window and FIFOs; as XNOR at the same folding 694-744)."""
+    RAMB18 holds it (benchmarks/results/hw_network_structure_cnv.json, 1:8i auto: that layer so placed, 367 LUT with
+    its window and FIFOs; as XNOR at the same folding 503-515)."""
     if weight_rom != "auto" or plan.T <= 1 or rom_in_bram(plan.T, plan.word_bits):
         return (weight_rom,)
     return ("auto", "block")
