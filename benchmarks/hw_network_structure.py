@@ -26,6 +26,8 @@ not retrained here); the accuracy panel quotes ``benchmarks/results/train_struct
     python benchmarks/hw_network_structure.py --list                  # the networks and variants, nothing run
     python benchmarks/hw_network_structure.py --markdown-only         # rewrite .md and the figure from .json
     python benchmarks/hw_network_structure.py --arch cnv              # the CNV table: hw_network_structure_cnv.*
+    python benchmarks/hw_network_structure.py --runs runs/search-check --nets mlp-bnn mlp-1of8i --out search_check
+                                                                      # a subset kept: hw_network_structure_search_check.*
 """
 
 from __future__ import annotations
@@ -247,16 +249,19 @@ def net_row(bench: Bench, runs: Path, net: str, samples: int | None, reuse: bool
             "selected": best["style"] if best else None}
 
 
-def _name(bench: Bench, partial: bool) -> str:
-    """Results of a ``--nets`` subset go to ``_partial`` files: the full table is never overwritten by a subset
-    (a ratio is only quoted against the baseline measured in the same run)."""
+def _name(bench: Bench, partial: bool, out: str | None = None) -> str:
+    """Results of a ``--nets`` subset go to ``_partial`` files (or ``--out``'s, a subset kept as a check of its
+    own): the full table is never overwritten by a subset (a ratio is only quoted against the baseline measured in
+    the same run)."""
+    if out:
+        return f"{bench.stem}_{out}"
     return bench.stem + ("_partial" if partial else "")
 
 
 def write(res: dict) -> None:
     add_ratios(res)
     bench = bench_of(res)
-    name = _name(bench, bool(res.get("partial")))
+    name = _name(bench, bool(res.get("partial")), res.get("out"))
     write_results(name, res, markdown(res).replace(f"({bench.stem}.png)", f"({name}.png)"))
     acc_stem = f"train_structure_{bench.arch}"
     acc = next((p for stem in ([f"{acc_stem}_partial"] if res.get("partial") else []) + [acc_stem]
@@ -277,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="run nothing: tabulate what earlier runs left in the run folders (missing ones are marked)")
     ap.add_argument("--list", action="store_true", help="list the networks and their variants, run nothing")
     ap.add_argument("--markdown-only", action="store_true", help="rewrite the .md and the figure from the .json")
+    ap.add_argument("--out", metavar="NAME", help="write a --nets subset to <table>_NAME.* instead of _partial.* (a "
+                    "check kept beside the full table)")
     args = ap.parse_args(argv)
     runs, bench = (ROOT / args.runs).resolve(), BENCHES[args.arch]
     nets = args.nets or list(bench.nets)
@@ -290,8 +297,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{net:24s} {bench.nets[net][0]:26s} styles: {', '.join(variants(bench, net))}{ok}")
         return 0
     partial = set(nets) != set(bench.nets)
+    if args.out and (not partial or not args.out.isidentifier()):
+        print("error: --out names a --nets subset's results (letters, digits, _)", file=sys.stderr)
+        return 1
     if args.markdown_only:
-        write(_j(RESULTS / f"{_name(bench, partial)}.json"))
+        write(_j(RESULTS / f"{_name(bench, partial, args.out)}.json"))
         return 0
     missing = [n for n in nets if not (runs / n / "export" / "ir.json").exists()]
     if missing:
@@ -300,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     t0 = time.perf_counter()
     res = {"machine": machine(), "arch": bench.arch, "target_fps": bench.target_fps, "runs": args.runs,
-           "samples": args.samples, "collect_only": args.collect_only, "partial": partial,
+           "samples": args.samples, "collect_only": args.collect_only, "partial": partial, "out": args.out,
            "nets": [net_row(bench, runs, n, args.samples, args.reuse, args.collect_only) for n in nets]}
     res["seconds"] = round(time.perf_counter() - t0, 1)
     write(res)
