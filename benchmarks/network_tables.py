@@ -152,6 +152,7 @@ def _ratio(x: float | None) -> str:
 def markdown(res: dict) -> str:
     b, bench = res.get("baseline"), bench_of(res)
     fps = fmt.count(bench.target_fps)
+    searched = any(v["style"] == "search" for r in res["nets"] for v in r["variants"])
     L = [f"# Whole networks at {fps} frames/s: {bench.title.split(' (')[0]} by mask structure", "",
          f"{bench.title} ({{α,β}} closed form; the dense BNN: {{-1,+1}} levels), trained and "
          "exported by `benchmarks/train_structure.py` (seed 0), each built with `sbnn synth --target-fps "
@@ -159,14 +160,16 @@ def markdown(res: dict) -> str:
          "(Yosys synth_xilinx, xc7z020, 100 MHz; the whole accelerator incl. FIFOs and thresholds) and checked with "
          "`sbnn sim --rtl` on the run's real inputs. Every network is built with `--style auto` (the default)"
          + (", with `--search 3` (the estimate's three best foldings and their per-layer best, each synthesized: "
-            "`search`)," if any(v["style"] == "search" for r in res["nets"] for v in r["variants"]) else "")
+            "`search`)," if searched else "")
          + " and `--style dense` (the XNOR datapath everywhere), all-N:M / all-block networks also with `--style nm` / "
          "`block` (all-N:M ones also as `nm-wide`: `--style nm --set weight_rom=block-wide`, every weight memory in "
          "block RAM, its word widened where the thresholds need it to ride along), and every network with "
          "`layer-best`: a folding file taking every layer from the variant in "
          "which it measured fewest LUTs (synthesized and checked itself). The automatic folding ranks LUTs and "
-         "block RAM by device fraction; every network is also built as a LUT-only ranking folds it (`auto-lut`), "
-         "and the baseline is searched as hard as the sparse networks. The variant with the fewest LUTs "
+         "block RAM by device fraction; every network is also built as a LUT-only ranking folds it (`auto-lut`)"
+         + (", and the baseline is searched as hard as the sparse networks" if searched else
+            "; the dense BNN's variants all build one design, so the baseline was searched less than the sparse "
+            "networks (measured before the `search` variant)") + ". The variant with the fewest LUTs "
          "(then BRAM) is the one that counts (**bold**), for the dense BNN as for the sparse networks. MVU LUT: "
          "the MVU instances alone, what the datapath styles differ in; the rest (stream FIFOs, sliding windows, "
          "collectors, pools) every design of a network pays alike."
