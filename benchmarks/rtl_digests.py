@@ -12,7 +12,8 @@ recorded, and for the CLI runs the SHA-256 of ``cycles.json`` and ``stream.json`
     python benchmarks/rtl_digests.py              # compare the current code against the recorded digests (exit 1 on a difference)
     python benchmarks/rtl_digests.py --record     # record them (from the unchanged code)
     python benchmarks/rtl_digests.py --train      # retrain + export the main job into runs/digest-main first and check
-                                                  # that its IR equals the stored one (training is deterministic)
+                                                  # that its IR equals the stored one (training is deterministic on
+                                                  # one machine; another CPU may train a different IR)
     python benchmarks/rtl_digests.py --store-ir   # with --train: store that IR as the digest input
 
 Only Verilog is generated (no Verilator, no Yosys): about a minute.
