@@ -11,7 +11,7 @@ LUT-RAM and SRL, and flip-flops), and an RTL check (Verilator, 1,000 random inpu
 the bit-exact simulator, latency and interval == the cycle model). The table says which layout the rule picks
 and which measured fewer LUTs.
 
-    python benchmarks/hw_line_ram.py            # ~10 minutes on 2 cores (Yosys cached by RTL digest)
+    python benchmarks/hw_line_ram.py            # ~5 minutes on 2 cores (Yosys cached by RTL digest)
     python benchmarks/hw_line_ram.py --quick    # the 1:8 CNV's fourth window only
 """
 

@@ -58,8 +58,8 @@ COMMITTED = Path(__file__).resolve().parent / "results"  # the accuracy table, a
 #: candidates of the ``search`` variant, which every network gets alike: ``sbnn synth --search 3``, the estimate's three
 #: best foldings and their per-layer best, each synthesized (as the main job's comparison does). Why: without it
 #: the dense BNN, whose other variants all build one design, was searched less than the sparse networks, whose
-#: variants differ per layer (the CNV's dense BNN: PE 2 x SIMD 96 in its second conv, 1,243 LUT of MVU, where
-#: PE 1 x SIMD 144 takes 1,151)
+#: variants differ per layer (the CNV's dense BNN, results/hw_network_structure_cnv.json: its second conv at PE 2 x
+#: SIMD 96 as every other variant builds it, 1,313 LUT with its window and FIFOs; the search's PE 1 x SIMD 288, 1,250)
 SEARCH = 3
 #: variants that are more than a ``--style``: all-N:M with every weight memory in block RAM, widened where the
 #: thresholds need it to ride along (``weight_rom`` "block-wide": block RAM for the threshold memories and wide

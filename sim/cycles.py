@@ -204,9 +204,8 @@ def _load_mvu(load: Stage, mvu: Stage, frames: int, w_in: np.ndarray, r_down: np
 def simulate(stages: list[Stage], depths: list[int], frames: int, max_passes: int | None = None) -> Timeline:
     """Exact edges of every beat for ``frames`` frames; ``depths[i]`` is the FIFO after stage i. The edges are a
     fixed point, found by passes over the stages; ``max_passes`` (default: 200 plus two per input beat of a
-    frame over all stages) bounds them. Why that many: back-pressure can settle one beat per pass (the 1:8
-    CNV-style net with a one-slice N:M convolution, 3,778 beats per frame, needed between 1,600 and 3,200 once;
-    tests/sim/test_cycles.py holds a chain that 200 passes do not settle)."""
+    frame over all stages) bounds them. Why that many: back-pressure can settle one beat per pass (a CNV-style
+    chain with a one-slice N:M convolution and one-deep FIFOs that 200 passes do not settle: tests/sim/test_cycles.py)."""
     n = len(stages)
     if max_passes is None:
         max_passes = 200 + 2 * sum(st.in_beats for st in stages)

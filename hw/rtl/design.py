@@ -19,7 +19,7 @@ from pathlib import Path
 from sbnn.arch.depth import DEFAULT_CLOCK_MHZ
 from sbnn.arch.folding import resolve_impls
 from sbnn.arch.impl import LayerImpl
-from sbnn.arch.options import CodingChoice, Gather, Style, WeightRom
+from sbnn.arch.options import WINDOW_LINES, CodingChoice, Gather, Style, WeightRom, WindowLines
 from sbnn.arch.pipeline import Stage, build_pipeline, ident
 from sbnn.errors import HardwareError
 from sbnn.hw.rtl import mvu, prims, units, wordbuf
@@ -49,9 +49,7 @@ class GenOptions:
     weight_rom: WeightRom = "auto"  # weight memories: synthesis decides, BRAM or LUTs
     clock_mhz: float = DEFAULT_CLOCK_MHZ  # folded MVUs are pipelined for this clock (sbnn.arch.depth)
     word_buffers: bool = True  # sliced MVUs after a collector read a word buffer (sbnn.arch.buffer)
-    #: the sliding windows' delay lines: "auto" (:func:`~sbnn.hw.rtl.units.line_ram` decides), "srl" or "ram"
-    #: (benchmarks/hw_line_ram.py builds both to measure that rule)
-    window_lines: str = "auto"
+    window_lines: WindowLines = "auto"  # the sliding windows' delay lines (sbnn.arch.options.WindowLines)
 
     def impls(self, model: IRModel, given: Mapping[str, LayerImpl] | None = None) -> dict[str, LayerImpl]:
         """Every MVU's implementation: ``given`` ones as they are, the others from these defaults."""
@@ -110,7 +108,7 @@ def _layer_shape(model: IRModel, index: int) -> tuple[int, int, int]:
 
 
 def _stage_module(model: IRModel, st: Stage, modname: str, load: Stage | None = None, depth: int = 1,
-                  lines: str = "auto") -> str:
+                  lines: WindowLines = "auto") -> str:
     layer = model.layers[st.layer]
     h, w, _ = _layer_shape(model, st.layer)
     if st.kind == "threshold":
@@ -140,6 +138,8 @@ def generate(model: IRModel, options: GenOptions | None = None, upto: str | None
     """Generate the accelerator for ``model`` (optionally only up to layer ``upto``), every MVU built as
     ``impls`` says (see :class:`GenOptions` for the others)."""
     options = options or GenOptions()
+    if options.window_lines not in WINDOW_LINES:
+        raise HardwareError(f"delay lines {options.window_lines!r}: use {', '.join(WINDOW_LINES)}")
     model = truncate(model, upto)
     if not model.layers:
         raise HardwareError("the model has no layers")

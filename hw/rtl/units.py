@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sbnn.arch.options import WindowLines
 from sbnn.arch.pipeline import Stage
 from sbnn.errors import HardwareError
 from sbnn.hw.rtl.verilog import Module, Op, clog2, ext, lint_off, lint_on, lit, tree_sum
@@ -180,14 +181,14 @@ def pad_pixel(st: Stage, pad_value: int) -> str:
     return lit(word, c * eb)
 
 
-def swu(name: str, st: Stage, h: int, w: int, pad_value: int, lines: str = "auto") -> str:
+def swu(name: str, st: Stage, h: int, w: int, pad_value: int, lines: WindowLines = "auto") -> str:
     """Sliding-window unit: the padded map is shifted through k window rows joined by delay lines.
 
     Step s of a frame shifts in padded pixel s (a real input pixel, or the pad value without waiting for
     input); steps whose window lies inside the padded map also write that window to the output FIFO.
     Delay lines carry no reset so that synthesis maps them to SRLs, or, where :func:`line_ram` finds it smaller,
     they are one distributed RAM with a circular pointer (the k - 1 lines side by side in its word; ``lines``
-    "srl" / "ram" force either, for benchmarks/hw_line_ram.py). With
+    "srl" / "ram" force either: sbnn.arch.options.WindowLines). With
     ``in_sum`` (the producer's count of +1
     bits of each pixel, :func:`sbnn.arch.pipeline._link_window_sums`) every pixel carries its count above its
     bits; the window's S' (``out_sum``) is the sum of the entering column's counts and the column sums of the
@@ -231,8 +232,6 @@ def swu(name: str, st: Stage, h: int, w: int, pad_value: int, lines: str = "auto
     row_w = [pe_w if cb and ky == 0 else pw for ky in range(k)]
     for ky, kx in regs:
         m.line(f"reg [{row_w[ky] - 1}:0] w{ky}_{kx};")
-    if lines not in ("auto", "srl", "ram"):
-        raise HardwareError(f"{name}: delay lines {lines!r}: use auto, srl or ram")
     ram = dl > 1 and (line_ram(dl, (k - 1) * pw) if lines == "auto" else lines == "ram")  # one step: a register
     for ky in range(k - 1):
         if dl > 0 and not ram:

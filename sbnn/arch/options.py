@@ -26,6 +26,9 @@ CodingChoice = Literal["auto", "index", "delta"]
 #: widened where the fold's thresholds need more than its spare width to ride along (sbnn.arch.cost.threshold_layout),
 #: trading block RAM for the threshold memory and wide compares that would otherwise be logic
 WeightRom = Literal["auto", "block", "distributed", "block-wide"]
+#: a sliding window's delay lines: the layout rule decides (sbnn.hw.rtl.units.line_ram), or shift registers / one
+#: distributed RAM everywhere (benchmarks/hw_line_ram.py builds both to measure that rule)
+WindowLines = Literal["auto", "srl", "ram"]
 
 STYLES: tuple[str, ...] = get_args(Style)
 STYLE_CHOICES: tuple[str, ...] = get_args(StyleChoice)
@@ -33,6 +36,7 @@ GATHERS: tuple[str, ...] = get_args(Gather)
 GATHER_CHOICES: tuple[str, ...] = get_args(GatherChoice)
 CODINGS: tuple[str, ...] = get_args(CodingChoice)
 WEIGHT_ROMS: tuple[str, ...] = get_args(WeightRom)
+WINDOW_LINES: tuple[str, ...] = get_args(WindowLines)
 #: the placements that put the weight memory in block RAM whatever its size
 BLOCK_ROMS = ("block", "block-wide")
 #: styles that need a mask structure recorded in the IR (sbnn.ir.structure kind)

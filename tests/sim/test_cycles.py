@@ -235,8 +235,7 @@ def test_cnv_size_model_with_distributed_ram_gathers():
 
 def _backpressured_chain() -> list:
     """A CNV-style chain whose second convolution is a one-slice 1:8 N:M MVU (PE 1 x SIMD 72): with one-deep FIFOs
-    its back-pressure settles about one beat per pass of :func:`simulate` (the trained 1:8 CNV of
-    benchmarks/results/hw_network_structure_cnv.md needs between 200 and 800 passes so)."""
+    its back-pressure settles about one beat per pass of :func:`simulate`."""
     rng = np.random.default_rng(3)
     m = random_model(rng, input_shape=(12, 12, 1), convs=(8, 16), dense=(16,), sparsity=0.5)
     i = next(j for j, layer in enumerate(m.layers) if layer.name == "mvu1")
