@@ -47,7 +47,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "learned_ab": (["--data-dir", DATA_DIR], ["--data-dir", DATA_DIR, "--plots-only"]),
     "train_structure": (["--data-dir", DATA_DIR, "--export"],
                         ["--data-dir", DATA_DIR, "--only", "mlp", "--epochs-mlp", "1", "--points", "bnn,1:8",
-                         "--export", "--root", QUICK_STRUCTURE_RUNS]),
+                         "--seeds", "0", "--export", "--root", QUICK_STRUCTURE_RUNS]),
     # after train_structure: it builds that benchmark's exported networks (quick: the quick ones)
     "hw_network_structure": ([], ["--nets", "mlp-bnn", "mlp-1of8", "--samples", "200", "--runs", QUICK_STRUCTURE_RUNS]),
     # the CNV table (train_structure's CNV points; the quick mode trains none, so it is skipped there)

@@ -68,3 +68,15 @@ def test_an_accuracy_point_takes_the_family_of_its_measured_network():
     last = {**s, "arch": "mlp", "point": "1:8/last-row", "structure": "1:8", "first_last_structure": "1:8"}
     assert nt.accuracy_family(nt.BENCHES["mlp"], last) == "N:M, last layer row"
     assert nt.accuracy_family(nt.BENCHES["mlp"], {**s, "arch": "mlp"}) == "N:M, first/last row"
+
+
+@pytest.mark.parametrize("only, points, seeds, stem", [
+    ("cnv", None, [0, 1], "train_structure_cnv"),
+    ("cnv", None, [1, 0, 1], "train_structure_cnv"),
+    ("cnv", None, [1], "train_structure_cnv_partial"),  # one seed of two: never the committed table
+    ("mlp", None, [0, 1, 2], "train_structure_mlp_partial"),
+    ("mlp", {"bnn", "1:8i"}, [0, 1], "train_structure_mlp_partial"),
+    (None, None, [0, 1], "train_structure"),
+])
+def test_a_subset_of_points_or_seeds_never_replaces_the_committed_table(only, points, seeds, stem):
+    assert ts.results_stem(only, points, seeds) == stem
