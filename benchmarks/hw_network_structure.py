@@ -26,8 +26,8 @@ not retrained here); the accuracy panel quotes ``benchmarks/results/train_struct
     python benchmarks/hw_network_structure.py --list                  # the networks and variants, nothing run
     python benchmarks/hw_network_structure.py --markdown-only         # rewrite .md and the figure from .json
     python benchmarks/hw_network_structure.py --arch cnv              # the CNV table: hw_network_structure_cnv.*
-    python benchmarks/hw_network_structure.py --runs runs/search-check --nets mlp-bnn mlp-1of8i --out search_check
-                                                                      # a subset kept: hw_network_structure_search_check.*
+    python benchmarks/hw_network_structure.py --runs runs/other --nets mlp-bnn mlp-1of8i --out other_machine
+                                                                      # a subset kept: hw_network_structure_other_machine.*
 """
 
 from __future__ import annotations

@@ -149,6 +149,16 @@ def _ratio(x: float | None) -> str:
     return "-" if x is None else f"{x:.2f}"
 
 
+def built_as(variant: str) -> str:
+    """How a variant was built, in the CLI's words: a ``--style``, ``--search 3`` or one of the benchmark's own
+    designs (``nm-wide``, ``auto-lut``, ``layer-best``), which no single flag names."""
+    if variant == "search":
+        return "searched by synthesis (`--search 3`)"
+    if variant in ("nm-wide", "auto-lut", "layer-best"):
+        return f"as its `{variant}` design"
+    return f"with `--style {variant}`"
+
+
 def markdown(res: dict) -> str:
     b, bench = res.get("baseline"), bench_of(res)
     fps = fmt.count(bench.target_fps)
@@ -175,7 +185,7 @@ def markdown(res: dict) -> str:
          "collectors, pools) every design of a network pays alike."
          + (" Tabulated with `--collect-only` from what the measuring runs (`--reuse`, `--nets` subsets run side by "
             "side) left in the run folders; a variant marked 'not measured' was not run." if res.get("collect_only") else "")
-         + (f" Baseline: the dense BNN with `--style {b['style']}`, {fmt.count(b['LUT'])} LUT, {b['BRAM36']:g} "
+         + (f" Baseline: the dense BNN {built_as(b['style'])}, {fmt.count(b['LUT'])} LUT, {b['BRAM36']:g} "
             "BRAM36." if b else "") + (f" {bench.note}" if bench.note else ""), "",
          "| network | zero bits | test acc. (seed 0) | selected | LUT | / dense BNN | MVU LUT | / dense BNN | BRAM36 | "
          "/ dense BNN | frames/s | RTL == sim, cycles == model | MVU datapaths |",
