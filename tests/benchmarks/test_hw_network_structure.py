@@ -34,6 +34,17 @@ def test_ratios_and_goal_lines_use_the_best_dense_bnn():
     assert [(g["net"], g["lut_ratio"], g["bram_ratio"], g["lut_met"], g["bram_met"]) for g in res["goal"]] == \
         [("mlp-1of8", 0.55, 0.6, True, False)]
     assert "NOT met" in hns.markdown(res) and "sbnn synth failed" in hns.markdown(res)
+    assert "Baseline: the dense BNN with `--style dense`, 2,000 LUT" in hns.markdown(res)
+
+
+def test_the_baseline_is_named_as_it_was_built():
+    """A variant that is not a style (the search, the benchmark's own designs) is not called ``--style X``."""
+    res = {"nets": [{"net": "mlp-bnn", "zero_bits": 0.5, "test_acc_seed0": 0.86, "structure": "dense BNN",
+                     "selected": "search", "variants": [_v("auto", 2500, 10), _v("search", 2000, 11)]}]}
+    hns.add_ratios(res)
+    md = hns.markdown(res)
+    assert "Baseline: the dense BNN searched by synthesis (`--search 3`), 2,000 LUT, 11 BRAM36." in md
+    assert "--style search" not in md
 
 
 def test_missing_runs_are_one_clear_error(tmp_path, capsys):
