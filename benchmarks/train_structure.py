@@ -66,6 +66,8 @@ POINTS = [
     ("1:8i/row", "1:8i", 0.875, "row"),
     # about 90 % zero bits: hidden layers 1:16i, first and last 2:16i (0.875)
     ("1:16i/2:16i", "1:16i", 0.9375, "2:16i"),
+    # the same zero bits with 1:8i first and last layers: one 8:1 pick per group where 2:16i has two 16:1 picks
+    ("1:16i/1:8i", "1:16i", 0.9375, "1:8i"),
     ("none-0.9375/0.875", "none", 0.9375, None, None, 0.875),  # its unstructured reference (0.8995 zero bits)
 ]
 #: the points of an architecture that does not take them all: the CNV (an 8-epoch run is ~13 minutes here) is
