@@ -7,9 +7,9 @@ Points of the MLP: the dense BNN; at 87.5 % zero bits the unstructured closed fo
 row; more in POINTS. The CNV (whose 9-input first conv no interleaved M divides) has the points of ARCH_POINTS:
 the dense BNN, the unstructured closed form and 1:8 / 1:8i at 87.5 %, first/last layers row at 0.5. Each point is
 an ordinary sbnn run directory under ``runs/bench-structure/`` (resumable: finished points are reused); ``--seeds
-0 1`` (the default) trains every point once per seed and the table reports the mean. With ``--export`` every point is exported
-and verified (integer PyTorch == QONNX == bit-exact simulator on 1,000 images) and its IR's recorded mask
-structures are listed. Writes ``benchmarks/results/train_structure.{json,md}`` (``_mlp`` / ``_cnv`` with
+0 1`` (the default) trains every point once per seed and the table reports the mean. With ``--export`` every
+point is exported and verified (integer PyTorch == QONNX == bit-exact simulator on 1,000 images) and its IR's
+recorded mask structures are listed. Writes ``benchmarks/results/train_structure.{json,md}`` (``_mlp`` / ``_cnv`` with
 ``--only``); a ``--points`` subset or seeds other than :data:`TABLE_SEEDS` (0 and 1, the default) write
 ``_partial`` files instead, never the committed table.
 
