@@ -18,7 +18,7 @@ Synthesis results are cached by the RTL's digest (sbnn's cache), so a rerun only
 The networks are the trained and exported runs of ``benchmarks/train_structure.py --export`` (seed 0; they are
 not retrained here); the accuracy panel quotes ``benchmarks/results/train_structure_mlp.json`` (mean over seeds).
 
-    python benchmarks/hw_network_structure.py                         # SFC: 96 designs, ~55 min on one core
+    python benchmarks/hw_network_structure.py                         # SFC: 97 designs, ~55 min on one core
     python benchmarks/hw_network_structure.py --runs runs/bench-structure --nets mlp-bnn mlp-1of8-flrow
                                                                       # a subset: hw_network_structure_partial.*
     python benchmarks/hw_network_structure.py --reuse                 # keep RTL checks of unchanged Verilog
@@ -63,15 +63,18 @@ COMMITTED = Path(__file__).resolve().parent / "results"  # the accuracy table, a
 SEARCH = 3
 #: variants that are more than a ``--style``: all-N:M with every weight memory in block RAM, widened where the
 #: thresholds need it to ride along (``weight_rom`` "block-wide": block RAM for the threshold memories and wide
-#: compares a 1:16 layer's 32-bit word leaves in logic)
-VARIANT_ARGS = {"nm-wide": ["--style", "nm", "--set", "weight_rom=block-wide"], "search": ["--search", str(SEARCH)]}
+#: compares a 1:16 layer's 32-bit word leaves in logic), and the same placement for the dense BNN's XNOR datapath
+#: (what ``nm-wide`` gives the N:M networks, the baseline gets too)
+VARIANT_ARGS = {"nm-wide": ["--style", "nm", "--set", "weight_rom=block-wide"],
+                "dense-wide": ["--style", "dense", "--set", "weight_rom=block-wide"], "search": ["--search", str(SEARCH)]}
 
 
 def variants(bench: Bench, net: str) -> list[str]:
     """Styles each network is built with; ``auto`` (the CLI default) first. Sparse networks also get the
-    ``layer-best`` design (see :func:`layer_best`), all-N:M ones also ``nm-wide`` (:data:`VARIANT_ARGS`)."""
+    ``layer-best`` design (see :func:`layer_best`), all-N:M ones also ``nm-wide``, the dense BNN ``dense-wide``
+    (:data:`VARIANT_ARGS`)."""
     pure = [bench.pure[net]] + (["nm-wide"] if bench.pure[net] == "nm" else []) if net in bench.pure else []
-    return ["auto", "search", "dense"] + pure
+    return ["auto", "search", "dense"] + (["dense-wide"] if net == bench.baseline else []) + pure
 
 
 def _run(cmd: list, log: Path) -> int:

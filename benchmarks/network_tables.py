@@ -10,6 +10,7 @@ from pathlib import Path
 from common import run_name
 
 from sbnn import fmt
+from sbnn.arch.options import STYLE_CHOICES
 
 #: run directory -> (structure label, figure family); the dense BNN first
 MLP_NETS = {
@@ -152,12 +153,10 @@ def _ratio(x: float | None) -> str:
 
 def built_as(variant: str) -> str:
     """How a variant was built, in the CLI's words: a ``--style``, ``--search 3`` or one of the benchmark's own
-    designs (``nm-wide``, ``auto-lut``, ``layer-best``), which no single flag names."""
+    designs (``nm-wide``, ``dense-wide``, ``auto-lut``, ``layer-best``), which no single flag names."""
     if variant == "search":
         return "searched by synthesis (`--search 3`)"
-    if variant in ("nm-wide", "auto-lut", "layer-best"):
-        return f"as its `{variant}` design"
-    return f"with `--style {variant}`"
+    return f"with `--style {variant}`" if variant in STYLE_CHOICES else f"as its `{variant}` design"
 
 
 def markdown(res: dict) -> str:
@@ -174,7 +173,10 @@ def markdown(res: dict) -> str:
             "`search`)," if searched else "")
          + " and `--style dense` (the XNOR datapath everywhere), all-N:M / all-block networks also with `--style nm` / "
          "`block` (all-N:M ones also as `nm-wide`: `--style nm --set weight_rom=block-wide`, every weight memory in "
-         "block RAM, its word widened where the thresholds need it to ride along), and every network with "
+         "block RAM, its word widened where the thresholds need it to ride along)"
+         + (", the dense BNN also as `dense-wide` (`--style dense --set weight_rom=block-wide`, the same placement)"
+            if any(v["style"] == "dense-wide" for r in res["nets"] for v in r["variants"]) else "")
+         + ", and every network with "
          "`layer-best`: a folding file taking every layer from the variant in "
          "which it measured fewest LUTs (synthesized and checked itself). The automatic folding ranks LUTs and "
          "block RAM by device fraction; every network is also built as a LUT-only ranking folds it (`auto-lut`)"

@@ -104,8 +104,12 @@ def test_all_nm_networks_are_also_built_with_widened_weight_words():
     bench = hns.BENCHES["mlp"]
     assert hns.variants(bench, "mlp-1of16i") == ["auto", "search", "dense", "nm", "nm-wide"]
     assert hns.variants(bench, "mlp-block8-0.875") == ["auto", "search", "dense", "block"]
-    # the dense BNN too is searched by synthesis (its other variants build one design)
-    assert hns.variants(bench, "mlp-bnn") == ["auto", "search", "dense"]
+    # the dense BNN too is searched by synthesis (its other variants build one design), and gets the same widened
+    # block-RAM placement as the N:M networks' nm-wide
+    assert hns.variants(bench, "mlp-bnn") == ["auto", "search", "dense", "dense-wide"]
+    assert hns.variants(hns.BENCHES["cnv"], "cnv-bnn")[-1] == "dense-wide"
+    assert hns.VARIANT_ARGS["dense-wide"][hns.VARIANT_ARGS["dense-wide"].index("--set") + 1:] == \
+        hns.VARIANT_ARGS["nm-wide"][hns.VARIANT_ARGS["nm-wide"].index("--set") + 1:]
     assert hns.VARIANT_ARGS["search"] == ["--search", str(hns.SEARCH)] and hns.SEARCH >= 2
     args = hns.VARIANT_ARGS["nm-wide"]
     key, value = args[args.index("--set") + 1].split("=")
