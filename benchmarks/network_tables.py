@@ -31,6 +31,7 @@ MLP_NETS = {
     "mlp-1of16i": ("1:16i", "N:M interleaved"),
     "mlp-1of16i-fl2of16i": ("1:16i (first/last: 2:16i)", "N:M interleaved"),
     "mlp-1of16i-fl1of8i": ("1:16i (first/last: 1:8i)", "N:M interleaved"),
+    "mlp-1of16i-fl1of8i-last2of16i": ("1:16i (first: 1:8i, last: 2:16i)", "N:M interleaved"),
 }
 #: the goal (issue 12): at about 90 % zero bits, ratios to the best dense BNN
 GOAL = {"LUT": 0.6, "BRAM36": 0.5}
@@ -64,7 +65,8 @@ class Bench:
 BENCHES = {
     "mlp": Bench("mlp", "Fashion-MNIST SFC 784-256-256-256-10", 100_000, MLP_NETS,
                  {"mlp-1of8": "nm", "mlp-2of16": "nm", "mlp-1of16": "nm", "mlp-block8-0.875": "block", "mlp-1of8i": "nm",
-                  "mlp-1of16i": "nm", "mlp-1of16i-fl2of16i": "nm", "mlp-1of16i-fl1of8i": "nm"}),
+                  "mlp-1of16i": "nm", "mlp-1of16i-fl2of16i": "nm", "mlp-1of16i-fl1of8i": "nm",
+                  "mlp-1of16i-fl1of8i-last2of16i": "nm"}),
     # FINN's CNV rate: finn-examples' CNV-W1A1 runs at 3,020 frames/s on a Pynq-Z1, FINN's automatic folding is
     # asked for 3,000 (../shared/finn_baseline.md)
     "cnv": Bench("cnv", "Fashion-MNIST CNV-style net (conv 32,32,pool,64,64,pool, FC 128, 10; 8-bit pixel input)",

@@ -80,3 +80,27 @@ def test_an_accuracy_point_takes_the_family_of_its_measured_network():
 ])
 def test_a_subset_of_points_or_seeds_never_replaces_the_committed_table(only, points, seeds, stem):
     assert ts.results_stem(only, points, seeds) == stem
+
+
+def test_a_point_another_process_is_training_is_left_out_in_one_line(monkeypatch, capsys):
+    """Two of these scripts side by side (say one per seed) meet at a shared point: the second one says so in one
+    line and goes on with its other points instead of stopping on a traceback."""
+    from sbnn.runlock import RunLocked
+
+    def run_point(root, arch, name, extra, epochs, data_dir, seed, threads, collect_only=False):
+        if name == "1:8i":
+            raise RunLocked("run directory runs/bench-structure/mlp-1of8i is in use by pid 4242")
+        return _row(name, None, None, 0.865)
+
+    written = {}
+    monkeypatch.setattr(ts, "run_point", run_point)
+    monkeypatch.setattr(ts, "write_results", lambda stem, data, md: written.update(stem=stem, data=data, md=md))
+    monkeypatch.setattr("sys.argv", ["train_structure.py", "--only", "mlp", "--points", "bnn,1:8i", "--seeds", "0"])
+    ts.main()
+    out = capsys.readouterr().out
+    assert "mlp  1:8i           seed 0: run directory runs/bench-structure/mlp-1of8i is in use by pid 4242 " \
+           "(left out)" in out
+    assert written["stem"] == "train_structure_mlp_partial"
+    assert written["data"]["missing"] == ["mlp 1:8i seed 0"]
+    assert [r["point"] for r in written["data"]["rows"]] == ["bnn"]
+    assert "Not trained (left out): mlp 1:8i seed 0." in written["md"]
