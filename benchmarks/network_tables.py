@@ -155,7 +155,7 @@ def _ratio(x: float | None) -> str:
 
 def built_as(variant: str) -> str:
     """How a variant was built, in the CLI's words: a ``--style``, ``--search 3`` or one of the benchmark's own
-    designs (``nm-wide``, ``dense-wide``, ``auto-lut``, ``layer-best``), which no single flag names."""
+    designs (``nm-wide``, ``dense-wide``, ``wide``, ``auto-lut``, ``layer-best``), which no single flag names."""
     if variant == "search":
         return "searched by synthesis (`--search 3`)"
     return f"with `--style {variant}`" if variant in STYLE_CHOICES else f"as its `{variant}` design"
@@ -178,6 +178,8 @@ def markdown(res: dict) -> str:
          "block RAM, its word widened where the thresholds need it to ride along)"
          + (", the dense BNN also as `dense-wide` (`--style dense --set weight_rom=block-wide`, the same placement)"
             if any(v["style"] == "dense-wide" for r in res["nets"] for v in r["variants"]) else "")
+         + (", every sparse network also as `wide` (`--set weight_rom=block-wide`: the same placement with the default "
+            "styles)" if any(v["style"] == "wide" for r in res["nets"] for v in r["variants"]) else "")
          + ", and every network with "
          "`layer-best`: a folding file taking every layer from the variant in "
          "which it measured fewest LUTs (synthesized and checked itself). The automatic folding ranks LUTs and "

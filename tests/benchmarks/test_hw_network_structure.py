@@ -100,10 +100,14 @@ def test_the_breakdown_groups_every_feature_of_the_cost_model_once():
 
 def test_all_nm_networks_are_also_built_with_widened_weight_words():
     """nm-wide: every weight memory in block RAM, widened where the thresholds need it (a 1:16 layer's word);
-    only all-N:M networks get it, and it passes a placement the CLI accepts."""
+    only all-N:M networks get it, and it passes a placement the CLI accepts. Every sparse network gets the same
+    placement with its default styles (wide), the dense BNN with its XNOR datapath (dense-wide)."""
     bench = hns.BENCHES["mlp"]
     assert hns.variants(bench, "mlp-1of16i") == ["auto", "search", "dense", "nm", "nm-wide"]
-    assert hns.variants(bench, "mlp-block8-0.875") == ["auto", "search", "dense", "block"]
+    assert hns.variants(bench, "mlp-block8-0.875") == ["auto", "search", "dense", "block", "wide"]
+    assert hns.variants(bench, "mlp-1of16-flrow") == ["auto", "search", "dense", "wide"]
+    assert hns.variants(hns.BENCHES["cnv"], "cnv-1of8-flrow") == ["auto", "search", "dense", "wide"]
+    assert hns.VARIANT_ARGS["wide"] == hns.VARIANT_ARGS["nm-wide"][hns.VARIANT_ARGS["nm-wide"].index("--set"):]
     # the dense BNN too is searched by synthesis (its other variants build one design), and gets the same widened
     # block-RAM placement as the N:M networks' nm-wide
     assert hns.variants(bench, "mlp-bnn") == ["auto", "search", "dense", "dense-wide"]
