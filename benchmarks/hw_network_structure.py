@@ -18,7 +18,7 @@ Synthesis results are cached by the RTL's digest (sbnn's cache), so a rerun only
 The networks are the trained and exported runs of ``benchmarks/train_structure.py --export`` (seed 0; they are
 not retrained here); the accuracy panel quotes ``benchmarks/results/train_structure_mlp.json`` (mean over seeds).
 
-    python benchmarks/hw_network_structure.py                         # SFC: 104 designs, ~60 min on one core
+    python benchmarks/hw_network_structure.py                         # SFC: 113 designs, ~65 min on one core
     python benchmarks/hw_network_structure.py --runs runs/bench-structure --nets mlp-bnn mlp-1of8-flrow
                                                                       # a subset: hw_network_structure_partial.*
     python benchmarks/hw_network_structure.py --reuse                 # keep RTL checks of unchanged Verilog

@@ -178,8 +178,8 @@ def markdown(res: dict) -> str:
          "block RAM, its word widened where the thresholds need it to ride along)"
          + (", the dense BNN also as `dense-wide` (`--style dense --set weight_rom=block-wide`, the same placement)"
             if any(v["style"] == "dense-wide" for r in res["nets"] for v in r["variants"]) else "")
-         + (", every sparse network also as `wide` (`--set weight_rom=block-wide`: the same placement with the default "
-            "styles)" if any(v["style"] == "wide" for r in res["nets"] for v in r["variants"]) else "")
+         + (", every other sparse network also as `wide` (`--set weight_rom=block-wide`: the same placement with the "
+            "default styles)" if any(v["style"] == "wide" for r in res["nets"] for v in r["variants"]) else "")
          + ", and every network with "
          "`layer-best`: a folding file taking every layer from the variant in "
          "which it measured fewest LUTs (synthesized and checked itself). The automatic folding ranks LUTs and "

@@ -100,7 +100,7 @@ def test_the_breakdown_groups_every_feature_of_the_cost_model_once():
 
 def test_all_nm_networks_are_also_built_with_widened_weight_words():
     """nm-wide: every weight memory in block RAM, widened where the thresholds need it (a 1:16 layer's word);
-    only all-N:M networks get it, and it passes a placement the CLI accepts. Every sparse network gets the same
+    only all-N:M networks get it, and it passes a placement the CLI accepts. Every other sparse network gets the same
     placement with its default styles (wide), the dense BNN with its XNOR datapath (dense-wide)."""
     bench = hns.BENCHES["mlp"]
     assert hns.variants(bench, "mlp-1of16i") == ["auto", "search", "dense", "nm", "nm-wide"]
