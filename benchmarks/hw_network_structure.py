@@ -79,9 +79,8 @@ def variants(bench: Bench, net: str) -> list[str]:
     ``dense-wide`` (:data:`VARIANT_ARGS`)."""
     if net == bench.baseline:
         return ["auto", "search", "dense", "dense-wide"]
-    if net not in bench.pure:
-        return ["auto", "search", "dense", "wide"]
-    return ["auto", "search", "dense", bench.pure[net]] + (["nm-wide"] if bench.pure[net] == "nm" else ["wide"])
+    pure = bench.pure.get(net)
+    return ["auto", "search", "dense"] + ([pure] if pure else []) + (["nm-wide"] if pure == "nm" else ["wide"])
 
 
 def _run(cmd: list, log: Path) -> int:
