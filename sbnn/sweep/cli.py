@@ -69,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
                   + f" -> {args.root}")
     res = run_sweep(cfg, args.root, executor=args.executor, workers=args.workers, only=args.only,
                     ray_address=args.ray_address, progress=show_progress(), log=console.print)
-    console.print(f"sweep: {len(res.records) - len(res.failed)} points done, {len(res.skipped)} skipped (already "
+    done = len(res.records) - len(res.failed)
+    console.print(f"sweep: {done} point{'s' if done != 1 else ''} done, {len(res.skipped)} skipped (already "
                   f"done), {len(res.failed)} failed in {res.seconds:.0f} s")
     if args.finn:
         _finn(args, cfg)

@@ -1,9 +1,10 @@
 """``SweepConfig``: the grid of a sparsity sweep (saved as ``<root>/sweep.yaml``) and its expansion into points.
 
 A sweep is methods x sparsity levels x architectures on one data set (x mask structures for ab-closed).
-Not every combination is a network: the dense BNN has no sparsity knob (it is the sparsity-0 point),
-SD-BNN's weight self-distribution sets its own bit balance (one point per architecture), and the {alpha, beta}
-methods take every level above 0.
+Not every combination is a network: the dense BNN has no sparsity knob (one point per architecture, at 0:
+the reference every sparse point is compared with, there whether or not the levels list 0), SD-BNN's weight
+self-distribution sets its own bit balance (one point per architecture), and the {alpha, beta} methods take
+every level above 0. A listed method with no point is an error, not a silent omission.
 Each point's name is ``<arch>-<method>[-<sparsity>]``, the same as ``benchmarks/train_fashion.py``'s run
 directories, so a sweep can reuse that benchmark's trained networks (``reuse_train``).
 """
@@ -64,7 +65,7 @@ class SweepConfig(StageConfig):
     dataset: Dataset = "digits"
     data_dir: str | None = None
     methods: list[Method] = Field(default_factory=lambda: list(METHODS))
-    #: fractions of zero weight bits; 0 is the dense BNN, levels > 0 apply to the {alpha, beta} methods
+    #: fractions of zero weight bits of the {alpha, beta} methods (levels > 0; the dense BNN is its own 0 point)
     sparsities: list[float] = Field(default_factory=lambda: [0.0, 0.5, 0.75, 0.9, 0.95])
     #: mask structures of the ab-closed points (sbnn.ir.structure): none, row and block:B take every sparsity
     #: level above 0; an N:M structure is one point at 1 - N/M zero bits
@@ -133,8 +134,12 @@ class SweepConfig(StageConfig):
             raise ValueError(f"dataset {self.dataset} is read from a data folder: pass --data-dir")
         if self.structures != ["none"] and "ab-closed" not in self.methods:
             raise ValueError("structures apply to the ab-closed method: add it to methods")
-        if not points(self):
-            raise ValueError("the grid is empty: 'bnn' needs sparsity 0, the {alpha, beta} methods a level above 0")
+        have = {p["method"] for p in points(self)}
+        for method in self.methods:
+            if method not in have:
+                raise ValueError(f"method {method} has no point: the {{alpha, beta}} methods take the sparsity levels "
+                                 f"above 0{' (or an N:M structure)' if method == 'ab-closed' else ''}, and the levels "
+                                 f"are {[_fmt(s) for s in self.sparsities]}; add a level above 0 or leave {method} out")
         return self
 
 
@@ -147,9 +152,7 @@ def points(cfg: SweepConfig) -> list[dict]:
     out: list[dict] = []
     for arch, spec in cfg.archs.items():
         for method in cfg.methods:
-            if method == "bnn":
-                levels = [0.0] if 0.0 in cfg.sparsities else []
-            elif method == "sd-bnn":
+            if method in ("bnn", "sd-bnn"):
                 levels = [0.0]
             else:
                 levels = [s for s in cfg.sparsities if s > 0]

@@ -108,7 +108,9 @@ def test_fashion_grid_reuses_the_benchmark_configs():
     (["--methods", "bnn,xnor"], "invalid SweepConfig value for 'methods.1'"),
     (["--sparsities", "0,1.5"], "sparsity levels must be in [0, 1)"),
     (["--sparsities", "0,a"], "cannot read the list '0,a'"),
-    (["--methods", "ab-closed", "--sparsities", "0", "--structures", "none"], "the grid is empty"),
+    (["--methods", "ab-closed", "--sparsities", "0", "--structures", "none"],
+     "method ab-closed has no point: the {alpha, beta} methods take the sparsity levels above 0 (or an N:M"),
+    (["--methods", "bnn,ab-learned", "--sparsities", "0", "--structures", "none"], "method ab-learned has no point"),
     (["--dataset", "fashion-mnist"], "dataset fashion-mnist is read from a data folder: pass --data-dir"),
     (["--dataset", "mnist", "--data-dir", "/nonexistent/sbnn-data"], "data folder /nonexistent/sbnn-data does not exist"),
     (["--archs", "mlp,vgg"], "unknown architecture(s) vgg; the grid has mlp, cnv"),
@@ -124,6 +126,18 @@ def test_bad_grid_is_a_one_line_error(tmp_path, capsys, args, message):
     assert message in err
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize("sparsities", [[0.875], [0.0, 0.875]])
+def test_listed_bnn_is_always_the_reference_point(sparsities):
+    """The dense BNN is the sparsity-0 point whether or not the levels list 0: a sweep of sparse levels that
+    names bnn gets its reference instead of losing it silently."""
+    cfg = sc.resolve(CONFIGS / "sweep.yaml", ["methods=[bnn, ab-closed]", f"sparsities={sparsities}",
+                                              "structures=[none, 1:8]"])
+    mlp = [p for p in sc.points(cfg) if p["arch"] == "mlp"]
+    assert sorted(p["name"] for p in mlp) == ["mlp-ab-closed-0.875", "mlp-ab-closed-1of8", "mlp-bnn"]
+    bnn = next(p for p in mlp if p["method"] == "bnn")
+    assert bnn["sparsity"] is None and "quant.sparsity" not in bnn["train"]
 
 
 def test_unknown_method_in_yaml(tmp_path):
