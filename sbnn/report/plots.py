@@ -47,7 +47,34 @@ def series_style(method: str, fam: str) -> tuple[str, str, str]:
     return color, marker, f"{LABEL[method]}, {fam}"
 
 
+#: gid of the N:M point labels, which :func:`declutter` moves apart
+NM_LABEL = "nm-label"
+#: size of one N:M label, in points (fontsize 6: "2:16i" is about 16 points wide)
+LABEL_W, LABEL_H = 18.0, 7.0
+
+
+def declutter(fig) -> None:
+    """Move N:M point labels down until none covers another: points of different N:M often share their zero-bit
+    fraction and nearly their value (1:8 and 2:16i both at 0.875, a few LUTs apart), and labels drawn at
+    the same offset from each would print over each other. Runs on the final axis limits."""
+    if not any(t.get_gid() == NM_LABEL for ax in fig.axes for t in ax.texts):
+        return
+    fig.canvas.draw()  # the constrained layout sizes the axes at draw time
+    to_pt = 72.0 / fig.dpi
+    for ax in fig.axes:
+        placed: list[tuple[float, float]] = []
+        labels = [t for t in ax.texts if t.get_gid() == NM_LABEL]
+        anchors = [ax.transData.transform(t.xy) * to_pt for t in labels]
+        for t, (x, y) in sorted(zip(labels, anchors), key=lambda ta: (ta[1][0], -ta[1][1])):
+            dx, dy = t.xyann
+            while any(abs(x + dx - px) < LABEL_W and abs(y + dy - py) < LABEL_H for px, py in placed):
+                dy -= LABEL_H
+            t.xyann = (dx, dy)
+            placed.append((x + dx, y + dy))
+
+
 def _save(fig, out: Path, stem: str) -> list[Path]:
+    declutter(fig)
     paths = [out / f"{stem}.png", out / f"{stem}.svg"]
     fig.savefig(paths[0], dpi=130, bbox_inches="tight")
     fig.savefig(paths[1], bbox_inches="tight")
@@ -84,7 +111,8 @@ def _panel(ax, rows: list[dict], arch: str, ykey, linestyle: str = "-", label_su
                 label=label + label_suffix)
         if fam == "N:M" and not marker:  # solid and at-target points alike: the N:M is what tells them apart
             for x, y, r in pts:
-                ax.annotate(r["structure"], (x, y), fontsize=6, xytext=(3, -8), textcoords="offset points")
+                ax.annotate(r["structure"], (x, y), fontsize=6, xytext=(3, -8), textcoords="offset points",
+                            gid=NM_LABEL)
 
 
 def _grid(n_rows: int, archs: list[str], height: float = 3.2):
