@@ -17,7 +17,9 @@ Rules, as for every "vs dense" figure of this project:
 * LUT = Yosys synth_xilinx LUTs of the MVU instance; the per-layer overhead outside it (the output FIFO)
   is its own column, and so is the part of the MVU that every style pays alike (thresholds, S'(x), the
   lane registers and compares, control; the cost model's estimate of it); weight memory = weight-memory
-  bits (the memory's BRAM is in the BRAM column).
+  bits (the memory's BRAM is in the BRAM column);
+* every design runs in Verilator on 1,000 random inputs: its outputs equal the bit-exact simulator's, its
+  latency and interval the cycle model's.
 
 A second part repeats the 512-clock comparison on a *trained* 256 x 256 layer: the hidden layer mvu1 of the
 Fashion-MNIST SFC trained with 1:8 and 1:16 masks (``benchmarks/train_structure.py --export``: its levels,
@@ -66,13 +68,13 @@ LEVELS = {"ab": (-7, 57), "pm1": (-1, 1)}
 #: first layer) instead of one vector per beat: the sliced MVUs then read their slices from a word buffer
 #: and S'(x) is counted where the input is produced (the collector), as for every layer fed by a folded
 #: MVU in a network (sbnn.arch.pipeline); their LUT column is the whole design (MVU, collector / word
-#: buffer, FIFO), and every design of them is run in Verilator against the simulator
+#: buffer, FIFO)
 TABLES = [(512, "ab", True, 256, "auto", "vector"), (512, "pm1", False, 256, "auto", "vector"),
           (64, "ab", False, 64, "auto", "vector"), (64, "ab", False, 64, "block", "vector"),
           (512, "ab", True, 128, "auto", "stream"), (512, "pm1", False, 128, "auto", "stream")]
 #: input map of the stream tables
 STREAM_SHAPE = (16, 16, 1)
-#: real inputs of the RTL check of every stream-table design
+#: random inputs of the RTL check of every design (Verilator == the simulator, cycles == the cycle model)
 RTL_SAMPLES = 1000
 #: structured layers: label -> (style, structure, sparsity)
 STRUCTURED = {"N:M 1:8": ("nm", "1:8", 0.875), "N:M 1:16": ("nm", "1:16", 0.9375),
@@ -98,14 +100,15 @@ def _row(label: str, style: str, structure: str, sparsity: float, levels: str, p
     row = {"design": label, "style": style, "structure": structure, "PE": pe, "SIMD": simd,
            "gather": gather if style == "sparse" else None, "coding": d.stages[-1].plan.coding, "weight_rom": rom}
     full = layer_model(K, M, pe, simd, structure=structure, sparsity=sparsity, levels=LEVELS[levels],
-                       in_shape=STREAM_SHAPE) if feed == "stream" else None
-    return _measured(d, row, do_synth, full)
+                       in_shape=STREAM_SHAPE if feed == "stream" else None)
+    return _measured(d, row, do_synth, full, whole=feed == "stream")
 
 
-def _measured(d, row: dict, do_synth: bool, full: IRModel | None = None) -> dict:
+def _measured(d, row: dict, do_synth: bool, model: IRModel, whole: bool = False) -> dict:
     """``row`` with the design's clocks, weight memory, the shared part's estimate and (``do_synth``) Yosys'
-    numbers of its MVU instance and of the units outside it; ``full``: the model of a stream-fed design, whose
-    LUT is the whole design's and whose RTL runs against that model's simulator."""
+    numbers of its MVU instance and of the units outside it, and the design in Verilator on RTL_SAMPLES random
+    inputs against ``model``'s simulator and the cycle model; ``whole``: a stream-fed design, whose LUT is the
+    whole design's."""
     layer, plan = d.model.layers[0], d.stages[-1].plan
     feats = features(layer, plan)
     row.update(clocks=vector_clocks(plan, layer.in_features), memory_bits=plan.memory_bits,
@@ -114,10 +117,11 @@ def _measured(d, row: dict, do_synth: bool, full: IRModel | None = None) -> dict
         r = synth(d)
         row.update(lut=r["mvu"]["LUT"], ff=r["mvu"]["FF"], bram36=r["mvu"]["BRAM36"] + r["mvu"]["BRAM18"] / 2,
                    fifo_lut=r["total"]["LUT"] - r["mvu"]["LUT"], total_lut=r["total"]["LUT"])
-        if full is not None:
+        if whole:
             row.update(lut=r["total"]["LUT"], ff=r["total"]["FF"], mvu_lut=r["mvu"]["LUT"],
-                       bram36=r["total"]["BRAM36"] + r["total"]["BRAM18"] / 2, rtl=rtl_check(d, full, RTL_SAMPLES))
-        print(f"{d.name}: {row['lut']} LUT", file=sys.stderr, flush=True)
+                       bram36=r["total"]["BRAM36"] + r["total"]["BRAM18"] / 2)
+        row["rtl"] = rtl_check(d, model, RTL_SAMPLES)
+        print(f"{d.name}: {row['lut']} LUT, RTL {_rtl(row)}", file=sys.stderr, flush=True)
     return row
 
 
@@ -194,7 +198,7 @@ def _trained_row(label: str, run: str, layer_name: str, style: str, pe: int, sim
     d = generate(model, GenOptions(style=style), upto="fc", name=name)
     row = {"design": label if style != "dense" else "dense XNOR", "style": style, "PE": pe, "SIMD": simd,
            "gather": None}
-    return _measured(d, row, do_synth)
+    return _measured(d, row, do_synth, model)
 
 
 def trained_table(label: str, do_synth: bool) -> dict | None:
@@ -269,14 +273,15 @@ def _table_md(t: dict, title: str, labels: list[str]) -> list[str]:
     stream = t.get("feed") == "stream"
     L = [title, "",
          "| design | PE | SIMD | gather | clocks | weight bits | / dense | LUT | / best dense | BRAM36 | FF "
-         + ("| shared (est.) | MVU | outside the MVU | RTL == sim (1,000) |" if stream else "| shared (est.) | FIFO |"),
-         "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---|" if stream else "")]
+         + ("| shared (est.) | MVU | outside the MVU |" if stream else "| shared (est.) | FIFO |")
+         + f" RTL == sim ({RTL_SAMPLES:,}) |",
+         "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if stream else "") + "---|"]
     best = t.get("best_dense")
 
     def tail(r: dict) -> str:
         if stream:
             return f"{r.get('mvu_lut', '-')} | {r.get('fifo_lut', '-')} | {_rtl(r)} |"
-        return f"{r.get('fifo_lut', '-')} |"
+        return f"{r.get('fifo_lut', '-')} | {_rtl(r)} |"
 
     for r in t["dense"]:
         mark = " **(best)**" if best and r["PE"] == best["PE"] else ""
@@ -308,6 +313,12 @@ def _table_md(t: dict, title: str, labels: list[str]) -> list[str]:
                      f"{sel['memory_ratio']:.3f} x (goal <= {goal['memory']}: "
                      f"{'met' if sel['memory_ratio'] <= goal['memory'] else 'NOT met'})")
         L.append("")
+    rows = t["dense"] + t["structured"]
+    checked = [r for r in rows if r.get("rtl")]
+    if checked:
+        ok = sum(r["rtl"]["equal"] and r["rtl"]["timing_equals_cycle_model"] for r in checked)
+        L += [f"RTL check: {ok} of {len(rows)} designs have RTL outputs == the bit-exact simulator and latency and "
+              f"interval == the cycle model on {RTL_SAMPLES:,} random inputs each.", ""]
     return L
 
 
@@ -323,7 +334,7 @@ def markdown(out: dict) -> str:
          "16 x 16 x 1 map one bit per beat, as a layer fed by a network's input or by a folded MVU does, so its "
          "sliced datapath reads a word buffer instead of a held vector through a slice multiplexer and S'(x) "
          "is formed where the input is produced (on both sides); their LUT column is the whole design (MVU, "
-         "collector or word buffer, output FIFO), and each of their designs runs in Verilator on 1,000 random "
+         "collector or word buffer, output FIFO). Every design of every table runs in Verilator on 1,000 random "
          "inputs (== the bit-exact simulator, cycles == the cycle model).", ""]
     for t in out["tables"]:
         lv = "{alpha, beta} " + str(tuple(t["levels"])) if t["levels"][0] != -1 else "{-1, +1}"
@@ -345,6 +356,11 @@ def markdown(out: dict) -> str:
                               f"thresholds {th['min']}..{th['max']} ({th['distinct']} distinct)", [t["label"]])
         for run in out.get("trained_missing", []):
             L += [f"- `{run}`: not exported here (run `benchmarks/train_structure.py --only mlp --export`)", ""]
+    rows = [r for t in out["tables"] + out.get("trained", []) for r in t["dense"] + t["structured"]]
+    if any(r.get("rtl") for r in rows):
+        ok = sum(bool(r.get("rtl")) and r["rtl"]["equal"] and r["rtl"]["timing_equals_cycle_model"] for r in rows)
+        L += [f"RTL check, every table: {ok} of {len(rows)} designs == the bit-exact simulator, cycles == the cycle "
+              f"model, on {RTL_SAMPLES:,} random inputs each.", ""]
     return "\n".join(L)
 
 
