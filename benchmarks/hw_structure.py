@@ -262,11 +262,24 @@ def _bram(r: dict) -> str:
     return f"{r['bram36']:g}" if "bram36" in r else "-"
 
 
-def _rtl(r: dict) -> str:
+def _rtl_ok(r: dict) -> bool:
+    """The design ran in Verilator and equalled the simulator and the cycle model."""
     v = r.get("rtl")
-    if not v:
+    return bool(v) and v["equal"] and v["timing_equals_cycle_model"]
+
+
+def _rtl(r: dict) -> str:
+    if not r.get("rtl"):
         return "-"
-    return "== , cycles == model" if v["equal"] and v["timing_equals_cycle_model"] else "**MISMATCH**"
+    return "== , cycles == model" if _rtl_ok(r) else "**MISMATCH**"
+
+
+def _rtl_line(rows: list[dict], what: str) -> list[str]:
+    """One line counting the designs of ``rows`` whose RTL check passed (none when no design was run)."""
+    if not any(r.get("rtl") for r in rows):
+        return []
+    return [f"{what}: {sum(map(_rtl_ok, rows))} of {len(rows)} designs == the bit-exact simulator, cycles == the "
+            f"cycle model, on {RTL_SAMPLES:,} random inputs each.", ""]
 
 
 def _table_md(t: dict, title: str, labels: list[str]) -> list[str]:
@@ -313,13 +326,7 @@ def _table_md(t: dict, title: str, labels: list[str]) -> list[str]:
                      f"{sel['memory_ratio']:.3f} x (goal <= {goal['memory']}: "
                      f"{'met' if sel['memory_ratio'] <= goal['memory'] else 'NOT met'})")
         L.append("")
-    rows = t["dense"] + t["structured"]
-    checked = [r for r in rows if r.get("rtl")]
-    if checked:
-        ok = sum(r["rtl"]["equal"] and r["rtl"]["timing_equals_cycle_model"] for r in checked)
-        L += [f"RTL check: {ok} of {len(rows)} designs have RTL outputs == the bit-exact simulator and latency and "
-              f"interval == the cycle model on {RTL_SAMPLES:,} random inputs each.", ""]
-    return L
+    return L + _rtl_line(t["dense"] + t["structured"], "RTL check")
 
 
 def markdown(out: dict) -> str:
@@ -356,11 +363,8 @@ def markdown(out: dict) -> str:
                               f"thresholds {th['min']}..{th['max']} ({th['distinct']} distinct)", [t["label"]])
         for run in out.get("trained_missing", []):
             L += [f"- `{run}`: not exported here (run `benchmarks/train_structure.py --only mlp --export`)", ""]
-    rows = [r for t in out["tables"] + out.get("trained", []) for r in t["dense"] + t["structured"]]
-    if any(r.get("rtl") for r in rows):
-        ok = sum(bool(r.get("rtl")) and r["rtl"]["equal"] and r["rtl"]["timing_equals_cycle_model"] for r in rows)
-        L += [f"RTL check, every table: {ok} of {len(rows)} designs == the bit-exact simulator, cycles == the cycle "
-              f"model, on {RTL_SAMPLES:,} random inputs each.", ""]
+    L += _rtl_line([r for t in out["tables"] + out.get("trained", []) for r in t["dense"] + t["structured"]],
+                   "RTL check, every table")
     return "\n".join(L)
 
 
